@@ -1,0 +1,1 @@
+//! Capture replay. Filled in by the conformance issue.

@@ -1,0 +1,10 @@
+//! Sans-IO media: what to write, never how.
+//!
+//! No I/O, no async, no clock reads. The runtime feeds [`MediaMessage`]s in and
+//! executes what comes out (TS bytes to append, playlists to write, files to delete).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod message;
+
+pub use message::{MediaFlags, MediaKind, MediaMessage};

@@ -1,0 +1,14 @@
+//! The crate-level error: one connection's fatal protocol error.
+//!
+//! Each module has its own error enum naming exactly what was wrong; this enum
+//! wraps them so a runtime can close the one connection and log the reason.
+
+/// A protocol error. Whatever the variant, the right reaction is to close the
+/// connection it came from and nothing else.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parser ran past the end of a field that claimed more bytes than it had.
+    #[error(transparent)]
+    Truncated(#[from] crate::reader::Truncated),
+}

@@ -1,0 +1,1 @@
+//! Server and client session state machines. STUB: filled in by the session work.

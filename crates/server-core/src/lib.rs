@@ -1,0 +1,1 @@
+//! Runtime-neutral server. Filled in by the server-core issue.

@@ -1,0 +1,1 @@
+//! Deterministic simulator. Filled in by the sim issue.
