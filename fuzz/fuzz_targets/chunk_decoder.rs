@@ -1,7 +1,38 @@
 #![no_main]
+//! Pushes arbitrary bytes into a `ChunkDecoder` in fuzzer-chosen pieces and
+//! pulls messages until an error or until it needs more bytes. It must never
+//! panic, loop forever or return a message larger than the limits allow.
 use libfuzzer_sys::fuzz_target;
+use rtmp_proto::chunk::{ChunkDecoder, Limits};
 
-// STUB: the owning work item replaces this body with a call into the parser.
 fuzz_target!(|data: &[u8]| {
-    let _ = data;
+    // First byte: piece size and limits; the rest is the stream.
+    let Some((&control, stream)) = data.split_first() else {
+        return;
+    };
+    let piece = usize::from(control & 0x7F) + 1;
+    let limits = if control & 0x80 != 0 {
+        Limits {
+            max_chunk_size: 256,
+            max_message_size: 4096,
+            max_chunk_streams: 4,
+        }
+    } else {
+        Limits::default()
+    };
+    let mut decoder = ChunkDecoder::new(limits);
+    for part in stream.chunks(piece) {
+        decoder.push(part);
+        loop {
+            match decoder.next_message() {
+                Ok(Some(msg)) => {
+                    assert!(msg.payload.len() <= limits.max_message_size as usize);
+                    assert!(decoder.chunk_size() <= limits.max_chunk_size);
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+    }
+    assert_eq!(decoder.bytes_received(), stream.len() as u64);
 });

@@ -6,5 +6,6 @@
 #![warn(missing_docs)]
 
 pub mod message;
+pub mod ts;
 
 pub use message::{MediaFlags, MediaKind, MediaMessage};

@@ -1,7 +1,34 @@
-//! AMF0 (Adobe AMF0 specification), the value encoding of RTMP commands and metadata.
+//! AMF0 (Adobe "Action Message Format -- AMF 0", 2006), the value encoding of
+//! RTMP commands (spec 7.1.1, message type 20) and data messages such as
+//! `@setDataFrame`/`onMetaData` (type 18).
 //!
-//! STUB: filled in by the amf0 work. The public shape below is fixed; other
-//! modules build against it.
+//! - [`decode`] / [`decode_value`] parse hostile bytes through the bounds-checked
+//!   [`Reader`](crate::reader::Reader), with explicit limits ([`MAX_DEPTH`],
+//!   [`MAX_CONTAINER_ELEMENTS`], [`MAX_VALUES`]) and typed errors ([`Amf0Error`]).
+//! - [`encode`] / [`encode_value`] write values back; the output of the encoder
+//!   always decodes to the same value (see the encoder for the two documented
+//!   length normalisations).
+//!
+//! Deliberate leniencies, because real encoders are sloppy:
+//! - strings (and keys, class names, XML) with invalid UTF-8 are decoded lossily
+//!   (invalid sequences become U+FFFD) instead of failing the whole command;
+//! - an ECMA array that runs to the clean end of the input without its
+//!   object-end marker is accepted (ffmpeg-style metadata does this);
+//! - the ECMA array count is only a hint and is ignored;
+//! - an empty property name that is *not* followed by the object-end marker
+//!   is kept as a property named `""`.
+//!
+//! AMF3 (marker 0x11, "avmplus-object") is not supported and fails with
+//! [`Amf0Error::Amf3NotSupported`].
+
+mod decode;
+mod encode;
+mod error;
+mod marker;
+
+pub use decode::{decode, decode_value, MAX_CONTAINER_ELEMENTS, MAX_DEPTH, MAX_VALUES};
+pub use encode::{encode, encode_value};
+pub use error::Amf0Error;
 
 /// One AMF0 value. Object properties keep their wire order, since some peers
 /// (and our snapshot tests) care about it.
@@ -43,4 +70,109 @@ pub enum Amf0Value {
         /// Properties in wire order.
         properties: Vec<(String, Amf0Value)>,
     },
+}
+
+impl Amf0Value {
+    /// The text of a `String` or `LongString`; `None` for any other type.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::String(s) | Self::LongString(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value of a `Number`; `None` for any other type (no coercion).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Self::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The value of a `Boolean`; `None` for any other type (no coercion).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Self::Boolean(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The properties, in wire order, of an `Object`, `EcmaArray` or
+    /// `TypedObject`; `None` for any other type.
+    pub fn properties(&self) -> Option<&[(String, Amf0Value)]> {
+        match self {
+            Self::Object(p) | Self::EcmaArray(p) => Some(p),
+            Self::TypedObject { properties, .. } => Some(properties),
+            _ => None,
+        }
+    }
+
+    /// The elements of a `StrictArray`; `None` for any other type.
+    pub fn as_array(&self) -> Option<&[Amf0Value]> {
+        match self {
+            Self::StrictArray(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The first property named `key` (exact, case-sensitive match) of an
+    /// object-like value (see [`properties`](Self::properties)).
+    pub fn get(&self, key: &str) -> Option<&Amf0Value> {
+        self.properties()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj() -> Amf0Value {
+        Amf0Value::Object(vec![
+            ("app".into(), Amf0Value::String("live".into())),
+            ("fpad".into(), Amf0Value::Boolean(false)),
+            ("audioCodecs".into(), Amf0Value::Number(3191.0)),
+            ("app".into(), Amf0Value::String("shadowed".into())),
+        ])
+    }
+
+    #[test]
+    fn accessors_match_only_their_type() {
+        assert_eq!(Amf0Value::String("a".into()).as_str(), Some("a"));
+        assert_eq!(Amf0Value::LongString("b".into()).as_str(), Some("b"));
+        assert_eq!(Amf0Value::XmlDocument("c".into()).as_str(), None);
+        assert_eq!(Amf0Value::Number(2.5).as_f64(), Some(2.5));
+        assert_eq!(Amf0Value::String("2.5".into()).as_f64(), None);
+        assert_eq!(Amf0Value::Boolean(true).as_bool(), Some(true));
+        assert_eq!(Amf0Value::Number(1.0).as_bool(), None);
+        assert_eq!(
+            Amf0Value::StrictArray(vec![Amf0Value::Null]).as_array(),
+            Some(&[Amf0Value::Null][..])
+        );
+        assert_eq!(Amf0Value::Null.properties(), None);
+    }
+
+    #[test]
+    fn get_finds_the_first_property_of_object_like_values() {
+        let o = obj();
+        assert_eq!(o.get("app").and_then(Amf0Value::as_str), Some("live"));
+        assert_eq!(
+            o.get("audioCodecs").and_then(Amf0Value::as_f64),
+            Some(3191.0)
+        );
+        assert_eq!(o.get("App"), None);
+        let Amf0Value::Object(props) = o else {
+            unreachable!()
+        };
+        let ecma = Amf0Value::EcmaArray(props.clone());
+        assert_eq!(ecma.get("fpad"), Some(&Amf0Value::Boolean(false)));
+        let typed = Amf0Value::TypedObject {
+            class_name: "C".into(),
+            properties: props,
+        };
+        assert_eq!(typed.properties().map(<[_]>::len), Some(4));
+        assert_eq!(Amf0Value::String("app".into()).get("app"), None);
+    }
 }

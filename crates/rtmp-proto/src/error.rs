@@ -11,4 +11,19 @@ pub enum Error {
     /// A parser ran past the end of a field that claimed more bytes than it had.
     #[error(transparent)]
     Truncated(#[from] crate::reader::Truncated),
+    /// An AMF0 command or data body was malformed.
+    #[error(transparent)]
+    Amf0(#[from] crate::amf0::Amf0Error),
+    /// The handshake failed (bad version byte).
+    #[error(transparent)]
+    Handshake(#[from] crate::handshake::HandshakeError),
+    /// The chunk stream could not be decoded.
+    #[error(transparent)]
+    Chunk(#[from] crate::chunk::ChunkError),
+    /// A protocol control message body was malformed.
+    #[error(transparent)]
+    Control(#[from] crate::control::ControlError),
+    /// An aggregate message body was malformed.
+    #[error(transparent)]
+    Aggregate(#[from] crate::aggregate::AggregateError),
 }

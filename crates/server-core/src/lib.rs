@@ -1,1 +1,35 @@
-//! Runtime-neutral server. Filled in by the server-core issue.
+//! The runtime-neutral server: everything `rtmp-server` and `rtmp-server-smol` share.
+//!
+//! Layout (one concern per module, mini-redis style):
+//! - [`runtime`]: the small trait a backend implements (spawn, sleep, now, TCP, files).
+//! - [`config`]: SRS-compatible config files; [`settings`] resolves them for the hot paths.
+//! - [`server`]: listeners and accept loops; [`rtmp_conn`]: one RTMP connection.
+//! - [`hub`]: streams (sources), consumers, fan-out, the client registry.
+//! - [`hls_sink`]: HLS output; [`http`]: HLS/HTTP-FLV/static files and the HTTP API.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod fs;
+pub mod hls_sink;
+pub mod http;
+pub mod hub;
+pub mod io;
+pub mod logging;
+pub mod net;
+pub mod media;
+pub mod rtmp_conn;
+pub mod runtime;
+pub mod server;
+pub mod settings;
+pub mod vhost;
+
+pub use config::Config;
+pub use runtime::Runtime;
+pub use server::{ListenerKind, Server, ServerCtx};
+
+/// Server name reported in RTMP `_result` and the HTTP API.
+pub const SERVER_NAME: &str = "rtmp-server";
+/// This build's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

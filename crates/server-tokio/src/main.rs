@@ -1,5 +1,19 @@
-//! `rtmp-server`: the tokio binary. Filled in by the server-core issue.
-fn main() {
-    eprintln!("rtmp-server: not built yet; see README.md");
-    std::process::exit(1);
+//! `rtmp-server`: the production binary, `server-core` on tokio.
+//!
+//! All behaviour lives in `server-core`; this file only builds the runtime.
+
+mod runtime;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    server_core::cli::main(|config| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let runtime = runtime::TokioRuntime::new();
+            server_core::cli::run_server(runtime, config).await
+        })
+    })
 }

@@ -1,0 +1,96 @@
+//! HLS options, named and defaulted as in SRS's `vhost.hls` section.
+
+use std::time::Duration;
+
+/// Segmenter options. Field names follow SRS's `hls_*` directives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HlsConfig {
+    /// `hls_fragment`: the target segment duration. A segment is cut at the
+    /// first video key frame once it is at least this long. Default 10 s.
+    pub fragment: Duration,
+    /// `hls_td_ratio`: with `wait_keyframe` off, a segment is cut at any frame
+    /// once it reaches `td_ratio × fragment`. Default 1.5.
+    pub td_ratio: f64,
+    /// `hls_aof_ratio` (audio overflow): a pure-audio stream has no key frames
+    /// to wait for, so its segments are cut by time at `aof_ratio × fragment`.
+    /// Default 2.1.
+    pub aof_ratio: f64,
+    /// `hls_window`: the playlist keeps the newest segments whose durations
+    /// add up to at most this (always at least one). Default 60 s.
+    pub window: Duration,
+    /// `hls_wait_keyframe`: cut only at video key frames. Default on.
+    pub wait_keyframe: bool,
+    /// `hls_cleanup`: delete segment files that left the window. Default on.
+    pub cleanup: bool,
+    /// `hls_dispose`: after an unpublish, remove the stream's files once this
+    /// long has passed without a republish; zero disables. The runtime owns the
+    /// timer (see [`HlsSegmenter::dispose_after`](super::HlsSegmenter::dispose_after)).
+    /// Default 0.
+    pub dispose: Duration,
+    /// `hls_m3u8_file`: playlist path template, relative to the HLS root.
+    /// Default `[app]/[stream].m3u8`.
+    pub m3u8_file: String,
+    /// `hls_ts_file`: segment path template, relative to the HLS root.
+    /// Default `[app]/[stream]-[seq].ts`. See [`super::template`] for the
+    /// variables.
+    pub ts_file: String,
+}
+
+impl Default for HlsConfig {
+    fn default() -> Self {
+        Self {
+            fragment: Duration::from_secs(10),
+            td_ratio: 1.5,
+            aof_ratio: 2.1,
+            window: Duration::from_secs(60),
+            wait_keyframe: true,
+            cleanup: true,
+            dispose: Duration::ZERO,
+            m3u8_file: "[app]/[stream].m3u8".to_owned(),
+            ts_file: "[app]/[stream]-[seq].ts".to_owned(),
+        }
+    }
+}
+
+impl HlsConfig {
+    /// `fragment` in milliseconds.
+    pub(crate) fn fragment_ms(&self) -> u64 {
+        duration_ms(self.fragment)
+    }
+
+    /// `ratio × fragment` in milliseconds; a non-finite or negative ratio
+    /// counts as 1.
+    pub(crate) fn scaled_fragment_ms(&self, ratio: f64) -> u64 {
+        let ratio = if ratio.is_finite() && ratio >= 0.0 {
+            ratio
+        } else {
+            1.0
+        };
+        // Float to int `as` saturates; fragments are far below 2^53 ms.
+        (self.fragment.as_secs_f64() * ratio * 1000.0).round() as u64
+    }
+
+    /// `window` in milliseconds.
+    pub(crate) fn window_ms(&self) -> u64 {
+        duration_ms(self.window)
+    }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srs_defaults() {
+        let c = HlsConfig::default();
+        assert_eq!(c.fragment_ms(), 10_000);
+        assert_eq!(c.scaled_fragment_ms(c.td_ratio), 15_000);
+        assert_eq!(c.scaled_fragment_ms(c.aof_ratio), 21_000);
+        assert_eq!(c.window_ms(), 60_000);
+        assert_eq!(c.scaled_fragment_ms(f64::NAN), 10_000);
+    }
+}

@@ -1,0 +1,19 @@
+//! HTTP Live Streaming output (RFC 8216): the segmenter, its playlist window
+//! and path templates.
+//!
+//! [`HlsSegmenter`] takes the stream's [`MediaMessage`](crate::MediaMessage)s
+//! and returns [`HlsAction`]s for the runtime to carry out: open a segment,
+//! append TS bytes, close it, write the playlist, delete what left the window.
+
+mod config;
+mod error;
+mod playlist;
+mod segmenter;
+pub mod template;
+
+pub use config::HlsConfig;
+pub use error::HlsError;
+pub use segmenter::{
+    HlsAction, HlsSegmenter, APPEND_MIN_BYTES, AUDIO_PES_MAX_BYTES, AUDIO_PES_MAX_FRAMES,
+    AUDIO_PES_MAX_SPAN,
+};

@@ -1,0 +1,460 @@
+//! The HLS segmenter: media messages in, file actions out (RFC 8216).
+//!
+//! Sans-IO in the str0m style: [`HlsSegmenter::push`] feeds one message,
+//! [`HlsSegmenter::poll_action`] drains what to do about it. The runtime owns
+//! files, clocks and timers; the segmenter owns every decision.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use super::config::HlsConfig;
+use super::error::HlsError;
+use super::playlist::{Entry, Window};
+use super::template::{relative_uri, render, Vars};
+use crate::message::MediaMessage;
+use crate::remux::Remuxer;
+use crate::ts::{EsFrame, EsPayload, Track, TsMuxer, TsStreams};
+
+/// TS bytes of the open segment are handed out in pieces of at least this
+/// size (and at segment close), so a segment is a handful of appends rather
+/// than one per frame.
+pub const APPEND_MIN_BYTES: usize = 64 * 1024;
+/// At most this many audio frames share one PES packet. Small audio frames
+/// are bundled to cut per-PES overhead (a PES header and a mostly stuffed
+/// last packet per frame), as SRS and ffmpeg do.
+pub const AUDIO_PES_MAX_FRAMES: usize = 8;
+/// An audio PES never spans more than this (90 kHz ticks, 100 ms), which
+/// bounds how far audio trails video in the multiplex.
+pub const AUDIO_PES_MAX_SPAN: u64 = 9_000;
+/// An audio PES stays below this many payload bytes, so PES_packet_length
+/// (16 bits) can describe it.
+pub const AUDIO_PES_MAX_BYTES: usize = 60_000;
+
+/// What the runtime must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HlsAction {
+    /// Start a new segment file (write to a temporary name; see `CloseSegment`).
+    OpenSegment {
+        /// Media sequence number of the segment.
+        seq: u64,
+        /// Path relative to the HLS root. With `[duration]` in the template
+        /// the final name is only known at close.
+        path: String,
+    },
+    /// Append TS bytes to segment `seq`.
+    Append {
+        /// The segment.
+        seq: u64,
+        /// Whole 188-byte packets.
+        bytes: Bytes,
+    },
+    /// Segment `seq` is complete: make it visible under `path` (the final
+    /// name; rename the temporary file to it).
+    CloseSegment {
+        /// The segment.
+        seq: u64,
+        /// Final path relative to the HLS root.
+        path: String,
+        /// Duration as listed in the playlist.
+        duration_ms: u64,
+    },
+    /// Replace the playlist at `path` with `text` (write-then-rename, so a
+    /// reader never sees half a playlist).
+    WritePlaylist {
+        /// Path relative to the HLS root.
+        path: String,
+        /// The whole media playlist.
+        text: String,
+    },
+    /// Delete a segment that left the window (hls_cleanup) or is disposed.
+    DeleteSegment {
+        /// The segment.
+        seq: u64,
+        /// Path relative to the HLS root.
+        path: String,
+    },
+}
+
+/// The segment being written.
+#[derive(Debug)]
+struct Current {
+    seq: u64,
+    open_path: String,
+    unix_ms: u64,
+    /// DTS (ms) of the first frame; the segment lasts until the first frame
+    /// of the next one.
+    start_ms: u64,
+    /// Last DTS (ms) and last DTS step of the primary track (video if any),
+    /// used to estimate the end of the last segment at unpublish.
+    last_ms: u64,
+    last_step_ms: u64,
+    discontinuity: bool,
+    streams: TsStreams,
+    generation: u64,
+}
+
+/// Audio frames waiting to share a PES packet.
+#[derive(Debug)]
+struct AudioRun {
+    pts: u64,
+    dts: u64,
+    frames: usize,
+    data: EsPayload,
+}
+
+/// One stream's HLS output. Keep it alive across unpublish/republish: the
+/// sequence numbers, continuity counters and window carry on, and the
+/// republish is marked with EXT-X-DISCONTINUITY.
+#[derive(Debug)]
+pub struct HlsSegmenter {
+    config: HlsConfig,
+    app: String,
+    stream: String,
+    remuxer: Remuxer,
+    muxer: TsMuxer,
+    current: Option<Current>,
+    audio: Option<AudioRun>,
+    buf: BytesMut,
+    window: Window,
+    next_seq: u64,
+    m3u8_path: Option<String>,
+    /// The next segment starts with EXT-X-DISCONTINUITY.
+    discontinuity: bool,
+    /// Codecs changed: cut at the next opportunity, whatever the duration.
+    cut_requested: bool,
+    actions: VecDeque<HlsAction>,
+    skipped: u64,
+}
+
+impl HlsSegmenter {
+    /// A segmenter for `app`/`stream`.
+    pub fn new(config: HlsConfig, app: &str, stream: &str) -> Self {
+        Self {
+            config,
+            app: app.to_owned(),
+            stream: stream.to_owned(),
+            remuxer: Remuxer::new(),
+            muxer: TsMuxer::new(TsStreams::default()),
+            current: None,
+            audio: None,
+            buf: BytesMut::new(),
+            window: Window::default(),
+            next_seq: 0,
+            m3u8_path: None,
+            discontinuity: false,
+            cut_requested: false,
+            actions: VecDeque::new(),
+            skipped: 0,
+        }
+    }
+
+    /// Feeds one message (timestamps already jitter-corrected, ms).
+    /// `now_unix_ms` names files (`[timestamp]`, date variables).
+    ///
+    /// A frame that cannot be converted is skipped, counted and reported as
+    /// the error; the stream carries on with the next message.
+    pub fn push(&mut self, msg: &MediaMessage, now_unix_ms: u64) -> Result<(), HlsError> {
+        let frame = match self.remuxer.push(msg) {
+            Ok(f) => f,
+            Err(e) => {
+                self.skipped += 1;
+                return Err(e.into());
+            }
+        };
+        if let Some(cur) = &self.current {
+            if self.remuxer.streams() != cur.streams || self.remuxer.generation() != cur.generation
+            {
+                self.cut_requested = true;
+            }
+        }
+        if let Some(frame) = frame {
+            self.on_frame(frame, msg.timestamp, now_unix_ms);
+        }
+        if self.buf.len() >= APPEND_MIN_BYTES {
+            self.flush_buf();
+        }
+        Ok(())
+    }
+
+    /// The next action, if any.
+    pub fn poll_action(&mut self) -> Option<HlsAction> {
+        self.actions.pop_front()
+    }
+
+    /// The publisher left: close the open segment (its duration runs to the
+    /// end of its last frame) and write the playlist. The playlist gets no
+    /// EXT-X-ENDLIST, since a republish continues it (RFC 8216 6.2.1 forbids
+    /// changing a playlist after ENDLIST). Codec state is forgotten: the next
+    /// publisher sends its own sequence headers.
+    pub fn on_unpublish(&mut self) {
+        if let Some(cur) = &self.current {
+            let end = if cur.last_ms >= cur.start_ms {
+                cur.last_ms.saturating_add(cur.last_step_ms)
+            } else {
+                cur.start_ms
+            };
+            self.close_segment(end);
+        }
+        self.remuxer.reset();
+        self.cut_requested = false;
+        if self.next_seq > 0 {
+            self.discontinuity = true;
+        }
+    }
+
+    /// A publisher (re)started. Closes any open segment as an unpublish would
+    /// (the runtime may have missed it); the next segment is marked with
+    /// EXT-X-DISCONTINUITY when segments were written before.
+    pub fn on_republish(&mut self) {
+        if self.current.is_some() {
+            self.on_unpublish();
+        }
+    }
+
+    /// hls_dispose as data: after an unpublish, how long the runtime should
+    /// wait for a republish before calling [`dispose`](Self::dispose). `None`
+    /// while publishing, when disabled, or when nothing is left to remove.
+    pub fn dispose_after(&self) -> Option<Duration> {
+        (self.current.is_none() && !self.config.dispose.is_zero() && !self.window.is_empty())
+            .then_some(self.config.dispose)
+    }
+
+    /// Removes every listed segment (`DeleteSegment` actions) and empties the
+    /// window; the runtime removes the playlist file itself
+    /// ([`playlist_path`](Self::playlist_path)). Sequence numbers still
+    /// continue. Ignored while a segment is open.
+    pub fn dispose(&mut self) {
+        if self.current.is_some() {
+            return;
+        }
+        for e in self.window.clear() {
+            self.actions.push_back(HlsAction::DeleteSegment {
+                seq: e.seq,
+                path: e.path,
+            });
+        }
+        self.discontinuity = false;
+    }
+
+    /// The playlist path, once the first segment was opened.
+    pub fn playlist_path(&self) -> Option<&str> {
+        self.m3u8_path.as_deref()
+    }
+
+    /// Messages skipped because they could not be converted.
+    pub fn skipped_frames(&self) -> u64 {
+        self.skipped
+    }
+
+    /// The options in force.
+    pub fn config(&self) -> &HlsConfig {
+        &self.config
+    }
+
+    fn on_frame(&mut self, frame: EsFrame, dts_ms: u64, now_unix_ms: u64) {
+        let want = self.remuxer.streams();
+        let Some(cur) = &self.current else {
+            let can_start = if want.video.is_some() {
+                frame.track == Track::Video && frame.keyframe
+            } else {
+                frame.track == Track::Audio
+            };
+            if can_start {
+                self.open_segment(dts_ms, now_unix_ms);
+                self.write(frame, dts_ms);
+            }
+            return;
+        };
+        let duration = dts_ms.saturating_sub(cur.start_ms);
+        let cut = if self.cut_requested {
+            if want.video.is_some() {
+                frame.track == Track::Video && frame.keyframe
+            } else {
+                frame.track == Track::Audio
+            }
+        } else if cur.streams.video.is_some() {
+            frame.track == Track::Video
+                && ((frame.keyframe && duration >= self.config.fragment_ms())
+                    || (!self.config.wait_keyframe
+                        && duration >= self.config.scaled_fragment_ms(self.config.td_ratio)))
+        } else {
+            frame.track == Track::Audio
+                && duration >= self.config.scaled_fragment_ms(self.config.aof_ratio)
+        };
+        if cut {
+            self.close_segment(dts_ms);
+            self.open_segment(dts_ms, now_unix_ms);
+        }
+        self.write(frame, dts_ms);
+    }
+
+    /// Muxes one frame into the open segment; audio waits in a run.
+    fn write(&mut self, frame: EsFrame, dts_ms: u64) {
+        let Some(cur) = &mut self.current else {
+            return;
+        };
+        let primary = if cur.streams.video.is_some() {
+            Track::Video
+        } else {
+            Track::Audio
+        };
+        let in_program = match frame.track {
+            Track::Video => cur.streams.video.is_some(),
+            Track::Audio => cur.streams.audio.is_some(),
+        };
+        if !in_program {
+            // A track that appeared mid-segment joins at the next cut.
+            return;
+        }
+        if frame.track == primary && dts_ms >= cur.last_ms {
+            if dts_ms > cur.last_ms {
+                cur.last_step_ms = dts_ms - cur.last_ms;
+            }
+            cur.last_ms = dts_ms;
+        }
+        match frame.track {
+            Track::Video => self.mux(&frame),
+            Track::Audio => self.queue_audio(frame),
+        }
+    }
+
+    fn queue_audio(&mut self, frame: EsFrame) {
+        if let Some(run) = &self.audio {
+            let full = frame.dts.saturating_sub(run.dts) >= AUDIO_PES_MAX_SPAN
+                || frame.dts < run.dts
+                || run.frames >= AUDIO_PES_MAX_FRAMES
+                || run.data.len().saturating_add(frame.data.len()) > AUDIO_PES_MAX_BYTES;
+            if full {
+                self.flush_audio();
+            }
+        }
+        match &mut self.audio {
+            Some(run) => {
+                run.frames += 1;
+                run.data.append(frame.data);
+            }
+            None => {
+                self.audio = Some(AudioRun {
+                    pts: frame.pts,
+                    dts: frame.dts,
+                    frames: 1,
+                    data: frame.data,
+                })
+            }
+        }
+    }
+
+    fn flush_audio(&mut self) {
+        if let Some(run) = self.audio.take() {
+            self.mux(&EsFrame {
+                track: Track::Audio,
+                pts: run.pts,
+                dts: run.dts,
+                keyframe: true,
+                data: run.data,
+            });
+        }
+    }
+
+    fn mux(&mut self, frame: &EsFrame) {
+        // The track was checked against the program by the caller.
+        if self.muxer.write_frame(frame, &mut self.buf).is_err() {
+            self.skipped += 1;
+        }
+    }
+
+    fn flush_buf(&mut self) {
+        if let Some(cur) = &self.current {
+            if !self.buf.is_empty() {
+                self.actions.push_back(HlsAction::Append {
+                    seq: cur.seq,
+                    bytes: self.buf.split().freeze(),
+                });
+            }
+        }
+    }
+
+    fn vars(&self, seq: u64, unix_ms: u64, duration_ms: Option<u64>) -> Vars<'_> {
+        Vars {
+            app: &self.app,
+            stream: &self.stream,
+            seq,
+            unix_ms,
+            duration_ms,
+        }
+    }
+
+    fn open_segment(&mut self, start_ms: u64, now_unix_ms: u64) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if self.m3u8_path.is_none() {
+            self.m3u8_path = Some(render(
+                &self.config.m3u8_file,
+                &self.vars(seq, now_unix_ms, None),
+            ));
+        }
+        let path = render(&self.config.ts_file, &self.vars(seq, now_unix_ms, None));
+        let streams = self.remuxer.streams();
+        self.muxer.set_streams(streams);
+        self.current = Some(Current {
+            seq,
+            open_path: path.clone(),
+            unix_ms: now_unix_ms,
+            start_ms,
+            last_ms: start_ms,
+            last_step_ms: 0,
+            discontinuity: self.discontinuity || self.cut_requested,
+            streams,
+            generation: self.remuxer.generation(),
+        });
+        self.discontinuity = false;
+        self.cut_requested = false;
+        self.actions.push_back(HlsAction::OpenSegment { seq, path });
+        self.muxer.write_psi(&mut self.buf);
+    }
+
+    fn close_segment(&mut self, end_ms: u64) {
+        self.flush_audio();
+        self.flush_buf();
+        let Some(cur) = self.current.take() else {
+            return;
+        };
+        let duration_ms = end_ms.saturating_sub(cur.start_ms);
+        let path = if self.config.ts_file.contains("[duration]") {
+            render(
+                &self.config.ts_file,
+                &self.vars(cur.seq, cur.unix_ms, Some(duration_ms)),
+            )
+        } else {
+            cur.open_path
+        };
+        let m3u8 = self.m3u8_path.clone().unwrap_or_default();
+        self.actions.push_back(HlsAction::CloseSegment {
+            seq: cur.seq,
+            path: path.clone(),
+            duration_ms,
+        });
+        self.window.push(Entry {
+            seq: cur.seq,
+            uri: relative_uri(&m3u8, &path),
+            path,
+            duration_ms,
+            discontinuity: cur.discontinuity,
+        });
+        let removed = self.window.shrink(self.config.window_ms());
+        self.actions.push_back(HlsAction::WritePlaylist {
+            path: m3u8,
+            text: self.window.render(),
+        });
+        if self.config.cleanup {
+            for e in removed {
+                self.actions.push_back(HlsAction::DeleteSegment {
+                    seq: e.seq,
+                    path: e.path,
+                });
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-//! Chunk stream (RTMP spec 5.3). STUB: filled in by the chunk work.

@@ -1,0 +1,45 @@
+//! Resource limits of the chunk decoder.
+//!
+//! The wire allows chunks of up to 2^31 - 1 bytes, messages of up to 2^24 - 1
+//! bytes and 65,598 chunk streams per connection (spec 5.3.1, 5.4.1). A server
+//! facing untrusted peers caps all three so one connection cannot make it hold
+//! unbounded state.
+
+/// Default cap on the chunk size a peer may set: 16 MiB. Real encoders use
+/// 128 to 65,536; the cap only stops absurd values.
+pub const DEFAULT_MAX_CHUNK_SIZE: u32 = 16 << 20;
+
+/// Default cap on one message's length: the 24-bit length field's maximum, so
+/// by default every message the wire can describe is accepted. Lower it to
+/// bound per-connection memory further.
+pub const DEFAULT_MAX_MESSAGE_SIZE: u32 = (1 << 24) - 1;
+
+/// Default cap on distinct chunk stream ids per connection. Encoders use a
+/// handful (2 for control, 3 for commands, a few for media).
+pub const DEFAULT_MAX_CHUNK_STREAMS: usize = 64;
+
+/// At most this many bytes are reserved up front when a message starts; the
+/// rest of its buffer grows with the bytes that actually arrive. A header alone
+/// claiming a 16 MiB message therefore costs 64 KiB, not 16 MiB.
+pub const REASSEMBLY_PREALLOC: usize = 64 << 10;
+
+/// Limits applied by [`ChunkDecoder`](super::ChunkDecoder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest chunk size a Set Chunk Size message may select.
+    pub max_chunk_size: u32,
+    /// Largest message length accepted in a chunk message header.
+    pub max_message_size: u32,
+    /// Most distinct chunk stream ids the peer may use.
+    pub max_chunk_streams: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_chunk_size: DEFAULT_MAX_CHUNK_SIZE,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_chunk_streams: DEFAULT_MAX_CHUNK_STREAMS,
+        }
+    }
+}

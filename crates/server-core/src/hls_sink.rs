@@ -1,0 +1,232 @@
+//! HLS output: a consumer of a source that runs the sans-IO segmenter and
+//! carries out its actions on the runtime's file system.
+//!
+//! One sink per stream. It outlives an unpublish for a grace period so that a
+//! republish continues the segment numbering (marked by a discontinuity), and the
+//! segmenter is parked in the manager when the sink ends, so numbering also
+//! continues after a longer pause. A segment is written to `NAME.tmp` in pieces
+//! and renamed when closed, so the HTTP server never serves a partial segment.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use event_listener::Event;
+use futures_util::future::{select, Either};
+use media_core::hls::{HlsAction, HlsSegmenter};
+use tracing::{debug, warn, Instrument};
+
+use crate::hub::{QueueItem, Source, StreamKey};
+use crate::server::ServerCtx;
+use crate::vhost::HlsSettings;
+
+/// How long a sink waits for a republish before it stops.
+pub const REPUBLISH_GRACE: Duration = Duration::from_secs(120);
+/// The HLS consumer tolerates this much backlog (slow disk) before dropping to a key frame.
+const QUEUE_SPAN_MS: u64 = 30_000;
+/// Segment bytes are flushed to disk in pieces of at least this size.
+const FLUSH_BYTES: usize = 512 * 1024;
+
+#[derive(Debug, Default)]
+struct Control {
+    stop: AtomicBool,
+    wake: Event,
+    done: AtomicBool,
+    done_event: Event,
+}
+
+/// Tracks the running HLS sinks.
+#[derive(Debug, Default)]
+pub struct HlsManager {
+    running: Mutex<HashMap<StreamKey, Arc<Control>>>,
+    parked: Mutex<HashMap<StreamKey, HlsSegmenter>>,
+}
+
+impl HlsManager {
+    /// Starts a sink for `source` unless one is running.
+    pub fn ensure(&self, ctx: &Arc<ServerCtx>, source: &Arc<Source>, settings: &HlsSettings) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = running.get(&source.key) {
+            if !c.done.load(Ordering::SeqCst) {
+                return;
+            }
+        }
+        let control = Arc::new(Control::default());
+        running.insert(source.key.clone(), control.clone());
+        let parked = self
+            .parked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&source.key);
+        let segmenter = parked.unwrap_or_else(|| {
+            HlsSegmenter::new(settings.config.clone(), &source.key.app, &source.key.stream)
+        });
+        let sink = Sink {
+            ctx: ctx.clone(),
+            source: source.clone(),
+            root: settings.path.clone(),
+            segmenter,
+            pending: HashMap::new(),
+            control,
+        };
+        let span = tracing::info_span!("hls", stream = %source.key);
+        ctx.rt.spawn(Box::pin(sink.run().instrument(span)));
+    }
+
+    fn park(&self, key: StreamKey, segmenter: HlsSegmenter) {
+        self.parked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, segmenter);
+    }
+
+    /// Asks every sink to close its segment and write its playlist, and waits for
+    /// them (at most `grace`).
+    pub async fn finish_all(&self, ctx: &ServerCtx, grace: Duration) {
+        let controls: Vec<_> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for c in &controls {
+            c.stop.store(true, Ordering::SeqCst);
+            c.wake.notify(usize::MAX);
+        }
+        let wait_all = async {
+            for c in &controls {
+                loop {
+                    let l = c.done_event.listen();
+                    if c.done.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    l.await;
+                }
+            }
+        };
+        let _ = crate::runtime::timeout(&*ctx.rt, grace, wait_all).await;
+    }
+}
+
+struct Sink {
+    ctx: Arc<ServerCtx>,
+    source: Arc<Source>,
+    root: PathBuf,
+    segmenter: HlsSegmenter,
+    /// Bytes of open segments not yet flushed, by sequence number.
+    pending: HashMap<u64, (PathBuf, Vec<Bytes>, usize)>,
+    control: Arc<Control>,
+}
+
+impl Sink {
+    async fn run(mut self) {
+        debug!("hls sink started");
+        let consumer = self.ctx.hub.subscribe_with_span(&self.source, QUEUE_SPAN_MS);
+        let mut items = Vec::new();
+        let mut idle_since: Option<Duration> = None;
+        loop {
+            let stop_listener = self.control.wake.listen();
+            let queue_listener = consumer.queue().listen();
+            if self.control.stop.load(Ordering::SeqCst) {
+                consumer.queue().drain_into(&mut items);
+                self.feed(&mut items).await;
+                self.segmenter.on_unpublish();
+                self.execute().await;
+                break;
+            }
+            if consumer.queue().drain_into(&mut items) > 0 {
+                self.feed(&mut items).await;
+                idle_since = if self.source.publisher().is_some() {
+                    None
+                } else {
+                    idle_since.or(Some(self.ctx.rt.now()))
+                };
+                continue;
+            }
+            if self.source.publisher().is_none() {
+                let since = *idle_since.get_or_insert(self.ctx.rt.now());
+                if self.ctx.rt.now().saturating_sub(since) >= REPUBLISH_GRACE {
+                    break;
+                }
+            }
+            let tick = self.ctx.rt.sleep(Duration::from_secs(1));
+            let wait = select(stop_listener, queue_listener);
+            let _ = select(Box::pin(wait), tick).await;
+        }
+        drop(consumer);
+        let key = self.source.key.clone();
+        let control = self.control.clone();
+        self.ctx.hls.park(key, self.segmenter);
+        control.done.store(true, Ordering::SeqCst);
+        control.done_event.notify(usize::MAX);
+        debug!("hls sink stopped");
+    }
+
+    async fn feed(&mut self, items: &mut Vec<QueueItem>) {
+        for item in items.drain(..) {
+            match item {
+                QueueItem::Media(frame) => {
+                    if let Err(e) = self.segmenter.push(&frame.msg, self.ctx.rt.unix_time_ms()) {
+                        debug!("hls: frame skipped: {e}");
+                    }
+                }
+                QueueItem::Unpublished => self.segmenter.on_unpublish(),
+                QueueItem::Published => self.segmenter.on_republish(),
+            }
+            self.execute().await;
+        }
+    }
+
+    async fn execute(&mut self) {
+        while let Some(action) = self.segmenter.poll_action() {
+            if let Err(e) = self.apply(action).await {
+                warn!("hls write failed: {e}");
+            }
+        }
+    }
+
+    async fn apply(&mut self, action: HlsAction) -> std::io::Result<()> {
+        let fs = self.ctx.rt.fs();
+        match action {
+            HlsAction::OpenSegment { seq, path } => {
+                let path = self.root.join(path);
+                fs.remove(&tmp(&path)).await?;
+                self.pending.insert(seq, (path, Vec::new(), 0));
+            }
+            HlsAction::Append { seq, bytes } => {
+                if let Some((path, buf, len)) = self.pending.get_mut(&seq) {
+                    *len += bytes.len();
+                    buf.push(bytes);
+                    if *len >= FLUSH_BYTES {
+                        let data = std::mem::take(buf);
+                        *len = 0;
+                        fs.append(&tmp(path), data).await?;
+                    }
+                }
+            }
+            HlsAction::CloseSegment { seq, .. } => {
+                if let Some((path, buf, _)) = self.pending.remove(&seq) {
+                    fs.append(&tmp(&path), buf).await?;
+                    fs.rename(&tmp(&path), &path).await?;
+                }
+            }
+            HlsAction::WritePlaylist { path, text } => {
+                fs.write(&self.root.join(path), vec![Bytes::from(text)]).await?;
+            }
+            HlsAction::DeleteSegment { path, .. } => {
+                fs.remove(&self.root.join(path)).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn tmp(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}

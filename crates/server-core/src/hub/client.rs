@@ -1,0 +1,163 @@
+//! What the hub knows about a connected client, for the HTTP API and kicking.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use event_listener::{Event, EventListener};
+
+use super::Hub;
+
+/// The role a client plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Connected, not yet publishing or playing.
+    Idle,
+    /// An RTMP publisher (`fmle-publish` / `flash-publish` in SRS's API).
+    RtmpPublish,
+    /// An RTMP player.
+    RtmpPlay,
+    /// An HTTP-FLV player.
+    FlvPlay,
+}
+
+impl ClientKind {
+    /// SRS's API name for the role.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::RtmpPublish => "fmle-publish",
+            Self::RtmpPlay => "rtmp-play",
+            Self::FlvPlay => "flv-play",
+        }
+    }
+
+    /// Whether the client sends media to us.
+    pub fn is_publish(self) -> bool {
+        matches!(self, Self::RtmpPublish)
+    }
+}
+
+/// Mutable details filled in as the session progresses.
+#[derive(Debug, Clone, Default)]
+pub struct ClientDetails {
+    /// vhost/app/stream, once known.
+    pub stream: Option<super::StreamKey>,
+    /// The source id, once publishing or playing.
+    pub source_id: Option<u64>,
+    /// The tcUrl (RTMP) or request URL (HTTP).
+    pub url: String,
+    /// The peer's flashVer / User-Agent.
+    pub agent: String,
+}
+
+/// A connected client.
+#[derive(Debug)]
+pub struct ClientInfo {
+    /// Unique id (the connection id in logs).
+    pub id: u64,
+    /// Peer address.
+    pub peer: String,
+    /// Runtime ms when it connected.
+    pub connected_ms: u64,
+    /// Bytes read from the peer.
+    pub bytes_in: AtomicU64,
+    /// Bytes written to the peer.
+    pub bytes_out: AtomicU64,
+    kind: Mutex<ClientKind>,
+    details: Mutex<ClientDetails>,
+    kicked: AtomicBool,
+    kick_event: Event,
+}
+
+impl ClientInfo {
+    /// A new idle client.
+    pub fn new(id: u64, peer: String, connected_ms: u64) -> Self {
+        Self {
+            id,
+            peer,
+            connected_ms,
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            kind: Mutex::new(ClientKind::Idle),
+            details: Mutex::new(ClientDetails::default()),
+            kicked: AtomicBool::new(false),
+            kick_event: Event::new(),
+        }
+    }
+
+    /// Current role.
+    pub fn kind(&self) -> ClientKind {
+        *self.kind.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the role.
+    pub fn set_kind(&self, kind: ClientKind) {
+        *self.kind.lock().unwrap_or_else(|e| e.into_inner()) = kind;
+    }
+
+    /// A copy of the details.
+    pub fn details(&self) -> ClientDetails {
+        self.details.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Updates the details in place.
+    pub fn update(&self, f: impl FnOnce(&mut ClientDetails)) {
+        f(&mut self.details.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Asks the connection to close.
+    pub fn kick(&self) {
+        self.kicked.store(true, Ordering::SeqCst);
+        self.kick_event.notify(usize::MAX);
+    }
+
+    /// True once kicked.
+    pub fn is_kicked(&self) -> bool {
+        self.kicked.load(Ordering::SeqCst)
+    }
+
+    /// Completes when the client is kicked.
+    pub async fn kicked(&self) {
+        loop {
+            let listener: EventListener = self.kick_event.listen();
+            if self.is_kicked() {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Counts bytes read.
+    pub fn add_in(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Counts bytes written.
+    pub fn add_out(&self, n: usize) {
+        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// Keeps a client listed while the connection lives.
+#[derive(Debug)]
+pub struct ClientRegistration {
+    hub: Arc<Hub>,
+    info: Arc<ClientInfo>,
+}
+
+impl ClientRegistration {
+    pub(super) fn new(hub: Arc<Hub>, info: Arc<ClientInfo>) -> Self {
+        Self { hub, info }
+    }
+
+    /// The shared info.
+    pub fn info(&self) -> &Arc<ClientInfo> {
+        &self.info
+    }
+}
+
+impl Drop for ClientRegistration {
+    fn drop(&mut self) {
+        self.hub.unregister_client(self.info.id);
+    }
+}

@@ -1,0 +1,190 @@
+//! The stream hub: every live source and every connected client, by name and id.
+//!
+//! Publishers and players meet here by [`StreamKey`]. The hub is shared state
+//! behind short mutexes; nothing here awaits, so it works the same on any runtime.
+
+mod client;
+mod frame;
+mod info;
+mod key;
+mod queue;
+mod source;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use client::{ClientInfo, ClientKind, ClientRegistration};
+pub use frame::{Frame, SharedFrame};
+pub use info::{AudioInfo, StreamInfo, VideoInfo};
+pub use key::{query_param, split_query, StreamKey, StreamRequest, TcUrl};
+pub use queue::{ConsumerQueue, QueueItem};
+pub use source::{PublishError, Source, SourceOptions, SourceStats};
+
+/// All sources and clients of one server.
+#[derive(Debug, Default)]
+pub struct Hub {
+    sources: Mutex<HashMap<StreamKey, Arc<Source>>>,
+    clients: Mutex<HashMap<u64, Arc<ClientInfo>>>,
+    next_id: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            next_id: AtomicU64::new(1),
+            ..Self::default()
+        })
+    }
+
+    /// A fresh id for a client or a source (ids never repeat within a process).
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The source for `key`, created with `options` if it doesn't exist.
+    pub fn source(&self, key: &StreamKey, options: impl FnOnce() -> SourceOptions) -> Arc<Source> {
+        let mut sources = lock(&self.sources);
+        if let Some(s) = sources.get(key) {
+            return s.clone();
+        }
+        let source = Arc::new(Source::new(self.next_id(), key.clone(), options()));
+        sources.insert(key.clone(), source.clone());
+        source
+    }
+
+    /// Claims `source` for a publisher. Dropping the returned guard unpublishes.
+    pub fn publish(
+        &self,
+        source: &Arc<Source>,
+        client_id: u64,
+        now_ms: u64,
+    ) -> Result<PublishGuard, PublishError> {
+        source.start_publish(client_id, now_ms)?;
+        Ok(PublishGuard {
+            source: source.clone(),
+            client_id,
+        })
+    }
+
+    /// Subscribes a consumer. Dropping the returned guard unsubscribes.
+    pub fn subscribe(&self, source: &Arc<Source>) -> ConsumerGuard {
+        ConsumerGuard {
+            queue: source.add_consumer(None),
+            source: source.clone(),
+        }
+    }
+
+    /// Subscribes an internal consumer (a sink) with its own queue bound.
+    pub fn subscribe_with_span(&self, source: &Arc<Source>, span_ms: u64) -> ConsumerGuard {
+        ConsumerGuard {
+            queue: source.add_consumer(Some(span_ms)),
+            source: source.clone(),
+        }
+    }
+
+    /// Every source, sorted by key for stable API output.
+    pub fn sources(&self) -> Vec<Arc<Source>> {
+        let mut v: Vec<_> = lock(&self.sources).values().cloned().collect();
+        v.sort_by(|a, b| a.key.cmp(&b.key));
+        v
+    }
+
+    /// A source by its API id.
+    pub fn source_by_id(&self, id: u64) -> Option<Arc<Source>> {
+        lock(&self.sources).values().find(|s| s.id == id).cloned()
+    }
+
+    /// Forgets sources nobody publishes to or plays from (SRS issue #413: idle
+    /// sources must not accumulate). Returns how many were removed.
+    pub fn reap_idle(&self) -> usize {
+        let mut sources = lock(&self.sources);
+        let before = sources.len();
+        sources.retain(|_, s| !s.is_idle());
+        before - sources.len()
+    }
+
+    /// Registers a connected client for the API; dropping the registration removes it.
+    pub fn register_client(self: &Arc<Self>, info: ClientInfo) -> ClientRegistration {
+        let info = Arc::new(info);
+        lock(&self.clients).insert(info.id, info.clone());
+        ClientRegistration::new(self.clone(), info)
+    }
+
+    pub(crate) fn unregister_client(&self, id: u64) {
+        lock(&self.clients).remove(&id);
+    }
+
+    /// Every connected client, by id.
+    pub fn clients(&self) -> Vec<Arc<ClientInfo>> {
+        let mut v: Vec<_> = lock(&self.clients).values().cloned().collect();
+        v.sort_by_key(|c| c.id);
+        v
+    }
+
+    /// One client by id.
+    pub fn client(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        lock(&self.clients).get(&id).cloned()
+    }
+
+    /// Asks a client's connection to close (API `DELETE /api/v1/clients/ID`).
+    pub fn kick(&self, id: u64) -> bool {
+        match self.client(id) {
+            Some(c) => {
+                c.kick();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Held by a publishing connection; unpublishes on drop (even on a panic or error path).
+#[derive(Debug)]
+pub struct PublishGuard {
+    source: Arc<Source>,
+    client_id: u64,
+}
+
+impl PublishGuard {
+    /// The source being published.
+    pub fn source(&self) -> &Arc<Source> {
+        &self.source
+    }
+}
+
+impl Drop for PublishGuard {
+    fn drop(&mut self) {
+        self.source.stop_publish(self.client_id);
+    }
+}
+
+/// Held by a consumer; closes its queue on drop so the source stops feeding it.
+#[derive(Debug)]
+pub struct ConsumerGuard {
+    queue: Arc<ConsumerQueue>,
+    source: Arc<Source>,
+}
+
+impl ConsumerGuard {
+    /// The queue to drain.
+    pub fn queue(&self) -> &Arc<ConsumerQueue> {
+        &self.queue
+    }
+
+    /// The source consumed.
+    pub fn source(&self) -> &Arc<Source> {
+        &self.source
+    }
+}
+
+impl Drop for ConsumerGuard {
+    fn drop(&mut self) {
+        self.queue.close();
+    }
+}

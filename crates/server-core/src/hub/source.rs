@@ -1,0 +1,184 @@
+//! A live source: one stream's publisher, its GOP cache and its consumers.
+//!
+//! The shape of SRS's `SrsLiveSource`/`SrsLiveConsumer`: the publisher pushes
+//! each message once; the source corrects its time, remembers what a late player
+//! needs (metadata, sequence headers, last GOP), and hands a shared [`Frame`] to
+//! every consumer's bounded queue.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use media_core::gop::{GopCache, GopConfig};
+use media_core::jitter::{JitterMode, TimeJitter};
+use media_core::{MediaKind, MediaMessage};
+
+use super::frame::Frame;
+use super::info::StreamInfo;
+use super::key::StreamKey;
+use super::queue::{ConsumerQueue, QueueItem};
+
+/// Per-source behaviour, taken from the vhost config when the source is created.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    /// GOP cache bounds.
+    pub gop: GopConfig,
+    /// Timestamp correction mode.
+    pub jitter: JitterMode,
+    /// Per-consumer queue bound in milliseconds of media (SRS `queue_length`).
+    pub queue_span_ms: u64,
+}
+
+/// Traffic counters, read by the HTTP API.
+#[derive(Debug, Default)]
+pub struct SourceStats {
+    /// Payload bytes received from publishers.
+    pub bytes_in: AtomicU64,
+    /// Audio/video/data messages received.
+    pub messages_in: AtomicU64,
+    /// Messages a codec parser rejected (the stream goes on).
+    pub bad_frames: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    publisher: Option<u64>,
+    publish_started_ms: u64,
+    jitter: TimeJitter,
+    gop: GopCache,
+    consumers: Vec<Arc<ConsumerQueue>>,
+    info: StreamInfo,
+}
+
+/// One stream in the hub.
+#[derive(Debug)]
+pub struct Source {
+    /// Stable id for the HTTP API.
+    pub id: u64,
+    /// vhost/app/stream.
+    pub key: StreamKey,
+    /// Counters.
+    pub stats: SourceStats,
+    options: SourceOptions,
+    inner: Mutex<Inner>,
+}
+
+/// Why a publish was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// Someone is already publishing this stream (`NetStream.Publish.BadName`).
+    #[error("stream {0} is already being published")]
+    AlreadyPublishing(StreamKey),
+}
+
+impl Source {
+    pub(super) fn new(id: u64, key: StreamKey, options: SourceOptions) -> Self {
+        Self {
+            id,
+            key,
+            stats: SourceStats::default(),
+            inner: Mutex::new(Inner {
+                publisher: None,
+                publish_started_ms: 0,
+                jitter: TimeJitter::new(options.jitter),
+                gop: GopCache::new(options.gop.clone()),
+                consumers: Vec::new(),
+                info: StreamInfo::default(),
+            }),
+            options,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Claims the stream for `client_id`.
+    pub(super) fn start_publish(&self, client_id: u64, now_ms: u64) -> Result<(), PublishError> {
+        let mut inner = self.lock();
+        if inner.publisher.is_some() {
+            return Err(PublishError::AlreadyPublishing(self.key.clone()));
+        }
+        inner.publisher = Some(client_id);
+        inner.publish_started_ms = now_ms;
+        inner.jitter = TimeJitter::new(self.options.jitter);
+        inner.gop.clear();
+        inner.info = StreamInfo::default();
+        inner.consumers.retain(|c| c.push(QueueItem::Published));
+        Ok(())
+    }
+
+    /// Releases the stream if `client_id` holds it; consumers stay and wait.
+    pub(super) fn stop_publish(&self, client_id: u64) {
+        let mut inner = self.lock();
+        if inner.publisher != Some(client_id) {
+            return;
+        }
+        inner.publisher = None;
+        inner.gop.clear();
+        inner.consumers.retain(|c| c.push(QueueItem::Unpublished));
+    }
+
+    /// Feeds one published message: correct time, cache, fan out.
+    pub fn push(&self, kind: MediaKind, timestamp: u64, payload: Bytes) {
+        self.stats
+            .bytes_in
+            .fetch_add(payload.len() as u64, Ordering::Relaxed);
+        self.stats.messages_in.fetch_add(1, Ordering::Relaxed);
+        let mut inner = self.lock();
+        let timestamp = inner.jitter.correct(kind, timestamp);
+        let msg = MediaMessage::new(kind, timestamp, payload);
+        if !inner.info.update(&msg) {
+            self.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
+        }
+        inner.gop.push(&msg);
+        let frame = Frame::new(msg);
+        inner
+            .consumers
+            .retain(|c| c.push(QueueItem::Media(frame.clone())));
+    }
+
+    /// Registers a consumer; if the stream is live it first gets what a late
+    /// joiner needs (metadata, sequence headers, the GOP from its key frame).
+    pub(super) fn add_consumer(&self, span_ms: Option<u64>) -> Arc<ConsumerQueue> {
+        let span = span_ms.unwrap_or(self.options.queue_span_ms);
+        let queue = Arc::new(ConsumerQueue::new(span));
+        let mut inner = self.lock();
+        if inner.publisher.is_some() {
+            queue.push(QueueItem::Published);
+            for msg in inner.gop.snapshot() {
+                queue.push(QueueItem::Media(Frame::new(msg.clone())));
+            }
+        }
+        inner.consumers.retain(|c| !c.is_closed());
+        inner.consumers.push(queue.clone());
+        queue
+    }
+
+    /// The publishing client's id, if any.
+    pub fn publisher(&self) -> Option<u64> {
+        self.lock().publisher
+    }
+
+    /// When the current publish started (runtime ms).
+    pub fn publish_started_ms(&self) -> u64 {
+        self.lock().publish_started_ms
+    }
+
+    /// Live consumers (players and internal sinks such as HLS).
+    pub fn consumer_count(&self) -> usize {
+        let mut inner = self.lock();
+        inner.consumers.retain(|c| !c.is_closed());
+        inner.consumers.len()
+    }
+
+    /// Codec details for the API.
+    pub fn info(&self) -> StreamInfo {
+        self.lock().info.clone()
+    }
+
+    /// True when nobody publishes and nobody consumes: the hub may forget it.
+    pub fn is_idle(&self) -> bool {
+        self.publisher().is_none() && self.consumer_count() == 0
+    }
+}

@@ -1,0 +1,355 @@
+//! One RTMP connection: a [`ServerSession`] driven by two loops.
+//!
+//! The read loop feeds socket bytes to the sans-IO session and acts on its
+//! events (connect, publish, play...). The write loop drains what the session
+//! wants to send plus, for a player, the consumer queue, and writes it all in one
+//! vectored write; with `mw_latency` it then waits so small messages merge into
+//! fewer, larger writes (SRS's merged write). Any error ends this connection
+//! only, with its reason logged under the connection's id.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use event_listener::Event;
+use futures_util::future::{select, Either};
+use futures_util::{AsyncReadExt, FutureExt};
+use media_core::MediaKind;
+use rtmp_proto::control::UserControlEvent;
+use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
+use rtmp_proto::MessageType;
+use tracing::{debug, info, warn, Instrument};
+
+use crate::hub::{ClientInfo, ClientKind, ConsumerGuard, PublishGuard, QueueItem, StreamRequest};
+use crate::io::write_all_vectored;
+use crate::runtime::{timeout, Connection};
+use crate::server::ServerCtx;
+use crate::vhost::VhostSettings;
+
+/// A client that connects and then says nothing is dropped after this long.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A player whose socket accepts nothing for this long is dropped (stalled).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Read buffer size per connection.
+const READ_BUF: usize = 64 * 1024;
+
+#[derive(Debug)]
+enum Role {
+    Idle,
+    Publishing {
+        guard: PublishGuard,
+        got_media: bool,
+    },
+    Playing {
+        consumer: ConsumerGuard,
+        stream_id: u32,
+        paused: bool,
+    },
+}
+
+struct Conn {
+    session: ServerSession,
+    tc_url: String,
+    vhost: Arc<VhostSettings>,
+    role: Role,
+}
+
+/// Why a connection ended, for the log line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// The socket failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The peer broke the protocol.
+    #[error("protocol: {0}")]
+    Protocol(#[from] rtmp_proto::session::SessionError),
+    /// The peer went silent.
+    #[error("timeout: {0}")]
+    Timeout(&'static str),
+    /// The peer closed the connection.
+    #[error("peer closed")]
+    Closed,
+    /// Kicked via the API.
+    #[error("kicked")]
+    Kicked,
+}
+
+/// Serves one accepted RTMP connection to its end.
+pub async fn serve(ctx: Arc<ServerCtx>, conn: Box<dyn Connection>, peer: SocketAddr) {
+    let id = ctx.hub.next_id();
+    let span = tracing::info_span!("rtmp", cid = id, peer = %peer);
+    async move {
+        let info = ClientInfo::new(id, peer.to_string(), ctx.now_ms());
+        let registration = ctx.hub.register_client(info);
+        let info = registration.info().clone();
+        debug!("accepted");
+        let result = run(&ctx, conn, &info).await;
+        match result {
+            Err(ConnError::Closed) | Ok(()) => info!("closed"),
+            Err(e) => warn!("closed: {e}"),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn run(ctx: &Arc<ServerCtx>, conn: Box<dyn Connection>, info: &Arc<ClientInfo>) -> Result<(), ConnError> {
+    let default_vhost = ctx.vhost(crate::config::DEFAULT_VHOST);
+    if default_vhost.tcp_nodelay {
+        let _ = conn.set_nodelay(true);
+    }
+    let session = ServerSession::new(
+        ServerConfig {
+            out_chunk_size: default_vhost.chunk_size,
+            limits: ctx.chunk_limits(),
+            ..ServerConfig::default()
+        },
+        ctx.now_ms() as u32,
+        ctx.rt.random_seed(),
+    );
+    let state = Arc::new(Mutex::new(Conn {
+        session,
+        tc_url: String::new(),
+        vhost: default_vhost,
+        role: Role::Idle,
+    }));
+    let wake = Arc::new(Event::new());
+    let (reader, writer) = conn.split();
+    let read = read_loop(ctx, reader, &state, &wake, info).boxed();
+    let write = write_loop(ctx, writer, &state, &wake, info).boxed();
+    let kicked = async {
+        info.kicked().await;
+        Err::<(), _>(ConnError::Kicked)
+    }
+    .boxed();
+    let result = match select(select(read, write), kicked).await {
+        Either::Left((Either::Left((r, _)), _)) => r,
+        Either::Left((Either::Right((r, _)), _)) => r,
+        Either::Right((r, _)) => r,
+    };
+    // Dropping the state releases the publish or consumer guard.
+    let mut conn = lock(&state);
+    conn.role = Role::Idle;
+    result
+}
+
+fn lock(state: &Mutex<Conn>) -> MutexGuard<'_, Conn> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn read_loop(
+    ctx: &Arc<ServerCtx>,
+    mut reader: impl futures_io::AsyncRead + Unpin,
+    state: &Arc<Mutex<Conn>>,
+    wake: &Event,
+    info: &Arc<ClientInfo>,
+) -> Result<(), ConnError> {
+    let mut buf = vec![0u8; READ_BUF];
+    loop {
+        let (limit, what) = {
+            let conn = lock(state);
+            match &conn.role {
+                Role::Idle => (IDLE_TIMEOUT, "no publish or play"),
+                Role::Publishing { got_media: false, .. } => (conn.vhost.firstpkt_timeout, "no first packet"),
+                Role::Publishing { got_media: true, .. } => (conn.vhost.normal_timeout, "publisher silent"),
+                // Players legitimately send nothing; stalls are caught by the write side.
+                Role::Playing { .. } => (Duration::from_secs(24 * 3600), "player silent"),
+            }
+        };
+        let n = match timeout(&*ctx.rt, limit, reader.read(&mut buf)).await {
+            None => return Err(ConnError::Timeout(what)),
+            Some(Ok(0)) => return Err(ConnError::Closed),
+            Some(Ok(n)) => n,
+            Some(Err(e)) => return Err(e.into()),
+        };
+        info.add_in(n);
+        let mut conn = lock(state);
+        conn.session.handle_input(ctx.now_ms(), &buf[..n])?;
+        while let Some(event) = conn.session.poll_event() {
+            handle_event(ctx, &mut conn, event, info)?;
+        }
+        drop(conn);
+        wake.notify(1);
+    }
+}
+
+fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info: &Arc<ClientInfo>) -> Result<(), ConnError> {
+    match event {
+        ServerEvent::Connect { tc_url, app, properties, .. } => {
+            let agent = properties
+                .iter()
+                .find(|(k, _)| k == "flashVer")
+                .and_then(|(_, v)| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            info!(%tc_url, %app, %agent, "connect");
+            info.update(|d| {
+                d.url = tc_url.clone();
+                d.agent = agent;
+            });
+            conn.tc_url = tc_url;
+            conn.session.accept_connect();
+        }
+        ServerEvent::Publish { stream_id, name, .. } => {
+            let req = StreamRequest::new(&conn.tc_url, &name);
+            let Some((vhost, key)) = ctx.resolve(&req) else {
+                info!(stream = %name, "publish refused: unknown vhost {}", req.key.vhost);
+                conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", "vhost not found");
+                return Ok(());
+            };
+            if !matches!(conn.role, Role::Idle) {
+                conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", "already publishing or playing");
+                return Ok(());
+            }
+            let source = ctx.hub.source(&key, || vhost.source_options());
+            match ctx.hub.publish(&source, info.id, ctx.now_ms()) {
+                Ok(guard) => {
+                    info!(stream = %key, param = %req.param, "publish");
+                    info.set_kind(ClientKind::RtmpPublish);
+                    info.update(|d| {
+                        d.stream = Some(key.clone());
+                        d.source_id = Some(source.id);
+                    });
+                    conn.session.accept_publish(stream_id);
+                    ctx.on_publish(&source, &vhost);
+                    conn.vhost = vhost;
+                    conn.role = Role::Publishing { guard, got_media: false };
+                }
+                Err(e) => {
+                    info!(stream = %key, "publish refused: {e}");
+                    conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", &e.to_string());
+                }
+            }
+        }
+        ServerEvent::Play { stream_id, name, .. } => {
+            let req = StreamRequest::new(&conn.tc_url, &name);
+            let Some((vhost, key)) = ctx.resolve(&req) else {
+                conn.session.reject_play(stream_id, "NetStream.Play.StreamNotFound", "vhost not found");
+                return Ok(());
+            };
+            if !matches!(conn.role, Role::Idle) {
+                conn.session.reject_play(stream_id, "NetStream.Play.Failed", "already publishing or playing");
+                return Ok(());
+            }
+            info!(stream = %key, param = %req.param, "play");
+            let source = ctx.hub.source(&key, || vhost.source_options());
+            conn.session.accept_play(stream_id);
+            let consumer = ctx.hub.subscribe(&source);
+            info.set_kind(ClientKind::RtmpPlay);
+            info.update(|d| {
+                d.stream = Some(key.clone());
+                d.source_id = Some(source.id);
+            });
+            conn.vhost = vhost;
+            conn.role = Role::Playing { consumer, stream_id, paused: false };
+        }
+        ServerEvent::Pause { paused, .. } => {
+            if let Role::Playing { paused: p, .. } = &mut conn.role {
+                debug!(paused, "pause");
+                *p = paused;
+            }
+        }
+        ServerEvent::Media { message, .. } => {
+            if let Role::Publishing { guard, got_media } = &mut conn.role {
+                let kind = match message.type_id {
+                    MessageType::Audio => MediaKind::Audio,
+                    MessageType::Video => MediaKind::Video,
+                    _ => MediaKind::Data,
+                };
+                let payload = if kind == MediaKind::Data {
+                    match crate::media::normalize_data(&message.payload) {
+                        Some(p) => p,
+                        None => return Ok(()),
+                    }
+                } else {
+                    message.payload
+                };
+                *got_media = true;
+                guard.source().push(kind, message.timestamp, payload);
+            }
+        }
+        ServerEvent::Unpublish { .. } | ServerEvent::DeleteStream { .. } | ServerEvent::CloseStream { .. } => {
+            if !matches!(conn.role, Role::Idle) {
+                debug!("stream closed by peer");
+                conn.role = Role::Idle;
+            }
+        }
+        other => debug!(event = ?other, "ignored"),
+    }
+    Ok(())
+}
+
+async fn write_loop(
+    ctx: &Arc<ServerCtx>,
+    mut writer: impl futures_io::AsyncWrite + Unpin,
+    state: &Arc<Mutex<Conn>>,
+    wake: &Event,
+    info: &Arc<ClientInfo>,
+) -> Result<(), ConnError> {
+    let mut pieces: Vec<Bytes> = Vec::new();
+    let mut items: Vec<QueueItem> = Vec::new();
+    loop {
+        let wake_listener = wake.listen();
+        let (queue_listener, merge) = {
+            let mut conn = lock(state);
+            let conn = &mut *conn;
+            let mut queue_listener = None;
+            let mut merge = Duration::ZERO;
+            if let Role::Playing { consumer, stream_id, paused } = &conn.role {
+                if !*paused {
+                    queue_listener = Some(consumer.queue().listen());
+                }
+                merge = conn.vhost.mw_latency;
+                if !*paused {
+                    consumer.queue().drain_into(&mut items);
+                    let chunk_size = conn.session.out_chunk_size();
+                    for item in items.drain(..) {
+                        match item {
+                            QueueItem::Media(frame) => {
+                                conn.session.send_encoded(&frame.rtmp(chunk_size, *stream_id));
+                            }
+                            QueueItem::Unpublished => {
+                                conn.session.send_status(
+                                    *stream_id,
+                                    "status",
+                                    "NetStream.Play.UnpublishNotify",
+                                    "the publisher stopped; waiting for it to return",
+                                );
+                                conn.session.send_user_control(UserControlEvent::StreamEof(*stream_id));
+                            }
+                            QueueItem::Published => {
+                                conn.session.send_user_control(UserControlEvent::StreamBegin(*stream_id));
+                                conn.session.send_status(
+                                    *stream_id,
+                                    "status",
+                                    "NetStream.Play.PublishNotify",
+                                    "the stream is live",
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            conn.session.poll_transmit(&mut pieces);
+            (queue_listener, merge)
+        };
+        if pieces.is_empty() {
+            match queue_listener {
+                Some(q) => {
+                    select(wake_listener, q).await;
+                }
+                None => wake_listener.await,
+            }
+            continue;
+        }
+        let n = match timeout(&*ctx.rt, SEND_TIMEOUT, write_all_vectored(&mut writer, &mut pieces)).await {
+            None => return Err(ConnError::Timeout("send stalled")),
+            Some(r) => r?,
+        };
+        info.add_out(n);
+        if !merge.is_zero() {
+            ctx.rt.sleep(merge).await;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The small runtime trait every backend implements (tokio, smol, the simulator).
+//!
+//! Modelled on quinn's `Runtime`: the server logic never names an executor, a
+//! socket type or a clock. It asks the runtime to spawn, sleep, tell the time,
+//! listen, connect and touch files. That is what lets `sim` run this exact code
+//! on a virtual clock and an in-memory network.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_io::{AsyncRead, AsyncWrite};
+
+/// A boxed, sendable future; the currency of the object-safe runtime API.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the server needs from an async runtime.
+pub trait Runtime: Send + Sync + Debug + 'static {
+    /// Runs `future` to completion in the background.
+    fn spawn(&self, future: BoxFuture<'static, ()>);
+
+    /// Completes after `duration` of this runtime's time (virtual in `sim`).
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+
+    /// Monotonic time since the runtime started. Sans-IO cores get it as a value.
+    fn now(&self) -> Duration;
+
+    /// Wall-clock milliseconds since the Unix epoch (HLS `[timestamp]`, API uptimes).
+    fn unix_time_ms(&self) -> u64;
+
+    /// Fresh entropy for a handshake's random filler (seeded in `sim`).
+    fn random_seed(&self) -> [u8; 32];
+
+    /// Binds a TCP listener.
+    fn bind(&self, addr: SocketAddr) -> io::Result<Box<dyn Listener>>;
+
+    /// Opens a TCP connection (forwarding, edge pulls, hooks).
+    fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn Connection>>>;
+
+    /// The file system HLS (and later DVR) output goes to.
+    fn fs(&self) -> Arc<dyn FileSystem>;
+}
+
+/// A bound TCP listener.
+pub trait Listener: Send + Sync {
+    /// The address actually bound (port 0 resolves to an ephemeral port).
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+
+    /// Waits for the next inbound connection.
+    fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn Connection>, SocketAddr)>>;
+}
+
+/// One TCP connection as a `futures-io` byte stream.
+pub trait Connection: AsyncRead + AsyncWrite + Send + Unpin {
+    /// Disables Nagle's algorithm (SRS `tcp_nodelay`). Best effort.
+    fn set_nodelay(&self, _on: bool) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// File operations the server performs. Whole-file writes go through a temporary
+/// name and a rename so a player never reads a half-written playlist.
+pub trait FileSystem: Send + Sync + Debug {
+    /// Creates or replaces `path` with the concatenation of `data`, creating parent directories.
+    fn write(&self, path: &Path, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>>;
+
+    /// Appends `data` to `path`, creating it (and its parents) if absent.
+    fn append(&self, path: &Path, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>>;
+
+    /// Atomically moves `from` to `to`.
+    fn rename(&self, from: &Path, to: &Path) -> BoxFuture<'static, io::Result<()>>;
+
+    /// Deletes a file; a missing file is not an error.
+    fn remove(&self, path: &Path) -> BoxFuture<'static, io::Result<()>>;
+
+    /// Reads a whole file, at most `limit` bytes (larger files are an error).
+    fn read(&self, path: &Path, limit: u64) -> BoxFuture<'static, io::Result<Bytes>>;
+}
+
+/// Runs `future`, giving up with `None` after `duration` of runtime time.
+pub async fn timeout<T>(
+    rt: &dyn Runtime,
+    duration: Duration,
+    future: impl Future<Output = T>,
+) -> Option<T> {
+    use futures_util::future::{select, Either};
+    let future = std::pin::pin!(future);
+    match select(future, rt.sleep(duration)).await {
+        Either::Left((value, _)) => Some(value),
+        Either::Right(((), _)) => None,
+    }
+}

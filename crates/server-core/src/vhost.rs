@@ -1,0 +1,60 @@
+//! A vhost's settings, resolved from the config into the values the hot paths use.
+//!
+//! The config module keeps SRS's names, units and text; this is the same
+//! information after validation, in the types connections and sinks consume.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use media_core::gop::GopConfig;
+use media_core::hls::HlsConfig;
+use media_core::jitter::JitterMode;
+
+use crate::hub::SourceOptions;
+
+/// Everything a connection or sink needs to know about its vhost.
+#[derive(Debug, Clone)]
+pub struct VhostSettings {
+    /// The vhost name (`__defaultVhost__` for the default).
+    pub name: String,
+    /// Outgoing RTMP chunk size.
+    pub chunk_size: u32,
+    /// Disable Nagle on player sockets.
+    pub tcp_nodelay: bool,
+    /// GOP cache bounds.
+    pub gop: GopConfig,
+    /// Timestamp correction.
+    pub jitter: JitterMode,
+    /// Per-player queue bound (SRS `queue_length`).
+    pub queue_span: Duration,
+    /// Merged-write interval for players (SRS `mw_latency`).
+    pub mw_latency: Duration,
+    /// A publisher must send its first media within this.
+    pub firstpkt_timeout: Duration,
+    /// A publisher silent for this long is dropped.
+    pub normal_timeout: Duration,
+    /// HLS output, when enabled.
+    pub hls: Option<HlsSettings>,
+    /// HTTP-FLV mount template (e.g. `[vhost]/[app]/[stream].flv`), when enabled.
+    pub flv_mount: Option<String>,
+}
+
+/// HLS output for a vhost.
+#[derive(Debug, Clone)]
+pub struct HlsSettings {
+    /// Root directory of the m3u8/ts files.
+    pub path: PathBuf,
+    /// The segmenter options.
+    pub config: HlsConfig,
+}
+
+impl VhostSettings {
+    /// Options for a new source on this vhost.
+    pub fn source_options(&self) -> SourceOptions {
+        SourceOptions {
+            gop: self.gop.clone(),
+            jitter: self.jitter,
+            queue_span_ms: self.queue_span.as_millis() as u64,
+        }
+    }
+}

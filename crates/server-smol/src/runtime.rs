@@ -1,0 +1,154 @@
+//! `server_core::Runtime` on smol's building blocks: the whole adapter.
+//!
+//! One executor thread (plus async-io's reactor and the blocking pool for disk
+//! writes) keeps the footprint small on ARM boards.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_executor::Executor;
+use async_io::Async;
+use bytes::Bytes;
+use server_core::fs::{BlockingJob, BlockingPool, StdFs};
+use server_core::runtime::{BoxFuture, Connection, FileSystem, Listener, Runtime};
+
+/// Smol-backed runtime over a shared executor.
+#[derive(Debug)]
+pub struct SmolRuntime {
+    executor: Arc<Executor<'static>>,
+    start: Instant,
+    fs: Arc<StdFs>,
+}
+
+impl SmolRuntime {
+    /// A runtime spawning onto `executor` (the caller drives it).
+    pub fn new(executor: Arc<Executor<'static>>) -> Arc<Self> {
+        Arc::new(Self {
+            executor,
+            start: Instant::now(),
+            fs: Arc::new(StdFs::new(Arc::new(SmolBlocking))),
+        })
+    }
+}
+
+struct SmolBlocking;
+
+impl BlockingPool for SmolBlocking {
+    fn run(&self, job: BlockingJob) -> BoxFuture<'static, io::Result<Bytes>> {
+        Box::pin(blocking::unblock(job))
+    }
+}
+
+impl Runtime for SmolRuntime {
+    fn spawn(&self, future: BoxFuture<'static, ()>) {
+        self.executor.spawn(future).detach();
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            async_io::Timer::after(duration).await;
+        })
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn unix_time_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+
+    fn random_seed(&self) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        // An OS RNG failure only weakens handshake filler, which needs no secrecy.
+        let _ = getrandom::getrandom(&mut seed);
+        seed
+    }
+
+    fn bind(&self, addr: SocketAddr) -> io::Result<Box<dyn Listener>> {
+        let std = server_core::net::bind_tcp(addr)?;
+        Ok(Box::new(SmolListener(async_net::TcpListener::from(Async::new(std)?))))
+    }
+
+    fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn Connection>>> {
+        Box::pin(async move {
+            let stream = async_net::TcpStream::connect(addr).await?;
+            Ok(Box::new(SmolConn(stream)) as Box<dyn Connection>)
+        })
+    }
+
+    fn fs(&self) -> Arc<dyn FileSystem> {
+        self.fs.clone()
+    }
+}
+
+struct SmolListener(async_net::TcpListener);
+
+impl Listener for SmolListener {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+
+    fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn Connection>, SocketAddr)>> {
+        Box::pin(async move {
+            let (stream, peer) = self.0.accept().await?;
+            Ok((Box::new(SmolConn(stream)) as Box<dyn Connection>, peer))
+        })
+    }
+}
+
+/// async-net streams already speak `futures-io`; this only adds `set_nodelay`.
+struct SmolConn(async_net::TcpStream);
+
+impl futures_io::AsyncRead for SmolConn {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for SmolConn {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+impl Connection for SmolConn {
+    fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.0.set_nodelay(on)
+    }
+}

@@ -1,0 +1,147 @@
+//! `server_core::Runtime` on tokio: the whole adapter.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use server_core::fs::{BlockingJob, BlockingPool, StdFs};
+use server_core::runtime::{BoxFuture, Connection, FileSystem, Listener, Runtime};
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+/// Tokio-backed runtime. Must be created inside a tokio runtime context.
+#[derive(Debug)]
+pub struct TokioRuntime {
+    start: Instant,
+    fs: Arc<StdFs>,
+}
+
+impl TokioRuntime {
+    /// A runtime using the current tokio handle.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            start: Instant::now(),
+            fs: Arc::new(StdFs::new(Arc::new(TokioBlocking))),
+        })
+    }
+}
+
+struct TokioBlocking;
+
+impl BlockingPool for TokioBlocking {
+    fn run(&self, job: BlockingJob) -> BoxFuture<'static, io::Result<Bytes>> {
+        let handle = tokio::task::spawn_blocking(job);
+        Box::pin(async move { handle.await.map_err(io::Error::other)? })
+    }
+}
+
+impl Runtime for TokioRuntime {
+    fn spawn(&self, future: BoxFuture<'static, ()>) {
+        tokio::spawn(future);
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn unix_time_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+
+    fn random_seed(&self) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        // An OS RNG failure only weakens handshake filler, which needs no secrecy.
+        let _ = getrandom::getrandom(&mut seed);
+        seed
+    }
+
+    fn bind(&self, addr: SocketAddr) -> io::Result<Box<dyn Listener>> {
+        let std = server_core::net::bind_tcp(addr)?;
+        Ok(Box::new(TokioListener(tokio::net::TcpListener::from_std(std)?)))
+    }
+
+    fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn Connection>>> {
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            Ok(Box::new(TokioConn(stream.compat())) as Box<dyn Connection>)
+        })
+    }
+
+    fn fs(&self) -> Arc<dyn FileSystem> {
+        self.fs.clone()
+    }
+}
+
+struct TokioListener(tokio::net::TcpListener);
+
+impl Listener for TokioListener {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+
+    fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn Connection>, SocketAddr)>> {
+        Box::pin(async move {
+            let (stream, peer) = self.0.accept().await?;
+            Ok((Box::new(TokioConn(stream.compat())) as Box<dyn Connection>, peer))
+        })
+    }
+}
+
+/// A tokio stream seen through `futures-io`.
+struct TokioConn(Compat<tokio::net::TcpStream>);
+
+impl futures_io::AsyncRead for TokioConn {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for TokioConn {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+impl Connection for TokioConn {
+    fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.0.get_ref().set_nodelay(on)
+    }
+}

@@ -1,0 +1,300 @@
+//! End-to-end tests: the real server binaries against real clients (ffmpeg,
+//! ffprobe, rtmpdump), on ephemeral loopback ports. Every test runs against
+//! both `rtmp-server` (tokio) and `rtmp-server-smol`.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use support::*;
+
+fn each_server(test: impl Fn(&Path)) {
+    for bin in server_binaries() {
+        eprintln!("=== {}", bin.display());
+        test(&bin);
+    }
+}
+
+/// Waits until the API shows `stream` being published.
+fn wait_live(server: &ServerProcess, stream: &str) {
+    let live = wait_for(Duration::from_secs(20), || {
+        let (status, _, body) = http("GET", server.api, "/api/v1/streams");
+        let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        (status == 200
+            && v["streams"].as_array()?.iter().any(|s| {
+                s["name"] == stream && s["publish"]["active"] == true && s["video"]["codec"].is_string()
+            }))
+        .then_some(())
+    });
+    assert!(live.is_some(), "stream {stream} never went live; log:\n{}", server.log_text());
+}
+
+/// Decodes `file` completely with ffmpeg; returns its stderr (empty = clean).
+fn decode_errors(file: &Path) -> String {
+    let (_, _, err) = run(
+        Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(file).args(["-f", "null", "-"]),
+        Duration::from_secs(60),
+    );
+    err
+}
+
+/// Container duration in seconds per ffprobe.
+fn duration_secs(file: &Path) -> f64 {
+    let (_, out, _) = run(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+            .arg(file),
+        Duration::from_secs(30),
+    );
+    out.trim().parse().unwrap_or(0.0)
+}
+
+/// Codec name, width, height, sample rate per stream, per ffprobe.
+fn probe_streams(file: &Path) -> String {
+    let (_, out, _) = run(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_name,width,height,sample_rate",
+                "-of",
+                "compact=p=0",
+            ])
+            .arg(file),
+        Duration::from_secs(30),
+    );
+    out
+}
+
+/// The first coded video frame after the sequence header must be a key frame.
+fn first_video_frame_is_key(file: &Path) -> bool {
+    let data = bytes::Bytes::from(std::fs::read(file).expect("read recording"));
+    let reader = media_core::flv::FlvReader::new(data).expect("flv header");
+    for tag in reader {
+        let tag = tag.expect("flv tag");
+        if tag.tag_type == media_core::flv::TagType::Video {
+            let msg = media_core::MediaMessage::new(media_core::MediaKind::Video, 0, tag.body.clone());
+            if msg.flags.sequence_header {
+                continue;
+            }
+            return msg.flags.keyframe;
+        }
+    }
+    false
+}
+
+fn record(url: &str, out: &Path, secs: u32) -> (bool, String) {
+    let (ok, _, err) = run(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i", url, "-t", &secs.to_string(), "-c", "copy", "-f", "flv"])
+            .arg(out),
+        Duration::from_secs(40),
+    );
+    (ok, err)
+}
+
+#[test]
+fn ffmpeg_publishes_and_ffmpeg_rtmpdump_and_http_flv_play() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let _publisher = Publisher::start(&media, &server.rtmp_url("cam"), true);
+        wait_live(&server, "cam");
+        let dir = TempDir::new("play");
+
+        // Two RTMP players at once, plus an HTTP-FLV player.
+        let rtmp_url = server.rtmp_url("cam");
+        let flv_url = server.http_url("/live/cam.flv");
+        let outs = [dir.path().join("a.flv"), dir.path().join("b.flv"), dir.path().join("http.flv")];
+        let urls = [rtmp_url.as_str(), rtmp_url.as_str(), flv_url.as_str()];
+        std::thread::scope(|s| {
+            let handles: Vec<_> = urls
+                .iter()
+                .zip(&outs)
+                .map(|(url, out)| s.spawn(move || record(url, out, 4)))
+                .collect();
+            for h in handles {
+                let (ok, err) = h.join().unwrap();
+                assert!(ok, "player failed: {err}");
+            }
+        });
+        for out in &outs {
+            let errors = decode_errors(out);
+            assert!(errors.is_empty(), "{} decodes with errors: {errors}", out.display());
+            let d = duration_secs(out);
+            assert!((3.0..=5.0).contains(&d), "{}: duration {d}", out.display());
+            let streams = probe_streams(out);
+            assert!(streams.contains("codec_name=h264|width=640|height=360"), "{streams}");
+            assert!(streams.contains("codec_name=aac") && streams.contains("sample_rate=44100"), "{streams}");
+            assert!(first_video_frame_is_key(out), "{}: late player did not start on a key frame", out.display());
+        }
+
+        // librtmp.
+        if have("rtmpdump") {
+            let out = dir.path().join("rtmpdump.flv");
+            let (_, _, err) = run(
+                Command::new("rtmpdump").args(["-q", "-v", "-r", &rtmp_url, "-B", "3", "-o"]).arg(&out),
+                Duration::from_secs(30),
+            );
+            let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+            assert!(size > 10_000, "rtmpdump got {size} bytes: {err}");
+            assert!(first_video_frame_is_key(&out), "rtmpdump recording starts without a key frame");
+            let d = duration_secs(&out);
+            assert!(d >= 2.0, "rtmpdump recording is {d} s");
+        }
+    });
+}
+
+fn playlist(server: &ServerProcess, stream: &str) -> Option<String> {
+    std::fs::read_to_string(server.hls_dir().join("live").join(format!("{stream}.m3u8"))).ok()
+}
+
+fn segments(playlist: &str) -> Vec<String> {
+    playlist.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_string).collect()
+}
+
+#[test]
+fn hls_output_is_clean_and_republish_continues_with_a_discontinuity() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let (ok, err) = Publisher::start(&media, &server.rtmp_url("hls"), false).wait(Duration::from_secs(40));
+        assert!(ok, "publish failed: {err}");
+        let first = wait_for(Duration::from_secs(10), || playlist(&server, "hls").filter(|p| segments(p).len() >= 3))
+            .unwrap_or_else(|| panic!("no playlist; log:\n{}", server.log_text()));
+        let dir = server.hls_dir().join("live");
+        for seg in segments(&first) {
+            let path = dir.join(&seg);
+            assert!(path.exists(), "segment {seg} listed but missing");
+            let errors = decode_errors(&path);
+            assert!(errors.is_empty(), "{seg}: {errors}");
+        }
+        let m3u8 = dir.join("hls.m3u8");
+        let errors = decode_errors(&m3u8);
+        assert!(errors.is_empty(), "playlist decodes with errors: {errors}");
+        let streams = probe_streams(&m3u8);
+        assert!(streams.contains("codec_name=h264|width=640|height=360"), "{streams}");
+        assert!(streams.contains("sample_rate=44100"), "{streams}");
+        let total: f64 = first
+            .lines()
+            .filter_map(|l| l.strip_prefix("#EXTINF:"))
+            .filter_map(|l| l.trim_end_matches(',').split(',').next()?.parse::<f64>().ok())
+            .sum();
+        assert!((7.0..=9.0).contains(&total), "playlist holds {total} s of an 8 s publish");
+
+        // Republish: numbering continues, one discontinuity marks the join.
+        let before = segments(&first);
+        let (ok, err) = Publisher::start(&media, &server.rtmp_url("hls"), false).wait(Duration::from_secs(40));
+        assert!(ok, "republish failed: {err}");
+        let second = wait_for(Duration::from_secs(10), || {
+            playlist(&server, "hls").filter(|p| segments(p).len() >= before.len() + 3)
+        })
+        .unwrap_or_else(|| panic!("playlist did not grow after republish: {:?}", playlist(&server, "hls")));
+        assert_eq!(second.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{second}");
+        let after = segments(&second);
+        assert_eq!(&after[..before.len()], &before[..], "old segments kept in order");
+        let errors = decode_errors(&m3u8);
+        assert!(errors.is_empty(), "playlist after republish decodes with errors: {errors}");
+    });
+}
+
+#[test]
+fn api_reports_codecs_and_kicking_a_client_disconnects_it() {
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let mut publisher = Publisher::start(&media, &server.rtmp_url("api"), true);
+        wait_live(&server, "api");
+        let (status, head, body) = http("GET", server.api, "/api/v1/streams");
+        assert_eq!(status, 200);
+        assert!(head.to_ascii_lowercase().contains("application/json"), "{head}");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["code"], 0);
+        let s = v["streams"].as_array().unwrap().iter().find(|s| s["name"] == "api").unwrap().clone();
+        assert_eq!(s["app"], "live");
+        assert_eq!(s["video"]["codec"], "H264");
+        assert_eq!(s["video"]["width"], 640);
+        assert_eq!(s["video"]["height"], 360);
+        assert_eq!(s["audio"]["codec"], "AAC");
+        assert_eq!(s["audio"]["sample_rate"], 44100);
+        let id = s["id"].clone();
+        let (status, _, body) = http("GET", server.api, &format!("/api/v1/streams/{}", id.as_u64().unwrap()));
+        assert_eq!(status, 200);
+        let one: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(one["stream"]["name"], "api");
+
+        let (_, _, body) = http("GET", server.api, "/api/v1/clients");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let client = v["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["publish"] == true)
+            .expect("publisher listed")
+            .clone();
+        let (status, _, _) = http("DELETE", server.api, &format!("/api/v1/clients/{}", client["id"]));
+        assert_eq!(status, 200);
+        let exited = wait_for(Duration::from_secs(15), || publisher.0.try_wait().unwrap());
+        assert!(exited.is_some(), "kicked publisher still connected");
+        let (status, _, _) = http("GET", server.api, "/api/v1/clients/999999");
+        assert_eq!(status, 404);
+    });
+}
+
+#[test]
+fn sigterm_closes_segments_and_exits_cleanly() {
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let mut server = ServerProcess::start(bin);
+        let _publisher = Publisher::start(&media, &server.rtmp_url("term"), true);
+        wait_for(Duration::from_secs(20), || playlist(&server, "term").filter(|p| !segments(p).is_empty()))
+            .expect("a first segment");
+        let status = server.terminate();
+        assert!(status.success(), "exit status {status}");
+        let text = playlist(&server, "term").expect("playlist kept");
+        let dir = server.hls_dir().join("live");
+        for seg in segments(&text) {
+            assert!(dir.join(&seg).exists(), "{seg} missing after shutdown");
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "half-written files left: {leftovers:?}");
+    });
+}
+
+#[test]
+fn config_test_mode_reports_file_and_line() {
+    each_server(|bin| {
+        let dir = TempDir::new("conf");
+        let good = dir.path().join("good.conf");
+        std::fs::write(&good, "listen 1935;\nvhost __defaultVhost__ {\n}\n").unwrap();
+        let (ok, out, err) = run(Command::new(bin).arg("-t").arg("-c").arg(&good), Duration::from_secs(10));
+        assert!(ok, "good config refused: {out}{err}");
+        let bad = dir.path().join("bad.conf");
+        std::fs::write(&bad, "listen 1935;\nvhost __defaultVhost__ {\n    chunk_size banana;\n}\n").unwrap();
+        let (ok, out, err) = run(Command::new(bin).arg("-t").arg("-c").arg(&bad), Duration::from_secs(10));
+        assert!(!ok, "bad config accepted");
+        let text = format!("{out}{err}");
+        assert!(text.contains("bad.conf:3:"), "no file:line in: {text}");
+        let (ok, out, _) = run(Command::new(bin).arg("--help"), Duration::from_secs(10));
+        assert!(ok && out.contains("--config"), "{out}");
+    });
+}

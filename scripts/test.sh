@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, unit/property/snapshot/end-to-end
+# tests, and (in CI, or with --fuzz) a short run of every cargo-fuzz target.
+#
+# On a fresh Debian machine it first installs the real clients the end-to-end tests
+# drive (ffmpeg, rtmpdump, GStreamer, tshark) with apt-get when they are missing.
+#
+#   scripts/test.sh            # everything but fuzzing
+#   scripts/test.sh --fuzz     # plus ~30 s per fuzz target (CI=true implies it)
+#   FUZZ_SECONDS=10 scripts/test.sh --fuzz
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzz=0
+[ "${CI:-}" = "true" ] && fuzz=1
+for arg in "$@"; do
+    case "$arg" in
+        --fuzz) fuzz=1 ;;
+        --no-fuzz) fuzz=0 ;;
+        *) echo "usage: scripts/test.sh [--fuzz|--no-fuzz]" >&2; exit 2 ;;
+    esac
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- 1. system packages the end-to-end tests use -------------------------------
+need_pkgs=()
+command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
+command -v rtmpdump >/dev/null || need_pkgs+=(rtmpdump)
+command -v gst-launch-1.0 >/dev/null || need_pkgs+=(gstreamer1.0-tools gstreamer1.0-plugins-base
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    step "installing ${need_pkgs[*]}"
+    if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+    if command -v apt-get >/dev/null; then
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+    else
+        echo "NOTICE: no apt-get; tests that need ${need_pkgs[*]} will skip" >&2
+    fi
+fi
+
+# --- 2. format and lints ------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# --- 3. tests -----------------------------------------------------------------------
+step "cargo test"
+cargo test --workspace --quiet 2>&1 | tee /tmp/rtmp-server-test.log
+
+# --- 4. fuzzing (short runs so a crash fails the build) -----------------------------
+if [ "$fuzz" = 1 ]; then
+    secs=${FUZZ_SECONDS:-30}
+    if ! command -v cargo-fuzz >/dev/null; then
+        step "installing cargo-fuzz"
+        cargo install --locked cargo-fuzz --quiet
+    fi
+    # cargo-fuzz wants nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
+    export RUSTC_BOOTSTRAP=1
+    targets=$(cd fuzz && cargo fuzz list)
+    step "building fuzz targets"
+    (cd fuzz && cargo fuzz build --release)
+    for t in $targets; do
+        step "fuzz $t for ${secs}s"
+        (cd fuzz && cargo fuzz run "$t" --release -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 3)
+    done
+fi
+echo
+echo "all checks passed"
