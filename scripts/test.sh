@@ -40,6 +40,15 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     fi
 fi
 
+# A modern ffmpeg (PyPI's imageio-ffmpeg ships a static build) whose connect carries
+# Enhanced RTMP properties, like OBS 30's. Optional: its test skips without it.
+if command -v python3 >/dev/null && ! python3 -c 'import imageio_ffmpeg' 2>/dev/null; then
+    step "installing imageio-ffmpeg (modern ffmpeg build) with pip"
+    python3 -m pip install --quiet imageio-ffmpeg 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages imageio-ffmpeg 2>/dev/null \
+        || echo "NOTICE: could not install imageio-ffmpeg; the modern-ffmpeg test will skip" >&2
+fi
+
 # --- 2. format and lints ------------------------------------------------------------
 step "cargo fmt --check"
 cargo fmt --all --check

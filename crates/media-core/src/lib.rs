@@ -5,7 +5,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod gop;
+pub mod hls;
+pub mod jitter;
 pub mod message;
+pub mod remux;
 pub mod ts;
 
 pub use message::{MediaFlags, MediaKind, MediaMessage};

@@ -243,10 +243,16 @@ mod tests {
         let mut v = vec![
             ControlMessage::SetChunkSize(4096),
             ControlMessage::Abort { csid: 7 },
-            ControlMessage::Acknowledgement { sequence: 0xDEAD_BEEF },
+            ControlMessage::Acknowledgement {
+                sequence: 0xDEAD_BEEF,
+            },
             ControlMessage::WindowAckSize(2_500_000),
         ];
-        for limit in [BandwidthLimit::Hard, BandwidthLimit::Soft, BandwidthLimit::Dynamic] {
+        for limit in [
+            BandwidthLimit::Hard,
+            BandwidthLimit::Soft,
+            BandwidthLimit::Dynamic,
+        ] {
             v.push(ControlMessage::SetPeerBandwidth { size: 1234, limit });
         }
         for e in [
@@ -275,7 +281,10 @@ mod tests {
         for m in all() {
             let raw = m.to_message();
             assert_eq!((raw.csid, raw.stream_id, raw.timestamp), (2, 0, 0));
-            assert_eq!(ControlMessage::decode(raw.type_id, &raw.payload).unwrap(), m);
+            assert_eq!(
+                ControlMessage::decode(raw.type_id, &raw.payload).unwrap(),
+                m
+            );
         }
     }
 
@@ -299,12 +308,18 @@ mod tests {
     fn rejects_bad_bodies() {
         use ControlError::*;
         let t = MessageType::SetChunkSize;
-        assert_eq!(ControlMessage::decode(t, &[0, 0, 0, 0]), Err(InvalidChunkSize(0)));
+        assert_eq!(
+            ControlMessage::decode(t, &[0, 0, 0, 0]),
+            Err(InvalidChunkSize(0))
+        );
         assert_eq!(
             ControlMessage::decode(t, &[0x80, 0, 0, 1]),
             Err(InvalidChunkSize(0x8000_0001))
         );
-        assert!(matches!(ControlMessage::decode(t, &[0, 1]), Err(Truncated(_))));
+        assert!(matches!(
+            ControlMessage::decode(t, &[0, 1]),
+            Err(Truncated(_))
+        ));
         assert_eq!(
             ControlMessage::decode(MessageType::SetPeerBandwidth, &[0, 0, 0, 1, 3]),
             Err(InvalidLimitType(3))

@@ -26,4 +26,10 @@ pub enum Error {
     /// An aggregate message body was malformed.
     #[error(transparent)]
     Aggregate(#[from] crate::aggregate::AggregateError),
+    /// A command or data message was malformed.
+    #[error(transparent)]
+    Command(#[from] crate::command::CommandError),
+    /// A server or client session failed.
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionError),
 }

@@ -29,3 +29,4 @@ pub mod session;
 
 pub use error::Error;
 pub use message::{MessageType, RawMessage};
+pub use session::{ClientSession, ServerSession};

@@ -61,7 +61,11 @@ fn controls(msgs: &[RawMessage]) -> Vec<ControlMessage> {
     msgs.iter()
         .filter(|m| m.type_id.is_protocol_control())
         .map(|m| {
-            assert_eq!((m.csid, m.stream_id), (2, 0), "control message off csid 2: {m:?}");
+            assert_eq!(
+                (m.csid, m.stream_id),
+                (2, 0),
+                "control message off csid 2: {m:?}"
+            );
             ControlMessage::decode(m.type_id, &m.payload)
                 .unwrap_or_else(|e| panic!("control message {m:?}: {e}"))
         })
@@ -85,16 +89,24 @@ fn assert_media_monotonic(msgs: &[RawMessage]) {
     for m in msgs {
         if matches!(m.type_id, MessageType::Audio | MessageType::Video) {
             let prev = last.insert((m.csid, m.type_id.id()), m.timestamp);
-            assert!(prev.unwrap_or(0) <= m.timestamp, "timestamp went back: {m:?}");
+            assert!(
+                prev.unwrap_or(0) <= m.timestamp,
+                "timestamp went back: {m:?}"
+            );
         }
     }
 }
 
 #[test]
 fn flash_player_client_stream() {
-    let Some(c) = decode_capture("fq/client_stream") else { return };
+    let Some(c) = decode_capture("fq/client_stream") else {
+        return;
+    };
     assert_eq!(c.left, 0);
-    assert_eq!(c.chunk_size, 128, "Flash Player never changes its chunk size here");
+    assert_eq!(
+        c.chunk_size, 128,
+        "Flash Player never changes its chunk size here"
+    );
     let names = command_names(&c.msgs);
     assert_eq!(names.first().map(String::as_str), Some("connect"));
     for seen in ["createStream", "play", "pause", "seek"] {
@@ -117,7 +129,9 @@ fn flash_player_client_stream() {
 
 #[test]
 fn fms_server_stream_with_aggregates() {
-    let Some(c) = decode_capture("fq/server_stream") else { return };
+    let Some(c) = decode_capture("fq/server_stream") else {
+        return;
+    };
     assert_eq!(c.left, 0, "the capture ends on a message boundary");
     assert_eq!(c.chunk_size, 4096, "FMS set 4096 in-band");
     let controls = controls(&c.msgs);
@@ -159,7 +173,9 @@ fn fms_server_stream_with_aggregates() {
 
 #[test]
 fn ffmpeg_client_stream() {
-    let Some(c) = decode_capture("fq/ffmpeg_client_stream") else { return };
+    let Some(c) = decode_capture("fq/ffmpeg_client_stream") else {
+        return;
+    };
     assert_eq!(c.left, 0);
     let names = command_names(&c.msgs);
     assert_eq!(names.first().map(String::as_str), Some("connect"));
@@ -175,7 +191,9 @@ fn ffmpeg_client_stream() {
 
 #[test]
 fn ffmpeg_server_stream_audio() {
-    let Some(c) = decode_capture("fq/ffmpeg_server_stream") else { return };
+    let Some(c) = decode_capture("fq/ffmpeg_server_stream") else {
+        return;
+    };
     // PROVENANCE.md: AAC-only sine audio, 410 audio messages, @setDataFrame/onMetaData.
     assert_eq!(count(&c.msgs, MessageType::Audio), 410);
     assert_eq!(count(&c.msgs, MessageType::Video), 0);

@@ -142,7 +142,10 @@ fn headers_claiming_huge_messages_cost_little() {
     assert_eq!(d.buffered(), 0, "all chunks consumed into partial messages");
     let held = LIVE_BYTES.with(Cell::get) - before;
     assert!(held > 61 * 128, "partials are held: {held}");
-    assert!(held < 61 * (REASSEMBLY_PREALLOC as isize + 4096), "held {held} bytes");
+    assert!(
+        held < 61 * (REASSEMBLY_PREALLOC as isize + 4096),
+        "held {held} bytes"
+    );
 }
 
 #[test]

@@ -66,19 +66,23 @@ fn op() -> impl Strategy<Value = Op> {
         step,
         prop::bool::weighted(0.15),
     )
-        .prop_map(|(csid, type_id, stream_id, len, step, shared)| Op::Message {
-            csid,
-            type_id,
-            stream_id,
-            len,
-            step,
-            shared,
-        });
+        .prop_map(
+            |(csid, type_id, stream_id, len, step, shared)| Op::Message {
+                csid,
+                type_id,
+                stream_id,
+                len,
+                step,
+                shared,
+            },
+        );
     prop_oneof![8 => msg, 1 => chunk_size().prop_map(Op::SetChunkSize)]
 }
 
 fn payload(len: usize, seed: u8) -> Bytes {
-    (0..len).map(|i| seed.wrapping_add((i % 251) as u8)).collect()
+    (0..len)
+        .map(|i| seed.wrapping_add((i % 251) as u8))
+        .collect()
 }
 
 /// Encodes `ops` and returns the wire bytes and the messages in wire order.
@@ -256,7 +260,8 @@ fn long_session_timeline() {
         let mut wire = enc.encode_to_vec(&ControlMessage::SetChunkSize(100).to_message());
         let mut sent = Vec::new();
         for i in 0..20u64 {
-            for (csid, type_id, len) in [(6, MessageType::Video, 350), (7, MessageType::Audio, 40)] {
+            for (csid, type_id, len) in [(6, MessageType::Video, 350), (7, MessageType::Audio, 40)]
+            {
                 let msg = RawMessage {
                     csid,
                     timestamp: start + i * 40,

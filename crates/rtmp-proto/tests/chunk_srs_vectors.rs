@@ -40,7 +40,9 @@ fn command_name(m: &RawMessage) -> String {
 
 #[test]
 fn recv_connect_message() {
-    let Some(bytes) = vector("ProtocolRecvMessage", "data") else { return };
+    let Some(bytes) = vector("ProtocolRecvMessage", "data") else {
+        return;
+    };
     let msgs = decode(&bytes);
     assert_eq!(msgs.len(), 1);
     let m = &msgs[0];
@@ -63,8 +65,12 @@ fn recv_interleaved_audio_video() {
         ("ProtocolRecvVAVFmt3", 0x20),
     ] {
         let mut bytes = Vec::new();
-        for file in ["data", "data_2", "data_3", "data_4", "data_5", "data_6", "data_7", "data_8"] {
-            let Some(part) = vector(test, file) else { return };
+        for file in [
+            "data", "data_2", "data_3", "data_4", "data_5", "data_6", "data_7", "data_8",
+        ] {
+            let Some(part) = vector(test, file) else {
+                return;
+            };
             bytes.extend(part);
         }
         let msgs = decode(&bytes);
@@ -105,12 +111,18 @@ fn recv_chunk_stream_id_forms() {
         ("ProtocolRecvVCid3BMax", 65599),
         ("ProtocolRecvVMessage2Trunk", 3),
     ] {
-        let Some(bytes) = vector(test, "data") else { return };
+        let Some(bytes) = vector(test, "data") else {
+            return;
+        };
         let msgs = decode(&bytes);
         assert_eq!(msgs.len(), 1, "{test}");
         let m = &msgs[0];
         assert_eq!(m.csid, csid, "{test}");
-        assert_eq!((m.type_id, m.timestamp, m.stream_id), (MessageType::Video, 0, 0), "{test}");
+        assert_eq!(
+            (m.type_id, m.timestamp, m.stream_id),
+            (MessageType::Video, 0, 0),
+            "{test}"
+        );
         assert_eq!(m.payload.len(), 272, "{test}");
         // "3BMin" spells csid 64 in the 3-byte form; the encoder picks the
         // shortest form, so only vectors already in it re-encode identically.
@@ -127,7 +139,10 @@ fn send_control_replies() {
             "ProtocolSendSrsAcknowledgementPacket",
             ControlMessage::Acknowledgement { sequence: 1024 },
         ),
-        ("ProtocolSendSrsSetChunkSizePacket", ControlMessage::SetChunkSize(1024)),
+        (
+            "ProtocolSendSrsSetChunkSizePacket",
+            ControlMessage::SetChunkSize(1024),
+        ),
         (
             "ProtocolSendSrsSetPeerBandwidthPacket",
             ControlMessage::SetPeerBandwidth {
@@ -135,7 +150,10 @@ fn send_control_replies() {
                 limit: BandwidthLimit::Soft,
             },
         ),
-        ("ProtocolSendSrsSetWindowAckSizePacket", ControlMessage::WindowAckSize(102_400)),
+        (
+            "ProtocolSendSrsSetWindowAckSizePacket",
+            ControlMessage::WindowAckSize(102_400),
+        ),
         (
             "ProtocolSendSrsUserControlPacket",
             ControlMessage::UserControl(UserControlEvent::SetBufferLength {
@@ -145,42 +163,118 @@ fn send_control_replies() {
         ),
     ];
     for (test, expected) in cases {
-        let Some(bytes) = vector(test, "buf") else { return };
+        let Some(bytes) = vector(test, "buf") else {
+            return;
+        };
         let mut d = ChunkDecoder::new(Limits::default());
         d.push(&bytes);
         let m = d.next_message().unwrap().unwrap();
         assert_eq!((m.csid, m.timestamp, m.stream_id), (2, 0, 0), "{test}");
-        assert_eq!(ControlMessage::decode(m.type_id, &m.payload).unwrap(), expected, "{test}");
+        assert_eq!(
+            ControlMessage::decode(m.type_id, &m.payload).unwrap(),
+            expected,
+            "{test}"
+        );
         if let ControlMessage::SetChunkSize(size) = expected {
             assert_eq!(d.chunk_size(), size, "applied by the decoder");
         }
         // Our serialization of the same control message is byte-identical.
-        assert_eq!(ChunkEncoder::new().encode_to_vec(&expected.to_message()), bytes, "{test}");
+        assert_eq!(
+            ChunkEncoder::new().encode_to_vec(&expected.to_message()),
+            bytes,
+            "{test}"
+        );
     }
 }
 
 #[test]
 fn send_command_and_data_replies() {
     let cases = [
-        ("ProtocolSendSrsCallPacket", 3, MessageType::CommandAmf0, "my_call"),
-        ("ProtocolSendSrsCallResPacket", 3, MessageType::CommandAmf0, "_result"),
-        ("ProtocolSendSrsCreateStreamPacket", 3, MessageType::CommandAmf0, "createStream"),
-        ("ProtocolSendSrsFMLEStartPacket", 3, MessageType::CommandAmf0, "FMLEStart"),
-        ("ProtocolSendSrsFMLEStartResPacket", 3, MessageType::CommandAmf0, "FMLEStart"),
-        ("ProtocolSendSrsOnBWDonePacket", 3, MessageType::CommandAmf0, "onBWDone"),
-        ("ProtocolSendSrsOnMetaDataPacket", 4, MessageType::DataAmf0, "onMetaData"),
-        ("ProtocolSendSrsOnStatusCallPacket", 5, MessageType::CommandAmf0, "onStatus"),
-        ("ProtocolSendSrsOnStatusDataPacket", 5, MessageType::DataAmf0, "onData"),
-        ("ProtocolSendSrsPlayResPacket", 5, MessageType::CommandAmf0, "_result"),
-        ("ProtocolSendSrsPublishPacket", 5, MessageType::CommandAmf0, "publish"),
-        ("ProtocolSendSrsSampleAccessPacket", 5, MessageType::DataAmf0, "|RtmpSampleAccess"),
+        (
+            "ProtocolSendSrsCallPacket",
+            3,
+            MessageType::CommandAmf0,
+            "my_call",
+        ),
+        (
+            "ProtocolSendSrsCallResPacket",
+            3,
+            MessageType::CommandAmf0,
+            "_result",
+        ),
+        (
+            "ProtocolSendSrsCreateStreamPacket",
+            3,
+            MessageType::CommandAmf0,
+            "createStream",
+        ),
+        (
+            "ProtocolSendSrsFMLEStartPacket",
+            3,
+            MessageType::CommandAmf0,
+            "FMLEStart",
+        ),
+        (
+            "ProtocolSendSrsFMLEStartResPacket",
+            3,
+            MessageType::CommandAmf0,
+            "FMLEStart",
+        ),
+        (
+            "ProtocolSendSrsOnBWDonePacket",
+            3,
+            MessageType::CommandAmf0,
+            "onBWDone",
+        ),
+        (
+            "ProtocolSendSrsOnMetaDataPacket",
+            4,
+            MessageType::DataAmf0,
+            "onMetaData",
+        ),
+        (
+            "ProtocolSendSrsOnStatusCallPacket",
+            5,
+            MessageType::CommandAmf0,
+            "onStatus",
+        ),
+        (
+            "ProtocolSendSrsOnStatusDataPacket",
+            5,
+            MessageType::DataAmf0,
+            "onData",
+        ),
+        (
+            "ProtocolSendSrsPlayResPacket",
+            5,
+            MessageType::CommandAmf0,
+            "_result",
+        ),
+        (
+            "ProtocolSendSrsPublishPacket",
+            5,
+            MessageType::CommandAmf0,
+            "publish",
+        ),
+        (
+            "ProtocolSendSrsSampleAccessPacket",
+            5,
+            MessageType::DataAmf0,
+            "|RtmpSampleAccess",
+        ),
     ];
     for (test, csid, type_id, name) in cases {
-        let Some(bytes) = vector(test, "buf") else { return };
+        let Some(bytes) = vector(test, "buf") else {
+            return;
+        };
         let msgs = decode(&bytes);
         assert_eq!(msgs.len(), 1, "{test}");
         let m = &msgs[0];
-        assert_eq!((m.csid, m.type_id, m.timestamp, m.stream_id), (csid, type_id, 0, 0), "{test}");
+        assert_eq!(
+            (m.csid, m.type_id, m.timestamp, m.stream_id),
+            (csid, type_id, 0, 0),
+            "{test}"
+        );
         assert_eq!(m.payload.len() + 12, bytes.len(), "{test}: one chunk");
         assert_eq!(command_name(m), name, "{test}");
         assert_eq!(encode_shared(128, m).to_vec(), bytes, "{test}");
@@ -189,7 +283,9 @@ fn send_command_and_data_replies() {
 
 #[test]
 fn recv_vectors_split_at_every_byte() {
-    let Some(bytes) = vector("ProtocolRecvMessage", "data") else { return };
+    let Some(bytes) = vector("ProtocolRecvMessage", "data") else {
+        return;
+    };
     let whole = decode(&bytes);
     for split in 0..bytes.len() {
         let mut d = ChunkDecoder::new(Limits::default());

@@ -149,7 +149,22 @@ impl Sink {
             }
             if self.source.publisher().is_none() {
                 let since = *idle_since.get_or_insert(self.ctx.rt.now());
-                if self.ctx.rt.now().saturating_sub(since) >= REPUBLISH_GRACE {
+                let idle = self.ctx.rt.now().saturating_sub(since);
+                // `hls_dispose`: after this long without a republish, the
+                // stream's files go (SRS semantics); otherwise they stay.
+                if let Some(dispose) = self.segmenter.dispose_after() {
+                    if idle >= dispose {
+                        debug!("hls_dispose: removing files of the idle stream");
+                        self.segmenter.dispose();
+                        self.execute().await;
+                        if let Some(playlist) = self.segmenter.playlist_path() {
+                            let path = self.root.join(playlist);
+                            let _ = self.ctx.rt.fs().remove(&path).await;
+                        }
+                        break;
+                    }
+                }
+                if idle >= REPUBLISH_GRACE.max(self.segmenter.dispose_after().unwrap_or_default()) {
                     break;
                 }
             }

@@ -101,7 +101,7 @@ async fn run(ctx: &Arc<ServerCtx>, conn: Box<dyn Connection>, info: &Arc<ClientI
     }
     let session = ServerSession::new(
         ServerConfig {
-            out_chunk_size: default_vhost.chunk_size,
+            chunk_size: default_vhost.chunk_size,
             limits: ctx.chunk_limits(),
             ..ServerConfig::default()
         },
@@ -176,30 +176,27 @@ async fn read_loop(
 
 fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info: &Arc<ClientInfo>) -> Result<(), ConnError> {
     match event {
-        ServerEvent::Connect { tc_url, app, properties, .. } => {
-            let agent = properties
-                .iter()
-                .find(|(k, _)| k == "flashVer")
-                .and_then(|(_, v)| v.as_str())
-                .unwrap_or_default()
-                .to_string();
-            info!(%tc_url, %app, %agent, "connect");
+        ServerEvent::Connect { tc_url, app, request } => {
+            let agent = request.get("flashVer").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            // Enhanced RTMP clients (OBS 30+, ffmpeg 6.1+) announce their codecs.
+            let fourcc = request.get("fourCcList").map(|v| format!(" fourCcList={v:?}")).unwrap_or_default();
+            info!(%tc_url, %app, %agent, "connect{fourcc}");
             info.update(|d| {
                 d.url = tc_url.clone();
                 d.agent = agent;
             });
             conn.tc_url = tc_url;
-            conn.session.accept_connect();
+            conn.session.accept_connect()?;
         }
         ServerEvent::Publish { stream_id, name, .. } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
             let Some((vhost, key)) = ctx.resolve(&req) else {
                 info!(stream = %name, "publish refused: unknown vhost {}", req.key.vhost);
-                conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", "vhost not found");
+                conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", "vhost not found")?;
                 return Ok(());
             };
             if !matches!(conn.role, Role::Idle) {
-                conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", "already publishing or playing");
+                conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", "already publishing or playing")?;
                 return Ok(());
             }
             let source = ctx.hub.source(&key, || vhost.source_options());
@@ -211,30 +208,30 @@ fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info:
                         d.stream = Some(key.clone());
                         d.source_id = Some(source.id);
                     });
-                    conn.session.accept_publish(stream_id);
+                    conn.session.accept_publish(stream_id)?;
                     ctx.on_publish(&source, &vhost);
                     conn.vhost = vhost;
                     conn.role = Role::Publishing { guard, got_media: false };
                 }
                 Err(e) => {
                     info!(stream = %key, "publish refused: {e}");
-                    conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", &e.to_string());
+                    conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", &e.to_string())?;
                 }
             }
         }
         ServerEvent::Play { stream_id, name, .. } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
             let Some((vhost, key)) = ctx.resolve(&req) else {
-                conn.session.reject_play(stream_id, "NetStream.Play.StreamNotFound", "vhost not found");
+                conn.session.reject_play(stream_id, "NetStream.Play.StreamNotFound", "vhost not found")?;
                 return Ok(());
             };
             if !matches!(conn.role, Role::Idle) {
-                conn.session.reject_play(stream_id, "NetStream.Play.Failed", "already publishing or playing");
+                conn.session.reject_play(stream_id, "NetStream.Play.Failed", "already publishing or playing")?;
                 return Ok(());
             }
             info!(stream = %key, param = %req.param, "play");
             let source = ctx.hub.source(&key, || vhost.source_options());
-            conn.session.accept_play(stream_id);
+            conn.session.accept_play(stream_id)?;
             let consumer = ctx.hub.subscribe(&source);
             info.set_kind(ClientKind::RtmpPlay);
             info.update(|d| {

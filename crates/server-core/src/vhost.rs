@@ -10,6 +10,7 @@ use media_core::gop::GopConfig;
 use media_core::hls::HlsConfig;
 use media_core::jitter::JitterMode;
 
+use crate::config::MountTemplate;
 use crate::hub::SourceOptions;
 
 /// Everything a connection or sink needs to know about its vhost.
@@ -35,8 +36,8 @@ pub struct VhostSettings {
     pub normal_timeout: Duration,
     /// HLS output, when enabled.
     pub hls: Option<HlsSettings>,
-    /// HTTP-FLV mount template (e.g. `[vhost]/[app]/[stream].flv`), when enabled.
-    pub flv_mount: Option<String>,
+    /// HTTP-FLV mount (e.g. `[vhost]/[app]/[stream].flv`), when `http_remux` is enabled.
+    pub flv_mount: Option<MountTemplate>,
 }
 
 /// HLS output for a vhost.

@@ -298,3 +298,217 @@ fn config_test_mode_reports_file_and_line() {
         assert!(ok && out.contains("--config"), "{out}");
     });
 }
+
+/// The ffmpeg build PyPI's `imageio-ffmpeg` ships (ffmpeg 7+), if installed.
+fn modern_ffmpeg() -> Option<std::path::PathBuf> {
+    let (ok, out, _) = run(
+        Command::new("python3").args(["-c", "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())"]),
+        Duration::from_secs(20),
+    );
+    let path = std::path::PathBuf::from(out.trim());
+    if ok && path.exists() {
+        Some(path)
+    } else {
+        eprintln!("NOTICE: imageio-ffmpeg not installed (scripts/test.sh installs it); skipping");
+        None
+    }
+}
+
+#[test]
+fn modern_ffmpeg_with_enhanced_rtmp_connect_publishes_and_plays() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let Some(ffmpeg9) = modern_ffmpeg() else { return };
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let url = server.rtmp_url("modern");
+        let mut publisher = Command::new(&ffmpeg9);
+        publisher
+            .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(&media)
+            .args(["-c", "copy", "-f", "flv", &url]);
+        let _publisher = Publisher(
+            publisher
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("modern ffmpeg"),
+        );
+        wait_live(&server, "modern");
+        assert!(
+            server.log_text().contains("fourCcList"),
+            "the modern ffmpeg's connect should carry E-RTMP fourCcList; log:\n{}",
+            server.log_text()
+        );
+        let dir = TempDir::new("modern");
+        let out = dir.path().join("modern.flv");
+        let (ok, _, err) = run(
+            Command::new(&ffmpeg9)
+                .args(["-v", "error", "-y", "-i", &url, "-t", "3", "-c", "copy", "-f", "flv"])
+                .arg(&out),
+            Duration::from_secs(40),
+        );
+        assert!(ok, "modern ffmpeg failed to play: {err}");
+        assert!(decode_errors(&out).is_empty());
+        let streams = probe_streams(&out);
+        assert!(streams.contains("codec_name=h264|width=640|height=360"), "{streams}");
+        assert!(first_video_frame_is_key(&out));
+    });
+}
+
+/// A blocking RTMP client over std TCP, driven by rtmp-proto's ClientSession.
+struct TestClient {
+    socket: std::net::TcpStream,
+    session: rtmp_proto::session::ClientSession,
+}
+
+impl TestClient {
+    fn connect(addr: std::net::SocketAddr, app: &str) -> Self {
+        use rtmp_proto::session::{ClientConfig, ClientEvent, ClientSession};
+        let socket = std::net::TcpStream::connect(addr).expect("connect");
+        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut client = Self {
+            socket,
+            session: ClientSession::new(ClientConfig::default(), 0, [7; 32]),
+        };
+        client.session.connect(app, &format!("rtmp://{addr}/{app}"), Vec::new());
+        let connected = client.pump_until(Duration::from_secs(10), |e| matches!(e, ClientEvent::Connected { .. }));
+        assert!(connected, "RTMP connect did not succeed");
+        client
+    }
+
+    /// Writes what the session queued, reads what arrives; stops when `done`
+    /// matches an event, the peer closes (returns false) or time runs out.
+    fn pump_until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&rtmp_proto::session::ClientEvent) -> bool,
+    ) -> bool {
+        use std::io::{Read, Write};
+        let deadline = std::time::Instant::now() + limit;
+        let mut buf = vec![0u8; 65536];
+        while std::time::Instant::now() < deadline {
+            let mut out = Vec::new();
+            self.session.poll_transmit(&mut out);
+            for piece in out {
+                if self.socket.write_all(&piece).is_err() {
+                    return false;
+                }
+            }
+            match self.socket.read(&mut buf) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    if self.session.handle_input(0, &buf[..n]).is_err() {
+                        return false;
+                    }
+                }
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return false,
+            }
+            while let Some(event) = self.session.poll_event() {
+                if done(&event) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// True when the server closes the socket within `limit`.
+    fn closed_by_server(&mut self, limit: Duration) -> bool {
+        use std::io::Read;
+        let deadline = std::time::Instant::now() + limit;
+        let mut buf = [0u8; 4096];
+        while std::time::Instant::now() < deadline {
+            match self.socket.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+}
+
+#[test]
+fn a_publisher_sending_garbage_is_dropped_while_another_stream_carries_on() {
+    use std::io::Write;
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let _good = Publisher::start(&media, &server.rtmp_url("good"), true);
+        wait_live(&server, "good");
+
+        let mut bad = TestClient::connect(server.rtmp, "live");
+        // Set Chunk Size 0 (forbidden by the spec), then noise.
+        let mut garbage = vec![0x02, 0, 0, 0, 0, 0, 4, 0x01, 0, 0, 0, 0, 0, 0, 0, 0];
+        garbage.extend((0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+        let _ = bad.socket.write_all(&garbage);
+        assert!(bad.closed_by_server(Duration::from_secs(10)), "garbage sender was not dropped");
+        assert!(server.log_text().contains("protocol"), "no logged reason:\n{}", server.log_text());
+
+        let dir = TempDir::new("garbage");
+        let out = dir.path().join("good.flv");
+        let (ok, err) = record(&server.rtmp_url("good"), &out, 3);
+        assert!(ok, "the healthy stream suffered: {err}");
+        assert!(decode_errors(&out).is_empty());
+
+        // A client that connects and never speaks is dropped after the idle
+        // timeout; here we only check the server is still serving meanwhile.
+        let _silent = std::net::TcpStream::connect(server.rtmp).unwrap();
+        let (status, _, _) = http("GET", server.api, "/api/v1/versions");
+        assert_eq!(status, 200);
+    });
+}
+
+#[test]
+fn second_publisher_gets_bad_name_and_late_player_waits_for_publisher() {
+    if !have("ffmpeg") {
+        return;
+    }
+    use rtmp_proto::session::ClientEvent;
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        // A player that arrives first waits.
+        let mut early = TestClient::connect(server.rtmp, "live");
+        let sid = early.session.create_stream();
+        let _ = sid;
+        let created = {
+            let mut id = None;
+            early.pump_until(Duration::from_secs(5), |e| {
+                if let ClientEvent::StreamCreated { stream_id, .. } = e {
+                    id = Some(*stream_id);
+                    true
+                } else {
+                    false
+                }
+            });
+            id.expect("createStream answered")
+        };
+        early.session.play(created, "dup");
+        assert!(early.pump_until(Duration::from_secs(5), |e| matches!(e, ClientEvent::Status { code, .. } if code == "NetStream.Play.Start")));
+
+        let _first = Publisher::start(&media, &server.rtmp_url("dup"), true);
+        wait_live(&server, "dup");
+        // The early player now receives video.
+        assert!(
+            early.pump_until(Duration::from_secs(10), |e| matches!(e, ClientEvent::Media { .. })),
+            "early player got no media after the publisher arrived"
+        );
+
+        let mut second = TestClient::connect(server.rtmp, "live");
+        second.session.publish_fmle("dup", rtmp_proto::command::PublishType::Live);
+        let refused = second.pump_until(Duration::from_secs(10), |e| {
+            matches!(e, ClientEvent::Status { code, .. } if code == "NetStream.Publish.BadName")
+        });
+        assert!(refused, "second publisher was not refused with BadName");
+    });
+}

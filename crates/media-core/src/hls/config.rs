@@ -31,8 +31,11 @@ pub struct HlsConfig {
     /// Default `[app]/[stream].m3u8`.
     pub m3u8_file: String,
     /// `hls_ts_file`: segment path template, relative to the HLS root.
-    /// Default `[app]/[stream]-[seq].ts`. See [`super::template`] for the
-    /// variables.
+    /// Default `[app]/[stream]-[seq].ts`. Variables: `[app]`, `[stream]`,
+    /// `[seq]`, `[timestamp]` (Unix ms at open), `[duration]` (ms; only known
+    /// at close, so `OpenSegment` still shows it literally and `CloseSegment`
+    /// carries the final path), and the SRS date variables `[2006]` `[01]`
+    /// `[02]` `[15]` `[04]` `[05]` `[999]` (UTC).
     pub ts_file: String,
 }
 

@@ -9,7 +9,7 @@ mod config;
 mod error;
 mod playlist;
 mod segmenter;
-pub mod template;
+mod template;
 
 pub use config::HlsConfig;
 pub use error::HlsError;

@@ -71,7 +71,12 @@ impl Window {
     /// seconds, so every EXTINF rounded to the nearest integer is at most it
     /// (RFC 8216 4.3.3.1). At least 1.
     pub(crate) fn target_duration(&self) -> u64 {
-        let longest = self.entries.iter().map(|e| e.duration_ms).max().unwrap_or(0);
+        let longest = self
+            .entries
+            .iter()
+            .map(|e| e.duration_ms)
+            .max()
+            .unwrap_or(0);
         longest.div_ceil(1000).max(1)
     }
 
@@ -87,7 +92,11 @@ impl Window {
             self.media_sequence()
         );
         if self.discontinuity_sequence > 0 {
-            let _ = writeln!(s, "#EXT-X-DISCONTINUITY-SEQUENCE:{}", self.discontinuity_sequence);
+            let _ = writeln!(
+                s,
+                "#EXT-X-DISCONTINUITY-SEQUENCE:{}",
+                self.discontinuity_sequence
+            );
         }
         for e in &self.entries {
             if e.discontinuity {

@@ -15,7 +15,7 @@ use super::playlist::{Entry, Window};
 use super::template::{relative_uri, render, Vars};
 use crate::message::MediaMessage;
 use crate::remux::Remuxer;
-use crate::ts::{EsFrame, EsPayload, Track, TsMuxer, TsStreams};
+use crate::ts::{EsFrame, Track, TsMuxer, TsStreams};
 
 /// TS bytes of the open segment are handed out in pieces of at least this
 /// size (and at segment close), so a segment is a handful of appends rather
@@ -95,13 +95,12 @@ struct Current {
     generation: u64,
 }
 
-/// Audio frames waiting to share a PES packet.
-#[derive(Debug)]
+/// Audio frames waiting to share a PES packet (at most
+/// [`AUDIO_PES_MAX_FRAMES`], together under [`AUDIO_PES_MAX_BYTES`]).
+#[derive(Debug, Default)]
 struct AudioRun {
-    pts: u64,
-    dts: u64,
-    frames: usize,
-    data: EsPayload,
+    frames: Vec<EsFrame>,
+    bytes: usize,
 }
 
 /// One stream's HLS output. Keep it alive across unpublish/republish: the
@@ -115,7 +114,7 @@ pub struct HlsSegmenter {
     remuxer: Remuxer,
     muxer: TsMuxer,
     current: Option<Current>,
-    audio: Option<AudioRun>,
+    audio: AudioRun,
     buf: BytesMut,
     window: Window,
     next_seq: u64,
@@ -138,7 +137,7 @@ impl HlsSegmenter {
             remuxer: Remuxer::new(),
             muxer: TsMuxer::new(TsStreams::default()),
             current: None,
-            audio: None,
+            audio: AudioRun::default(),
             buf: BytesMut::new(),
             window: Window::default(),
             next_seq: 0,
@@ -321,40 +320,41 @@ impl HlsSegmenter {
     }
 
     fn queue_audio(&mut self, frame: EsFrame) {
-        if let Some(run) = &self.audio {
-            let full = frame.dts.saturating_sub(run.dts) >= AUDIO_PES_MAX_SPAN
-                || frame.dts < run.dts
-                || run.frames >= AUDIO_PES_MAX_FRAMES
-                || run.data.len().saturating_add(frame.data.len()) > AUDIO_PES_MAX_BYTES;
+        if let Some(first) = self.audio.frames.first() {
+            let full = frame.dts.saturating_sub(first.dts) >= AUDIO_PES_MAX_SPAN
+                || frame.dts < first.dts
+                || self.audio.frames.len() >= AUDIO_PES_MAX_FRAMES
+                || self.audio.bytes.saturating_add(frame.data.len()) > AUDIO_PES_MAX_BYTES;
             if full {
-                self.flush_audio();
+                self.flush_audio(false);
             }
         }
-        match &mut self.audio {
-            Some(run) => {
-                run.frames += 1;
-                run.data.append(frame.data);
-            }
-            None => {
-                self.audio = Some(AudioRun {
-                    pts: frame.pts,
-                    dts: frame.dts,
-                    frames: 1,
-                    data: frame.data,
-                })
-            }
-        }
+        self.audio.bytes = self.audio.bytes.saturating_add(frame.data.len());
+        self.audio.frames.push(frame);
     }
 
-    fn flush_audio(&mut self) {
-        if let Some(run) = self.audio.take() {
-            self.mux(&EsFrame {
-                track: Track::Audio,
-                pts: run.pts,
-                dts: run.dts,
-                keyframe: true,
-                data: run.data,
-            });
+    /// Writes the waiting audio frames as one PES. At the end of a segment
+    /// (`split_last`) the last frame gets a PES of its own: tools that judge
+    /// a segment's length by its last PES and one frame's duration (ffprobe
+    /// does) then agree with the playlist.
+    fn flush_audio(&mut self, split_last: bool) {
+        let mut frames = std::mem::take(&mut self.audio.frames);
+        self.audio.bytes = 0;
+        let last = if split_last && frames.len() > 1 {
+            frames.pop()
+        } else {
+            None
+        };
+        let mut iter = frames.into_iter();
+        if let Some(mut run) = iter.next() {
+            for f in iter {
+                run.data.append(f.data);
+            }
+            run.keyframe = true;
+            self.mux(&run);
+        }
+        if let Some(last) = last {
+            self.mux(&last);
         }
     }
 
@@ -416,7 +416,7 @@ impl HlsSegmenter {
     }
 
     fn close_segment(&mut self, end_ms: u64) {
-        self.flush_audio();
+        self.flush_audio(true);
         self.flush_buf();
         let Some(cur) = self.current.take() else {
             return;

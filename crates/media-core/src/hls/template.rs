@@ -154,7 +154,10 @@ mod tests {
         // 2015-01-03 10:57:30.776 UTC, the example in SRS's dvr_path notes.
         let v = vars(1, 1_420_282_650_776, Some(2040));
         assert_eq!(
-            render("[2006]/[01]/[02]/[15].[04].[05].[999]-[timestamp]-[duration].ts", &v),
+            render(
+                "[2006]/[01]/[02]/[15].[04].[05].[999]-[timestamp]-[duration].ts",
+                &v
+            ),
             "2015/01/03/10.57.30.776-1420282650776-2040.ts"
         );
         let open = vars(1, 0, None);
@@ -184,7 +187,10 @@ mod tests {
     fn uris_relative_to_the_playlist() {
         assert_eq!(relative_uri("live/cam.m3u8", "live/cam-1.ts"), "cam-1.ts");
         assert_eq!(relative_uri("cam.m3u8", "live/cam-1.ts"), "live/cam-1.ts");
-        assert_eq!(relative_uri("live/cam.m3u8", "ts/cam-1.ts"), "../ts/cam-1.ts");
+        assert_eq!(
+            relative_uri("live/cam.m3u8", "ts/cam-1.ts"),
+            "../ts/cam-1.ts"
+        );
         assert_eq!(relative_uri("a/b/x.m3u8", "a/c/d/y.ts"), "../c/d/y.ts");
         assert_eq!(relative_uri("/live/x.m3u8", "live/y.ts"), "y.ts");
         // A directory named like the segment file is not "common".

@@ -137,7 +137,9 @@ pub(crate) fn write_pes(
 /// Appends one PSI section in a single packet: pointer_field 0, the
 /// section, then 0xFF filler (2.4.4.1: stuffing after a section).
 pub(crate) fn write_section(out: &mut BytesMut, pid: u16, cc: &mut u8, section: &[u8]) {
-    let section = section.get(..section.len().min(BODY - 1)).unwrap_or_default();
+    let section = section
+        .get(..section.len().min(BODY - 1))
+        .unwrap_or_default();
     out.reserve(TS_PACKET_SIZE);
     out.put_slice(&[
         SYNC_BYTE,
@@ -190,7 +192,14 @@ mod tests {
                 pcr: Some(12345),
                 random_access: n % 2 == 0,
             };
-            write_pes(&mut out, 0x100, &mut cc, start, &header, &EsPayload::from(data.clone()));
+            write_pes(
+                &mut out,
+                0x100,
+                &mut cc,
+                start,
+                &header,
+                &EsPayload::from(data.clone()),
+            );
             let pk = packets(&out);
             let mut got = Vec::new();
             for (i, p) in pk.iter().enumerate() {

@@ -71,7 +71,13 @@ pub(crate) fn pat(pmt_pid: u16) -> Section {
 pub(crate) fn pmt(version: u8, pcr_pid: u16, streams: &[PmtStream]) -> Section {
     let streams = streams.get(..streams.len().min(2)).unwrap_or_default();
     let mut buf = [0u8; MAX_SECTION];
-    header(&mut buf, 0x02, PROGRAM_NUMBER, version, 4 + 5 * streams.len());
+    header(
+        &mut buf,
+        0x02,
+        PROGRAM_NUMBER,
+        version,
+        4 + 5 * streams.len(),
+    );
     buf[8..10].copy_from_slice(&(0xE000 | (pcr_pid & 0x1FFF)).to_be_bytes());
     // reserved(4) + program_info_length(12) = 0: no program descriptors.
     buf[10..12].copy_from_slice(&0xF000u16.to_be_bytes());
@@ -95,7 +101,10 @@ mod tests {
         let s = pat(0x1000);
         assert_eq!(
             s.bytes(),
-            &[0x00, 0xB0, 0x0D, 0x00, 0x01, 0xC1, 0x00, 0x00, 0x00, 0x01, 0xF0, 0x00, 0x2A, 0xB1, 0x04, 0xB2][..]
+            &[
+                0x00, 0xB0, 0x0D, 0x00, 0x01, 0xC1, 0x00, 0x00, 0x00, 0x01, 0xF0, 0x00, 0x2A, 0xB1,
+                0x04, 0xB2
+            ][..]
         );
         assert_eq!(crc32_mpeg2(s.bytes()), 0);
     }
@@ -106,15 +115,24 @@ mod tests {
             3,
             0x100,
             &[
-                PmtStream { stream_type: 0x1B, pid: 0x100 },
-                PmtStream { stream_type: 0x0F, pid: 0x101 },
+                PmtStream {
+                    stream_type: 0x1B,
+                    pid: 0x100,
+                },
+                PmtStream {
+                    stream_type: 0x0F,
+                    pid: 0x101,
+                },
             ],
         );
         let b = s.bytes();
         assert_eq!(b.len(), 12 + 10 + 4);
         assert_eq!(b[0], 0x02);
         // section_length = total - 3
-        assert_eq!(usize::from(u16::from_be_bytes([b[1] & 0x0F, b[2]])), b.len() - 3);
+        assert_eq!(
+            usize::from(u16::from_be_bytes([b[1] & 0x0F, b[2]])),
+            b.len() - 3
+        );
         assert_eq!((b[5] >> 1) & 0x1F, 3, "version");
         assert_eq!(u16::from_be_bytes([b[8], b[9]]) & 0x1FFF, 0x100, "PCR PID");
         assert_eq!(&b[12..17], &[0x1B, 0xE1, 0x00, 0xF0, 0x00]);

@@ -3,7 +3,9 @@
 use bytes::{Buf, BytesMut};
 
 use super::header::{read_basic_header, read_message_header, FMT_DELTA, FMT_FULL, FMT_NONE};
-use super::{ChunkError, Limits, DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP_MARKER, REASSEMBLY_PREALLOC};
+use super::{
+    ChunkError, Limits, DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP_MARKER, REASSEMBLY_PREALLOC,
+};
 use crate::control::{ControlError, ControlMessage};
 use crate::message::{MessageType, RawMessage};
 use crate::reader::Reader;
@@ -432,7 +434,9 @@ mod tests {
         let msgs = decode_all(&bytes);
         let ts: Vec<u64> = msgs.iter().map(|m| m.timestamp).collect();
         assert_eq!(ts, [10, 30, 50]);
-        assert!(msgs.iter().all(|m| m.stream_id == 1 && m.payload.len() == 1));
+        assert!(msgs
+            .iter()
+            .all(|m| m.stream_id == 1 && m.payload.len() == 1));
     }
 
     #[test]
@@ -478,7 +482,7 @@ mod tests {
         let mut bytes = vec![2, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 1, 0];
         // 200-byte message in one 256-byte chunk.
         bytes.extend_from_slice(&[3, 0, 0, 0, 0, 0, 200, 9, 1, 0, 0, 0]);
-        bytes.extend(std::iter::repeat(7).take(200));
+        bytes.extend([7u8; 200]);
         let mut d = ChunkDecoder::new(Limits::default());
         d.push(&bytes);
         let first = d.next_message().unwrap().unwrap();
@@ -490,13 +494,13 @@ mod tests {
     #[test]
     fn abort_drops_partial_message() {
         let mut bytes = vec![4, 0, 0, 0, 0, 0, 200, 9, 1, 0, 0, 0];
-        bytes.extend(std::iter::repeat(1).take(128));
+        bytes.extend([1u8; 128]);
         bytes.extend_from_slice(&[2, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0, 4]);
         // A fmt 3 on csid 4 now starts a new 200-byte message.
         bytes.push(0xC4);
-        bytes.extend(std::iter::repeat(2).take(128));
+        bytes.extend([2u8; 128]);
         bytes.push(0xC4);
-        bytes.extend(std::iter::repeat(2).take(72));
+        bytes.extend([2u8; 72]);
         let msgs = decode_all(&bytes);
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0].type_id, MessageType::Abort);

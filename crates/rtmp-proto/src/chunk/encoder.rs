@@ -237,7 +237,13 @@ pub(crate) fn split_into_chunks(
 mod tests {
     use super::*;
 
-    fn msg(csid: u32, timestamp: u64, type_id: MessageType, stream_id: u32, len: usize) -> RawMessage {
+    fn msg(
+        csid: u32,
+        timestamp: u64,
+        type_id: MessageType,
+        stream_id: u32,
+        len: usize,
+    ) -> RawMessage {
         RawMessage {
             csid,
             timestamp,
@@ -306,17 +312,35 @@ mod tests {
     #[test]
     fn basic_header_forms_by_csid() {
         let mut enc = ChunkEncoder::new();
-        assert_eq!(enc.encode_to_vec(&msg(63, 0, MessageType::Audio, 1, 0)).len(), 12);
-        assert_eq!(enc.encode_to_vec(&msg(64, 0, MessageType::Audio, 1, 0)).len(), 13);
-        assert_eq!(enc.encode_to_vec(&msg(65599, 0, MessageType::Audio, 1, 0)).len(), 14);
+        assert_eq!(
+            enc.encode_to_vec(&msg(63, 0, MessageType::Audio, 1, 0))
+                .len(),
+            12
+        );
+        assert_eq!(
+            enc.encode_to_vec(&msg(64, 0, MessageType::Audio, 1, 0))
+                .len(),
+            13
+        );
+        assert_eq!(
+            enc.encode_to_vec(&msg(65599, 0, MessageType::Audio, 1, 0))
+                .len(),
+            14
+        );
     }
 
     #[test]
     fn reset_stream_forces_full_header() {
         let mut enc = ChunkEncoder::new();
         enc.encode_to_vec(&msg(5, 0, MessageType::Audio, 1, 4));
-        assert_eq!(enc.encode_to_vec(&msg(5, 10, MessageType::Audio, 1, 4))[0], 0x85);
+        assert_eq!(
+            enc.encode_to_vec(&msg(5, 10, MessageType::Audio, 1, 4))[0],
+            0x85
+        );
         enc.reset_stream(5);
-        assert_eq!(enc.encode_to_vec(&msg(5, 20, MessageType::Audio, 1, 4))[0], 0x05);
+        assert_eq!(
+            enc.encode_to_vec(&msg(5, 20, MessageType::Audio, 1, 4))[0],
+            0x05
+        );
     }
 }

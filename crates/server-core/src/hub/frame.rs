@@ -8,7 +8,8 @@
 use std::sync::{Arc, OnceLock};
 
 use media_core::{MediaKind, MediaMessage};
-use rtmp_proto::chunk::{encode_shared, EncodedMessage};
+use rtmp_proto::chunk::EncodedMessage;
+use rtmp_proto::session::encode_shared_media;
 use rtmp_proto::{MessageType, RawMessage};
 
 /// A message in flight from a publisher to its consumers.
@@ -34,11 +35,12 @@ impl Frame {
 
     /// The RTMP message this frame becomes on a player's message stream.
     pub fn raw(&self, stream_id: u32) -> RawMessage {
-        let (type_id, csid) = match self.msg.kind {
-            MediaKind::Audio => (MessageType::Audio, rtmp_proto::session::CSID_SHARED_AUDIO),
-            MediaKind::Video => (MessageType::Video, rtmp_proto::session::CSID_SHARED_VIDEO),
-            MediaKind::Data => (MessageType::DataAmf0, rtmp_proto::session::CSID_SHARED_DATA),
+        let type_id = match self.msg.kind {
+            MediaKind::Audio => MessageType::Audio,
+            MediaKind::Video => MessageType::Video,
+            MediaKind::Data => MessageType::DataAmf0,
         };
+        let csid = rtmp_proto::session::shared_csid(type_id);
         RawMessage {
             csid,
             timestamp: self.msg.timestamp,
@@ -57,11 +59,11 @@ impl Frame {
         let key = (chunk_size, stream_id);
         let (cached_key, encoded) = self
             .rtmp
-            .get_or_init(|| (key, encode_shared(chunk_size, &self.raw(stream_id))));
+            .get_or_init(|| (key, encode_shared_media(chunk_size, stream_id, &self.raw(stream_id))));
         if *cached_key == key {
             encoded.clone()
         } else {
-            encode_shared(chunk_size, &self.raw(stream_id))
+            encode_shared_media(chunk_size, stream_id, &self.raw(stream_id))
         }
     }
 }

@@ -1,1 +1,0 @@
-//! Server and client session state machines. STUB: filled in by the session work.

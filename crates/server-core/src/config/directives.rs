@@ -1,0 +1,453 @@
+//! From the parse tree to [`Config`]: which directive goes where, and what it accepts.
+//!
+//! Each block has the directives this server implements, a list of SRS
+//! directives it does not implement yet (refused with "not supported yet", so an
+//! SRS config never half-works silently), and everything else is unknown. A
+//! directive may appear once per block; `vhost` once per name.
+
+use std::collections::HashMap;
+
+use media_core::jitter::JitterMode;
+
+use super::error::{ConfigError, ConfigErrorKind};
+use super::model::{
+    Config, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank, PlayConfig,
+    PublishConfig, VhostConfig,
+};
+use super::mount::{MountError, MountTemplate};
+use super::parser::Directive;
+use super::values::{
+    bad, block, endpoints, integer, integer_u32, millis, number, on_off, one, seconds, text,
+};
+
+/// Smallest `chunk_size` (RTMP spec 5.4.1 default, and SRS's minimum).
+pub const MIN_CHUNK_SIZE: u32 = 128;
+/// Largest `chunk_size` SRS accepts.
+pub const MAX_CHUNK_SIZE: u32 = 65536;
+/// Largest `max_connections`.
+pub const MAX_CONNECTIONS_LIMIT: u32 = 1_000_000;
+/// Largest `gop_cache_max_frames`.
+pub const MAX_GOP_CACHE_FRAMES: u64 = 1_000_000;
+/// Largest `queue_length`, seconds.
+pub const MAX_QUEUE_LENGTH_SECS: f64 = 3600.0;
+/// Largest `mw_latency`, ms.
+pub const MAX_MW_LATENCY_MS: u64 = 10_000;
+/// Largest `mw_msgs` (SRS `SRS_PERF_MW_MSGS`).
+pub const MAX_MW_MSGS: u32 = 128;
+/// Largest `firstpkt_timeout` / `normal_timeout`, ms.
+pub const MAX_PUBLISH_TIMEOUT_MS: u64 = 3_600_000;
+/// Shortest `hls_fragment`, seconds.
+pub const MIN_HLS_FRAGMENT_SECS: f64 = 0.1;
+/// Longest `hls_fragment`, seconds.
+pub const MAX_HLS_FRAGMENT_SECS: f64 = 3600.0;
+/// Longest `hls_window`, seconds.
+pub const MAX_HLS_WINDOW_SECS: f64 = 86_400.0;
+/// Longest `hls_dispose`, seconds.
+pub const MAX_HLS_DISPOSE_SECS: f64 = 7.0 * 86_400.0;
+/// Largest `hls_td_ratio` / `hls_aof_ratio`.
+pub const MAX_HLS_RATIO: f64 = 100.0;
+
+/// `srs_log_level` values, chatty to quiet.
+pub const LOG_LEVELS: [&str; 5] = ["verbose", "info", "trace", "warn", "error"];
+
+/// Top-level SRS directives not implemented yet.
+const ROOT_NOT_SUPPORTED: &[&str] = &[
+    "ff_log_dir",
+    "srs_log_level_v2",
+    "utc_time",
+    "work_dir",
+    "asprocess",
+    "empty_ip_ok",
+    "grace_start_wait",
+    "grace_final_wait",
+    "force_grace_quit",
+    "disable_daemon_for_docker",
+    "inotify_auto_reload",
+    "auto_reload_for_docker",
+    "query_latest_version",
+    "first_wait_for_qlv",
+    "circuit_breaker",
+    "tencentcloud_cls",
+    "tencentcloud_apm",
+    "exporter",
+    "heartbeat",
+    "stats",
+    "stream_caster",
+    "rtc_server",
+    "srt_server",
+    "rtmps",
+    "http_stream",
+    "in_docker",
+    "threads",
+    "tcmalloc_release_rate",
+];
+/// Vhost-level SRS directives not implemented yet.
+const VHOST_NOT_SUPPORTED: &[&str] = &[
+    "http_hooks",
+    "forward",
+    "cluster",
+    "dvr",
+    "transcode",
+    "ingest",
+    "security",
+    "refer",
+    "rtc",
+    "srt",
+    "hds",
+    "dash",
+    "exec",
+    "edge",
+    "mode",
+    "origin",
+    "token_traverse",
+    "in_ack_size",
+    "out_ack_size",
+    "http_static",
+    "bandcheck",
+    "debug_srs_upnode",
+];
+const PLAY_NOT_SUPPORTED: &[&str] = &["atc_auto", "send_min_interval", "reduce_sequence_header"];
+const PUBLISH_NOT_SUPPORTED: &[&str] = &[
+    "mr",
+    "mr_latency",
+    "parse_sps",
+    "try_annexb_first",
+    "kickoff_for_idle",
+];
+const HLS_NOT_SUPPORTED: &[&str] = &[
+    "hls_on_error",
+    "hls_storage",
+    "hls_mount",
+    "hls_ts_floor",
+    "hls_acodec",
+    "hls_vcodec",
+    "hls_nb_notify",
+    "hls_ctx",
+    "hls_ts_ctx",
+    "hls_keys",
+    "hls_fragments_per_key",
+    "hls_key_file",
+    "hls_key_file_path",
+    "hls_key_url",
+    "hls_dts_directly",
+    "hls_use_fmp4",
+    "hls_fmp4_file",
+    "hls_init_file",
+    "hls_recover",
+    "hls_continuous",
+];
+const HTTP_REMUX_NOT_SUPPORTED: &[&str] = &[
+    "fast_cache",
+    "drop_if_not_match",
+    "has_audio",
+    "has_video",
+    "guess_has_av",
+];
+const HTTP_API_NOT_SUPPORTED: &[&str] = &["raw_api", "https", "auth"];
+const HTTP_SERVER_NOT_SUPPORTED: &[&str] = &["https"];
+
+/// HLS template variables the segmenter renders (see `media_core::hls::template`).
+const HLS_TEMPLATE_VARS: &[&str] = &[
+    "app",
+    "stream",
+    "seq",
+    "timestamp",
+    "duration",
+    "2006",
+    "01",
+    "02",
+    "15",
+    "04",
+    "05",
+    "999",
+];
+
+/// The error for a directive not handled in its block.
+fn refuse(d: &Directive, not_supported: &[&str]) -> ConfigError {
+    if not_supported.contains(&d.name.as_str()) {
+        d.error(ConfigErrorKind::NotSupported(d.name.clone()))
+    } else {
+        d.error(ConfigErrorKind::UnknownDirective(d.name.clone()))
+    }
+}
+
+fn not_supported_value(d: &Directive, value: &str) -> ConfigError {
+    d.error(ConfigErrorKind::ValueNotSupported {
+        directive: d.name.clone(),
+        value: value.to_owned(),
+    })
+}
+
+/// Refuses a second directive with the same key in one block.
+#[derive(Default)]
+struct Seen<'a>(HashMap<String, &'a Directive>);
+
+impl<'a> Seen<'a> {
+    fn once(&mut self, key: String, d: &'a Directive) -> Result<(), ConfigError> {
+        if let Some(first) = self.0.get(&key) {
+            return Err(d.error(ConfigErrorKind::Duplicate {
+                directive: key,
+                first: first.location(),
+            }));
+        }
+        self.0.insert(key, d);
+        Ok(())
+    }
+}
+
+/// Builds the typed config from a parsed file.
+pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
+    let mut c = Config::srs_default();
+    let mut seen = Seen::default();
+    // Vhosts with their own `chunk_size`, if given; the global one is only
+    // known once the whole file is read.
+    let mut vhosts: Vec<(VhostConfig, Option<u32>)> = Vec::new();
+    for d in tree {
+        let key = match (d.name.as_str(), d.args.first()) {
+            ("vhost", Some(name)) => format!("vhost {name}"),
+            _ => d.name.clone(),
+        };
+        seen.once(key, d)?;
+        match d.name.as_str() {
+            "listen" => c.listen = endpoints(d)?,
+            "max_connections" => c.max_connections = integer_u32(d, 1, MAX_CONNECTIONS_LIMIT)?,
+            "chunk_size" => c.chunk_size = integer_u32(d, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE)?,
+            "pid" => c.pid = text(d)?.into(),
+            "daemon" => {
+                if on_off(d)? {
+                    // We never fork: run under a supervisor (systemd, docker) instead.
+                    return Err(not_supported_value(d, "on"));
+                }
+            }
+            "srs_log_level" => {
+                let v = one(d)?;
+                if !LOG_LEVELS.contains(&v) {
+                    return Err(bad(d, v, "verbose, info, trace, warn or error"));
+                }
+                c.log_level = v.to_owned();
+            }
+            "srs_log_file" => c.log_file = text(d)?.into(),
+            "srs_log_tank" => {
+                c.log_tank = match one(d)? {
+                    "console" => LogTank::Console,
+                    "file" => LogTank::File,
+                    v => return Err(bad(d, v, "console or file")),
+                }
+            }
+            "http_api" => c.http_api = http_api(block(d, 0)?)?,
+            "http_server" => c.http_server = http_server(block(d, 0)?)?,
+            "vhost" => {
+                let children = block(d, 1)?;
+                let name = d.args.first().map(String::as_str).unwrap_or_default();
+                if name.is_empty() || name.contains(['/', '?']) {
+                    return Err(bad(d, name, "a host name or __defaultVhost__"));
+                }
+                vhosts.push(vhost(name, children)?);
+            }
+            _ => return Err(refuse(d, ROOT_NOT_SUPPORTED)),
+        }
+    }
+    c.vhosts = vhosts
+        .into_iter()
+        .map(|(mut v, chunk)| {
+            v.chunk_size = chunk.unwrap_or(c.chunk_size);
+            v
+        })
+        .collect();
+    Ok(c)
+}
+
+fn http_api(dirs: &[Directive]) -> Result<HttpApiConfig, ConfigError> {
+    let mut c = Config::srs_default().http_api;
+    let mut seen = Seen::default();
+    for d in dirs {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "enabled" => c.enabled = on_off(d)?,
+            "listen" => c.listen = endpoints(d)?,
+            "crossdomain" => c.crossdomain = on_off(d)?,
+            _ => return Err(refuse(d, HTTP_API_NOT_SUPPORTED)),
+        }
+    }
+    Ok(c)
+}
+
+fn http_server(dirs: &[Directive]) -> Result<HttpServerConfig, ConfigError> {
+    let mut c = Config::srs_default().http_server;
+    let mut seen = Seen::default();
+    for d in dirs {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "enabled" => c.enabled = on_off(d)?,
+            "listen" => c.listen = endpoints(d)?,
+            "dir" => c.dir = text(d)?.into(),
+            "crossdomain" => c.crossdomain = on_off(d)?,
+            _ => return Err(refuse(d, HTTP_SERVER_NOT_SUPPORTED)),
+        }
+    }
+    Ok(c)
+}
+
+/// A vhost and its explicit `chunk_size`, if any.
+fn vhost(name: &str, dirs: &[Directive]) -> Result<(VhostConfig, Option<u32>), ConfigError> {
+    let mut v = VhostConfig::srs_default(name, MAX_CHUNK_SIZE);
+    let mut chunk = None;
+    let mut mw_msgs_given = false;
+    let mut seen = Seen::default();
+    for d in dirs {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "enabled" => v.enabled = on_off(d)?,
+            "chunk_size" => chunk = Some(integer_u32(d, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE)?),
+            "tcp_nodelay" => v.tcp_nodelay = on_off(d)?,
+            "min_latency" => v.min_latency = on_off(d)?,
+            "play" => {
+                let (play, given) = play(block(d, 0)?)?;
+                v.play = play;
+                mw_msgs_given = given;
+            }
+            "publish" => v.publish = publish(block(d, 0)?)?,
+            "hls" => v.hls = hls(block(d, 0)?)?,
+            "http_remux" => v.http_remux = http_remux(block(d, 0)?)?,
+            _ => return Err(refuse(d, VHOST_NOT_SUPPORTED)),
+        }
+    }
+    if v.min_latency && !mw_msgs_given {
+        // SRS: SRS_PERF_MW_MIN_MSGS_REALTIME, send as soon as anything is queued.
+        v.play.mw_msgs = 0;
+    }
+    Ok((v, chunk))
+}
+
+/// `play { }` and whether `mw_msgs` was given.
+fn play(dirs: &[Directive]) -> Result<(PlayConfig, bool), ConfigError> {
+    let mut p = PlayConfig::srs_default();
+    let mut mw_msgs_given = false;
+    let mut seen = Seen::default();
+    for d in dirs {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "gop_cache" => p.gop_cache = on_off(d)?,
+            "gop_cache_max_frames" => {
+                let n = integer(d, 0, MAX_GOP_CACHE_FRAMES)?;
+                p.gop_cache_max_frames =
+                    usize::try_from(n).map_err(|_| bad(d, &n.to_string(), "a smaller number"))?;
+            }
+            "queue_length" => p.queue_length = seconds(d, 0.0, MAX_QUEUE_LENGTH_SECS)?,
+            "time_jitter" => {
+                let v = one(d)?;
+                p.time_jitter = v
+                    .parse::<JitterMode>()
+                    .map_err(|_| bad(d, v, "full, zero or off"))?;
+            }
+            "mix_correct" => {
+                if on_off(d)? {
+                    return Err(not_supported_value(d, "on"));
+                }
+                p.mix_correct = false;
+            }
+            "atc" => p.atc = on_off(d)?,
+            "mw_latency" => p.mw_latency = millis(d, 0, MAX_MW_LATENCY_MS)?,
+            "mw_msgs" => {
+                p.mw_msgs = integer_u32(d, 0, MAX_MW_MSGS)?;
+                mw_msgs_given = true;
+            }
+            _ => return Err(refuse(d, PLAY_NOT_SUPPORTED)),
+        }
+    }
+    Ok((p, mw_msgs_given))
+}
+
+fn publish(dirs: &[Directive]) -> Result<PublishConfig, ConfigError> {
+    let mut p = PublishConfig::srs_default();
+    let mut seen = Seen::default();
+    for d in dirs {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "firstpkt_timeout" => p.firstpkt_timeout = millis(d, 1, MAX_PUBLISH_TIMEOUT_MS)?,
+            "normal_timeout" => p.normal_timeout = millis(d, 1, MAX_PUBLISH_TIMEOUT_MS)?,
+            _ => return Err(refuse(d, PUBLISH_NOT_SUPPORTED)),
+        }
+    }
+    Ok(p)
+}
+
+fn hls(dirs: &[Directive]) -> Result<HlsVhostConfig, ConfigError> {
+    let mut h = HlsVhostConfig::srs_default();
+    let mut seen = Seen::default();
+    for d in dirs {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "enabled" => h.enabled = on_off(d)?,
+            "hls_path" => h.path = text(d)?.into(),
+            "hls_fragment" => {
+                h.fragment = seconds(d, MIN_HLS_FRAGMENT_SECS, MAX_HLS_FRAGMENT_SECS)?;
+            }
+            "hls_td_ratio" => h.td_ratio = number(d, 1.0, MAX_HLS_RATIO)?,
+            "hls_aof_ratio" => h.aof_ratio = number(d, 1.0, MAX_HLS_RATIO)?,
+            "hls_window" => h.window = seconds(d, 0.0, MAX_HLS_WINDOW_SECS)?,
+            "hls_wait_keyframe" => h.wait_keyframe = on_off(d)?,
+            "hls_cleanup" => h.cleanup = on_off(d)?,
+            "hls_dispose" => h.dispose = seconds(d, 0.0, MAX_HLS_DISPOSE_SECS)?,
+            "hls_m3u8_file" => h.m3u8_file = hls_template(d, false)?,
+            "hls_ts_file" => h.ts_file = hls_template(d, true)?,
+            "hls_entry_prefix" => h.entry_prefix = Some(text(d)?),
+            _ => return Err(refuse(d, HLS_NOT_SUPPORTED)),
+        }
+    }
+    Ok(h)
+}
+
+/// An `hls_m3u8_file` / `hls_ts_file` template. Every `[...]` must be a
+/// variable the segmenter renders; a segment template must contain `[seq]` or
+/// `[timestamp]`, or every segment would overwrite the previous one.
+fn hls_template(d: &Directive, segment: bool) -> Result<String, ConfigError> {
+    let v = text(d)?;
+    let mut rest = v.as_str();
+    let mut unique = false;
+    while let Some(open) = rest.find('[') {
+        let after_open = rest.get(open.saturating_add(1)..).unwrap_or_default();
+        let Some(close) = after_open.find(']') else {
+            return Err(bad(d, &v, "a path template with closed [variables]"));
+        };
+        let name = after_open.get(..close).unwrap_or_default();
+        if name == "vhost" {
+            return Err(not_supported_value(d, &v));
+        }
+        if !HLS_TEMPLATE_VARS.contains(&name) || (!segment && name == "duration") {
+            return Err(bad(
+                d,
+                &v,
+                format!("known variables only ('[{name}]' is not one)"),
+            ));
+        }
+        unique |= name == "seq" || name == "timestamp";
+        rest = after_open
+            .get(close.saturating_add(1)..)
+            .unwrap_or_default();
+    }
+    if segment && !unique {
+        return Err(bad(d, &v, "a template containing [seq] or [timestamp]"));
+    }
+    Ok(v)
+}
+
+fn http_remux(dirs: &[Directive]) -> Result<HttpRemuxConfig, ConfigError> {
+    let mut r = HttpRemuxConfig::srs_default();
+    let mut seen = Seen::default();
+    for d in dirs {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "enabled" => r.enabled = on_off(d)?,
+            "mount" => {
+                let v = one(d)?;
+                r.mount = MountTemplate::parse(v).map_err(|e| match e {
+                    MountError::UnsupportedExtension(_) => not_supported_value(d, v),
+                    MountError::Invalid(what) => bad(d, v, what),
+                })?;
+            }
+            _ => return Err(refuse(d, HTTP_REMUX_NOT_SUPPORTED)),
+        }
+    }
+    Ok(r)
+}

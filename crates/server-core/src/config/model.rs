@@ -1,0 +1,335 @@
+//! The typed config: SRS's directive names, meanings, units and defaults.
+//!
+//! Every field is a directive this server acts on. Where a directive is
+//! absent, the field holds SRS's default for it (see SRS `conf/full.conf`);
+//! those are the `*::srs_default()` values. [`Config::default`] is different:
+//! it is the embedded default config ([`DEFAULT_CONFIG`](super::DEFAULT_CONFIG)),
+//! which turns on the HTTP server, the API, HLS and HTTP-FLV.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use media_core::jitter::JitterMode;
+
+use super::mount::MountTemplate;
+
+/// The vhost used when a client names no vhost, or one that is not configured.
+pub const DEFAULT_VHOST: &str = "__defaultVhost__";
+
+/// Where log lines go (SRS `srs_log_tank`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTank {
+    /// Standard error.
+    Console,
+    /// `srs_log_file`.
+    File,
+}
+
+/// The whole server config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// RTMP listen addresses (`listen`); a bare port means `0.0.0.0:PORT`.
+    pub listen: Vec<SocketAddr>,
+    /// Connections beyond this are refused (`max_connections`, default 1000).
+    pub max_connections: u32,
+    /// Outgoing RTMP chunk size in bytes (`chunk_size`, default 60000).
+    pub chunk_size: u32,
+    /// Pid file (`pid`, default `./objs/rtmp-server.pid`).
+    pub pid: PathBuf,
+    /// SRS log level name (`srs_log_level`, default `trace`): one of
+    /// `verbose`, `info`, `trace`, `warn`, `error`; mapped onto tracing levels
+    /// by `crate::logging::filter_for`.
+    pub log_level: String,
+    /// Log destination (`srs_log_tank`, default `file`).
+    pub log_tank: LogTank,
+    /// Log file when `log_tank` is `file` (`srs_log_file`, default `./objs/rtmp-server.log`).
+    pub log_file: PathBuf,
+    /// The HTTP API (`http_api { }`).
+    pub http_api: HttpApiConfig,
+    /// The HTTP server for HLS, HTTP-FLV and static files (`http_server { }`).
+    pub http_server: HttpServerConfig,
+    /// Virtual hosts in file order (`vhost NAME { }`).
+    pub vhosts: Vec<VhostConfig>,
+}
+
+/// `http_api { }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpApiConfig {
+    /// `enabled` (default off).
+    pub enabled: bool,
+    /// `listen` (default `1985`, i.e. `0.0.0.0:1985`).
+    pub listen: Vec<SocketAddr>,
+    /// Answer with `Access-Control-Allow-Origin: *` (`crossdomain`, default on).
+    pub crossdomain: bool,
+}
+
+/// `http_server { }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpServerConfig {
+    /// `enabled` (default off).
+    pub enabled: bool,
+    /// `listen` (default `8080`, i.e. `0.0.0.0:8080`).
+    pub listen: Vec<SocketAddr>,
+    /// Document root (`dir`, default `./objs/nginx/html`).
+    pub dir: PathBuf,
+    /// Answer with `Access-Control-Allow-Origin: *` (`crossdomain`, default on).
+    pub crossdomain: bool,
+}
+
+/// `vhost NAME { }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VhostConfig {
+    /// The name (`__defaultVhost__` for the default one).
+    pub name: String,
+    /// `enabled` (default on); clients of a disabled vhost are refused.
+    pub enabled: bool,
+    /// Outgoing RTMP chunk size (`chunk_size`, default the global `chunk_size`).
+    pub chunk_size: u32,
+    /// Set `TCP_NODELAY` on client sockets (`tcp_nodelay`, default off).
+    pub tcp_nodelay: bool,
+    /// Favour latency over throughput (`min_latency`, default off). When on,
+    /// `play.mw_msgs` defaults to 0 as in SRS.
+    pub min_latency: bool,
+    /// `play { }`.
+    pub play: PlayConfig,
+    /// `publish { }`.
+    pub publish: PublishConfig,
+    /// `hls { }`.
+    pub hls: HlsVhostConfig,
+    /// `http_remux { }` (HTTP-FLV).
+    pub http_remux: HttpRemuxConfig,
+}
+
+/// `play { }`: delivery to players.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayConfig {
+    /// Send the last GOP to new players (`gop_cache`, default on).
+    pub gop_cache: bool,
+    /// Messages in the cached GOP at most; 0 = no frame limit
+    /// (`gop_cache_max_frames`, default 2500).
+    pub gop_cache_max_frames: usize,
+    /// A player's queue may hold this much media before old GOPs are dropped
+    /// (`queue_length`, seconds, default 30).
+    pub queue_length: Duration,
+    /// Timestamp correction (`time_jitter`: full, zero, off; default full).
+    pub time_jitter: JitterMode,
+    /// Interleave audio and video strictly (`mix_correct`). Only `off` is
+    /// accepted for now; `on` is refused as not supported.
+    pub mix_correct: bool,
+    /// Absolute time: deliver the publisher's timestamps as they are (`atc`,
+    /// default off). When on, time correction is off whatever `time_jitter`
+    /// says, as in SRS; see [`PlayConfig::effective_jitter`].
+    pub atc: bool,
+    /// Merged-write interval for players (`mw_latency`, ms, default 350).
+    pub mw_latency: Duration,
+    /// Merged-write minimum message count (`mw_msgs`, default 8; 0 with `min_latency on`).
+    pub mw_msgs: u32,
+}
+
+/// `publish { }`: what is expected of publishers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishConfig {
+    /// The first media message must arrive within this (`firstpkt_timeout`, ms, default 20000).
+    pub firstpkt_timeout: Duration,
+    /// Later, silence longer than this drops the publisher (`normal_timeout`, ms, default 5000).
+    pub normal_timeout: Duration,
+}
+
+/// `hls { }`. Field names follow `media_core::hls::HlsConfig`; units are
+/// SRS's (seconds in the file, [`Duration`] here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HlsVhostConfig {
+    /// `enabled` (default off).
+    pub enabled: bool,
+    /// Root directory of the playlists and segments (`hls_path`, default `./objs/nginx/html`).
+    pub path: PathBuf,
+    /// Target segment duration (`hls_fragment`, seconds, default 10).
+    pub fragment: Duration,
+    /// `EXT-X-TARGETDURATION` = `td_ratio × fragment`, and the cut point when
+    /// not waiting for key frames (`hls_td_ratio`, default 1.5).
+    pub td_ratio: f64,
+    /// Pure-audio segments are cut at `aof_ratio × fragment` (`hls_aof_ratio`, default 2.1).
+    pub aof_ratio: f64,
+    /// Total duration of the segments listed in the playlist (`hls_window`, seconds, default 60).
+    pub window: Duration,
+    /// Cut segments only at video key frames (`hls_wait_keyframe`, default on).
+    pub wait_keyframe: bool,
+    /// Delete segments that left the window (`hls_cleanup`, default on).
+    pub cleanup: bool,
+    /// After the publisher leaves, delete the stream's files once this has
+    /// passed; zero disables (`hls_dispose`, seconds, default 120).
+    pub dispose: Duration,
+    /// Playlist path template under `path` (`hls_m3u8_file`, default `[app]/[stream].m3u8`).
+    pub m3u8_file: String,
+    /// Segment path template under `path` (`hls_ts_file`, default `[app]/[stream]-[seq].ts`).
+    pub ts_file: String,
+    /// Prefix for segment URIs in the playlist (`hls_entry_prefix`, default none).
+    pub entry_prefix: Option<String>,
+}
+
+/// `http_remux { }`: HTTP-FLV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRemuxConfig {
+    /// `enabled` (default off).
+    pub enabled: bool,
+    /// URL path template (`mount`, default `[vhost]/[app]/[stream].flv`).
+    pub mount: MountTemplate,
+}
+
+impl Config {
+    /// The values SRS uses for a config file without any directive (no vhost,
+    /// so every client is refused). The starting point of parsing.
+    pub fn srs_default() -> Self {
+        Self {
+            listen: vec![any_v4(1935)],
+            max_connections: 1000,
+            chunk_size: 60000,
+            pid: PathBuf::from("./objs/rtmp-server.pid"),
+            log_level: "trace".to_owned(),
+            log_tank: LogTank::File,
+            log_file: PathBuf::from("./objs/rtmp-server.log"),
+            http_api: HttpApiConfig {
+                enabled: false,
+                listen: vec![any_v4(1985)],
+                crossdomain: true,
+            },
+            http_server: HttpServerConfig {
+                enabled: false,
+                listen: vec![any_v4(8080)],
+                dir: PathBuf::from("./objs/nginx/html"),
+                crossdomain: true,
+            },
+            vhosts: Vec::new(),
+        }
+    }
+
+    /// The settings for vhost `name`: that vhost if configured, else
+    /// `__defaultVhost__`, else a disabled vhost (SRS refuses clients of an
+    /// unknown vhost when there is no default one).
+    pub fn vhost(&self, name: &str) -> &VhostConfig {
+        self.find_vhost(name)
+            .or_else(|| self.find_vhost(DEFAULT_VHOST))
+            .unwrap_or_else(|| unconfigured_vhost())
+    }
+
+    /// The vhost configured under exactly `name`, if any.
+    pub fn find_vhost(&self, name: &str) -> Option<&VhostConfig> {
+        self.vhosts.iter().find(|v| v.name == name)
+    }
+}
+
+impl Default for Config {
+    /// The embedded default config ([`DEFAULT_CONFIG`](super::DEFAULT_CONFIG)):
+    /// RTMP on 1935, HTTP server (HLS, HTTP-FLV, files) on 8080, HTTP API on
+    /// 1985, logs to the console, and `__defaultVhost__` with HLS and HTTP-FLV on.
+    fn default() -> Self {
+        let mut vhost = VhostConfig::srs_default(DEFAULT_VHOST, 60000);
+        vhost.hls.enabled = true;
+        vhost.http_remux.enabled = true;
+        let mut config = Config::srs_default();
+        config.log_tank = LogTank::Console;
+        config.http_api.enabled = true;
+        config.http_server.enabled = true;
+        config.vhosts.push(vhost);
+        config
+    }
+}
+
+impl VhostConfig {
+    /// A vhost called `name` with every directive at SRS's default.
+    pub fn srs_default(name: &str, chunk_size: u32) -> Self {
+        Self {
+            name: name.to_owned(),
+            enabled: true,
+            chunk_size,
+            tcp_nodelay: false,
+            min_latency: false,
+            play: PlayConfig::srs_default(),
+            publish: PublishConfig::srs_default(),
+            hls: HlsVhostConfig::srs_default(),
+            http_remux: HttpRemuxConfig::srs_default(),
+        }
+    }
+}
+
+impl PlayConfig {
+    /// SRS's defaults.
+    pub fn srs_default() -> Self {
+        Self {
+            gop_cache: true,
+            gop_cache_max_frames: 2500,
+            queue_length: Duration::from_secs(30),
+            time_jitter: JitterMode::Full,
+            mix_correct: false,
+            atc: false,
+            mw_latency: Duration::from_millis(350),
+            mw_msgs: 8,
+        }
+    }
+
+    /// The correction to apply: `Off` under `atc on`, else `time_jitter`.
+    pub fn effective_jitter(&self) -> JitterMode {
+        if self.atc {
+            JitterMode::Off
+        } else {
+            self.time_jitter
+        }
+    }
+}
+
+impl PublishConfig {
+    /// SRS's defaults.
+    pub fn srs_default() -> Self {
+        Self {
+            firstpkt_timeout: Duration::from_millis(20_000),
+            normal_timeout: Duration::from_millis(5_000),
+        }
+    }
+}
+
+impl HlsVhostConfig {
+    /// SRS's defaults.
+    pub fn srs_default() -> Self {
+        Self {
+            enabled: false,
+            path: PathBuf::from("./objs/nginx/html"),
+            fragment: Duration::from_secs(10),
+            td_ratio: 1.5,
+            aof_ratio: 2.1,
+            window: Duration::from_secs(60),
+            wait_keyframe: true,
+            cleanup: true,
+            dispose: Duration::from_secs(120),
+            m3u8_file: "[app]/[stream].m3u8".to_owned(),
+            ts_file: "[app]/[stream]-[seq].ts".to_owned(),
+            entry_prefix: None,
+        }
+    }
+}
+
+impl HttpRemuxConfig {
+    /// SRS's defaults.
+    pub fn srs_default() -> Self {
+        Self {
+            enabled: false,
+            mount: MountTemplate::srs_default(),
+        }
+    }
+}
+
+fn any_v4(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))
+}
+
+/// What [`Config::vhost`] returns when neither the vhost nor the default is
+/// configured: SRS defaults, disabled.
+fn unconfigured_vhost() -> &'static VhostConfig {
+    static VHOST: OnceLock<VhostConfig> = OnceLock::new();
+    VHOST.get_or_init(|| {
+        let mut v = VhostConfig::srs_default(DEFAULT_VHOST, 60000);
+        v.enabled = false;
+        v
+    })
+}

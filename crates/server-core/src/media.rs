@@ -1,0 +1,147 @@
+//! Small media-message chores at the server edge: data-message normalisation and
+//! describing codecs for the API.
+
+use bytes::Bytes;
+use media_core::aac::AudioSpecificConfig;
+use media_core::avc::{AvcConfig, Sps as AvcSps};
+use media_core::flv::{AudioTagHeader, SoundFormat, VideoCodec, VideoTagHeader};
+use rtmp_proto::amf0::{self, Amf0Value};
+
+use crate::hub::{AudioInfo, VideoInfo};
+
+/// Turns a publisher's `@setDataFrame("onMetaData", {...})` into the
+/// `onMetaData({...})` players expect (what SRS and FMS do). Other data messages
+/// pass unchanged. Returns `None` for an empty message (dropped).
+pub fn normalize_data(payload: &Bytes) -> Option<Bytes> {
+    if payload.is_empty() {
+        return None;
+    }
+    let Ok(values) = amf0::decode(payload) else {
+        return Some(payload.clone());
+    };
+    match values.first() {
+        Some(Amf0Value::String(name)) if name == "@setDataFrame" => {
+            let mut out = Vec::with_capacity(payload.len());
+            amf0::encode(&values[1..], &mut out);
+            Some(Bytes::from(out))
+        }
+        _ => Some(payload.clone()),
+    }
+}
+
+/// Why a codec header could not be described.
+#[derive(Debug, thiserror::Error)]
+#[error("bad codec header: {0}")]
+pub struct DescribeError(String);
+
+fn avc_profile_name(profile: u8) -> &'static str {
+    match profile {
+        66 => "Baseline",
+        77 => "Main",
+        88 => "Extended",
+        100 => "High",
+        110 => "High10",
+        122 => "High422",
+        244 => "High444",
+        _ => "Other",
+    }
+}
+
+fn level_name(level: u8) -> String {
+    format!("{}.{}", level / 10, level % 10)
+}
+
+/// Describes a video message's codec; `Ok(None)` when it carries no codec info.
+pub fn describe_video(payload: &[u8]) -> Result<Option<VideoInfo>, DescribeError> {
+    let (header, len) = VideoTagHeader::parse(payload).map_err(|e| DescribeError(e.to_string()))?;
+    let body = payload.get(len..).unwrap_or_default();
+    let codec = header.codec();
+    match codec {
+        VideoCodec::Avc if header.is_sequence_header() => {
+            let config = AvcConfig::parse(body).map_err(|e| DescribeError(e.to_string()))?;
+            let mut info = VideoInfo {
+                codec: "H264".into(),
+                profile: avc_profile_name(config.profile).into(),
+                level: level_name(config.level),
+                ..VideoInfo::default()
+            };
+            if let Some(sps) = config.sps.first() {
+                let sps = AvcSps::parse(sps).map_err(|e| DescribeError(e.to_string()))?;
+                info.width = sps.width;
+                info.height = sps.height;
+            }
+            Ok(Some(info))
+        }
+        VideoCodec::Hevc if header.is_sequence_header() => {
+            let config =
+                media_core::hevc::HevcConfig::parse(body).map_err(|e| DescribeError(e.to_string()))?;
+            let mut info = VideoInfo {
+                codec: "H265".into(),
+                profile: "Main".into(),
+                ..VideoInfo::default()
+            };
+            if let Some(sps) = config.sps.first() {
+                let sps = media_core::hevc::Sps::parse(sps).map_err(|e| DescribeError(e.to_string()))?;
+                info.width = sps.width;
+                info.height = sps.height;
+                info.level = format!("{:.1}", f64::from(sps.level_idc) / 30.0);
+            }
+            Ok(Some(info))
+        }
+        _ if header.is_sequence_header() => Ok(Some(VideoInfo {
+            codec: codec.name().into(),
+            ..VideoInfo::default()
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// Describes an audio message's codec; `Ok(None)` when it carries no codec info.
+pub fn describe_audio(payload: &[u8]) -> Result<Option<AudioInfo>, DescribeError> {
+    let (header, len) = AudioTagHeader::parse(payload).map_err(|e| DescribeError(e.to_string()))?;
+    let body = payload.get(len..).unwrap_or_default();
+    match header.sound_format {
+        SoundFormat::Aac if header.is_sequence_header() => {
+            let asc = AudioSpecificConfig::parse(body).map_err(|e| DescribeError(e.to_string()))?;
+            Ok(Some(AudioInfo {
+                codec: "AAC".into(),
+                sample_rate: asc.sample_rate(),
+                channels: asc.channel_configuration,
+                profile: asc.profile_name().into(),
+            }))
+        }
+        SoundFormat::Aac => Ok(None),
+        other => Ok(Some(AudioInfo {
+            codec: other.name().into(),
+            sample_rate: header.sample_rate(),
+            channels: header.channels(),
+            profile: String::new(),
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_data_frame_is_unwrapped_and_other_data_passes() {
+        let mut body = Vec::new();
+        amf0::encode(
+            &[
+                Amf0Value::String("@setDataFrame".into()),
+                Amf0Value::String("onMetaData".into()),
+                Amf0Value::EcmaArray(vec![("width".into(), Amf0Value::Number(640.0))]),
+            ],
+            &mut body,
+        );
+        let out = normalize_data(&Bytes::from(body)).unwrap();
+        let values = amf0::decode(&out).unwrap();
+        assert_eq!(values[0], Amf0Value::String("onMetaData".into()));
+        assert_eq!(values.len(), 2);
+
+        let garbage = Bytes::from_static(&[0xff, 0x00]);
+        assert_eq!(normalize_data(&garbage).unwrap(), garbage);
+        assert!(normalize_data(&Bytes::new()).is_none());
+    }
+}

@@ -1,0 +1,101 @@
+//! Resolves the parsed [`Config`] into what the running server uses: per-vhost
+//! [`VhostSettings`], HTTP server settings and the listener plan.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use media_core::gop::GopConfig;
+use media_core::hls::HlsConfig;
+
+use crate::config::{Config, VhostConfig, DEFAULT_VHOST};
+use crate::server::{HttpServerSettings, ListenerKind};
+use crate::vhost::{HlsSettings, VhostSettings};
+
+/// Payload bytes a GOP cache may hold per stream (in addition to its frame bound).
+pub const GOP_CACHE_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// One vhost's settings.
+pub fn vhost(v: &VhostConfig) -> VhostSettings {
+    VhostSettings {
+        name: v.name.clone(),
+        chunk_size: v.chunk_size,
+        tcp_nodelay: v.tcp_nodelay,
+        gop: GopConfig {
+            enabled: v.play.gop_cache,
+            max_frames: v.play.gop_cache_max_frames,
+            max_bytes: GOP_CACHE_MAX_BYTES,
+        },
+        jitter: v.play.effective_jitter(),
+        queue_span: v.play.queue_length,
+        mw_latency: if v.min_latency { std::time::Duration::ZERO } else { v.play.mw_latency },
+        firstpkt_timeout: v.publish.firstpkt_timeout,
+        normal_timeout: v.publish.normal_timeout,
+        hls: v.hls.enabled.then(|| HlsSettings {
+            path: v.hls.path.clone(),
+            config: HlsConfig {
+                fragment: v.hls.fragment,
+                td_ratio: v.hls.td_ratio,
+                aof_ratio: v.hls.aof_ratio,
+                window: v.hls.window,
+                wait_keyframe: v.hls.wait_keyframe,
+                cleanup: v.hls.cleanup,
+                dispose: v.hls.dispose,
+                m3u8_file: v.hls.m3u8_file.clone(),
+                ts_file: v.hls.ts_file.clone(),
+            },
+        }),
+        flv_mount: v.http_remux.enabled.then(|| v.http_remux.mount.clone()),
+    }
+}
+
+/// Every enabled vhost, by name.
+pub fn vhosts(config: &Config) -> HashMap<String, Arc<VhostSettings>> {
+    config
+        .vhosts
+        .iter()
+        .filter(|v| v.enabled)
+        .map(|v| (v.name.clone(), Arc::new(vhost(v))))
+        .collect()
+}
+
+/// The default vhost with SRS defaults (used only if a lookup finds nothing).
+pub fn default_vhost() -> VhostSettings {
+    vhost(&crate::config::VhostConfig::srs_default(DEFAULT_VHOST, 60000))
+}
+
+/// HTTP server settings.
+pub fn http_server(config: &Config) -> HttpServerSettings {
+    HttpServerSettings {
+        dir: config.http_server.dir.clone(),
+        crossdomain: config.http_server.crossdomain,
+    }
+}
+
+/// What to bind: RTMP listeners, then the HTTP server and API. When the server
+/// and the API name the same address they share one listener (as in SRS).
+pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
+    let mut plan: Vec<(ListenerKind, SocketAddr)> =
+        config.listen.iter().map(|a| (ListenerKind::Rtmp, *a)).collect();
+    let server: Vec<SocketAddr> = if config.http_server.enabled {
+        config.http_server.listen.clone()
+    } else {
+        Vec::new()
+    };
+    let api: Vec<SocketAddr> = if config.http_api.enabled {
+        config.http_api.listen.clone()
+    } else {
+        Vec::new()
+    };
+    for addr in &server {
+        // Port 0 means "any free port": never merge those.
+        let shared = addr.port() != 0 && api.contains(addr);
+        plan.push((if shared { ListenerKind::HttpBoth } else { ListenerKind::HttpServer }, *addr));
+    }
+    for addr in &api {
+        if addr.port() == 0 || !server.contains(addr) {
+            plan.push((ListenerKind::HttpApi, *addr));
+        }
+    }
+    plan
+}
