@@ -5,10 +5,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aac;
+pub mod avc;
+pub mod bits;
+pub mod flv;
 pub mod gop;
+pub mod hevc;
 pub mod hls;
 pub mod jitter;
 pub mod message;
+pub mod metadata;
 pub mod remux;
 pub mod ts;
 

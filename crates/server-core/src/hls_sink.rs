@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use event_listener::Event;
-use futures_util::future::{select, Either};
+use futures_util::future::select;
 use media_core::hls::{HlsAction, HlsSegmenter};
 use tracing::{debug, warn, Instrument};
 

@@ -53,6 +53,8 @@ struct Conn {
     tc_url: String,
     vhost: Arc<VhostSettings>,
     role: Role,
+    /// The session ended (connect rejected): flush what is queued, then close.
+    closing: bool,
 }
 
 /// Why a connection ended, for the log line.
@@ -113,6 +115,7 @@ async fn run(ctx: &Arc<ServerCtx>, conn: Box<dyn Connection>, info: &Arc<ClientI
         tc_url: String::new(),
         vhost: default_vhost,
         role: Role::Idle,
+        closing: false,
     }));
     let wake = Arc::new(Event::new());
     let (reader, writer) = conn.split();
@@ -164,14 +167,29 @@ async fn read_loop(
             Some(Err(e)) => return Err(e.into()),
         };
         info.add_in(n);
-        let mut conn = lock(state);
-        conn.session.handle_input(ctx.now_ms(), &buf[..n])?;
-        while let Some(event) = conn.session.poll_event() {
-            handle_event(ctx, &mut conn, event, info)?;
-        }
-        drop(conn);
+        let closing = process_input(ctx, state, &buf[..n], info)?;
         wake.notify(1);
+        if closing {
+            // The write loop flushes the last replies and ends the connection.
+            futures_util::future::pending::<()>().await;
+        }
     }
+}
+
+/// Feeds bytes to the session and acts on its events; returns true once the
+/// session is closing. Synchronous, so the lock is never held across an await.
+fn process_input(
+    ctx: &Arc<ServerCtx>,
+    state: &Mutex<Conn>,
+    data: &[u8],
+    info: &Arc<ClientInfo>,
+) -> Result<bool, ConnError> {
+    let mut conn = lock(state);
+    conn.session.handle_input(ctx.now_ms(), data)?;
+    while let Some(event) = conn.session.poll_event() {
+        handle_event(ctx, &mut conn, event, info)?;
+    }
+    Ok(conn.closing)
 }
 
 fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info: &Arc<ClientInfo>) -> Result<(), ConnError> {
@@ -272,6 +290,7 @@ fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info:
                 conn.role = Role::Idle;
             }
         }
+        ServerEvent::Closed => conn.closing = true,
         other => debug!(event = ?other, "ignored"),
     }
     Ok(())
@@ -329,6 +348,9 @@ async fn write_loop(
                 }
             }
             conn.session.poll_transmit(&mut pieces);
+            if pieces.is_empty() && conn.closing {
+                return Ok(());
+            }
             (queue_listener, merge)
         };
         if pieces.is_empty() {

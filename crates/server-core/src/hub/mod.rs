@@ -188,3 +188,6 @@ impl Drop for ConsumerGuard {
         self.queue.close();
     }
 }
+
+#[cfg(test)]
+mod tests;
