@@ -215,7 +215,12 @@ async fn accept_loop(ctx: Arc<ServerCtx>, listener: Box<dyn Listener>, kind: Lis
         ctx.connections.fetch_add(1, Ordering::SeqCst);
         let ctx2 = ctx.clone();
         ctx.rt.spawn(Box::pin(async move {
-            serve(ctx2.clone(), conn, peer, kind).await;
+            // A bug that panics while serving one client ends that client only:
+            // smol's executor would otherwise take the whole process down.
+            let served = std::panic::AssertUnwindSafe(serve(ctx2.clone(), conn, peer, kind));
+            if futures_util::FutureExt::catch_unwind(served).await.is_err() {
+                tracing::error!(%peer, "connection task panicked; connection closed");
+            }
             ctx2.connections.fetch_sub(1, Ordering::SeqCst);
         }));
     }
