@@ -1,0 +1,323 @@
+//! The API's JSON objects, field for field as SRS's `/api/v1` writes them
+//! (`SrsStatisticStream::dumps`, `SrsStatisticClient::dumps`,
+//! `SrsStatisticVhost::dumps` in SRS 4/5), built from the hub.
+//!
+//! Where this server knows less or differently than SRS:
+//! - Ids are the hub's numeric ids (SRS 4+ uses strings); a vhost's id is its name.
+//! - `kbps` is an average since the client connected (the publisher's for a
+//!   stream's `recv_30s`, the sum over its players for `send_30s`), not a
+//!   30-second window: the API keeps no sampling state between calls.
+//! - A stream's `send_bytes` sums its currently connected players; `frames`
+//!   counts every message received (audio, video, data); `live_ms` is the wall
+//!   clock time the current publish started (0 when not publishing).
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::DEFAULT_VHOST;
+use crate::hub::{ClientInfo, Source, StreamKey};
+use crate::vhost::VhostSettings;
+
+/// The two clocks the API reports against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    /// Runtime monotonic ms (what `connected_ms` and `publish_started_ms` use).
+    pub(crate) now_ms: u64,
+    /// Wall clock, ms since the Unix epoch.
+    pub(crate) unix_ms: u64,
+}
+
+/// Kilobits per second for `bytes` moved in `elapsed_ms` (bits per ms = kbit/s).
+pub fn kbps(bytes: u64, elapsed_ms: u64) -> u64 {
+    bytes.saturating_mul(8).checked_div(elapsed_ms).unwrap_or(0)
+}
+
+/// SRS's stream URL: `/app/stream` on the default vhost, `vhost/app/stream` otherwise.
+pub(crate) fn stream_url(key: &StreamKey) -> String {
+    if key.vhost == DEFAULT_VHOST {
+        format!("/{}/{}", key.app, key.stream)
+    } else {
+        format!("{}/{}/{}", key.vhost, key.app, key.stream)
+    }
+}
+
+/// `kbps` object.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub(crate) struct Kbps {
+    pub(crate) recv_30s: u64,
+    pub(crate) send_30s: u64,
+}
+
+impl std::ops::AddAssign for Kbps {
+    fn add_assign(&mut self, other: Self) {
+        self.recv_30s = self.recv_30s.saturating_add(other.recv_30s);
+        self.send_30s = self.send_30s.saturating_add(other.send_30s);
+    }
+}
+
+/// A stream's `publish` object.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Publish {
+    pub(crate) active: bool,
+    /// The publishing client's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cid: Option<u64>,
+}
+
+/// A stream's `video` object.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Video {
+    pub(crate) codec: String,
+    pub(crate) profile: String,
+    pub(crate) level: String,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+}
+
+/// A stream's `audio` object.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Audio {
+    pub(crate) codec: String,
+    pub(crate) sample_rate: u32,
+    pub(crate) channel: u8,
+    pub(crate) profile: String,
+}
+
+/// One element of `/api/v1/streams`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Stream {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) vhost: String,
+    pub(crate) app: String,
+    #[serde(rename = "tcUrl")]
+    pub(crate) tc_url: String,
+    pub(crate) url: String,
+    pub(crate) live_ms: u64,
+    pub(crate) clients: usize,
+    pub(crate) frames: u64,
+    pub(crate) send_bytes: u64,
+    pub(crate) recv_bytes: u64,
+    pub(crate) kbps: Kbps,
+    pub(crate) publish: Publish,
+    pub(crate) video: Option<Video>,
+    pub(crate) audio: Option<Audio>,
+}
+
+/// One element of `/api/v1/clients`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Client {
+    pub(crate) id: u64,
+    /// The vhost's id (its name); empty before the client names a stream.
+    pub(crate) vhost: String,
+    /// The stream's id; `null` before the client publishes or plays.
+    pub(crate) stream: Option<u64>,
+    pub(crate) ip: String,
+    #[serde(rename = "pageUrl")]
+    pub(crate) page_url: String,
+    #[serde(rename = "swfUrl")]
+    pub(crate) swf_url: String,
+    #[serde(rename = "tcUrl")]
+    pub(crate) tc_url: String,
+    pub(crate) url: String,
+    pub(crate) name: String,
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    pub(crate) publish: bool,
+    /// Seconds connected.
+    pub(crate) alive: f64,
+    pub(crate) send_bytes: u64,
+    pub(crate) recv_bytes: u64,
+    pub(crate) kbps: Kbps,
+}
+
+/// A vhost's `hls` object.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct VhostHls {
+    pub(crate) enabled: bool,
+    /// Target segment duration in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fragment: Option<f64>,
+}
+
+/// One element of `/api/v1/vhosts`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Vhost {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) enabled: bool,
+    pub(crate) clients: usize,
+    pub(crate) streams: usize,
+    pub(crate) send_bytes: u64,
+    pub(crate) recv_bytes: u64,
+    pub(crate) kbps: Kbps,
+    pub(crate) hls: VhostHls,
+}
+
+fn client_kbps(client: &ClientInfo, clock: Clock) -> Kbps {
+    let elapsed = clock.now_ms.saturating_sub(client.connected_ms);
+    Kbps {
+        recv_30s: kbps(client.bytes_in.load(Ordering::Relaxed), elapsed),
+        send_30s: kbps(client.bytes_out.load(Ordering::Relaxed), elapsed),
+    }
+}
+
+/// Builds a client's object.
+pub(crate) fn client(client: &ClientInfo, clock: Clock) -> Client {
+    let details = client.details();
+    let kind = client.kind();
+    let ip = client
+        .peer
+        .parse::<SocketAddr>()
+        .map_or_else(|_| client.peer.clone(), |a| a.ip().to_string());
+    let (vhost, url, name) = match &details.stream {
+        Some(key) => (key.vhost.clone(), stream_url(key), key.stream.clone()),
+        None => Default::default(),
+    };
+    Client {
+        id: client.id,
+        vhost,
+        stream: details.source_id,
+        ip,
+        page_url: String::new(),
+        swf_url: String::new(),
+        tc_url: details.url,
+        url,
+        name,
+        kind: kind.api_name(),
+        publish: kind.is_publish(),
+        alive: clock.now_ms.saturating_sub(client.connected_ms) as f64 / 1000.0,
+        send_bytes: client.bytes_out.load(Ordering::Relaxed),
+        recv_bytes: client.bytes_in.load(Ordering::Relaxed),
+        kbps: client_kbps(client, clock),
+    }
+}
+
+/// Builds a stream's object; `clients` is every connected client.
+pub(crate) fn stream(source: &Source, clients: &[Arc<ClientInfo>], clock: Clock) -> Stream {
+    let publisher = source.publisher();
+    let attached: Vec<&Arc<ClientInfo>> = clients
+        .iter()
+        .filter(|c| c.details().source_id == Some(source.id))
+        .collect();
+    let publishing = publisher.and_then(|id| attached.iter().find(|c| c.id == id));
+    let players = attached.iter().filter(|c| Some(c.id) != publisher);
+    let mut kbps = Kbps::default();
+    let mut send_bytes = 0u64;
+    for player in players {
+        kbps.send_30s = kbps
+            .send_30s
+            .saturating_add(client_kbps(player, clock).send_30s);
+        send_bytes = send_bytes.saturating_add(player.bytes_out.load(Ordering::Relaxed));
+    }
+    if let Some(p) = publishing {
+        kbps.recv_30s = client_kbps(p, clock).recv_30s;
+    }
+    let live_ms = match publisher {
+        Some(_) => {
+            let running = clock.now_ms.saturating_sub(source.publish_started_ms());
+            clock.unix_ms.saturating_sub(running)
+        }
+        None => 0,
+    };
+    let info = source.info();
+    Stream {
+        id: source.id,
+        name: source.key.stream.clone(),
+        vhost: source.key.vhost.clone(),
+        app: source.key.app.clone(),
+        tc_url: publishing.map(|p| p.details().url).unwrap_or_default(),
+        url: stream_url(&source.key),
+        live_ms,
+        clients: attached.len(),
+        frames: source.stats.messages_in.load(Ordering::Relaxed),
+        send_bytes,
+        recv_bytes: source.stats.bytes_in.load(Ordering::Relaxed),
+        kbps,
+        publish: Publish {
+            active: publisher.is_some(),
+            cid: publisher,
+        },
+        video: info.video.map(|v| Video {
+            codec: v.codec,
+            profile: v.profile,
+            level: v.level,
+            width: v.width,
+            height: v.height,
+        }),
+        audio: info.audio.map(|a| Audio {
+            codec: a.codec,
+            sample_rate: a.sample_rate,
+            channel: a.channels,
+            profile: a.profile,
+        }),
+    }
+}
+
+/// Builds a vhost's object from every source and client.
+pub(crate) fn vhost(
+    settings: &VhostSettings,
+    sources: &[Arc<Source>],
+    clients: &[Arc<ClientInfo>],
+    clock: Clock,
+) -> Vhost {
+    let mut out = Vhost {
+        id: settings.name.clone(),
+        name: settings.name.clone(),
+        enabled: true,
+        clients: 0,
+        streams: sources
+            .iter()
+            .filter(|s| s.key.vhost == settings.name && s.publisher().is_some())
+            .count(),
+        send_bytes: 0,
+        recv_bytes: 0,
+        kbps: Kbps::default(),
+        hls: VhostHls {
+            enabled: settings.hls.is_some(),
+            fragment: settings
+                .hls
+                .as_ref()
+                .map(|h| h.config.fragment.as_secs_f64()),
+        },
+    };
+    for c in clients {
+        if c.details().stream.is_some_and(|k| k.vhost == settings.name) {
+            out.clients += 1;
+            out.send_bytes = out
+                .send_bytes
+                .saturating_add(c.bytes_out.load(Ordering::Relaxed));
+            out.recv_bytes = out
+                .recv_bytes
+                .saturating_add(c.bytes_in.load(Ordering::Relaxed));
+            out.kbps += client_kbps(c, clock);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kbps_is_bits_per_millisecond() {
+        assert_eq!(kbps(125_000, 1000), 1000);
+        assert_eq!(kbps(1, 0), 0);
+        assert_eq!(kbps(u64::MAX, 1), u64::MAX);
+    }
+
+    #[test]
+    fn stream_urls_follow_srs() {
+        let key = |v: &str| StreamKey {
+            vhost: v.into(),
+            app: "live".into(),
+            stream: "s".into(),
+        };
+        assert_eq!(stream_url(&key(DEFAULT_VHOST)), "/live/s");
+        assert_eq!(stream_url(&key("v.example")), "v.example/live/s");
+    }
+}

@@ -1,0 +1,331 @@
+//! The HTTP API: SRS's `/api/v1` paths, JSON envelope and error codes, so
+//! tools written for SRS (srs-console, dashboards, scripts) work.
+//!
+//! Every success is `{"code":0,"server":..,"service":..,"pid":..,<payload>}`;
+//! an unknown stream or client is `{"code":2048}` / `{"code":2049}` (SRS's
+//! `ERROR_RTMP_STREAM_NOT_FOUND` / `ERROR_RTMP_CLIENT_NOT_FOUND`), sent with
+//! HTTP 404 (SRS sends 200; a status that says "not found" serves scripts
+//! better). `?callback=NAME` wraps the JSON as JSONP, as SRS does. Lists take
+//! SRS's `start` and `count` (default and minimum 10, SRS's "top 10").
+
+mod json;
+mod system;
+
+use hyper::{Method, StatusCode};
+use serde::Serialize;
+
+use super::reply::{self, Reply};
+use crate::hub::query_param;
+use crate::server::ServerCtx;
+
+/// Success.
+pub const ERROR_SUCCESS: i32 = 0;
+/// SRS `ERROR_RTMP_VHOST_NOT_FOUND`.
+pub const ERROR_RTMP_VHOST_NOT_FOUND: i32 = 2014;
+/// SRS `ERROR_RTMP_STREAM_NOT_FOUND`.
+pub const ERROR_RTMP_STREAM_NOT_FOUND: i32 = 2048;
+/// SRS `ERROR_RTMP_CLIENT_NOT_FOUND`.
+pub const ERROR_RTMP_CLIENT_NOT_FOUND: i32 = 2049;
+/// Items in a list by default and at least (SRS: `count = max(10, count)`).
+pub const DEFAULT_LIST_COUNT: usize = 10;
+/// Most items in one list response.
+pub const MAX_LIST_COUNT: usize = 10_000;
+/// Longest JSONP callback name accepted.
+const MAX_CALLBACK_LEN: usize = 64;
+
+/// The envelope around every successful answer.
+#[derive(Serialize)]
+struct Envelope<T: Serialize> {
+    code: i32,
+    server: String,
+    service: String,
+    pid: String,
+    #[serde(flatten)]
+    body: T,
+}
+
+/// An error answer: the code alone, as SRS's `srs_api_response_code`.
+#[derive(Serialize)]
+struct Code {
+    code: i32,
+}
+
+#[derive(Serialize)]
+struct Urls<T: Serialize> {
+    urls: T,
+}
+
+#[derive(Serialize)]
+struct RootUrls {
+    api: &'static str,
+}
+
+#[derive(Serialize)]
+struct ApiUrls {
+    v1: &'static str,
+}
+
+#[derive(Serialize)]
+struct V1Urls {
+    versions: &'static str,
+    summaries: &'static str,
+    vhosts: &'static str,
+    streams: &'static str,
+    clients: &'static str,
+}
+
+#[derive(Serialize)]
+struct Data<T: Serialize> {
+    data: T,
+}
+
+#[derive(Serialize)]
+struct Version {
+    major: u32,
+    minor: u32,
+    revision: u32,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Streams {
+    streams: Vec<json::Stream>,
+}
+
+#[derive(Serialize)]
+struct OneStream {
+    stream: json::Stream,
+}
+
+#[derive(Serialize)]
+struct Clients {
+    clients: Vec<json::Client>,
+}
+
+#[derive(Serialize)]
+struct OneClient {
+    client: json::Client,
+}
+
+#[derive(Serialize)]
+struct Vhosts {
+    vhosts: Vec<json::Vhost>,
+}
+
+#[derive(Serialize)]
+struct OneVhost {
+    vhost: json::Vhost,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+/// How an answer is written: plain JSON, or JSONP into `callback`.
+struct Writer {
+    callback: Option<String>,
+}
+
+impl Writer {
+    fn send<T: Serialize>(&self, status: StatusCode, value: &T) -> Reply {
+        let Some(callback) = &self.callback else {
+            return reply::json(status, value);
+        };
+        match serde_json::to_string(value) {
+            Ok(text) => reply::full(status, "text/javascript", format!("{callback}({text})")),
+            Err(_) => reply::status(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    fn ok<T: Serialize>(&self, body: T) -> Reply {
+        let pid = std::process::id();
+        self.send(
+            StatusCode::OK,
+            &Envelope {
+                code: ERROR_SUCCESS,
+                server: format!("vid-{pid:x}"),
+                service: format!("{pid:x}"),
+                pid: pid.to_string(),
+                body,
+            },
+        )
+    }
+
+    fn error(&self, status: StatusCode, code: i32) -> Reply {
+        self.send(status, &Code { code })
+    }
+}
+
+/// A JSONP callback must be a plain JavaScript name path (`cb`, `a.b_c$1`):
+/// anything else could inject script into the page that loads it.
+fn valid_callback(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_CALLBACK_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.'))
+}
+
+/// `start` and `count` from the query, SRS's way.
+fn window(query: &str) -> (usize, usize) {
+    let number = |name| query_param(query, name).and_then(|v| v.parse::<usize>().ok());
+    let start = number("start").unwrap_or(0);
+    let count = number("count")
+        .unwrap_or(0)
+        .clamp(DEFAULT_LIST_COUNT, MAX_LIST_COUNT);
+    (start, count)
+}
+
+fn page<T>(items: Vec<T>, (start, count): (usize, usize)) -> Vec<T> {
+    items.into_iter().skip(start).take(count).collect()
+}
+
+/// The major, minor and revision numbers of `version` (`"1.2.3"`).
+fn version_numbers(version: &str) -> [u32; 3] {
+    let mut out = [0; 3];
+    for (slot, part) in out.iter_mut().zip(version.split(['.', '-'])) {
+        *slot = part.parse().unwrap_or(0);
+    }
+    out
+}
+
+/// Serves one API request. `serve_root` answers `/` (a listener dedicated to
+/// the API); on a shared port `/` is the HTTP server's.
+pub(crate) async fn handle(
+    ctx: &ServerCtx,
+    method: &Method,
+    path: &str,
+    query: &str,
+    serve_root: bool,
+) -> Reply {
+    let callback = query_param(query, "callback").filter(|c| !c.is_empty());
+    if let Some(cb) = callback {
+        if !valid_callback(cb) {
+            return reply::text(StatusCode::BAD_REQUEST, "invalid JSONP callback");
+        }
+    }
+    let w = Writer {
+        callback: callback.map(str::to_owned),
+    };
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let reading = *method == Method::GET || *method == Method::HEAD;
+    let clock = json::Clock {
+        now_ms: ctx.now_ms(),
+        unix_ms: ctx.rt.unix_time_ms(),
+    };
+    let not_allowed = || reply::status(StatusCode::METHOD_NOT_ALLOWED);
+    match segments.as_slice() {
+        [] if serve_root && reading => w.ok(Urls {
+            urls: RootUrls { api: "the api root" },
+        }),
+        ["api"] if reading => w.ok(Urls {
+            urls: ApiUrls {
+                v1: "the api version 1.0",
+            },
+        }),
+        ["api", "v1"] if reading => w.ok(Urls {
+            urls: V1Urls {
+                versions: "the version of the server",
+                summaries: "the summary (pid, argv, cwd, cpu, mem) of the server",
+                vhosts: "all vhosts or the specified vhost",
+                streams: "all streams or the specified stream",
+                clients: "all clients or the specified client (GET), kick it (DELETE); top 10 by default",
+            },
+        }),
+        ["api", "v1", "versions"] if reading => {
+            let [major, minor, revision] = version_numbers(crate::VERSION);
+            w.ok(Data {
+                data: Version {
+                    major,
+                    minor,
+                    revision,
+                    version: crate::VERSION,
+                },
+            })
+        }
+        ["api", "v1", "summaries"] if reading => w.ok(Data {
+            data: system::summaries(ctx).await,
+        }),
+        ["api", "v1", "vhosts", rest @ ..] if reading => {
+            let sources = ctx.hub.sources();
+            let clients = ctx.hub.clients();
+            let build = |v: &crate::vhost::VhostSettings| json::vhost(v, &sources, &clients, clock);
+            match rest {
+                [] => w.ok(Vhosts {
+                    vhosts: ctx.vhosts().iter().map(|v| build(v)).collect(),
+                }),
+                [id] => match ctx.vhosts().iter().find(|v| v.name == *id) {
+                    Some(v) => w.ok(OneVhost { vhost: build(v) }),
+                    None => w.error(StatusCode::NOT_FOUND, ERROR_RTMP_VHOST_NOT_FOUND),
+                },
+                _ => reply::status(StatusCode::NOT_FOUND),
+            }
+        }
+        ["api", "v1", "streams", rest @ ..] if reading => {
+            let clients = ctx.hub.clients();
+            match rest {
+                [] => {
+                    let all = ctx.hub.sources();
+                    let streams = page(all, window(query))
+                        .iter()
+                        .map(|s| json::stream(s, &clients, clock))
+                        .collect();
+                    w.ok(Streams { streams })
+                }
+                [id] => match id.parse().ok().and_then(|id| ctx.hub.source_by_id(id)) {
+                    Some(s) => w.ok(OneStream {
+                        stream: json::stream(&s, &clients, clock),
+                    }),
+                    None => w.error(StatusCode::NOT_FOUND, ERROR_RTMP_STREAM_NOT_FOUND),
+                },
+                _ => reply::status(StatusCode::NOT_FOUND),
+            }
+        }
+        ["api", "v1", "clients"] if reading => {
+            let clients = page(ctx.hub.clients(), window(query))
+                .iter()
+                .map(|c| json::client(c, clock))
+                .collect();
+            w.ok(Clients { clients })
+        }
+        ["api", "v1", "clients", id] if reading || *method == Method::DELETE => {
+            match id.parse().ok().and_then(|id| ctx.hub.client(id)) {
+                None => w.error(StatusCode::NOT_FOUND, ERROR_RTMP_CLIENT_NOT_FOUND),
+                Some(c) if *method == Method::DELETE => {
+                    tracing::warn!(cid = c.id, "kicked through the API");
+                    ctx.hub.kick(c.id);
+                    w.ok(Empty {})
+                }
+                Some(c) => w.ok(OneClient {
+                    client: json::client(&c, clock),
+                }),
+            }
+        }
+        [] if serve_root => not_allowed(),
+        ["api"] | ["api", "v1"] | ["api", "v1", "versions" | "summaries" | "clients"] => not_allowed(),
+        ["api", "v1", "vhosts" | "streams", ..] => not_allowed(),
+        _ => reply::status(StatusCode::NOT_FOUND),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callbacks_and_windows() {
+        assert!(valid_callback("cb"));
+        assert!(valid_callback("jQuery_1.x$2"));
+        assert!(!valid_callback("alert(1)//"));
+        assert!(!valid_callback("a b"));
+        assert!(!valid_callback(&"a".repeat(MAX_CALLBACK_LEN + 1)));
+        assert_eq!(window(""), (0, 10));
+        assert_eq!(window("start=5&count=3"), (5, 10));
+        assert_eq!(window("count=50"), (0, 50));
+        assert_eq!(window("count=99999999"), (0, MAX_LIST_COUNT));
+        assert_eq!(window("start=-1"), (0, 10));
+        assert_eq!(page(vec![1, 2, 3, 4], (1, 2)), vec![2, 3]);
+        assert_eq!(version_numbers("1.22.333"), [1, 22, 333]);
+        assert_eq!(version_numbers("0.1.0-beta"), [0, 1, 0]);
+        assert_eq!(version_numbers("x"), [0, 0, 0]);
+    }
+}

@@ -1,0 +1,461 @@
+//! HTTP-FLV (SRS `http_remux`): a live stream as one endless chunked FLV file.
+//!
+//! A GET whose path matches a vhost's mount template subscribes to the stream
+//! like an RTMP player and streams its messages as FLV tags (FLV spec v10.1
+//! E.2 header, E.3 body, E.4.1 tag header): a consumer queue feeds the body,
+//! each payload goes out as its own shared `Bytes` (never copied), preceded by
+//! one 15-byte piece holding the previous tag's size and this tag's header.
+//!
+//! Mounts resolve like SRS's HTTP mux: a template is rendered per vhost, with
+//! `[vhost]/` dropped for `__defaultVhost__` (so the default serves
+//! `/live/livestream.flv`). For a named vhost the request `Host` supplies the
+//! vhost part (`http://v.example:8080/live/s.flv`), and the path may also spell
+//! it out (`/v.example/live/s.flv`). Anything else falls back to the default
+//! vhost, as RTMP does.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use event_listener::EventListener;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+use media_core::MediaKind;
+use tracing::info;
+
+use super::body::{BodyError, ResponseBody};
+use super::reply::Reply;
+use crate::config::DEFAULT_VHOST;
+use crate::hub::{ClientInfo, ClientKind, ClientRegistration, ConsumerGuard, QueueItem, StreamKey};
+use crate::runtime::BoxFuture;
+use crate::server::ServerCtx;
+use crate::vhost::VhostSettings;
+
+/// FLV file header (E.2) announcing audio and video, followed by nothing: the
+/// first tag's 15-byte piece starts with `PreviousTagSize0 = 0`.
+pub const FLV_FILE_HEADER: [u8; 9] = [b'F', b'L', b'V', 1, 0x05, 0, 0, 0, 9];
+/// Bytes in an FLV tag header (E.4.1).
+pub const TAG_HEADER_LEN: u32 = 11;
+/// An FLV tag's `DataSize` is 24 bits.
+pub const MAX_TAG_DATA: usize = 0x00FF_FFFF;
+/// Queue items handled per poll before yielding to other tasks.
+const MAX_STEPS_PER_POLL: usize = 256;
+
+/// `PreviousTagSize` of the tag before, then this tag's header (E.4.1): type,
+/// 24-bit data size, 24-bit timestamp plus its upper 8 bits, stream id 0.
+pub fn flv_tag_header(
+    prev_tag_size: u32,
+    kind: MediaKind,
+    timestamp: u32,
+    data_size: u32,
+) -> [u8; 15] {
+    let tag_type = match kind {
+        MediaKind::Audio => 8,
+        MediaKind::Video => 9,
+        MediaKind::Data => 18,
+    };
+    let [p0, p1, p2, p3] = prev_tag_size.to_be_bytes();
+    let [_, s0, s1, s2] = data_size.to_be_bytes();
+    let [t_ext, t0, t1, t2] = timestamp.to_be_bytes();
+    [
+        p0, p1, p2, p3, tag_type, s0, s1, s2, t0, t1, t2, t_ext, 0, 0, 0,
+    ]
+}
+
+/// The vhost and stream a request path names, if it matches an HTTP-FLV mount.
+/// `path` is the decoded path with its leading `/`; `host` is the request host
+/// without port.
+pub(crate) fn match_mount(
+    vhosts: &[Arc<VhostSettings>],
+    host: Option<&str>,
+    path: &str,
+) -> Option<(Arc<VhostSettings>, StreamKey)> {
+    let hit = |v: &Arc<VhostSettings>, p: &str| {
+        let mount = v.flv_mount.as_ref()?;
+        let (app, stream) = mount.match_path(&v.name, p)?;
+        Some((
+            v.clone(),
+            StreamKey {
+                vhost: v.name.clone(),
+                app,
+                stream,
+            },
+        ))
+    };
+    // 1. The vhost the Host header names.
+    if let Some(host) = host {
+        if let Some(v) = vhosts
+            .iter()
+            .find(|v| v.name != DEFAULT_VHOST && v.name.eq_ignore_ascii_case(host))
+        {
+            if let Some(found) = hit(v, &format!("/{}{path}", v.name)).or_else(|| hit(v, path)) {
+                return Some(found);
+            }
+        }
+    }
+    // 2. A named vhost spelled out in the path.
+    let named = vhosts.iter().filter(|v| {
+        v.name != DEFAULT_VHOST
+            && v.flv_mount
+                .as_ref()
+                .is_some_and(|m| m.as_str().contains("[vhost]"))
+    });
+    for v in named {
+        if let Some(found) = hit(v, path) {
+            return Some(found);
+        }
+    }
+    // 3. The default vhost.
+    vhosts
+        .iter()
+        .find(|v| v.name == DEFAULT_VHOST)
+        .and_then(|v| hit(v, path))
+}
+
+/// Who is asking, for the client registry.
+pub(crate) struct FlvRequest {
+    /// Peer address.
+    pub(crate) peer: SocketAddr,
+    /// The full request URL (shown as the client's `tcUrl` in the API).
+    pub(crate) url: String,
+    /// The User-Agent.
+    pub(crate) agent: String,
+}
+
+/// Starts streaming `key` to a player: subscribes, registers the client and
+/// returns the `200 video/x-flv` response whose body is the live stream.
+pub(crate) fn play(
+    ctx: &Arc<ServerCtx>,
+    vhost: &VhostSettings,
+    key: StreamKey,
+    request: FlvRequest,
+) -> Reply {
+    let source = ctx.hub.source(&key, || vhost.source_options());
+    let consumer = ctx.hub.subscribe(&source);
+    let id = ctx.hub.next_id();
+    let registration =
+        ctx.hub
+            .register_client(ClientInfo::new(id, request.peer.to_string(), ctx.now_ms()));
+    let info = registration.info();
+    info.set_kind(ClientKind::FlvPlay);
+    info.update(|d| {
+        d.stream = Some(key.clone());
+        d.source_id = Some(source.id);
+        d.url = request.url.clone();
+        d.agent = request.agent.clone();
+    });
+    info!(cid = id, peer = %request.peer, stream = %key, url = %request.url, "flv play");
+    let mut resp = Response::new(ResponseBody::Flv(Box::new(FlvStream::new(
+        consumer,
+        registration,
+    ))));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("video/x-flv"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    *resp.status_mut() = StatusCode::OK;
+    resp
+}
+
+/// The headers a GET would get, for a HEAD on a mount (no subscription).
+pub(crate) fn head() -> Reply {
+    let mut resp = Response::new(ResponseBody::empty());
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("video/x-flv"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// A player's live FLV body: drains its consumer queue into FLV pieces.
+pub(crate) struct FlvStream {
+    pending: VecDeque<Bytes>,
+    items: Vec<QueueItem>,
+    listener: Option<EventListener>,
+    kicked: BoxFuture<'static, ()>,
+    prev_tag_size: u32,
+    /// Last timestamp written, to continue the timeline after a republish.
+    last_out: Option<u64>,
+    offset: u64,
+    rebase: bool,
+    // Dropped last: unsubscribing and unlisting happen when the body goes away.
+    consumer: ConsumerGuard,
+    registration: ClientRegistration,
+}
+
+impl FlvStream {
+    fn new(consumer: ConsumerGuard, registration: ClientRegistration) -> Self {
+        let info = registration.info().clone();
+        let mut pending = VecDeque::new();
+        pending.push_back(Bytes::from_static(&FLV_FILE_HEADER));
+        Self {
+            pending,
+            items: Vec::new(),
+            listener: None,
+            kicked: Box::pin(async move { info.kicked().await }),
+            prev_tag_size: 0,
+            last_out: None,
+            offset: 0,
+            rebase: false,
+            consumer,
+            registration,
+        }
+    }
+
+    /// Turns one queue item into pieces to send.
+    fn push_item(&mut self, item: QueueItem) {
+        match item {
+            QueueItem::Media(frame) => {
+                let payload = &frame.msg.payload;
+                let Ok(size) = u32::try_from(payload.len()) else {
+                    return;
+                };
+                if payload.len() > MAX_TAG_DATA {
+                    // Cannot come from RTMP (24-bit message length); never emit a corrupt tag.
+                    return;
+                }
+                let ts = frame.msg.timestamp;
+                if self.rebase {
+                    // A republish restarts time near zero; continue from where we were.
+                    self.offset = self.last_out.unwrap_or(0).saturating_sub(ts);
+                    self.rebase = false;
+                }
+                let out = ts.saturating_add(self.offset);
+                self.last_out = Some(out);
+                // FLV timestamps are 32-bit milliseconds and wrap (E.4.1).
+                let ts32 = (out & 0xFFFF_FFFF) as u32;
+                let header = flv_tag_header(self.prev_tag_size, frame.msg.kind, ts32, size);
+                self.pending.push_back(Bytes::copy_from_slice(&header));
+                if !payload.is_empty() {
+                    self.pending.push_back(payload.clone());
+                }
+                self.prev_tag_size = TAG_HEADER_LEN.saturating_add(size);
+            }
+            QueueItem::Published => {
+                if self.last_out.is_some() {
+                    self.rebase = true;
+                }
+            }
+            // The player stays and waits for the publisher to return.
+            QueueItem::Unpublished => {}
+        }
+    }
+
+    /// The next piece of the body; `Err` when the client was kicked.
+    pub(crate) fn poll_next_piece(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, BodyError>>> {
+        let info = self.registration.info().clone();
+        if info.is_kicked() {
+            return Poll::Ready(Some(Err(BodyError::Kicked)));
+        }
+        for _ in 0..MAX_STEPS_PER_POLL {
+            if let Some(piece) = self.pending.pop_front() {
+                info.add_out(piece.len());
+                return Poll::Ready(Some(Ok(piece)));
+            }
+            let queue = self.consumer.queue().clone();
+            if queue.is_closed() {
+                return Poll::Ready(None);
+            }
+            queue.drain_into(&mut self.items);
+            if !self.items.is_empty() {
+                let items = std::mem::take(&mut self.items);
+                for item in items {
+                    self.push_item(item);
+                }
+                continue;
+            }
+            match self.listener.as_mut() {
+                // Register, then look again: a push between the drain and now is not lost.
+                None => self.listener = Some(queue.listen()),
+                Some(listener) => match Pin::new(listener).poll(cx) {
+                    Poll::Ready(()) => self.listener = None,
+                    Poll::Pending => return self.poll_kicked(cx),
+                },
+            }
+        }
+        // Busy stream: let other tasks run, then continue.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    fn poll_kicked(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BodyError>>> {
+        match self.kicked.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(BodyError::Kicked))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for FlvStream {
+    fn drop(&mut self) {
+        let info = self.registration.info();
+        info!(
+            cid = info.id,
+            sent = info.bytes_out.load(std::sync::atomic::Ordering::Relaxed),
+            dropped = self.consumer.queue().dropped(),
+            "flv play ended"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MountTemplate;
+    use crate::hub::Hub;
+    use bytes::Bytes;
+
+    fn vhost(name: &str, mount: Option<&str>) -> Arc<VhostSettings> {
+        let mut v = crate::settings::default_vhost();
+        v.name = name.to_owned();
+        v.flv_mount = mount.map(|m| MountTemplate::parse(m).unwrap());
+        Arc::new(v)
+    }
+
+    fn key(v: &str, a: &str, s: &str) -> StreamKey {
+        StreamKey {
+            vhost: v.into(),
+            app: a.into(),
+            stream: s.into(),
+        }
+    }
+
+    #[test]
+    fn tag_header_layout() {
+        let h = flv_tag_header(0x0102_0304, MediaKind::Video, 0x1122_3344, 0x00AB_CDEF);
+        assert_eq!(
+            h,
+            [1, 2, 3, 4, 9, 0xAB, 0xCD, 0xEF, 0x22, 0x33, 0x44, 0x11, 0, 0, 0]
+        );
+        assert_eq!(flv_tag_header(0, MediaKind::Audio, 0, 0)[4], 8);
+        assert_eq!(flv_tag_header(0, MediaKind::Data, 0, 0)[4], 18);
+    }
+
+    #[test]
+    fn default_mount_serves_live_paths_on_any_host() {
+        let vhosts = vec![vhost(DEFAULT_VHOST, Some("[vhost]/[app]/[stream].flv"))];
+        let (v, k) = match_mount(&vhosts, Some("example.com"), "/live/livestream.flv").unwrap();
+        assert_eq!(v.name, DEFAULT_VHOST);
+        assert_eq!(k, key(DEFAULT_VHOST, "live", "livestream"));
+        assert!(match_mount(&vhosts, None, "/live/livestream.m3u8").is_none());
+        assert!(match_mount(&vhosts, None, "/livestream.flv").is_none());
+    }
+
+    #[test]
+    fn named_vhost_by_host_header_or_path() {
+        let vhosts = vec![
+            vhost(DEFAULT_VHOST, Some("[vhost]/[app]/[stream].flv")),
+            vhost("v.example", Some("[vhost]/[app]/[stream].flv")),
+            vhost("off.example", None),
+        ];
+        let (_, k) = match_mount(&vhosts, Some("v.example"), "/live/a.flv").unwrap();
+        assert_eq!(k, key("v.example", "live", "a"));
+        let (_, k) = match_mount(&vhosts, Some("V.EXAMPLE"), "/live/a.flv").unwrap();
+        assert_eq!(k.vhost, "v.example");
+        let (_, k) = match_mount(&vhosts, None, "/v.example/live/a.flv").unwrap();
+        assert_eq!(k, key("v.example", "live", "a"));
+        // Unknown host or a vhost without http_remux: the default vhost.
+        let (_, k) = match_mount(&vhosts, Some("other.example"), "/live/a.flv").unwrap();
+        assert_eq!(k.vhost, DEFAULT_VHOST);
+        let (_, k) = match_mount(&vhosts, Some("off.example"), "/live/a.flv").unwrap();
+        assert_eq!(k.vhost, DEFAULT_VHOST);
+    }
+
+    #[test]
+    fn custom_template_and_no_default_mount() {
+        let vhosts = vec![vhost(DEFAULT_VHOST, Some("/flv/[app]/[stream].flv"))];
+        let (_, k) = match_mount(&vhosts, None, "/flv/live/x.flv").unwrap();
+        assert_eq!(k, key(DEFAULT_VHOST, "live", "x"));
+        assert!(match_mount(&vhosts, None, "/live/x.flv").is_none());
+        let vhosts = vec![vhost(DEFAULT_VHOST, None)];
+        assert!(match_mount(&vhosts, None, "/live/x.flv").is_none());
+    }
+
+    fn poll(stream: &mut FlvStream) -> Poll<Option<Result<Bytes, BodyError>>> {
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        stream.poll_next_piece(&mut cx)
+    }
+
+    fn drain(stream: &mut FlvStream) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(Ok(piece))) = poll(stream) {
+            out.extend_from_slice(&piece);
+        }
+        out
+    }
+
+    #[test]
+    fn streams_flv_tags_and_survives_republish() {
+        let hub = Hub::new();
+        let k = key(DEFAULT_VHOST, "live", "s");
+        let source = hub.source(&k, || crate::settings::default_vhost().source_options());
+        let consumer = hub.subscribe(&source);
+        let registration =
+            hub.register_client(ClientInfo::new(hub.next_id(), "1.2.3.4:5".into(), 0));
+        let info = registration.info().clone();
+        let mut stream = FlvStream::new(consumer, registration);
+
+        // Nothing published yet: the header, then the player waits.
+        assert_eq!(drain(&mut stream), FLV_FILE_HEADER);
+        assert!(poll(&mut stream).is_pending());
+
+        let publish = hub.publish(&source, 99, 0).unwrap();
+        source.push(
+            MediaKind::Audio,
+            0,
+            Bytes::from_static(&[0xAF, 1, 0xAA, 0xBB]),
+        );
+        source.push(MediaKind::Audio, 40, Bytes::from_static(&[0xAF, 1, 0xCC]));
+        let out = drain(&mut stream);
+        let first_ts;
+        {
+            // tag 1: prev=0, audio, size 4
+            assert_eq!(&out[..8], &[0, 0, 0, 0, 8, 0, 0, 4]);
+            first_ts = u32::from_be_bytes([out[11], out[8], out[9], out[10]]);
+            assert_eq!(&out[15..19], &[0xAF, 1, 0xAA, 0xBB]);
+            // tag 2: prev = 11 + 4
+            assert_eq!(&out[19..27], &[0, 0, 0, 15, 8, 0, 0, 3]);
+            assert_eq!(&out[34..], &[0xAF, 1, 0xCC]);
+        }
+        let second_ts = u32::from_be_bytes([out[30], out[27], out[28], out[29]]);
+        assert!(second_ts > first_ts);
+        assert_eq!(
+            info.bytes_out.load(std::sync::atomic::Ordering::Relaxed),
+            (FLV_FILE_HEADER.len() + out.len()) as u64
+        );
+
+        // The publisher leaves and returns: the player keeps waiting, and time goes on.
+        drop(publish);
+        assert!(poll(&mut stream).is_pending());
+        let _publish = hub.publish(&source, 100, 1000).unwrap();
+        source.push(MediaKind::Audio, 0, Bytes::from_static(&[0xAF, 1, 0xDD]));
+        let out = drain(&mut stream);
+        assert_eq!(&out[..8], &[0, 0, 0, 14, 8, 0, 0, 3]);
+        let third_ts = u32::from_be_bytes([out[11], out[8], out[9], out[10]]);
+        assert!(third_ts >= second_ts, "{third_ts} < {second_ts}");
+
+        // Kicked: the body fails, so hyper closes the connection.
+        info.kick();
+        assert!(matches!(
+            poll(&mut stream),
+            Poll::Ready(Some(Err(BodyError::Kicked)))
+        ));
+        drop(stream);
+        assert!(
+            hub.client(info.id).is_none(),
+            "client unlisted when the body goes away"
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! Building responses: status, content type and the headers every response carries.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+
+use super::body::ResponseBody;
+use crate::runtime::Runtime;
+
+/// What handlers return.
+pub(crate) type Reply = Response<ResponseBody>;
+
+/// The `Server` header.
+const SERVER: &str = concat!("rtmp-server/", env!("CARGO_PKG_VERSION"));
+/// Methods a CORS preflight is told are allowed.
+const CORS_METHODS: &str = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
+
+/// A response with a complete body of `content_type`.
+pub(crate) fn full(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Reply {
+    let mut resp = Response::new(ResponseBody::full(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// A plain-text response (errors, mostly).
+pub(crate) fn text(status: StatusCode, message: &str) -> Reply {
+    full(
+        status,
+        "text/plain; charset=utf-8",
+        Bytes::from(format!("{message}\n")),
+    )
+}
+
+/// `status` with its canonical reason as the body.
+pub(crate) fn status(status: StatusCode) -> Reply {
+    text(status, status.canonical_reason().unwrap_or("error"))
+}
+
+/// A JSON response.
+pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
+    match serde_json::to_vec(value) {
+        Ok(body) => full(status, "application/json", body),
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "json encoding failed"),
+    }
+}
+
+/// Drops the body of a response to a `HEAD` request, keeping its length.
+pub(crate) fn strip_body(resp: &mut Reply) {
+    if let ResponseBody::Full(data) = resp.body_mut() {
+        let len = data.as_ref().map_or(0, |d| d.len());
+        *data = None;
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+}
+
+/// Asks the client to close the connection after this response.
+pub(crate) fn close(resp: &mut Reply) {
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+}
+
+/// The answer to a CORS preflight (`OPTIONS`).
+pub(crate) fn preflight(cors: bool) -> Reply {
+    let mut resp = Response::new(ResponseBody::empty());
+    *resp.status_mut() = if cors {
+        StatusCode::OK
+    } else {
+        StatusCode::NO_CONTENT
+    };
+    let headers = resp.headers_mut();
+    headers.insert(header::ALLOW, HeaderValue::from_static(CORS_METHODS));
+    if cors {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(CORS_METHODS),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("*"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
+    }
+    resp
+}
+
+/// Adds `Server`, `Date` (from the runtime's wall clock) and, with `cors`,
+/// `Access-Control-Allow-Origin: *` (SRS `crossdomain on`).
+pub(crate) fn finish(resp: &mut Reply, rt: &dyn Runtime, cors: bool) {
+    let headers = resp.headers_mut();
+    headers.insert(header::SERVER, HeaderValue::from_static(SERVER));
+    if let Some(now) = UNIX_EPOCH.checked_add(Duration::from_millis(rt.unix_time_ms())) {
+        if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
+            headers.insert(header::DATE, date);
+        }
+    }
+    if cors {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! One request to its handler: request limits, API or HTTP server, CORS and
+//! the headers every response carries.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Body;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::http::request::Parts;
+use hyper::{Method, Request, StatusCode};
+use tracing::debug;
+
+use super::files::{self, Lookup};
+use super::flv::{self, FlvRequest};
+use super::path::{PathError, UrlPath};
+use super::reply::{self, Reply};
+use super::{api, index, HttpOptions, Role, MAX_REQUEST_BODY};
+use crate::runtime::timeout;
+use crate::server::ServerCtx;
+
+/// The host part of a `Host` header value (`[::1]:8080` → `::1`, `a.b:80` → `a.b`).
+pub(crate) fn hostname(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(h, _)| h);
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// The request's `Host` (absolute-form URI first, then the header), port included.
+fn host_of(parts: &Parts) -> Option<String> {
+    if let Some(authority) = parts.uri.authority() {
+        return Some(
+            authority
+                .as_str()
+                .rsplit('@')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty())
+        .map(str::to_owned)
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Reads and discards a request body within the limits; `Err` is the status
+/// that refuses it.
+async fn discard_body<B>(
+    ctx: &ServerCtx,
+    parts: &Parts,
+    body: B,
+    options: &HttpOptions,
+) -> Result<(), StatusCode>
+where
+    B: Body + Send,
+    B::Data: Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    if content_length(&parts.headers).is_some_and(|len| len > MAX_REQUEST_BODY as u64) {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    if body.is_end_stream() {
+        return Ok(());
+    }
+    let read = Limited::new(body, MAX_REQUEST_BODY).collect();
+    match timeout(&*ctx.rt, options.body_read_timeout, read).await {
+        None => Err(StatusCode::REQUEST_TIMEOUT),
+        Some(Err(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
+        Some(Ok(_)) => Ok(()),
+    }
+}
+
+/// Serves one request.
+pub(crate) async fn handle<B>(
+    ctx: &Arc<ServerCtx>,
+    req: Request<B>,
+    peer: SocketAddr,
+    role: Role,
+    options: &HttpOptions,
+) -> Reply
+where
+    B: Body + Send,
+    B::Data: Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    let is_api = match role {
+        Role::Api => true,
+        Role::Server => false,
+        Role::Both => path == "/api" || path.starts_with("/api/"),
+    };
+    let cors = if is_api {
+        ctx.config().http_api.crossdomain
+    } else {
+        ctx.http().crossdomain
+    };
+    debug!(method = %parts.method, uri = %parts.uri, "request");
+    let mut resp = match discard_body(ctx, &parts, body, options).await {
+        Err(status) => {
+            // The rest of the body was not read: the connection can't go on.
+            let mut resp = reply::status(status);
+            reply::close(&mut resp);
+            resp
+        }
+        Ok(()) if parts.method == Method::OPTIONS => reply::preflight(cors),
+        Ok(()) if is_api => {
+            api::handle(
+                ctx,
+                &parts.method,
+                path,
+                parts.uri.query().unwrap_or(""),
+                role == Role::Api,
+            )
+            .await
+        }
+        Ok(()) => serve_http(ctx, &parts, peer).await,
+    };
+    if parts.method == Method::HEAD {
+        reply::strip_body(&mut resp);
+    }
+    reply::finish(&mut resp, &*ctx.rt, cors);
+    resp
+}
+
+/// The HTTP server: HTTP-FLV mounts, files, the built-in index.
+async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Reply {
+    let head = parts.method == Method::HEAD;
+    if parts.method != Method::GET && !head {
+        let mut resp = reply::status(StatusCode::METHOD_NOT_ALLOWED);
+        resp.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        return resp;
+    }
+    let path = match UrlPath::parse(parts.uri.path()) {
+        Ok(p) => p,
+        Err(e @ PathError::Traversal) => {
+            debug!(%peer, uri = %parts.uri, "refused: {e}");
+            return reply::text(StatusCode::FORBIDDEN, "path traversal refused");
+        }
+        Err(e) => return reply::text(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let host = host_of(parts);
+    if path.extension() == "flv" {
+        let name = host.as_deref().map(hostname);
+        if let Some((vhost, key)) = flv::match_mount(&ctx.vhosts(), name, &path.to_path_string()) {
+            // A live (or waiting) stream wins; otherwise an FLV file on disk
+            // with that name; otherwise subscribe and wait for the publisher.
+            let live = ctx.hub.sources().iter().any(|s| s.key == key);
+            if !live {
+                if let Lookup::Found(data, ext) = files::lookup(ctx, &path).await {
+                    return files::found(data, &ext);
+                }
+            }
+            if head {
+                return flv::head();
+            }
+            let agent = parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let url = format!(
+                "http://{}{}",
+                host.as_deref().unwrap_or_default(),
+                parts.uri.path_and_query().map_or("/", |p| p.as_str())
+            );
+            return flv::play(ctx, &vhost, key, FlvRequest { peer, url, agent });
+        }
+    }
+    match files::lookup(ctx, &path).await {
+        Lookup::Found(data, ext) => files::found(data, &ext),
+        Lookup::Failed(e) => files::failed(&e),
+        Lookup::Missing if path.segments.is_empty() => index::page(ctx, host.as_deref()),
+        Lookup::Missing => reply::status(StatusCode::NOT_FOUND),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostnames() {
+        assert_eq!(hostname("example.com:8080"), "example.com");
+        assert_eq!(hostname("example.com"), "example.com");
+        assert_eq!(hostname("[::1]:8080"), "::1");
+        assert_eq!(hostname("[::1]"), "::1");
+        assert_eq!(hostname("a:b"), "a:b");
+    }
+}

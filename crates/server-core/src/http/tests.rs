@@ -1,0 +1,679 @@
+//! The router driven synchronously on a manual clock and an in-memory file
+//! system: files, traversal, the index page, HTTP-FLV and the API's JSON.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Body;
+use hyper::header::{self, HeaderMap};
+use hyper::{Method, Request, StatusCode};
+use media_core::MediaKind;
+use serde_json::Value;
+
+use super::body::ResponseBody;
+use super::testing::ManualRuntime;
+use super::{router, HttpOptions, Role};
+use crate::config::{Config, DEFAULT_VHOST};
+use crate::hub::{ClientInfo, ClientKind, ClientRegistration, PublishGuard, StreamKey};
+use crate::server::ServerCtx;
+
+const PEER: &str = "192.0.2.7:50000";
+
+fn setup() -> (Arc<ManualRuntime>, Arc<ServerCtx>) {
+    let rt = ManualRuntime::new();
+    let ctx = ServerCtx::new(rt.clone(), Config::default());
+    (rt, ctx)
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("json body")
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+fn respond<B>(ctx: &Arc<ServerCtx>, role: Role, req: Request<B>) -> hyper::Response<ResponseBody>
+where
+    B: Body + Send,
+    B::Data: Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    router::handle(
+        ctx,
+        req,
+        PEER.parse::<SocketAddr>().unwrap(),
+        role,
+        &HttpOptions::default(),
+    )
+    .now_or_never()
+    .expect("handler completes without waiting")
+}
+
+fn ask(ctx: &Arc<ServerCtx>, role: Role, method: Method, uri: &str) -> Answer {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, "example.com:8080")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = respond(ctx, role, req);
+    let (parts, body) = resp.into_parts();
+    assert!(
+        matches!(body, ResponseBody::Full(_)),
+        "complete body expected for {uri}"
+    );
+    let body = body.collect().now_or_never().unwrap().unwrap().to_bytes();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+fn get(ctx: &Arc<ServerCtx>, role: Role, uri: &str) -> Answer {
+    ask(ctx, role, Method::GET, uri)
+}
+
+fn put_file(rt: &ManualRuntime, ctx: &ServerCtx, rel: &str, data: &'static [u8]) {
+    rt.mem_fs()
+        .put(ctx.http().dir.join(rel), Bytes::from_static(data));
+}
+
+fn key(stream: &str) -> StreamKey {
+    StreamKey {
+        vhost: DEFAULT_VHOST.into(),
+        app: "live".into(),
+        stream: stream.into(),
+    }
+}
+
+/// A publisher connected as an RTMP client would be.
+fn publish(ctx: &Arc<ServerCtx>, stream: &str) -> (ClientRegistration, PublishGuard) {
+    let id = ctx.hub.next_id();
+    let reg = ctx.hub.register_client(ClientInfo::new(
+        id,
+        "198.51.100.1:40000".into(),
+        ctx.now_ms(),
+    ));
+    let vhost = ctx.vhost(DEFAULT_VHOST);
+    let source = ctx.hub.source(&key(stream), || vhost.source_options());
+    let guard = ctx.hub.publish(&source, id, ctx.now_ms()).unwrap();
+    reg.info().set_kind(ClientKind::RtmpPublish);
+    reg.info().update(|d| {
+        d.stream = Some(key(stream));
+        d.source_id = Some(source.id);
+        d.url = "rtmp://example.com/live".into();
+    });
+    (reg, guard)
+}
+
+#[test]
+fn serves_hls_files_with_types_and_cors() {
+    let (rt, ctx) = setup();
+    put_file(&rt, &ctx, "live/s.m3u8", b"#EXTM3U\n");
+    put_file(&rt, &ctx, "live/s-0.ts", b"\x47\x40\x00\x10");
+
+    let a = get(&ctx, Role::Server, "/live/s.m3u8");
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(
+        a.header(header::CONTENT_TYPE),
+        "application/vnd.apple.mpegurl"
+    );
+    assert_eq!(a.header(header::CACHE_CONTROL), "no-cache");
+    assert_eq!(a.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+    assert_eq!(a.header(header::CONTENT_LENGTH), "");
+    assert_eq!(&a.body[..], b"#EXTM3U\n");
+    assert!(
+        a.header(header::DATE).ends_with("GMT"),
+        "{}",
+        a.header(header::DATE)
+    );
+
+    let a = get(&ctx, Role::Server, "/live/s-0.ts");
+    assert_eq!(a.header(header::CONTENT_TYPE), "video/mp2t");
+    assert_eq!(&a.body[..], b"\x47\x40\x00\x10");
+
+    // Percent-encoded names decode before lookup.
+    put_file(&rt, &ctx, "live/a b.m3u8", b"x");
+    assert_eq!(
+        get(&ctx, Role::Server, "/live/a%20b.m3u8").status,
+        StatusCode::OK
+    );
+
+    let head = ask(&ctx, Role::Server, Method::HEAD, "/live/s.m3u8");
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.header(header::CONTENT_LENGTH), "8");
+    assert!(head.body.is_empty());
+
+    assert_eq!(
+        get(&ctx, Role::Server, "/live/missing.ts").status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&ctx, Role::Server, "/live/").status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[test]
+fn refuses_traversal_and_other_methods() {
+    let (rt, ctx) = setup();
+    rt.mem_fs().put("/etc/passwd", Bytes::from_static(b"root"));
+    for uri in [
+        "/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/live/..%2f..%2fetc/passwd",
+    ] {
+        let a = get(&ctx, Role::Server, uri);
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{uri}");
+        assert!(!a.text().contains("root"));
+    }
+    assert_eq!(
+        get(&ctx, Role::Server, "/a%zz").status,
+        StatusCode::BAD_REQUEST
+    );
+    let a = ask(&ctx, Role::Server, Method::POST, "/live/s.m3u8");
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(a.header(header::ALLOW).contains("GET"));
+
+    let a = ask(&ctx, Role::Server, Method::OPTIONS, "/live/s.m3u8");
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+    assert!(a
+        .header(header::ACCESS_CONTROL_ALLOW_METHODS)
+        .contains("DELETE"));
+}
+
+#[test]
+fn oversized_bodies_are_refused_and_small_ones_ignored() {
+    let (_rt, ctx) = setup();
+    let big = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/versions")
+        .header(
+            header::CONTENT_LENGTH,
+            (super::MAX_REQUEST_BODY + 1).to_string(),
+        )
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = respond(&ctx, Role::Api, big);
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(resp.headers()[header::CONNECTION], "close");
+
+    // A body larger than the limit without a Content-Length is caught while reading.
+    let chunked = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/versions")
+        .body(Full::new(Bytes::from(vec![
+            b'x';
+            super::MAX_REQUEST_BODY + 1
+        ])))
+        .unwrap();
+    assert_eq!(
+        respond(&ctx, Role::Api, chunked).status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    let small = Request::builder()
+        .method(Method::GET)
+        .uri("/api/v1/versions")
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .unwrap();
+    assert_eq!(respond(&ctx, Role::Api, small).status(), StatusCode::OK);
+}
+
+#[test]
+fn index_lists_live_streams_escaped() {
+    let (rt, ctx) = setup();
+    let a = get(&ctx, Role::Server, "/");
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header(header::CONTENT_TYPE), "text/html; charset=utf-8");
+    assert!(a.text().contains("No live streams"));
+    assert!(
+        a.text().contains("rtmp://example.com/live/NAME"),
+        "{}",
+        a.text()
+    );
+
+    let _cam = publish(&ctx, "cam");
+    let _evil = publish(&ctx, "<script>x</script>");
+    let page = get(&ctx, Role::Server, "/").text();
+    assert!(page.contains("href=\"/live/cam.m3u8\""), "{page}");
+    assert!(page.contains("href=\"/live/cam.flv\""), "{page}");
+    assert!(page.contains("rtmp://example.com/live/cam"));
+    assert!(
+        !page.contains("<script>"),
+        "stream names are escaped: {page}"
+    );
+    assert!(
+        page.contains("/live/%3Cscript%3Ex%3C"),
+        "links are encoded: {page}"
+    );
+
+    // An index.html in the document root wins.
+    put_file(&rt, &ctx, "index.html", b"<h1>mine</h1>");
+    assert_eq!(get(&ctx, Role::Server, "/").text(), "<h1>mine</h1>");
+}
+
+#[test]
+fn roles_split_api_and_server() {
+    let (_rt, ctx) = setup();
+    assert_eq!(
+        get(&ctx, Role::Server, "/api/v1/versions").status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&ctx, Role::Both, "/api/v1/versions").status,
+        StatusCode::OK
+    );
+    assert!(get(&ctx, Role::Both, "/").text().contains("<html>"));
+    let root = get(&ctx, Role::Api, "/").json();
+    assert_eq!(root["urls"]["api"], "the api root");
+    assert_eq!(
+        get(&ctx, Role::Api, "/live/s.m3u8").status,
+        StatusCode::NOT_FOUND
+    );
+    let v1 = get(&ctx, Role::Api, "/api/v1/").json();
+    assert!(v1["urls"]["streams"].is_string());
+}
+
+#[test]
+fn versions_and_summaries_envelopes() {
+    let (rt, ctx) = setup();
+    let v = get(&ctx, Role::Api, "/api/v1/versions");
+    assert_eq!(v.header(header::CONTENT_TYPE), "application/json");
+    let v = v.json();
+    assert_eq!(v["code"], 0);
+    assert!(v["server"].is_string() && v["service"].is_string());
+    assert_eq!(v["pid"], std::process::id().to_string());
+    assert_eq!(v["data"]["version"], crate::VERSION);
+    let expected: Vec<u64> = crate::VERSION
+        .split('.')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(v["data"]["major"], expected[0]);
+    assert_eq!(v["data"]["minor"], expected[1]);
+    assert_eq!(v["data"]["revision"], expected[2]);
+
+    // No /proc in the in-memory file system: best effort, not ok.
+    let s = get(&ctx, Role::Api, "/api/v1/summaries").json();
+    assert_eq!(s["data"]["ok"], false);
+    assert_eq!(s["data"]["self"]["pid"], std::process::id());
+
+    rt.mem_fs().put(
+        "/proc/self/status",
+        Bytes::from_static(b"Name: x\nVmRSS:\t  2048 kB\n"),
+    );
+    rt.mem_fs()
+        .put("/proc/self/stat", Bytes::from_static(b"1 (x) S 77 1 1"));
+    rt.mem_fs().put(
+        "/proc/meminfo",
+        Bytes::from_static(b"MemTotal: 8192 kB\nMemAvailable: 2048 kB\n"),
+    );
+    rt.mem_fs().put(
+        "/proc/stat",
+        Bytes::from_static(b"cpu 1\ncpu0 1\ncpu1 1\ncpu2 1\n"),
+    );
+    rt.mem_fs()
+        .put("/proc/uptime", Bytes::from_static(b"100.5 300.25\n"));
+    rt.mem_fs().put(
+        "/proc/loadavg",
+        Bytes::from_static(b"0.50 0.25 0.125 1/2 3\n"),
+    );
+    let s = get(&ctx, Role::Api, "/api/v1/summaries").json();
+    let d = &s["data"];
+    assert_eq!(d["ok"], true);
+    assert_eq!(d["self"]["ppid"], 77);
+    assert_eq!(d["self"]["mem_kbyte"], 2048);
+    assert_eq!(d["self"]["mem_percent"], 0.25);
+    assert_eq!(d["system"]["mem_ram_kbyte"], 8192);
+    assert_eq!(d["system"]["mem_ram_percent"], 0.75);
+    assert_eq!(d["system"]["cpus"], 3);
+    assert_eq!(d["system"]["uptime"], 100.5);
+    assert_eq!(d["system"]["load_15m"], 0.125);
+}
+
+/// An H.264 Baseline 640x360 sequence header built bit by bit (ISO 14496-10
+/// 7.3.2.1 SPS, 7.3.2.2 PPS; ISO 14496-15 5.2.4.1 decoder configuration) in an
+/// FLV video tag, so codec parsing is exercised without corpus files.
+fn avc_sequence_header() -> Bytes {
+    struct Bits(Vec<bool>);
+    impl Bits {
+        fn put(&mut self, v: u32, n: u32) {
+            for i in (0..n).rev() {
+                self.0.push(v >> i & 1 == 1);
+            }
+        }
+        fn ue(&mut self, v: u32) {
+            let x = v + 1;
+            let len = 32 - x.leading_zeros();
+            self.put(0, len - 1);
+            self.put(x, len);
+        }
+        fn rbsp(mut self) -> Vec<u8> {
+            self.0.push(true);
+            let pad = (8 - self.0.len() % 8) % 8;
+            for _ in 0..pad {
+                self.0.push(false);
+            }
+            self.0
+                .chunks(8)
+                .map(|c| c.iter().fold(0u8, |acc, b| acc << 1 | u8::from(*b)))
+                .collect()
+        }
+    }
+    let mut sps = Bits(Vec::new());
+    sps.put(0x67, 8);
+    sps.put(66, 8); // profile_idc: Baseline
+    sps.put(0, 8); // constraint flags
+    sps.put(30, 8); // level_idc 3.0
+    sps.ue(0); // seq_parameter_set_id
+    sps.ue(0); // log2_max_frame_num_minus4
+    sps.ue(2); // pic_order_cnt_type
+    sps.ue(1); // max_num_ref_frames
+    sps.put(0, 1); // gaps_in_frame_num_value_allowed_flag
+    sps.ue(39); // pic_width_in_mbs_minus1: 640
+    sps.ue(22); // pic_height_in_map_units_minus1: 368
+    sps.put(1, 1); // frame_mbs_only_flag
+    sps.put(1, 1); // direct_8x8_inference_flag
+    sps.put(1, 1); // frame_cropping_flag
+    sps.ue(0);
+    sps.ue(0);
+    sps.ue(0);
+    sps.ue(4); // crop bottom 2*4: 360
+    sps.put(0, 1); // vui_parameters_present_flag
+    let sps = sps.rbsp();
+    let mut pps = Bits(Vec::new());
+    pps.put(0x68, 8);
+    pps.ue(0);
+    pps.ue(0);
+    pps.put(0, 2);
+    pps.ue(0);
+    pps.ue(0);
+    pps.ue(0);
+    pps.put(0, 3);
+    pps.ue(0);
+    pps.ue(0);
+    pps.ue(0);
+    pps.put(0b100, 3);
+    let pps = pps.rbsp();
+    let mut tag = vec![0x17, 0, 0, 0, 0, 1, 66, 0, 30, 0xFF, 0xE1];
+    tag.extend_from_slice(&(sps.len() as u16).to_be_bytes());
+    tag.extend_from_slice(&sps);
+    tag.push(1);
+    tag.extend_from_slice(&(pps.len() as u16).to_be_bytes());
+    tag.extend_from_slice(&pps);
+    Bytes::from(tag)
+}
+
+#[test]
+fn streams_and_clients_json_shapes() {
+    let (rt, ctx) = setup();
+    let (publisher, guard) = publish(&ctx, "cam");
+    let source = guard.source().clone();
+    source.push(MediaKind::Video, 0, avc_sequence_header());
+    // AAC LC, 44.1 kHz, stereo AudioSpecificConfig (ISO 14496-3 1.6.2.1).
+    source.push(
+        MediaKind::Audio,
+        0,
+        Bytes::from_static(&[0xAF, 0x00, 0x12, 0x10]),
+    );
+    source.push(
+        MediaKind::Video,
+        40,
+        Bytes::from_static(&[0x27, 1, 0, 0, 0, 0xAA]),
+    );
+    publisher.info().add_in(250_000);
+    rt.advance(std::time::Duration::from_secs(2));
+
+    // A player on the same stream.
+    let player_id = ctx.hub.next_id();
+    let player =
+        ctx.hub
+            .register_client(ClientInfo::new(player_id, "[2001:db8::1]:6000".into(), 0));
+    player.info().set_kind(ClientKind::RtmpPlay);
+    player.info().update(|d| {
+        d.stream = Some(key("cam"));
+        d.source_id = Some(source.id);
+    });
+    player.info().add_out(500_000);
+
+    let all = get(&ctx, Role::Api, "/api/v1/streams").json();
+    assert_eq!(all["code"], 0);
+    let streams = all["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 1);
+    let s = &streams[0];
+    assert_eq!(s["id"], source.id);
+    assert_eq!(s["name"], "cam");
+    assert_eq!(s["vhost"], DEFAULT_VHOST);
+    assert_eq!(s["app"], "live");
+    assert_eq!(s["tcUrl"], "rtmp://example.com/live");
+    assert_eq!(s["url"], "/live/cam");
+    assert_eq!(s["clients"], 2);
+    assert_eq!(s["frames"], 3);
+    assert_eq!(
+        s["recv_bytes"],
+        source
+            .stats
+            .bytes_in
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert_eq!(s["send_bytes"], 500_000);
+    assert_eq!(s["kbps"]["recv_30s"], 1000, "250 kB in 2 s");
+    assert_eq!(s["kbps"]["send_30s"], 2000);
+    assert_eq!(s["publish"]["active"], true);
+    assert_eq!(s["publish"]["cid"], publisher.info().id);
+    assert_eq!(s["live_ms"], ctx.rt.unix_time_ms() - 2000);
+    assert_eq!(s["video"]["codec"], "H264");
+    assert_eq!(s["video"]["profile"], "Baseline");
+    assert_eq!(s["video"]["level"], "3.0");
+    assert_eq!(s["video"]["width"], 640);
+    assert_eq!(s["video"]["height"], 360);
+    assert_eq!(s["audio"]["codec"], "AAC");
+    assert_eq!(s["audio"]["sample_rate"], 44100);
+    assert_eq!(s["audio"]["channel"], 2);
+
+    let one = get(&ctx, Role::Api, &format!("/api/v1/streams/{}", source.id)).json();
+    assert_eq!(one["stream"]["name"], "cam");
+    let missing = get(&ctx, Role::Api, "/api/v1/streams/424242");
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json()["code"], 2048);
+    assert_eq!(
+        get(&ctx, Role::Api, "/api/v1/streams/abc").json()["code"],
+        2048
+    );
+
+    let clients = get(&ctx, Role::Api, "/api/v1/clients").json();
+    let list = clients["clients"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let p = list.iter().find(|c| c["publish"] == true).unwrap();
+    assert_eq!(p["id"], publisher.info().id);
+    assert_eq!(p["type"], "fmle-publish");
+    assert_eq!(p["ip"], "198.51.100.1");
+    assert_eq!(p["vhost"], DEFAULT_VHOST);
+    assert_eq!(p["stream"], source.id);
+    assert_eq!(p["tcUrl"], "rtmp://example.com/live");
+    assert_eq!(p["url"], "/live/cam");
+    assert_eq!(p["name"], "cam");
+    assert_eq!(p["alive"], 2.0);
+    assert_eq!(p["recv_bytes"], 250_000);
+    assert_eq!(p["kbps"]["recv_30s"], 1000);
+    for field in ["pageUrl", "swfUrl", "send_bytes"] {
+        assert!(!p[field].is_null(), "{field}");
+    }
+    let one = get(&ctx, Role::Api, &format!("/api/v1/clients/{player_id}")).json();
+    assert_eq!(one["client"]["type"], "rtmp-play");
+    assert_eq!(one["client"]["ip"], "2001:db8::1");
+    assert_eq!(one["client"]["publish"], false);
+
+    let vhosts = get(&ctx, Role::Api, "/api/v1/vhosts").json();
+    let v = &vhosts["vhosts"][0];
+    assert_eq!(v["name"], DEFAULT_VHOST);
+    assert_eq!(v["clients"], 2);
+    assert_eq!(v["streams"], 1);
+    assert_eq!(v["hls"]["enabled"], true);
+    assert!(v["hls"]["fragment"].as_f64().unwrap() > 0.0);
+    let one = get(&ctx, Role::Api, &format!("/api/v1/vhosts/{DEFAULT_VHOST}")).json();
+    assert_eq!(one["vhost"]["id"], DEFAULT_VHOST);
+    assert_eq!(
+        get(&ctx, Role::Api, "/api/v1/vhosts/nope").json()["code"],
+        2014
+    );
+
+    // JSONP.
+    let j = get(&ctx, Role::Api, "/api/v1/versions?callback=cb_1");
+    assert_eq!(j.header(header::CONTENT_TYPE), "text/javascript");
+    assert!(j.text().starts_with("cb_1({\"code\":0"), "{}", j.text());
+    assert_eq!(
+        get(&ctx, Role::Api, "/api/v1/versions?callback=alert(1)").status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[test]
+fn delete_kicks_and_unknown_client_is_2049() {
+    let (_rt, ctx) = setup();
+    let (publisher, _guard) = publish(&ctx, "cam");
+    let id = publisher.info().id;
+    let a = ask(
+        &ctx,
+        Role::Api,
+        Method::DELETE,
+        &format!("/api/v1/clients/{id}"),
+    );
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json()["code"], 0);
+    assert!(publisher.info().is_kicked());
+
+    let a = ask(&ctx, Role::Api, Method::DELETE, "/api/v1/clients/999999");
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.json()["code"], 2049);
+    let a = get(&ctx, Role::Api, "/api/v1/clients/999999");
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.json()["code"], 2049);
+    assert_eq!(
+        ask(&ctx, Role::Api, Method::DELETE, "/api/v1/streams").status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        get(&ctx, Role::Api, "/api/v2/nothing").status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[test]
+fn lists_page_like_srs() {
+    let (_rt, ctx) = setup();
+    let regs: Vec<_> = (0..12)
+        .map(|_| {
+            ctx.hub
+                .register_client(ClientInfo::new(ctx.hub.next_id(), PEER.into(), 0))
+        })
+        .collect();
+    let count = |uri: &str| {
+        get(&ctx, Role::Api, uri).json()["clients"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(count("/api/v1/clients"), 10);
+    assert_eq!(count("/api/v1/clients?count=100"), 12);
+    assert_eq!(count("/api/v1/clients?start=10"), 2);
+    drop(regs);
+    assert_eq!(count("/api/v1/clients"), 0);
+}
+
+#[test]
+fn flv_mount_streams_live_and_registers_the_player() {
+    let (_rt, ctx) = setup();
+    let req = Request::builder()
+        .uri("/live/cam.flv?token=1")
+        .header(header::HOST, "example.com:8080")
+        .header(header::USER_AGENT, "test-player")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = respond(&ctx, Role::Server, req);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "video/x-flv");
+    let mut body = resp.into_body();
+    assert!(matches!(body, ResponseBody::Flv(_)));
+
+    let clients = ctx.hub.clients();
+    assert_eq!(clients.len(), 1);
+    let player = clients[0].clone();
+    assert_eq!(player.kind(), ClientKind::FlvPlay);
+    assert_eq!(player.details().stream, Some(key("cam")));
+    assert_eq!(
+        player.details().url,
+        "http://example.com:8080/live/cam.flv?token=1"
+    );
+    assert_eq!(player.details().agent, "test-player");
+    assert_eq!(player.peer, PEER);
+
+    let waker = futures_util::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut next = || match std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+        Poll::Ready(Some(Ok(f))) => Some(f.into_data().unwrap()),
+        Poll::Pending => None,
+        other => panic!("unexpected {:?}", other.map(|o| o.map(|r| r.is_ok()))),
+    };
+    assert_eq!(next().unwrap(), &super::flv::FLV_FILE_HEADER[..]);
+    assert!(next().is_none(), "waits for the publisher");
+    let (_p, guard) = publish(&ctx, "cam");
+    guard
+        .source()
+        .push(MediaKind::Audio, 0, Bytes::from_static(&[0xAF, 1, 7]));
+    let header = next().unwrap();
+    assert_eq!(header.len(), 15);
+    assert_eq!(header[4], 8);
+    assert_eq!(&next().unwrap()[..], &[0xAF, 1, 7]);
+
+    // Kicked through the API: the body errors, so hyper drops the connection.
+    let a = ask(
+        &ctx,
+        Role::Api,
+        Method::DELETE,
+        &format!("/api/v1/clients/{}", player.id),
+    );
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(matches!(
+        std::pin::Pin::new(&mut body).poll_frame(&mut cx),
+        Poll::Ready(Some(Err(_)))
+    ));
+
+    // HEAD on a mount answers without subscribing.
+    let before = ctx.hub.clients().len();
+    let head = ask(&ctx, Role::Server, Method::HEAD, "/live/other.flv");
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.header(header::CONTENT_TYPE), "video/x-flv");
+    assert_eq!(ctx.hub.clients().len(), before);
+}
+
+#[test]
+fn flv_file_on_disk_is_served_when_no_stream_exists() {
+    let (rt, ctx) = setup();
+    put_file(&rt, &ctx, "live/recorded.flv", b"FLV\x01");
+    let a = get(&ctx, Role::Server, "/live/recorded.flv");
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header(header::CONTENT_TYPE), "video/x-flv");
+    assert_eq!(&a.body[..], b"FLV\x01");
+    assert!(ctx.hub.clients().is_empty());
+}
