@@ -7,7 +7,7 @@
 //! continues after a longer pause. A segment is written to `NAME.tmp` in pieces
 //! and renamed when closed, so the HTTP server never serves a partial segment.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,8 +41,8 @@ struct Control {
 /// Tracks the running HLS sinks.
 #[derive(Debug, Default)]
 pub struct HlsManager {
-    running: Mutex<HashMap<StreamKey, Arc<Control>>>,
-    parked: Mutex<HashMap<StreamKey, HlsSegmenter>>,
+    running: Mutex<BTreeMap<StreamKey, Arc<Control>>>,
+    parked: Mutex<BTreeMap<StreamKey, HlsSegmenter>>,
 }
 
 impl HlsManager {

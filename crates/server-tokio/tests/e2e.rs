@@ -607,3 +607,72 @@ fn a_publisher_that_sends_no_media_is_dropped_after_firstpkt_timeout() {
         assert!(logged.is_some(), "{}", server.log_text());
     });
 }
+
+#[test]
+fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
+    if !have("ffprobe") {
+        return;
+    }
+    let Some(ffmpeg9) = modern_ffmpeg() else { return };
+    // An HEVC + AAC FLV in the Enhanced RTMP layout (hvc1 FourCC), made by ffmpeg 9.
+    let dir = TempDir::new("hevc");
+    let src = dir.path().join("hevc.flv");
+    let (ok, _, err) = run(
+        Command::new(&ffmpeg9)
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i"])
+            .args(["sine=frequency=440:sample_rate=48000", "-t", "6", "-c:v", "libx265", "-preset", "ultrafast"])
+            .args(["-x265-params", "keyint=50:min-keyint=50:log-level=error", "-c:a", "aac", "-f", "flv"])
+            .arg(&src),
+        Duration::from_secs(120),
+    );
+    if !ok {
+        eprintln!("NOTICE: this ffmpeg cannot write HEVC FLV ({err}); skipping");
+        return;
+    }
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let url = server.rtmp_url("hevc");
+        let mut cmd = Command::new(&ffmpeg9);
+        cmd.args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(&src)
+            .args(["-c", "copy", "-rtmp_enhanced_codecs", "hvc1", "-f", "flv", &url]);
+        let _publisher = Publisher(
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("ffmpeg 9"),
+        );
+        wait_live(&server, "hevc");
+        let (_, _, body) = http("GET", server.api, "/api/v1/streams");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let s = v["streams"].as_array().unwrap().iter().find(|s| s["name"] == "hevc").unwrap().clone();
+        assert_eq!(s["video"]["codec"], "H265", "{s}");
+        assert_eq!(s["video"]["width"], 640);
+        assert_eq!(s["video"]["height"], 360);
+
+        // RTMP play with ffmpeg 9 (which reads Enhanced RTMP) gets HEVC.
+        let out = dir.path().join(format!("play-{}.flv", server.rtmp.port()));
+        let (ok, _, err) = run(
+            Command::new(&ffmpeg9)
+                .args(["-v", "error", "-y", "-i", &url, "-t", "3", "-c", "copy", "-f", "flv"])
+                .arg(&out),
+            Duration::from_secs(40),
+        );
+        assert!(ok, "ffmpeg 9 failed to play HEVC: {err}");
+        // Debian's ffprobe predates Enhanced FLV, so ask ffmpeg 9 what it recorded.
+        let (_, _, info) = run(Command::new(&ffmpeg9).args(["-hide_banner", "-i"]).arg(&out), Duration::from_secs(20));
+        assert!(info.contains("Video: hevc") && info.contains("640x360"), "{info}");
+
+        // HLS carries it as stream type 0x24.
+        let seg = wait_for(Duration::from_secs(20), || {
+            let p = playlist(&server, "hevc")?;
+            segments(&p).first().cloned()
+        })
+        .expect("an HEVC segment");
+        let seg = server.hls_dir().join("live").join(seg);
+        let streams = probe_streams(&seg);
+        assert!(streams.contains("codec_name=hevc|width=640|height=360"), "{streams}");
+        assert!(decode_errors(&seg).is_empty(), "{}", decode_errors(&seg));
+    });
+}

@@ -22,6 +22,13 @@ pub(crate) struct TimerKey {
     seq: u64,
 }
 
+impl TimerKey {
+    /// When the timer fires.
+    pub(crate) fn deadline(&self) -> Duration {
+        self.deadline
+    }
+}
+
 #[derive(Debug, Default)]
 struct ClockState {
     now: Duration,
@@ -213,7 +220,9 @@ mod tests {
     fn past_deadline_wakes_immediately() {
         let clock = Clock::default();
         let hits = Arc::new(Count(AtomicUsize::new(0)));
-        assert!(clock.register(Duration::ZERO, Waker::from(hits.clone())).is_none());
+        assert!(clock
+            .register(Duration::ZERO, Waker::from(hits.clone()))
+            .is_none());
         assert_eq!(hits.0.load(Ordering::SeqCst), 1);
     }
 }

@@ -75,10 +75,12 @@ impl MemFs {
     fn record(&self, op: &str, path: &Path, data: &[u8]) {
         if let Some(r) = &self.recorder {
             let at = r.clock.now();
-            r.transcript
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .fs(op, &path.to_string_lossy(), at, data);
+            r.transcript.lock().unwrap_or_else(|e| e.into_inner()).fs(
+                op,
+                &path.to_string_lossy(),
+                at,
+                data,
+            );
         }
     }
 
@@ -112,7 +114,7 @@ impl MemFs {
         let path = normalize(path);
         let data = concat(data);
         if data.len() > MAX_FILE_BYTES {
-            return Err(io::Error::new(io::ErrorKind::Other, "file too large"));
+            return Err(io::Error::other("file too large"));
         }
         self.record("write", &path, &data);
         self.lock().insert(path, data);
@@ -128,7 +130,7 @@ impl MemFs {
         let old = files.remove(&path).unwrap_or_default();
         if old.len().saturating_add(extra.len()) > MAX_FILE_BYTES {
             files.insert(path, old);
-            return Err(io::Error::new(io::ErrorKind::Other, "file too large"));
+            return Err(io::Error::other("file too large"));
         }
         let mut buf = BytesMut::from(old);
         buf.extend_from_slice(&extra);
@@ -168,7 +170,10 @@ impl MemFs {
             .read(path)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))?;
         if data.len() as u64 > limit {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "file over limit"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "file over limit",
+            ));
         }
         Ok(data)
     }
@@ -192,7 +197,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             fs.files(),
-            vec![PathBuf::from("html/live/a.ts"), PathBuf::from("html/live/x.m3u8")]
+            vec![
+                PathBuf::from("html/live/a.ts"),
+                PathBuf::from("html/live/x.m3u8")
+            ]
         );
         assert_eq!(fs.files_under("html/live").len(), 2);
         assert_eq!(fs.total_bytes(), 8);
@@ -200,7 +208,9 @@ mod tests {
         fs.remove_file(p).unwrap();
         assert!(fs.read(p).is_none());
         assert_eq!(
-            fs.rename_file(Path::new("nope"), Path::new("x")).unwrap_err().kind(),
+            fs.rename_file(Path::new("nope"), Path::new("x"))
+                .unwrap_err()
+                .kind(),
             io::ErrorKind::NotFound
         );
     }

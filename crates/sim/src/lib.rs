@@ -14,16 +14,19 @@
 //!
 //! Layout: [`clock`] (time and timers), [`executor`] (tasks), `net` (hosts,
 //! links, connections), [`fs`] (files), [`transcript`] (hashes), [`seed`]
-//! (replay), `sim`/`handle` (the driver and its handles).
+//! (replay), `sim`/`handle` (the driver and its handles), [`runtime`] (the
+//! `server-core` runtime trait), [`client`] (simulated RTMP publishers and players).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod clock;
 pub mod executor;
 pub mod fs;
 mod handle;
 mod net;
 mod rng;
+pub mod runtime;
 pub mod seed;
 mod sim;
 pub mod transcript;
@@ -32,7 +35,9 @@ pub use clock::Sleep;
 pub use executor::JoinHandle;
 pub use fs::MemFs;
 pub use handle::{Host, SimHandle, SimStats};
-pub use net::{Accept, LinkConfig, SimConn, SimListener, EPHEMERAL_PORTS, MAX_BACKLOG, MAX_LINK_BUFFER};
+pub use net::{
+    Accept, LinkConfig, SimConn, SimListener, EPHEMERAL_PORTS, MAX_BACKLOG, MAX_LINK_BUFFER,
+};
 pub use seed::{seed_from_env, SEED_ENV};
 pub use sim::{Budget, Sim, SimError};
 pub use transcript::{Direction, TranscriptHash};

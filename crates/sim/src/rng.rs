@@ -82,6 +82,7 @@ mod tests {
             assert!(r.duration_upto(Duration::from_millis(5)) <= Duration::from_millis(5));
         }
         assert_eq!(r.usize_in(5..=5), 5);
-        assert_eq!(r.usize_in(6..=2), 6);
+        let (hi, lo) = (6, 2);
+        assert_eq!(r.usize_in(hi..=lo), 6);
     }
 }

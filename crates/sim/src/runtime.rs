@@ -131,15 +131,27 @@ fn ready<T: Send + 'static>(value: io::Result<T>) -> BoxFuture<'static, io::Resu
 }
 
 impl FileSystem for MemFs {
-    fn write(&self, path: &std::path::Path, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+    fn write(
+        &self,
+        path: &std::path::Path,
+        data: Vec<Bytes>,
+    ) -> BoxFuture<'static, io::Result<()>> {
         ready(self.write_file(path, &data))
     }
 
-    fn append(&self, path: &std::path::Path, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+    fn append(
+        &self,
+        path: &std::path::Path,
+        data: Vec<Bytes>,
+    ) -> BoxFuture<'static, io::Result<()>> {
         ready(self.append_file(path, &data))
     }
 
-    fn rename(&self, from: &std::path::Path, to: &std::path::Path) -> BoxFuture<'static, io::Result<()>> {
+    fn rename(
+        &self,
+        from: &std::path::Path,
+        to: &std::path::Path,
+    ) -> BoxFuture<'static, io::Result<()>> {
         ready(self.rename_file(from, to))
     }
 

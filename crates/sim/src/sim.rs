@@ -48,7 +48,9 @@ pub enum SimError {
         tasks: usize,
     },
     /// Too many polls without virtual time advancing.
-    #[error("livelock at {now:?}: {polls} polls without time advancing; replay with {SEED_ENV}={seed}")]
+    #[error(
+        "livelock at {now:?}: {polls} polls without time advancing; replay with {SEED_ENV}={seed}"
+    )]
     Livelock {
         /// The run's seed.
         seed: u64,
@@ -221,8 +223,13 @@ impl Sim {
                     exec.poll_task(id);
                 }
             }
-            match clock.next_deadline() {
-                Some(t) if limit.map_or(true, |l| t <= l) => {
+            let next = clock.next_deadline();
+            let next = match (next, limit) {
+                (Some(t), Some(l)) if t > l => None,
+                (next, _) => next,
+            };
+            match next {
+                Some(t) => {
                     if limit.is_none() && t > horizon {
                         return Err(SimError::TimeLimit {
                             seed,

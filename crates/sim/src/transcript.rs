@@ -4,7 +4,7 @@
 //! direction, virtual time and bytes, in the order reads happen; so are file
 //! system writes. Two runs with the same seed must give the same [`TranscriptHash`];
 //! a different seed usually changes the timing part but not the content part
-//! ([`crate::Sim::content_hash`]), which hashes each byte stream on its own.
+//! ([`crate::SimHandle::content_hash`]), which hashes each byte stream on its own.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -81,10 +81,7 @@ impl Transcript {
         self.timeline.update(at.as_nanos().to_be_bytes());
         self.timeline.update((data.len() as u64).to_be_bytes());
         self.timeline.update(data);
-        self.streams
-            .entry((conn, dir))
-            .or_insert_with(Sha256::new)
-            .update(data);
+        self.streams.entry((conn, dir)).or_default().update(data);
     }
 
     /// Records a file system event (`op` names it; `data` is what was written, if anything).
@@ -138,13 +135,23 @@ mod tests {
     fn timing_changes_timeline_not_content() {
         let mut a = Transcript::default();
         let mut b = Transcript::default();
-        a.read(1, Direction::ToServer, Duration::from_millis(1), b"hello world");
+        a.read(
+            1,
+            Direction::ToServer,
+            Duration::from_millis(1),
+            b"hello world",
+        );
         b.read(1, Direction::ToServer, Duration::from_millis(1), b"hello ");
         b.read(1, Direction::ToServer, Duration::from_millis(2), b"world");
         assert_ne!(a.hash(), b.hash());
         assert_eq!(a.content_hash(), b.content_hash());
         let mut c = Transcript::default();
-        c.read(1, Direction::ToServer, Duration::from_millis(1), b"hello world");
+        c.read(
+            1,
+            Direction::ToServer,
+            Duration::from_millis(1),
+            b"hello world",
+        );
         assert_eq!(a.hash(), c.hash());
         c.read(2, Direction::ToClient, Duration::from_millis(1), b"x");
         assert_ne!(a.content_hash(), c.content_hash());

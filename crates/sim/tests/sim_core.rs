@@ -107,7 +107,11 @@ fn ten_minute_sleep_is_instant_in_real_time() {
     let h = sim.handle();
     sim.block_on(h.sleep(Duration::from_secs(600))).unwrap();
     assert_eq!(sim.now(), Duration::from_secs(600));
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -265,7 +269,10 @@ fn stalled_reader_back_pressures_the_writer() {
         .block_on(async move {
             let mut sent = 0;
             let chunk = [7u8; 3000];
-            while let Some(r) = h.timeout(Duration::from_secs(5), client.write(&chunk)).await {
+            while let Some(r) = h
+                .timeout(Duration::from_secs(5), client.write(&chunk))
+                .await
+            {
                 sent += r.unwrap();
             }
             (sent, client)
@@ -277,7 +284,10 @@ fn stalled_reader_back_pressures_the_writer() {
     let mut buf = vec![0u8; 4000];
     let n = sim.block_on(server.read(&mut buf)).unwrap().unwrap();
     assert!(n > 0);
-    let more = sim.block_on(client.write(&[1u8; 100_000])).unwrap().unwrap();
+    let more = sim
+        .block_on(client.write(&[1u8; 100_000]))
+        .unwrap()
+        .unwrap();
     assert_eq!(more, n);
 }
 
@@ -381,7 +391,10 @@ fn connecting_to_nobody_is_refused_and_ports_are_assigned() {
     // Unbinding on drop frees the address, and refuses new connections.
     let addr = a.local_addr();
     drop(a);
-    let err = sim.block_on(sim.host(CLIENT).connect(addr)).unwrap().unwrap_err();
+    let err = sim
+        .block_on(sim.host(CLIENT).connect(addr))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
     host.bind(addr).unwrap();
 }
@@ -402,15 +415,26 @@ fn loopback_reaches_the_same_host() {
 fn per_listener_link_overrides_host_pair() {
     let mut sim = Sim::new(17);
     sim.set_link(SERVER, CLIENT, LinkConfig::default().with_latency(ms(50)));
-    let slow = sim.host(SERVER).bind(SocketAddr::from((SERVER, 1))).unwrap();
-    let fast = sim.host(SERVER).bind(SocketAddr::from((SERVER, 2))).unwrap();
+    let slow = sim
+        .host(SERVER)
+        .bind(SocketAddr::from((SERVER, 1)))
+        .unwrap();
+    let fast = sim
+        .host(SERVER)
+        .bind(SocketAddr::from((SERVER, 2)))
+        .unwrap();
     sim.set_listener_link(fast.local_addr(), LinkConfig::default().with_latency(ms(2)));
     let t0 = sim.now();
-    let c = sim.block_on(sim.host(CLIENT).connect(slow.local_addr())).unwrap().unwrap();
+    let c = sim
+        .block_on(sim.host(CLIENT).connect(slow.local_addr()))
+        .unwrap()
+        .unwrap();
     assert_eq!(sim.now() - t0, ms(100));
     assert_eq!(c.link().latency, ms(50));
     let t1 = sim.now();
-    sim.block_on(sim.host(CLIENT).connect(fast.local_addr())).unwrap().unwrap();
+    sim.block_on(sim.host(CLIENT).connect(fast.local_addr()))
+        .unwrap()
+        .unwrap();
     assert_eq!(sim.now() - t1, ms(4));
 }
 
@@ -423,11 +447,16 @@ fn echo_scenario(sim: &mut Sim) {
             .with_segments(1, 200)
             .with_short_writes(true),
     );
-    let listener = sim.host(SERVER).bind(SocketAddr::from((SERVER, 7))).unwrap();
+    let listener = sim
+        .host(SERVER)
+        .bind(SocketAddr::from((SERVER, 7)))
+        .unwrap();
     let h = sim.handle();
     sim.spawn(async move {
         loop {
-            let Ok((conn, _)) = listener.accept().await else { return };
+            let Ok((conn, _)) = listener.accept().await else {
+                return;
+            };
             h.spawn(async move {
                 let (mut r, mut w) = conn.split();
                 let _ = futures_util::io::copy(&mut r, &mut w).await;
@@ -477,7 +506,10 @@ fn file_writes_enter_the_transcript() {
     b.run_for(ms(1)).unwrap();
     assert_eq!(a.transcript_hash(), b.transcript_hash());
     a.fs()
-        .write_file(std::path::Path::new("html/live.m3u8"), &[Bytes::from_static(b"#EXTM3U")])
+        .write_file(
+            std::path::Path::new("html/live.m3u8"),
+            &[Bytes::from_static(b"#EXTM3U")],
+        )
         .unwrap();
     assert_ne!(a.transcript_hash(), b.transcript_hash());
     assert_eq!(a.fs().read("html/live.m3u8").unwrap(), &b"#EXTM3U"[..]);

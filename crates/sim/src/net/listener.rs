@@ -19,7 +19,11 @@ pub struct SimListener {
 }
 
 impl SimListener {
-    pub(crate) fn new(net: Arc<Network>, addr: SocketAddr, state: Arc<Mutex<ListenerState>>) -> Self {
+    pub(crate) fn new(
+        net: Arc<Network>,
+        addr: SocketAddr,
+        state: Arc<Mutex<ListenerState>>,
+    ) -> Self {
         Self { net, addr, state }
     }
 
@@ -54,7 +58,10 @@ impl Future for Accept<'_> {
             return Poll::Ready(Ok(next));
         }
         if !state.open {
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::NotConnected, "listener closed")));
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "listener closed",
+            )));
         }
         state.waker = Some(cx.waker().clone());
         Poll::Pending

@@ -125,7 +125,11 @@ impl Network {
     }
 
     /// Binds `addr` on `host` (port 0 picks an ephemeral port).
-    pub(crate) fn bind(self: &Arc<Self>, host: IpAddr, addr: SocketAddr) -> io::Result<SimListener> {
+    pub(crate) fn bind(
+        self: &Arc<Self>,
+        host: IpAddr,
+        addr: SocketAddr,
+    ) -> io::Result<SimListener> {
         let mut addr = resolve(addr, host);
         let mut table = self.table();
         if addr.port() == 0 {
@@ -133,16 +137,23 @@ impl Network {
             let mut free = None;
             for _ in 0..tries {
                 let port = table.ephemeral(addr.ip());
-                if !table.listeners.contains_key(&SocketAddr::new(addr.ip(), port)) {
+                if !table
+                    .listeners
+                    .contains_key(&SocketAddr::new(addr.ip(), port))
+                {
                     free = Some(port);
                     break;
                 }
             }
-            let free = free.ok_or_else(|| io::Error::new(io::ErrorKind::AddrInUse, "no free port"))?;
+            let free =
+                free.ok_or_else(|| io::Error::new(io::ErrorKind::AddrInUse, "no free port"))?;
             addr.set_port(free);
         }
         if table.listeners.contains_key(&addr) {
-            return Err(io::Error::new(io::ErrorKind::AddrInUse, format!("{addr} in use")));
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("{addr} in use"),
+            ));
         }
         let state = Arc::new(Mutex::new(ListenerState {
             open: true,
@@ -167,7 +178,11 @@ impl Network {
     }
 
     /// Opens a connection from `host` to `to`: one latency for the SYN, one for the SYN-ACK.
-    pub(crate) async fn connect(self: Arc<Self>, host: IpAddr, to: SocketAddr) -> io::Result<SimConn> {
+    pub(crate) async fn connect(
+        self: Arc<Self>,
+        host: IpAddr,
+        to: SocketAddr,
+    ) -> io::Result<SimConn> {
         let to = resolve(to, host);
         let cfg = self.table().link_for(host, to);
         let clock = self.env.clock.clone();

@@ -27,6 +27,17 @@ pub(crate) struct Waiter {
 impl Waiter {
     /// Parks `waker`, to be woken directly by [`Waiter::wake`] or by the clock at `at`.
     fn park(&mut self, waker: &Waker, at: Option<Duration>, clock: &Clock) {
+        // Already parked with the same waker and a pending timer for the same
+        // instant: nothing to do (the common case when a writer appends data
+        // behind the segment the reader waits for).
+        let same_waker = self.waker.as_ref().is_some_and(|w| w.will_wake(waker));
+        let same_timer = match (self.timer, at) {
+            (Some(key), Some(at)) => key.deadline() == at && at > clock.now(),
+            _ => false,
+        };
+        if same_waker && same_timer {
+            return;
+        }
         if let Some(key) = self.timer.take() {
             clock.cancel(key);
         }
@@ -163,7 +174,10 @@ impl Pipe {
             self.buffered = self.buffered.saturating_sub(n);
             self.delivered = self.delivered.saturating_add(n as u64);
             self.reader.clear(clock);
-            if self.buffered < cfg.buffer {
+            // Like a kernel socket, wake a blocked writer only once a useful
+            // amount of space is free, not for every byte read.
+            let low_water = (cfg.buffer / 4).max(1);
+            if cfg.buffer.saturating_sub(self.buffered) >= low_water {
                 self.writer.wake(clock);
             }
             return Poll::Ready(Ok(n));
@@ -211,14 +225,12 @@ impl Pipe {
             n = rng.usize_in(1..=n);
         }
         self.writer.clear(clock);
+        // One allocation per write; segments share it.
+        let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
         let mut off = 0;
         while off < n {
-            let len = rng
-                .usize_in(cfg.min_segment..=cfg.max_segment)
-                .min(n - off);
-            let Some(chunk) = buf.get(off..off + len) else {
-                break;
-            };
+            let len = rng.usize_in(cfg.min_segment..=cfg.max_segment).min(n - off);
+
             let start = now.max(self.wire_free);
             let sent = start.saturating_add(cfg.transmit_time(len));
             self.wire_free = sent;
@@ -228,7 +240,7 @@ impl Pipe {
                 .max(self.last_arrival);
             self.last_arrival = arrival;
             self.segments.push_back(Segment {
-                data: Bytes::copy_from_slice(chunk),
+                data: data.slice(off..off + len),
                 arrival,
             });
             off += len;
@@ -254,7 +266,11 @@ impl Pipe {
 
     /// The reader of this direction sees `kind` from `at` on (sooner errors win).
     pub(crate) fn fail_reader(&mut self, at: Duration, kind: io::ErrorKind, clock: &Clock) {
-        if self.reader_error.map_or(true, |(t, _)| at < t) {
+        let sooner = match self.reader_error {
+            Some((t, _)) => at < t,
+            None => true,
+        };
+        if sooner {
             self.reader_error = Some((at, kind));
         }
         self.rearm_reader(clock);
@@ -262,7 +278,11 @@ impl Pipe {
 
     /// The writer of this direction sees `kind` from `at` on (sooner errors win).
     pub(crate) fn fail_writer(&mut self, at: Duration, kind: io::ErrorKind, clock: &Clock) {
-        if self.writer_error.map_or(true, |(t, _)| at < t) {
+        let sooner = match self.writer_error {
+            Some((t, _)) => at < t,
+            None => true,
+        };
+        if sooner {
             self.writer_error = Some((at, kind));
         }
         let at = self.writer_error.map(|(t, _)| t);
