@@ -107,7 +107,8 @@ mod tests {
 
     #[test]
     fn stat_fields_after_a_tricky_command_name() {
-        let stat = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1 0 5 1000 10";
+        let stat =
+            "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1 0 5 1000 10";
         let t = parse_stat(stat, 100).unwrap();
         assert_eq!(t.user_s, 2.5);
         assert_eq!(t.system_s, 0.75);

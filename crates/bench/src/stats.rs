@@ -19,6 +19,12 @@ pub struct ConnStats {
     pub bytes: u64,
     /// Milliseconds connected (or, for HLS, running), summed over sessions.
     pub active_ms: u64,
+    /// Media payload bytes counted by [`RateMeter`], summed over sessions.
+    pub media_bytes: u64,
+    /// Milliseconds measured by [`RateMeter`], summed over sessions: the
+    /// time over which [`kbps`](Self::kbps) is taken, so the wait for the
+    /// first keyframe does not count as a slow stream.
+    pub media_ms: u64,
     /// Time from starting the first session (TCP connect) to its first
     /// video frame (RTMP, HTTP-FLV) or first complete segment (HLS).
     pub first_frame_ms: Option<u64>,
@@ -50,10 +56,11 @@ impl ConnStats {
         }
     }
 
-    /// Average wire bitrate over the time connected, in kbit/s
-    /// (bits per millisecond). Zero when never connected.
+    /// Media bitrate once media flowed ([`RateMeter`]), in kbit/s (bits
+    /// per millisecond): comparable with the stream's bitrate whatever the
+    /// protocol overhead. Zero when no media ever came.
     pub fn kbps(&self) -> f64 {
-        rate_kbps(self.bytes, self.active_ms)
+        rate_kbps(self.media_bytes, self.media_ms)
     }
 
     /// Records an error.
@@ -69,6 +76,43 @@ pub fn rate_kbps(bytes: u64, ms: u64) -> f64 {
         return 0.0;
     }
     bytes as f64 * 8.0 / ms as f64
+}
+
+/// Measures one session's media bitrate: the clock starts when the first
+/// video picture arrives (or the first media message, for a stream without
+/// video), and the payload bytes arriving after it are counted. Before
+/// that picture, players of a server without a GOP cache only get audio
+/// while they wait for a keyframe; counting that wait would report a
+/// healthy player as slow. A GOP cache's burst right after the first
+/// picture is counted, so such players read slightly above the stream's
+/// rate on short runs (by at most one GOP over the run time).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateMeter {
+    /// (start ms, bytes since) from the first media message.
+    any: Option<(u64, u64)>,
+    /// (start ms, bytes since) from the first video picture.
+    picture: Option<(u64, u64)>,
+}
+
+impl RateMeter {
+    /// A message of `len` payload bytes arrived at `now_ms`.
+    pub fn on_media(&mut self, now_ms: u64, len: u64, picture: bool) {
+        for (clock, starts) in [(&mut self.any, true), (&mut self.picture, picture)] {
+            match clock {
+                Some((_, bytes)) => *bytes = bytes.saturating_add(len),
+                None if starts => *clock = Some((now_ms, 0)),
+                None => {}
+            }
+        }
+    }
+
+    /// (bytes, milliseconds) measured when the session ends at `now_ms`.
+    pub fn finish(&self, now_ms: u64) -> (u64, u64) {
+        match self.picture.or(self.any) {
+            Some((start, bytes)) => (bytes, now_ms.saturating_sub(start)),
+            None => (0, 0),
+        }
+    }
 }
 
 /// Counts stalls from media arrival times.
@@ -230,11 +274,30 @@ mod tests {
         assert_eq!(rate_kbps(62_500 * 30, 30_000), 500.0);
         assert_eq!(rate_kbps(1, 0), 0.0);
         let c = ConnStats {
-            bytes: 125_000,
-            active_ms: 2000,
+            bytes: 1_000_000,
+            active_ms: 4000,
+            media_bytes: 125_000,
+            media_ms: 2000,
             ..ConnStats::new(3)
         };
         assert_eq!(c.kbps(), 500.0);
+    }
+
+    #[test]
+    fn rate_meter_starts_at_the_first_picture() {
+        let mut m = RateMeter::default();
+        assert_eq!(m.finish(5000), (0, 0));
+        // Audio while waiting for a keyframe.
+        m.on_media(100, 200, false);
+        m.on_media(120, 200, false);
+        assert_eq!(m.finish(1100), (200, 1000));
+        // The keyframe at 1000 starts the clock; its own bytes do not count.
+        m.on_media(1000, 9000, true);
+        m.on_media(1500, 31_250, false);
+        m.on_media(2000, 31_250, true);
+        let (bytes, ms) = m.finish(2000);
+        assert_eq!((bytes, ms), (62_500, 1000));
+        assert_eq!(rate_kbps(bytes, ms), 500.0);
     }
 
     #[test]

@@ -31,8 +31,11 @@ use crate::vhost::VhostSettings;
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A player whose socket accepts nothing for this long is dropped (stalled).
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// Read buffer size per connection.
-const READ_BUF: usize = 64 * 1024;
+/// Read buffer of a connection that is not publishing: players and idle
+/// clients send little, and thousands of them must stay cheap.
+const READ_BUF: usize = 4 * 1024;
+/// Read buffer of a publisher, which sends media at full rate.
+const PUBLISH_READ_BUF: usize = 64 * 1024;
 
 #[derive(Debug)]
 enum Role {
@@ -152,6 +155,9 @@ async fn read_loop(
     loop {
         let (limit, what) = {
             let conn = lock(state);
+            if matches!(conn.role, Role::Publishing { .. }) && buf.len() < PUBLISH_READ_BUF {
+                buf.resize(PUBLISH_READ_BUF, 0);
+            }
             match &conn.role {
                 Role::Idle => (IDLE_TIMEOUT, "no publish or play"),
                 Role::Publishing { got_media: false, .. } => (conn.vhost.firstpkt_timeout, "no first packet"),

@@ -117,12 +117,15 @@ impl futures_io::AsyncWrite for TokioConn {
         std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
     }
 
+    /// Straight to tokio's `writev`: `Compat` does not forward vectored writes,
+    /// so going through it would send one piece per syscall (and, with Nagle,
+    /// wait on delayed ACKs between them).
     fn poll_write_vectored(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> std::task::Poll<io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        tokio::io::AsyncWrite::poll_write_vectored(std::pin::Pin::new(self.0.get_mut()), cx, bufs)
     }
 
     fn poll_flush(

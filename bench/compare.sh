@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: nginx-rtmp vs rtmp-server (tokio and smol builds),
+# same scenario, same run, everything on 127.0.0.1.
+#
+# For each server and each player count N, on a freshly started server:
+#   1. one publisher: ffmpeg -re -stream_loop -1 -c copy of a generated
+#      H.264 + AAC file of about 500 kbit/s (2 s GOP);
+#   2. N RTMP players from rtmp-load for DURATION seconds;
+#   3. the server's CPU time (utime + stime from /proc/PID/stat) over the
+#      player run and its peak RSS (VmHWM), against its RSS before players;
+# then one Markdown table with ratios against nginx-rtmp at the same N.
+#
+# Usage (from anywhere):
+#   bench/compare.sh
+#   N="100 500" DURATION=15 bench/compare.sh
+#   SERVERS="nginx tokio tokio-mw0" bench/compare.sh
+#
+# Environment:
+#   N          player counts (default "500 1000 2000 4000")
+#   DURATION   seconds of each player run (default 30)
+#   SERVERS    any of: nginx tokio smol tokio-mw0 smol-mw0 (default
+#              "nginx tokio smol"); -mw0 runs the server with mw_latency 0.
+#              nginx runs first: the ratios need it.
+#   RAMP       player connections opened per second (default 1000)
+#   WARMUP     seconds between the publisher start and the players (default 3)
+#   LOAD_THREADS  rtmp-load runtime threads (default 1)
+#   READ_INTERVAL rtmp-load --read-interval in ms (default 0: players read as
+#              soon as data arrives, like real players and SRS's st-load). A
+#              value like 100 makes the load tool several times cheaper when it
+#              shares a small machine with the server, but it also changes the
+#              server's work (fewer ACK-driven wakeups): compare servers only
+#              at the same value
+#   SKIP_BUILD=1  use the binaries already in the target dir
+#   KEEP=1     keep the work directory (configs, logs, raw JSON)
+#   CARGO_TARGET_DIR  where the release binaries are (default ./target)
+#
+# Bounded: every step has a timeout; only processes this script started are
+# stopped, by PID.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N=${N:-"500 1000 2000 4000"}
+DURATION=${DURATION:-30}
+SERVERS=${SERVERS:-"nginx tokio smol"}
+RAMP=${RAMP:-1000}
+WARMUP=${WARMUP:-3}
+LOAD_THREADS=${LOAD_THREADS:-1}
+READ_INTERVAL=${READ_INTERVAL:-0}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET_DIR/release
+WORK=$(mktemp -d /tmp/rtmp-compare.XXXXXX)
+STARTED_PIDS=()
+
+log() { echo "compare: $*" >&2; }
+
+stop_pid() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 30); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+    if [[ ${KEEP:-0} == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# --- prerequisites ---------------------------------------------------------
+NGINX_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
+if [[ " $SERVERS " == *" nginx "* ]] && { ! command -v nginx >/dev/null || [[ ! -f $NGINX_MODULE ]]; }; then
+    log "installing nginx and libnginx-mod-rtmp"
+    as_root apt-get install -y nginx libnginx-mod-rtmp >&2
+fi
+if ! command -v ffmpeg >/dev/null; then
+    log "installing ffmpeg"
+    as_root apt-get install -y ffmpeg >&2
+fi
+# Every player is a socket on both sides.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+    log "building release binaries in $TARGET_DIR"
+    if ! (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release -p bench -p server-tokio -p server-smol >&2); then
+        log "rtmp-server does not build: measuring nginx only"
+        (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release -p bench >&2)
+        SERVERS=nginx
+    fi
+fi
+LOAD=$BIN/rtmp-load
+[[ -x $LOAD ]] || { log "no $LOAD"; exit 1; }
+
+# --- helpers ---------------------------------------------------------------
+# A loopback port nobody listens on (connection refused).
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+wait_port() {
+    local port=$1 pid=$2
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# utime and stime of PID in clock ticks (proc(5) fields 14 and 15, counted
+# after the command name, which may contain spaces).
+cpu_ticks() {
+    local stat rest
+    stat=$(cat "/proc/$1/stat") || return 1
+    rest=${stat##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    echo "${12} ${13}"
+}
+
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+HZ=$(getconf CLK_TCK)
+
+# --- the test stream ---------------------------------------------------------
+CLIP=$WORK/clip.flv
+log "generating the test stream (H.264 436 kbit/s + AAC 64 kbit/s, 2 s GOP)"
+timeout 120 ffmpeg -hide_banner -loglevel error -y \
+    -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=44100 \
+    -t 30 -c:v libx264 -preset veryfast -b:v 436k -maxrate 436k -bufsize 436k \
+    -g 50 -keyint_min 50 -sc_threshold 0 -pix_fmt yuv420p \
+    -c:a aac -b:a 64k -ar 44100 -f flv "$CLIP"
+# The media bitrate: FLV tag bodies (= RTMP message payloads, what rtmp-load
+# reports as a player's kbit/s) per second: the file minus its 13-byte
+# header and 15 bytes per tag (11 header + 4 PreviousTagSize); tags are the
+# packets plus onMetaData and two sequence headers.
+CLIP_SIZE=$(stat -c %s "$CLIP")
+CLIP_SECONDS=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$CLIP")
+CLIP_PACKETS=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$CLIP" | awk '{ n += $1 } END { print n }')
+STREAM_KBPS=$(awk -v s="$CLIP_SIZE" -v d="$CLIP_SECONDS" -v p="$CLIP_PACKETS" 'BEGIN { printf "%.0f", (s - 13 - 15 * (p + 3)) * 8 / d / 1000 }')
+log "stream bitrate ${STREAM_KBPS} kbit/s (FLV tag bodies)"
+
+# --- servers -----------------------------------------------------------------
+# Starts server $1 on port $2 in $3; sets SPID to its PID.
+start_server() {
+    local name=$1 port=$2 dir=$3
+    mkdir -p "$dir"
+    case $name in
+    nginx)
+        mkdir -p "$dir/logs" "$dir/tmp"
+        cat >"$dir/nginx.conf" <<EOF
+load_module $NGINX_MODULE;
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $dir/logs/error.log warn;
+pid $dir/logs/nginx.pid;
+events { worker_connections 65536; }
+rtmp {
+    server {
+        listen 127.0.0.1:$port;
+        application live {
+            live on;
+            record off;
+        }
+    }
+}
+EOF
+        nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
+        ;;
+    tokio | smol | tokio-mw0 | smol-mw0)
+        local bin=$BIN/rtmp-server mw=350
+        [[ $name == smol* ]] && bin=$BIN/rtmp-server-smol
+        [[ $name == *-mw0 ]] && mw=0
+        cat >"$dir/server.conf" <<EOF
+listen              127.0.0.1:$port;
+max_connections     100000;
+pid                 $dir/server.pid;
+daemon              off;
+srs_log_tank        console;
+srs_log_level       warn;
+vhost __defaultVhost__ {
+    play {
+        gop_cache       on;
+        mw_latency      $mw;
+    }
+}
+EOF
+        "$bin" -c "$dir/server.conf" >"$dir/stdout.log" 2>&1 &
+        ;;
+    *)
+        log "unknown server $name"
+        return 1
+        ;;
+    esac
+    SPID=$!
+}
+
+ratio() { awk -v a="$1" -v b="${2:-}" 'BEGIN { if (b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+
+# --- runs --------------------------------------------------------------------
+declare -A NGINX_EFF NGINX_KBPP
+ROWS=()
+for server in $SERVERS; do
+    for n in $N; do
+        dir=$WORK/$server-$n
+        port=$(free_port)
+        start_server "$server" "$port" "$dir"
+        spid=$SPID
+        STARTED_PIDS+=("$spid")
+        if ! wait_port "$port" "$spid"; then
+            log "$server did not start; see $dir/stdout.log"
+            tail -5 "$dir/stdout.log" >&2 || true
+            stop_pid "$spid"
+            continue
+        fi
+        url=rtmp://127.0.0.1:$port/live/bench
+        timeout $((DURATION + WARMUP + 60)) ffmpeg -hide_banner -loglevel error -re -stream_loop -1 \
+            -i "$CLIP" -c copy -f flv "$url" >"$dir/ffmpeg.log" 2>&1 &
+        ppid=$!
+        STARTED_PIDS+=("$ppid")
+        sleep "$WARMUP"
+        base_rss=$(status_kb "$spid" VmRSS)
+        read -r u0 s0 < <(cpu_ticks "$spid")
+        log "$server: $n players for ${DURATION}s"
+        timeout $((DURATION + 30)) "$LOAD" -n "$n" -r "$RAMP" -d "$DURATION" --threads "$LOAD_THREADS" \
+            --read-interval "$READ_INTERVAL" \
+            --json -q "$url" >"$dir/load.json" 2>"$dir/load.err" || true
+        read -r u1 s1 < <(cpu_ticks "$spid") || { u1=$u0; s1=$s0; }
+        hwm=$(status_kb "$spid" VmHWM || echo 0)
+        stop_pid "$ppid"
+        stop_pid "$spid"
+        if ! jq -e .totals "$dir/load.json" >/dev/null 2>&1; then
+            log "$server/$n: rtmp-load gave no report; see $dir/load.err"
+            continue
+        fi
+        # Everything derived in one awk call: CPU seconds, efficiency
+        # (player-seconds served per server CPU-second), RSS per player.
+        read -r cpu_s pct sys_pct eff kbpp < <(awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$HZ" \
+            -v d="$DURATION" -v n="$n" -v hwm="$hwm" -v base="$base_rss" 'BEGIN {
+                cpu = (u + s) / hz
+                sys = 0; if (u + s > 0) sys = s * 100 / (u + s)
+                eff = 0; if (cpu > 0) eff = n * d / cpu
+                printf "%.2f %.1f %.0f %.0f %.1f\n", cpu, cpu * 100 / d, sys, eff, (hwm - base) / n }')
+        read -r kmin kmed below stalls ffp50 ffp95 bad loadcpu < <(jq -r --argjson rate "$STREAM_KBPS" '
+            [ (.kbps.min // 0 | floor), (.kbps.median // 0 | floor),
+              ([.connections[] | select(.kbps < 0.95 * $rate)] | length),
+              .totals.stalls,
+              (.first_frame_ms.median // "-"), (.first_frame_ms.p95 // "-"),
+              (.totals.errors + .totals.disconnects + .totals.no_media),
+              (.cpu.percent_of_core | floor) ] | @tsv' "$dir/load.json")
+        if [[ $server == nginx ]]; then
+            NGINX_EFF[$n]=$eff
+            NGINX_KBPP[$n]=$kbpp
+        fi
+        eff_x=$(ratio "$eff" "${NGINX_EFF[$n]:-}")
+        kbpp_x=$(ratio "$kbpp" "${NGINX_KBPP[$n]:-}")
+        ROWS+=("| $server | $n | $cpu_s | $pct % | $sys_pct % | $eff | $eff_x | $((hwm / 1024)) | $kbpp | $kbpp_x | $kmin / $kmed | $below | $stalls | $ffp50 / $ffp95 | $bad | $loadcpu % |")
+    done
+done
+
+echo
+echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, players ramped at ${RAMP}/s reading every ${READ_INTERVAL} ms, loopback, $(nproc) CPUs."
+echo "CPU eff. = player-seconds served per server CPU-second (higher is better); × nginx = ratio to nginx-rtmp at the same N."
+echo "KB/player = (peak RSS - RSS before players) / N (lower is better)."
+echo
+echo "| server | players | server CPU s | % of a core | kernel share | CPU eff. | × nginx | peak RSS MB | KB/player | × nginx | player kbit/s min / median | players < 95 % | stalls | first frame ms p50 / p95 | errors + drops | rtmp-load CPU |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for row in "${ROWS[@]}"; do echo "$row"; done

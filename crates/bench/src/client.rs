@@ -1,0 +1,233 @@
+//! What every simulated client shares: the run environment, the session
+//! loop (retry, reconnect, hold times) and the measurements each session
+//! records. The per-protocol modules only move bytes and report media.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::options::{Mode, Options};
+use crate::progress::Counters;
+use crate::publisher::Clip;
+use crate::rng::Rng;
+use crate::rtmp_conn::ConnError;
+use crate::stats::{add_stall, ConnStats, RateMeter, StallDetector};
+use crate::{hls, http_flv, player, publisher};
+
+/// Pause after a failed or dropped session before the next attempt, so a
+/// refusing server is not hammered in a loop.
+pub const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Everything the clients of one run share (read-only but the counters).
+#[derive(Debug)]
+pub struct Env {
+    /// The command line.
+    pub opts: Options,
+    /// The server's address, resolved once.
+    pub addr: SocketAddr,
+    /// Live counters for the progress line.
+    pub counters: Counters,
+    /// When the run started: the origin of every `now_ms`.
+    pub start: Instant,
+    /// When every client stops.
+    pub deadline: Instant,
+    /// The file publishers send (publish mode).
+    pub clip: Option<Clip>,
+    /// RTMP application (RTMP modes).
+    pub app: String,
+    /// RTMP stream name, query included (RTMP modes).
+    pub stream: String,
+}
+
+impl Env {
+    /// Milliseconds since the run started.
+    pub fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// The stream client `id` publishes: `STREAM_id` when there are several
+    /// publishers, so they do not collide; the query string stays last.
+    pub fn publish_name(&self, id: usize) -> String {
+        if self.opts.clients <= 1 {
+            return self.stream.clone();
+        }
+        match self.stream.split_once('?') {
+            Some((name, query)) => format!("{name}_{id}?{query}"),
+            None => format!("{}_{id}", self.stream),
+        }
+    }
+}
+
+/// One connection's measurement state, handed to the protocol modules.
+#[derive(Debug)]
+pub struct Session<'a> {
+    /// The run.
+    pub env: &'a Env,
+    /// What this client has measured so far.
+    pub stats: &'a mut ConnStats,
+    /// When this session started (before TCP connect).
+    pub started: Instant,
+    /// When it must end.
+    pub end: Instant,
+    /// Whether the server accepted us (play/publish started, HTTP 200): a
+    /// close after this is a disconnect, before it an error.
+    pub established: bool,
+    got_first: bool,
+    rate: RateMeter,
+    stall: StallDetector,
+}
+
+/// What [`Session::on_media`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// An audio message or tag.
+    Audio,
+    /// A video message or tag; `picture` when it is a coded picture (not a
+    /// sequence header).
+    Video {
+        /// Whether it is a coded picture.
+        picture: bool,
+    },
+    /// A complete HLS segment.
+    Segment,
+}
+
+impl<'a> Session<'a> {
+    /// A session starting now and ending at `end`.
+    pub fn new(env: &'a Env, stats: &'a mut ConnStats, end: Instant) -> Self {
+        Self {
+            env,
+            stats,
+            started: Instant::now(),
+            end,
+            established: false,
+            got_first: false,
+            rate: RateMeter::default(),
+            stall: StallDetector::default(),
+        }
+    }
+
+    /// Counts `n` bytes moved.
+    pub fn add_bytes(&mut self, n: u64) {
+        self.stats.bytes = self.stats.bytes.saturating_add(n);
+        self.env
+            .counters
+            .bytes
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The first picture (or first segment) of this session arrived at
+    /// `now`; only a client's first session sets [`ConnStats::first_frame_ms`].
+    fn first_frame(&mut self, now: Instant) {
+        if self.got_first {
+            return;
+        }
+        self.got_first = true;
+        if self.stats.first_frame_ms.is_none() {
+            let ms = now.saturating_duration_since(self.started).as_millis() as u64;
+            self.stats.first_frame_ms = Some(ms);
+        }
+        Counters::bump(&self.env.counters.first_frames);
+    }
+
+    /// Whether this session's first picture has arrived.
+    pub fn has_first_frame(&self) -> bool {
+        self.got_first
+    }
+
+    /// Media of `len` payload bytes arrived (or, for a publisher, was
+    /// sent) at `now`, `now_ms` in run time.
+    pub fn on_media(&mut self, now: Instant, now_ms: u64, arrival: Arrival, len: u64) {
+        let picture = match arrival {
+            Arrival::Audio => {
+                self.stats.audio_frames += 1;
+                false
+            }
+            Arrival::Video { picture } => {
+                self.stats.video_frames += 1;
+                picture
+            }
+            Arrival::Segment => {
+                self.stats.video_frames += 1;
+                true
+            }
+        };
+        if picture {
+            self.first_frame(now);
+        }
+        self.rate.on_media(now_ms, len, picture);
+        // A segment per target duration is no stall: HLS models playback.
+        if arrival != Arrival::Segment {
+            let stall = self.stall.on_media(now_ms);
+            self.record_stall(stall);
+        }
+    }
+
+    /// Records a stall of `ms` if any.
+    pub fn record_stall(&mut self, stall: Option<u64>) {
+        if stall.is_some() {
+            Counters::bump(&self.env.counters.stalls);
+        }
+        add_stall(self.stats, stall);
+    }
+
+    /// Closes the books on this session at `now`.
+    fn finish(&mut self, now: Instant) {
+        let now_ms = self.env.now_ms();
+        let stall = self.stall.finish(now_ms);
+        self.record_stall(stall);
+        let ms = now.saturating_duration_since(self.started).as_millis() as u64;
+        self.stats.active_ms = self.stats.active_ms.saturating_add(ms);
+        let (bytes, ms) = self.rate.finish(now_ms);
+        self.stats.media_bytes = self.stats.media_bytes.saturating_add(bytes);
+        self.stats.media_ms = self.stats.media_ms.saturating_add(ms);
+    }
+}
+
+/// Runs client `id` until the deadline: one session after another (several
+/// only with `--reconnect` or after a failure), each measured into one
+/// [`ConnStats`].
+pub async fn run(env: &Env, id: usize) -> ConnStats {
+    let mut stats = ConnStats::new(id);
+    let mut rng = Rng::new(env.opts.seed ^ (id as u64).wrapping_mul(0x9e37_79b9));
+    Counters::bump(&env.counters.started);
+    while Instant::now() < env.deadline {
+        let now = Instant::now();
+        let end = if env.opts.reconnect {
+            let (lo, hi) = env.opts.hold_ms;
+            (now + Duration::from_millis(rng.range(lo, hi))).min(env.deadline)
+        } else {
+            env.deadline
+        };
+        stats.sessions += 1;
+        env.counters
+            .open
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut session = Session::new(env, &mut stats, end);
+        let seed = rng.seed32();
+        let result = match env.opts.mode {
+            Mode::Play => player::session(&mut session, seed).await,
+            Mode::Publish => publisher::session(&mut session, seed, id).await,
+            Mode::HttpFlv => http_flv::session(&mut session).await,
+            Mode::Hls => hls::session(&mut session).await,
+        };
+        session.finish(Instant::now());
+        let established = session.established;
+        env.counters
+            .open
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        if let Err(error) = result {
+            let dropped = matches!(error, ConnError::Closed | ConnError::Io(_));
+            if established && dropped {
+                stats.disconnects += 1;
+                stats.last_error = Some(error.to_string());
+                Counters::bump(&env.counters.disconnects);
+            } else {
+                stats.error(error.to_string());
+                Counters::bump(&env.counters.errors);
+            }
+            let retry_at = (Instant::now() + RETRY_DELAY).min(env.deadline);
+            tokio::time::sleep_until(retry_at.into()).await;
+        }
+    }
+    stats
+}

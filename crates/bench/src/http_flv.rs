@@ -1,0 +1,48 @@
+//! An HTTP-FLV player: one `GET` whose body is an endless FLV stream
+//! (the format of FLV spec annex E, sent as it is produced).
+
+use std::pin::pin;
+use std::time::Instant;
+
+use crate::client::{Arrival, Session};
+use crate::flv::TagScanner;
+use crate::http::{next_body_event, BodyEvent, HttpConn};
+use crate::rtmp_conn::ConnError;
+
+/// Plays the URL until `session.end`. `Ok` when the end was reached.
+pub async fn session(session: &mut Session<'_>) -> Result<(), ConnError> {
+    let env = session.env;
+    let end = session.end;
+    let mut timer = pin!(tokio::time::sleep_until(end.into()));
+    let mut conn = tokio::time::timeout_at(end.into(), HttpConn::open(env.addr))
+        .await
+        .map_err(|_| ConnError::Timeout)??;
+    let response = tokio::time::timeout_at(end.into(), conn.get(&env.opts.url))
+        .await
+        .map_err(|_| ConnError::Timeout)??;
+    session.established = true;
+    let mut body = response.into_body();
+    let mut scanner = TagScanner::new();
+    loop {
+        match next_body_event(&mut body, timer.as_mut()).await? {
+            BodyEvent::Timer => return Ok(()),
+            BodyEvent::End => return Err(ConnError::Closed),
+            BodyEvent::Data(data) => {
+                session.add_bytes(data.len() as u64);
+                let now = Instant::now();
+                let now_ms = env.now_ms();
+                scanner.push(&data, |tag| {
+                    let len = u64::from(tag.header.data_size);
+                    match tag.header.tag_type {
+                        8 => session.on_media(now, now_ms, Arrival::Audio, len),
+                        9 => {
+                            let picture = tag.video_frame;
+                            session.on_media(now, now_ms, Arrival::Video { picture }, len)
+                        }
+                        _ => {}
+                    }
+                })?;
+            }
+        }
+    }
+}
