@@ -125,7 +125,10 @@ struct Sink {
 impl Sink {
     async fn run(mut self) {
         debug!("hls sink started");
-        let consumer = self.ctx.hub.subscribe_with_span(&self.source, QUEUE_SPAN_MS);
+        let consumer = self
+            .ctx
+            .hub
+            .subscribe_with_span(&self.source, QUEUE_SPAN_MS);
         let mut items = Vec::new();
         let mut idle_since: Option<Duration> = None;
         loop {
@@ -230,7 +233,8 @@ impl Sink {
                 }
             }
             HlsAction::WritePlaylist { path, text } => {
-                fs.write(&self.root.join(path), vec![Bytes::from(text)]).await?;
+                fs.write(&self.root.join(path), vec![Bytes::from(text)])
+                    .await?;
             }
             HlsAction::DeleteSegment { path, .. } => {
                 fs.remove(&self.root.join(path)).await?;

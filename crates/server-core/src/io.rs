@@ -57,7 +57,11 @@ mod tests {
     struct Trickle(Vec<u8>);
 
     impl AsyncWrite for Trickle {
-        fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
             let n = buf.len().min(3);
             self.get_mut().0.extend_from_slice(&buf[..n]);
             Poll::Ready(Ok(n))

@@ -33,11 +33,20 @@ pub struct LogGuard;
 pub fn init(config: &Config) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(filter_for(&config.log_level)));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if config.log_tank == LogTank::File {
-        match OpenOptions::new().create(true).append(true).open(&config.log_file) {
+        match OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&config.log_file)
+        {
             Ok(file) => {
-                let _ = builder.with_ansi(false).with_writer(Mutex::new(file)).try_init();
+                let _ = builder
+                    .with_ansi(false)
+                    .with_writer(Mutex::new(file))
+                    .try_init();
                 return LogGuard;
             }
             Err(e) => eprintln!(

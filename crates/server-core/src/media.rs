@@ -73,15 +73,16 @@ pub fn describe_video(payload: &[u8]) -> Result<Option<VideoInfo>, DescribeError
             Ok(Some(info))
         }
         VideoCodec::Hevc if header.is_sequence_header() => {
-            let config =
-                media_core::hevc::HevcConfig::parse(body).map_err(|e| DescribeError(e.to_string()))?;
+            let config = media_core::hevc::HevcConfig::parse(body)
+                .map_err(|e| DescribeError(e.to_string()))?;
             let mut info = VideoInfo {
                 codec: "H265".into(),
                 profile: "Main".into(),
                 ..VideoInfo::default()
             };
             if let Some(sps) = config.sps.first() {
-                let sps = media_core::hevc::Sps::parse(sps).map_err(|e| DescribeError(e.to_string()))?;
+                let sps =
+                    media_core::hevc::Sps::parse(sps).map_err(|e| DescribeError(e.to_string()))?;
                 info.width = sps.width;
                 info.height = sps.height;
                 info.level = format!("{:.1}", f64::from(sps.level_idc) / 30.0);

@@ -99,7 +99,11 @@ pub async fn serve(ctx: Arc<ServerCtx>, conn: Box<dyn Connection>, peer: SocketA
     .await
 }
 
-async fn run(ctx: &Arc<ServerCtx>, conn: Box<dyn Connection>, info: &Arc<ClientInfo>) -> Result<(), ConnError> {
+async fn run(
+    ctx: &Arc<ServerCtx>,
+    conn: Box<dyn Connection>,
+    info: &Arc<ClientInfo>,
+) -> Result<(), ConnError> {
     let default_vhost = ctx.vhost(crate::config::DEFAULT_VHOST);
     if default_vhost.tcp_nodelay {
         let _ = conn.set_nodelay(true);
@@ -160,8 +164,12 @@ async fn read_loop(
             }
             match &conn.role {
                 Role::Idle => (IDLE_TIMEOUT, "no publish or play"),
-                Role::Publishing { got_media: false, .. } => (conn.vhost.firstpkt_timeout, "no first packet"),
-                Role::Publishing { got_media: true, .. } => (conn.vhost.normal_timeout, "publisher silent"),
+                Role::Publishing {
+                    got_media: false, ..
+                } => (conn.vhost.firstpkt_timeout, "no first packet"),
+                Role::Publishing {
+                    got_media: true, ..
+                } => (conn.vhost.normal_timeout, "publisher silent"),
                 // Players legitimately send nothing; stalls are caught by the write side.
                 Role::Playing { .. } => (Duration::from_secs(24 * 3600), "player silent"),
             }
@@ -198,12 +206,28 @@ fn process_input(
     Ok(conn.closing)
 }
 
-fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info: &Arc<ClientInfo>) -> Result<(), ConnError> {
+fn handle_event(
+    ctx: &Arc<ServerCtx>,
+    conn: &mut Conn,
+    event: ServerEvent,
+    info: &Arc<ClientInfo>,
+) -> Result<(), ConnError> {
     match event {
-        ServerEvent::Connect { tc_url, app, request } => {
-            let agent = request.get("flashVer").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        ServerEvent::Connect {
+            tc_url,
+            app,
+            request,
+        } => {
+            let agent = request
+                .get("flashVer")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
             // Enhanced RTMP clients (OBS 30+, ffmpeg 6.1+) announce their codecs.
-            let fourcc = request.get("fourCcList").map(|v| format!(" fourCcList={v:?}")).unwrap_or_default();
+            let fourcc = request
+                .get("fourCcList")
+                .map(|v| format!(" fourCcList={v:?}"))
+                .unwrap_or_default();
             info!(%tc_url, %app, %agent, "connect{fourcc}");
             info.update(|d| {
                 d.url = tc_url.clone();
@@ -212,15 +236,25 @@ fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info:
             conn.tc_url = tc_url;
             conn.session.accept_connect()?;
         }
-        ServerEvent::Publish { stream_id, name, .. } => {
+        ServerEvent::Publish {
+            stream_id, name, ..
+        } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
             let Some((vhost, key)) = ctx.resolve(&req) else {
                 info!(stream = %name, "publish refused: unknown vhost {}", req.key.vhost);
-                conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", "vhost not found")?;
+                conn.session.reject_publish(
+                    stream_id,
+                    "NetStream.Publish.BadName",
+                    "vhost not found",
+                )?;
                 return Ok(());
             };
             if !matches!(conn.role, Role::Idle) {
-                conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", "already publishing or playing")?;
+                conn.session.reject_publish(
+                    stream_id,
+                    "NetStream.Publish.BadName",
+                    "already publishing or playing",
+                )?;
                 return Ok(());
             }
             let source = ctx.hub.source(&key, || vhost.source_options());
@@ -235,22 +269,39 @@ fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info:
                     conn.session.accept_publish(stream_id)?;
                     ctx.on_publish(&source, &vhost);
                     conn.vhost = vhost;
-                    conn.role = Role::Publishing { guard, got_media: false };
+                    conn.role = Role::Publishing {
+                        guard,
+                        got_media: false,
+                    };
                 }
                 Err(e) => {
                     info!(stream = %key, "publish refused: {e}");
-                    conn.session.reject_publish(stream_id, "NetStream.Publish.BadName", &e.to_string())?;
+                    conn.session.reject_publish(
+                        stream_id,
+                        "NetStream.Publish.BadName",
+                        &e.to_string(),
+                    )?;
                 }
             }
         }
-        ServerEvent::Play { stream_id, name, .. } => {
+        ServerEvent::Play {
+            stream_id, name, ..
+        } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
             let Some((vhost, key)) = ctx.resolve(&req) else {
-                conn.session.reject_play(stream_id, "NetStream.Play.StreamNotFound", "vhost not found")?;
+                conn.session.reject_play(
+                    stream_id,
+                    "NetStream.Play.StreamNotFound",
+                    "vhost not found",
+                )?;
                 return Ok(());
             };
             if !matches!(conn.role, Role::Idle) {
-                conn.session.reject_play(stream_id, "NetStream.Play.Failed", "already publishing or playing")?;
+                conn.session.reject_play(
+                    stream_id,
+                    "NetStream.Play.Failed",
+                    "already publishing or playing",
+                )?;
                 return Ok(());
             }
             info!(stream = %key, param = %req.param, "play");
@@ -263,7 +314,11 @@ fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info:
                 d.source_id = Some(source.id);
             });
             conn.vhost = vhost;
-            conn.role = Role::Playing { consumer, stream_id, paused: false };
+            conn.role = Role::Playing {
+                consumer,
+                stream_id,
+                paused: false,
+            };
         }
         ServerEvent::Pause { paused, .. } => {
             if let Role::Playing { paused: p, .. } = &mut conn.role {
@@ -290,7 +345,9 @@ fn handle_event(ctx: &Arc<ServerCtx>, conn: &mut Conn, event: ServerEvent, info:
                 guard.source().push(kind, message.timestamp, payload);
             }
         }
-        ServerEvent::Unpublish { .. } | ServerEvent::DeleteStream { .. } | ServerEvent::CloseStream { .. } => {
+        ServerEvent::Unpublish { .. }
+        | ServerEvent::DeleteStream { .. }
+        | ServerEvent::CloseStream { .. } => {
             if !matches!(conn.role, Role::Idle) {
                 debug!("stream closed by peer");
                 conn.role = Role::Idle;
@@ -318,7 +375,12 @@ async fn write_loop(
             let conn = &mut *conn;
             let mut queue_listener = None;
             let mut merge = Duration::ZERO;
-            if let Role::Playing { consumer, stream_id, paused } = &conn.role {
+            if let Role::Playing {
+                consumer,
+                stream_id,
+                paused,
+            } = &conn.role
+            {
                 if !*paused {
                     queue_listener = Some(consumer.queue().listen());
                 }
@@ -329,7 +391,8 @@ async fn write_loop(
                     for item in items.drain(..) {
                         match item {
                             QueueItem::Media(frame) => {
-                                conn.session.send_encoded(&frame.rtmp(chunk_size, *stream_id));
+                                conn.session
+                                    .send_encoded(&frame.rtmp(chunk_size, *stream_id));
                             }
                             QueueItem::Unpublished => {
                                 conn.session.send_status(
@@ -338,10 +401,12 @@ async fn write_loop(
                                     "NetStream.Play.UnpublishNotify",
                                     "the publisher stopped; waiting for it to return",
                                 );
-                                conn.session.send_user_control(UserControlEvent::StreamEof(*stream_id));
+                                conn.session
+                                    .send_user_control(UserControlEvent::StreamEof(*stream_id));
                             }
                             QueueItem::Published => {
-                                conn.session.send_user_control(UserControlEvent::StreamBegin(*stream_id));
+                                conn.session
+                                    .send_user_control(UserControlEvent::StreamBegin(*stream_id));
                                 conn.session.send_status(
                                     *stream_id,
                                     "status",
@@ -368,7 +433,13 @@ async fn write_loop(
             }
             continue;
         }
-        let n = match timeout(&*ctx.rt, SEND_TIMEOUT, write_all_vectored(&mut writer, &mut pieces)).await {
+        let n = match timeout(
+            &*ctx.rt,
+            SEND_TIMEOUT,
+            write_all_vectored(&mut writer, &mut pieces),
+        )
+        .await
+        {
             None => return Err(ConnError::Timeout("send stalled")),
             Some(r) => r?,
         };

@@ -71,7 +71,10 @@ impl ServerCtx {
 
     /// The current config.
     pub fn config(&self) -> Arc<Config> {
-        self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// HTTP server settings.
@@ -102,7 +105,10 @@ impl ServerCtx {
     /// The returned key names the vhost actually used.
     pub fn resolve(&self, req: &StreamRequest) -> Option<(Arc<VhostSettings>, StreamKey)> {
         let vhosts = self.vhosts.read().unwrap_or_else(|e| e.into_inner());
-        let vhost = vhosts.get(&req.key.vhost).or_else(|| vhosts.get(DEFAULT_VHOST))?.clone();
+        let vhost = vhosts
+            .get(&req.key.vhost)
+            .or_else(|| vhosts.get(DEFAULT_VHOST))?
+            .clone();
         let key = StreamKey {
             vhost: vhost.name.clone(),
             app: req.key.app.clone(),
@@ -156,7 +162,9 @@ impl Server {
         let ctx = ServerCtx::new(rt.clone(), config);
         let mut bound = Vec::new();
         for (kind, addr) in plan {
-            let listener = rt.bind(addr).map_err(|e| io::Error::new(e.kind(), format!("listen {addr}: {e}")))?;
+            let listener = rt
+                .bind(addr)
+                .map_err(|e| io::Error::new(e.kind(), format!("listen {addr}: {e}")))?;
             let local = listener.local_addr()?;
             info!(?kind, %local, "listening");
             bound.push((kind, local));
@@ -173,7 +181,11 @@ impl Server {
 
     /// Bound addresses of one kind (port 0 resolved).
     pub fn addrs(&self, kind: ListenerKind) -> Vec<SocketAddr> {
-        self.bound.iter().filter(|(k, _)| *k == kind).map(|(_, a)| *a).collect()
+        self.bound
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, a)| *a)
+            .collect()
     }
 
     /// Every bound address.
@@ -226,12 +238,21 @@ async fn accept_loop(ctx: Arc<ServerCtx>, listener: Box<dyn Listener>, kind: Lis
     }
 }
 
-async fn serve(ctx: Arc<ServerCtx>, conn: Box<dyn Connection>, peer: SocketAddr, kind: ListenerKind) {
+async fn serve(
+    ctx: Arc<ServerCtx>,
+    conn: Box<dyn Connection>,
+    peer: SocketAddr,
+    kind: ListenerKind,
+) {
     match kind {
         ListenerKind::Rtmp => crate::rtmp_conn::serve(ctx, conn, peer).await,
-        ListenerKind::HttpServer => crate::http::serve(ctx, conn, peer, crate::http::Role::Server).await,
+        ListenerKind::HttpServer => {
+            crate::http::serve(ctx, conn, peer, crate::http::Role::Server).await
+        }
         ListenerKind::HttpApi => crate::http::serve(ctx, conn, peer, crate::http::Role::Api).await,
-        ListenerKind::HttpBoth => crate::http::serve(ctx, conn, peer, crate::http::Role::Both).await,
+        ListenerKind::HttpBoth => {
+            crate::http::serve(ctx, conn, peer, crate::http::Role::Both).await
+        }
     }
 }
 

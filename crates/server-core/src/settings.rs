@@ -28,7 +28,11 @@ pub fn vhost(v: &VhostConfig) -> VhostSettings {
         },
         jitter: v.play.effective_jitter(),
         queue_span: v.play.queue_length,
-        mw_latency: if v.min_latency { std::time::Duration::ZERO } else { v.play.mw_latency },
+        mw_latency: if v.min_latency {
+            std::time::Duration::ZERO
+        } else {
+            v.play.mw_latency
+        },
         firstpkt_timeout: v.publish.firstpkt_timeout,
         normal_timeout: v.publish.normal_timeout,
         hls: v.hls.enabled.then(|| HlsSettings {
@@ -61,7 +65,10 @@ pub fn vhosts(config: &Config) -> HashMap<String, Arc<VhostSettings>> {
 
 /// The default vhost with SRS defaults (used only if a lookup finds nothing).
 pub fn default_vhost() -> VhostSettings {
-    vhost(&crate::config::VhostConfig::srs_default(DEFAULT_VHOST, 60000))
+    vhost(&crate::config::VhostConfig::srs_default(
+        DEFAULT_VHOST,
+        60000,
+    ))
 }
 
 /// HTTP server settings.
@@ -75,8 +82,11 @@ pub fn http_server(config: &Config) -> HttpServerSettings {
 /// What to bind: RTMP listeners, then the HTTP server and API. When the server
 /// and the API name the same address they share one listener (as in SRS).
 pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
-    let mut plan: Vec<(ListenerKind, SocketAddr)> =
-        config.listen.iter().map(|a| (ListenerKind::Rtmp, *a)).collect();
+    let mut plan: Vec<(ListenerKind, SocketAddr)> = config
+        .listen
+        .iter()
+        .map(|a| (ListenerKind::Rtmp, *a))
+        .collect();
     let server: Vec<SocketAddr> = if config.http_server.enabled {
         config.http_server.listen.clone()
     } else {
@@ -90,7 +100,14 @@ pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
     for addr in &server {
         // Port 0 means "any free port": never merge those.
         let shared = addr.port() != 0 && api.contains(addr);
-        plan.push((if shared { ListenerKind::HttpBoth } else { ListenerKind::HttpServer }, *addr));
+        plan.push((
+            if shared {
+                ListenerKind::HttpBoth
+            } else {
+                ListenerKind::HttpServer
+            },
+            *addr,
+        ));
     }
     for addr in &api {
         if addr.port() == 0 || !server.contains(addr) {

@@ -72,7 +72,9 @@ impl Runtime for SmolRuntime {
 
     fn bind(&self, addr: SocketAddr) -> io::Result<Box<dyn Listener>> {
         let std = server_core::net::bind_tcp(addr)?;
-        Ok(Box::new(SmolListener(async_net::TcpListener::from(Async::new(std)?))))
+        Ok(Box::new(SmolListener(async_net::TcpListener::from(
+            Async::new(std)?,
+        ))))
     }
 
     fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn Connection>>> {

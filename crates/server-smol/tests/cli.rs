@@ -10,10 +10,17 @@ fn help_and_config_test_mode_work() {
     let out = Command::new(bin).arg("--help").output().expect("run");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.contains("--config") && help.contains("--test"), "{help}");
+    assert!(
+        help.contains("--config") && help.contains("--test"),
+        "{help}"
+    );
 
     // The embedded default config passes `-t`.
     let out = Command::new(bin).arg("-t").output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("test is successful"));
 }

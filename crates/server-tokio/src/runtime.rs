@@ -65,7 +65,9 @@ impl Runtime for TokioRuntime {
 
     fn bind(&self, addr: SocketAddr) -> io::Result<Box<dyn Listener>> {
         let std = server_core::net::bind_tcp(addr)?;
-        Ok(Box::new(TokioListener(tokio::net::TcpListener::from_std(std)?)))
+        Ok(Box::new(TokioListener(tokio::net::TcpListener::from_std(
+            std,
+        )?)))
     }
 
     fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn Connection>>> {
@@ -90,7 +92,10 @@ impl Listener for TokioListener {
     fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn Connection>, SocketAddr)>> {
         Box::pin(async move {
             let (stream, peer) = self.0.accept().await?;
-            Ok((Box::new(TokioConn(stream.compat())) as Box<dyn Connection>, peer))
+            Ok((
+                Box::new(TokioConn(stream.compat())) as Box<dyn Connection>,
+                peer,
+            ))
         })
     }
 }

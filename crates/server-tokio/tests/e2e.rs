@@ -24,17 +24,26 @@ fn wait_live(server: &ServerProcess, stream: &str) {
         let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
         (status == 200
             && v["streams"].as_array()?.iter().any(|s| {
-                s["name"] == stream && s["publish"]["active"] == true && s["video"]["codec"].is_string()
+                s["name"] == stream
+                    && s["publish"]["active"] == true
+                    && s["video"]["codec"].is_string()
             }))
         .then_some(())
     });
-    assert!(live.is_some(), "stream {stream} never went live; log:\n{}", server.log_text());
+    assert!(
+        live.is_some(),
+        "stream {stream} never went live; log:\n{}",
+        server.log_text()
+    );
 }
 
 /// Decodes `file` completely with ffmpeg; returns its stderr (empty = clean).
 fn decode_errors(file: &Path) -> String {
     let (_, _, err) = run(
-        Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(file).args(["-f", "null", "-"]),
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(file)
+            .args(["-f", "null", "-"]),
         Duration::from_secs(60),
     );
     err
@@ -44,7 +53,14 @@ fn decode_errors(file: &Path) -> String {
 fn duration_secs(file: &Path) -> f64 {
     let (_, out, _) = run(
         Command::new("ffprobe")
-            .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration",
+                "-of",
+                "csv=p=0",
+            ])
             .arg(file),
         Duration::from_secs(30),
     );
@@ -76,7 +92,8 @@ fn first_video_frame_is_key(file: &Path) -> bool {
     for tag in reader {
         let tag = tag.expect("flv tag");
         if tag.tag_type == media_core::flv::TagType::Video {
-            let msg = media_core::MediaMessage::new(media_core::MediaKind::Video, 0, tag.body.clone());
+            let msg =
+                media_core::MediaMessage::new(media_core::MediaKind::Video, 0, tag.body.clone());
             if msg.flags.sequence_header {
                 continue;
             }
@@ -104,7 +121,19 @@ fn flv_span_secs(file: &Path) -> f64 {
 fn record(url: &str, out: &Path, secs: u32) -> (bool, String) {
     let (ok, _, err) = run(
         Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-i", url, "-t", &secs.to_string(), "-c", "copy", "-f", "flv"])
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                url,
+                "-t",
+                &secs.to_string(),
+                "-c",
+                "copy",
+                "-f",
+                "flv",
+            ])
             .arg(out),
         Duration::from_secs(40),
     );
@@ -126,7 +155,11 @@ fn ffmpeg_publishes_and_ffmpeg_rtmpdump_and_http_flv_play() {
         // Two RTMP players at once, plus an HTTP-FLV player.
         let rtmp_url = server.rtmp_url("cam");
         let flv_url = server.http_url("/live/cam.flv");
-        let outs = [dir.path().join("a.flv"), dir.path().join("b.flv"), dir.path().join("http.flv")];
+        let outs = [
+            dir.path().join("a.flv"),
+            dir.path().join("b.flv"),
+            dir.path().join("http.flv"),
+        ];
         let urls = [rtmp_url.as_str(), rtmp_url.as_str(), flv_url.as_str()];
         std::thread::scope(|s| {
             let handles: Vec<_> = urls
@@ -141,25 +174,44 @@ fn ffmpeg_publishes_and_ffmpeg_rtmpdump_and_http_flv_play() {
         });
         for out in &outs {
             let errors = decode_errors(out);
-            assert!(errors.is_empty(), "{} decodes with errors: {errors}", out.display());
+            assert!(
+                errors.is_empty(),
+                "{} decodes with errors: {errors}",
+                out.display()
+            );
             let d = duration_secs(out);
             assert!((3.0..=5.0).contains(&d), "{}: duration {d}", out.display());
             let streams = probe_streams(out);
-            assert!(streams.contains("codec_name=h264|width=640|height=360"), "{streams}");
-            assert!(streams.contains("codec_name=aac") && streams.contains("sample_rate=44100"), "{streams}");
-            assert!(first_video_frame_is_key(out), "{}: late player did not start on a key frame", out.display());
+            assert!(
+                streams.contains("codec_name=h264|width=640|height=360"),
+                "{streams}"
+            );
+            assert!(
+                streams.contains("codec_name=aac") && streams.contains("sample_rate=44100"),
+                "{streams}"
+            );
+            assert!(
+                first_video_frame_is_key(out),
+                "{}: late player did not start on a key frame",
+                out.display()
+            );
         }
 
         // librtmp.
         if have("rtmpdump") {
             let out = dir.path().join("rtmpdump.flv");
             let (_, _, err) = run(
-                Command::new("rtmpdump").args(["-q", "-v", "-r", &rtmp_url, "-B", "3", "-o"]).arg(&out),
+                Command::new("rtmpdump")
+                    .args(["-q", "-v", "-r", &rtmp_url, "-B", "3", "-o"])
+                    .arg(&out),
                 Duration::from_secs(30),
             );
             let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
             assert!(size > 10_000, "rtmpdump got {size} bytes: {err}");
-            assert!(first_video_frame_is_key(&out), "rtmpdump recording starts without a key frame");
+            assert!(
+                first_video_frame_is_key(&out),
+                "rtmpdump recording starts without a key frame"
+            );
             // rtmpdump keeps the live stream's onMetaData (duration 0), so
             // measure the recording by its tag timestamps.
             let d = flv_span_secs(&out);
@@ -173,7 +225,11 @@ fn playlist(server: &ServerProcess, stream: &str) -> Option<String> {
 }
 
 fn segments(playlist: &str) -> Vec<String> {
-    playlist.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_string).collect()
+    playlist
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -184,10 +240,13 @@ fn hls_output_is_clean_and_republish_continues_with_a_discontinuity() {
     let media = media(Media::AvcAac);
     each_server(|bin| {
         let server = ServerProcess::start(bin);
-        let (ok, err) = Publisher::start(&media, &server.rtmp_url("hls"), false).wait(Duration::from_secs(40));
+        let (ok, err) =
+            Publisher::start(&media, &server.rtmp_url("hls"), false).wait(Duration::from_secs(40));
         assert!(ok, "publish failed: {err}");
-        let first = wait_for(Duration::from_secs(10), || playlist(&server, "hls").filter(|p| segments(p).len() >= 3))
-            .unwrap_or_else(|| panic!("no playlist; log:\n{}", server.log_text()));
+        let first = wait_for(Duration::from_secs(10), || {
+            playlist(&server, "hls").filter(|p| segments(p).len() >= 3)
+        })
+        .unwrap_or_else(|| panic!("no playlist; log:\n{}", server.log_text()));
         let dir = server.hls_dir().join("live");
         for seg in segments(&first) {
             let path = dir.join(&seg);
@@ -199,28 +258,57 @@ fn hls_output_is_clean_and_republish_continues_with_a_discontinuity() {
         let errors = decode_errors(&m3u8);
         assert!(errors.is_empty(), "playlist decodes with errors: {errors}");
         let streams = probe_streams(&m3u8);
-        assert!(streams.contains("codec_name=h264|width=640|height=360"), "{streams}");
+        assert!(
+            streams.contains("codec_name=h264|width=640|height=360"),
+            "{streams}"
+        );
         assert!(streams.contains("sample_rate=44100"), "{streams}");
         let total: f64 = first
             .lines()
             .filter_map(|l| l.strip_prefix("#EXTINF:"))
-            .filter_map(|l| l.trim_end_matches(',').split(',').next()?.parse::<f64>().ok())
+            .filter_map(|l| {
+                l.trim_end_matches(',')
+                    .split(',')
+                    .next()?
+                    .parse::<f64>()
+                    .ok()
+            })
             .sum();
-        assert!((7.0..=9.0).contains(&total), "playlist holds {total} s of an 8 s publish");
+        assert!(
+            (7.0..=9.0).contains(&total),
+            "playlist holds {total} s of an 8 s publish"
+        );
 
         // Republish: numbering continues, one discontinuity marks the join.
         let before = segments(&first);
-        let (ok, err) = Publisher::start(&media, &server.rtmp_url("hls"), false).wait(Duration::from_secs(40));
+        let (ok, err) =
+            Publisher::start(&media, &server.rtmp_url("hls"), false).wait(Duration::from_secs(40));
         assert!(ok, "republish failed: {err}");
         let second = wait_for(Duration::from_secs(10), || {
             playlist(&server, "hls").filter(|p| segments(p).len() >= before.len() + 3)
         })
-        .unwrap_or_else(|| panic!("playlist did not grow after republish: {:?}", playlist(&server, "hls")));
-        assert_eq!(second.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{second}");
+        .unwrap_or_else(|| {
+            panic!(
+                "playlist did not grow after republish: {:?}",
+                playlist(&server, "hls")
+            )
+        });
+        assert_eq!(
+            second.matches("#EXT-X-DISCONTINUITY\n").count(),
+            1,
+            "{second}"
+        );
         let after = segments(&second);
-        assert_eq!(&after[..before.len()], &before[..], "old segments kept in order");
+        assert_eq!(
+            &after[..before.len()],
+            &before[..],
+            "old segments kept in order"
+        );
         let errors = decode_errors(&m3u8);
-        assert!(errors.is_empty(), "playlist after republish decodes with errors: {errors}");
+        assert!(
+            errors.is_empty(),
+            "playlist after republish decodes with errors: {errors}"
+        );
     });
 }
 
@@ -236,10 +324,19 @@ fn api_reports_codecs_and_kicking_a_client_disconnects_it() {
         wait_live(&server, "api");
         let (status, head, body) = http("GET", server.api, "/api/v1/streams");
         assert_eq!(status, 200);
-        assert!(head.to_ascii_lowercase().contains("application/json"), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains("application/json"),
+            "{head}"
+        );
         let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(v["code"], 0);
-        let s = v["streams"].as_array().unwrap().iter().find(|s| s["name"] == "api").unwrap().clone();
+        let s = v["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "api")
+            .unwrap()
+            .clone();
         assert_eq!(s["app"], "live");
         assert_eq!(s["video"]["codec"], "H264");
         assert_eq!(s["video"]["width"], 640);
@@ -247,7 +344,11 @@ fn api_reports_codecs_and_kicking_a_client_disconnects_it() {
         assert_eq!(s["audio"]["codec"], "AAC");
         assert_eq!(s["audio"]["sample_rate"], 44100);
         let id = s["id"].clone();
-        let (status, _, body) = http("GET", server.api, &format!("/api/v1/streams/{}", id.as_u64().unwrap()));
+        let (status, _, body) = http(
+            "GET",
+            server.api,
+            &format!("/api/v1/streams/{}", id.as_u64().unwrap()),
+        );
         assert_eq!(status, 200);
         let one: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(one["stream"]["name"], "api");
@@ -261,7 +362,11 @@ fn api_reports_codecs_and_kicking_a_client_disconnects_it() {
             .find(|c| c["publish"] == true)
             .expect("publisher listed")
             .clone();
-        let (status, _, _) = http("DELETE", server.api, &format!("/api/v1/clients/{}", client["id"]));
+        let (status, _, _) = http(
+            "DELETE",
+            server.api,
+            &format!("/api/v1/clients/{}", client["id"]),
+        );
         assert_eq!(status, 200);
         let exited = wait_for(Duration::from_secs(15), || publisher.0.try_wait().unwrap());
         assert!(exited.is_some(), "kicked publisher still connected");
@@ -279,8 +384,10 @@ fn sigterm_closes_segments_and_exits_cleanly() {
     each_server(|bin| {
         let mut server = ServerProcess::start(bin);
         let _publisher = Publisher::start(&media, &server.rtmp_url("term"), true);
-        wait_for(Duration::from_secs(20), || playlist(&server, "term").filter(|p| !segments(p).is_empty()))
-            .expect("a first segment");
+        wait_for(Duration::from_secs(20), || {
+            playlist(&server, "term").filter(|p| !segments(p).is_empty())
+        })
+        .expect("a first segment");
         let status = server.terminate();
         assert!(status.success(), "exit status {status}");
         let text = playlist(&server, "term").expect("playlist kept");
@@ -293,7 +400,10 @@ fn sigterm_closes_segments_and_exits_cleanly() {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
-        assert!(leftovers.is_empty(), "half-written files left: {leftovers:?}");
+        assert!(
+            leftovers.is_empty(),
+            "half-written files left: {leftovers:?}"
+        );
     });
 }
 
@@ -303,11 +413,21 @@ fn config_test_mode_reports_file_and_line() {
         let dir = TempDir::new("conf");
         let good = dir.path().join("good.conf");
         std::fs::write(&good, "listen 1935;\nvhost __defaultVhost__ {\n}\n").unwrap();
-        let (ok, out, err) = run(Command::new(bin).arg("-t").arg("-c").arg(&good), Duration::from_secs(10));
+        let (ok, out, err) = run(
+            Command::new(bin).arg("-t").arg("-c").arg(&good),
+            Duration::from_secs(10),
+        );
         assert!(ok, "good config refused: {out}{err}");
         let bad = dir.path().join("bad.conf");
-        std::fs::write(&bad, "listen 1935;\nvhost __defaultVhost__ {\n    chunk_size banana;\n}\n").unwrap();
-        let (ok, out, err) = run(Command::new(bin).arg("-t").arg("-c").arg(&bad), Duration::from_secs(10));
+        std::fs::write(
+            &bad,
+            "listen 1935;\nvhost __defaultVhost__ {\n    chunk_size banana;\n}\n",
+        )
+        .unwrap();
+        let (ok, out, err) = run(
+            Command::new(bin).arg("-t").arg("-c").arg(&bad),
+            Duration::from_secs(10),
+        );
         assert!(!ok, "bad config accepted");
         let text = format!("{out}{err}");
         assert!(text.contains("bad.conf:3:"), "no file:line in: {text}");
@@ -319,7 +439,10 @@ fn config_test_mode_reports_file_and_line() {
 /// The ffmpeg build PyPI's `imageio-ffmpeg` ships (ffmpeg 7+), if installed.
 fn modern_ffmpeg() -> Option<std::path::PathBuf> {
     let (ok, out, _) = run(
-        Command::new("python3").args(["-c", "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())"]),
+        Command::new("python3").args([
+            "-c",
+            "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())",
+        ]),
         Duration::from_secs(20),
     );
     let path = std::path::PathBuf::from(out.trim());
@@ -336,7 +459,9 @@ fn modern_ffmpeg_with_enhanced_rtmp_connect_publishes_and_plays() {
     if !have("ffmpeg") || !have("ffprobe") {
         return;
     }
-    let Some(ffmpeg9) = modern_ffmpeg() else { return };
+    let Some(ffmpeg9) = modern_ffmpeg() else {
+        return;
+    };
     let media = media(Media::AvcAac);
     each_server(|bin| {
         let server = ServerProcess::start(bin);
@@ -345,7 +470,15 @@ fn modern_ffmpeg_with_enhanced_rtmp_connect_publishes_and_plays() {
         publisher
             .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
             .arg(&media)
-            .args(["-c", "copy", "-rtmp_enhanced_codecs", "hvc1,av01,vp09,avc1", "-f", "flv", &url]);
+            .args([
+                "-c",
+                "copy",
+                "-rtmp_enhanced_codecs",
+                "hvc1,av01,vp09,avc1",
+                "-f",
+                "flv",
+                &url,
+            ]);
         let _publisher = Publisher(
             publisher
                 .stdin(std::process::Stdio::null())
@@ -364,14 +497,19 @@ fn modern_ffmpeg_with_enhanced_rtmp_connect_publishes_and_plays() {
         let out = dir.path().join("modern.flv");
         let (ok, _, err) = run(
             Command::new(&ffmpeg9)
-                .args(["-v", "error", "-y", "-i", &url, "-t", "3", "-c", "copy", "-f", "flv"])
+                .args([
+                    "-v", "error", "-y", "-i", &url, "-t", "3", "-c", "copy", "-f", "flv",
+                ])
                 .arg(&out),
             Duration::from_secs(40),
         );
         assert!(ok, "modern ffmpeg failed to play: {err}");
         assert!(decode_errors(&out).is_empty());
         let streams = probe_streams(&out);
-        assert!(streams.contains("codec_name=h264|width=640|height=360"), "{streams}");
+        assert!(
+            streams.contains("codec_name=h264|width=640|height=360"),
+            "{streams}"
+        );
         assert!(first_video_frame_is_key(&out));
     });
 }
@@ -386,13 +524,19 @@ impl TestClient {
     fn connect(addr: std::net::SocketAddr, app: &str) -> Self {
         use rtmp_proto::session::{ClientConfig, ClientEvent, ClientSession};
         let socket = std::net::TcpStream::connect(addr).expect("connect");
-        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let mut client = Self {
             socket,
             session: ClientSession::new(ClientConfig::default(), 0, [7; 32]),
         };
-        client.session.connect(app, &format!("rtmp://{addr}/{app}"), Vec::new());
-        let connected = client.pump_until(Duration::from_secs(10), |e| matches!(e, ClientEvent::Connected { .. }));
+        client
+            .session
+            .connect(app, &format!("rtmp://{addr}/{app}"), Vec::new());
+        let connected = client.pump_until(Duration::from_secs(10), |e| {
+            matches!(e, ClientEvent::Connected { .. })
+        });
         assert!(connected, "RTMP connect did not succeed");
         client
     }
@@ -422,7 +566,11 @@ impl TestClient {
                         return false;
                     }
                 }
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
                 Err(_) => return false,
             }
             while let Some(event) = self.session.poll_event() {
@@ -443,7 +591,11 @@ impl TestClient {
             match self.socket.read(&mut buf) {
                 Ok(0) => return true,
                 Ok(_) => {}
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
                 Err(_) => return true,
             }
         }
@@ -468,8 +620,13 @@ fn a_publisher_sending_garbage_is_dropped_while_another_stream_carries_on() {
         let mut garbage = vec![0x02, 0, 0, 0, 0, 0, 4, 0x01, 0, 0, 0, 0, 0, 0, 0, 0];
         garbage.extend((0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
         let _ = bad.socket.write_all(&garbage);
-        assert!(bad.closed_by_server(Duration::from_secs(10)), "garbage sender was not dropped");
-        let logged = wait_for(Duration::from_secs(5), || server.log_text().contains("closed: protocol").then_some(()));
+        assert!(
+            bad.closed_by_server(Duration::from_secs(10)),
+            "garbage sender was not dropped"
+        );
+        let logged = wait_for(Duration::from_secs(5), || {
+            server.log_text().contains("closed: protocol").then_some(())
+        });
         assert!(logged.is_some(), "no logged reason:\n{}", server.log_text());
 
         let dir = TempDir::new("garbage");
@@ -512,18 +669,26 @@ fn second_publisher_gets_bad_name_and_late_player_waits_for_publisher() {
             id.expect("createStream answered")
         };
         early.session.play(created, "dup");
-        assert!(early.pump_until(Duration::from_secs(5), |e| matches!(e, ClientEvent::Status { code, .. } if code == "NetStream.Play.Start")));
+        assert!(early.pump_until(
+            Duration::from_secs(5),
+            |e| matches!(e, ClientEvent::Status { code, .. } if code == "NetStream.Play.Start")
+        ));
 
         let _first = Publisher::start(&media, &server.rtmp_url("dup"), true);
         wait_live(&server, "dup");
         // The early player now receives video.
         assert!(
-            early.pump_until(Duration::from_secs(10), |e| matches!(e, ClientEvent::Media { .. })),
+            early.pump_until(Duration::from_secs(10), |e| matches!(
+                e,
+                ClientEvent::Media { .. }
+            )),
             "early player got no media after the publisher arrived"
         );
 
         let mut second = TestClient::connect(server.rtmp, "live");
-        second.session.publish_fmle("dup", rtmp_proto::command::PublishType::Live);
+        second
+            .session
+            .publish_fmle("dup", rtmp_proto::command::PublishType::Live);
         let refused = second.pump_until(Duration::from_secs(10), |e| {
             matches!(e, ClientEvent::Status { code, .. } if code == "NetStream.Publish.BadName")
         });
@@ -564,7 +729,10 @@ fn players_stay_through_unpublish_and_resume_on_republish() {
         let first = Publisher::start(&media, &server.rtmp_url("again"), false);
         wait_live(&server, "again");
         let mut player = test_player(&server, "again");
-        assert!(player.pump_until(Duration::from_secs(10), |e| matches!(e, ClientEvent::Media { .. })));
+        assert!(player.pump_until(Duration::from_secs(10), |e| matches!(
+            e,
+            ClientEvent::Media { .. }
+        )));
         let (ok, err) = first.wait(Duration::from_secs(30));
         assert!(ok, "{err}");
         assert!(
@@ -585,7 +753,10 @@ fn players_stay_through_unpublish_and_resume_on_republish() {
             }
             _ => false,
         });
-        assert!(resumed, "player did not resume on republish (PublishNotify seen: {saw_notify})");
+        assert!(
+            resumed,
+            "player did not resume on republish (PublishNotify seen: {saw_notify})"
+        );
     });
 }
 
@@ -593,17 +764,30 @@ fn players_stay_through_unpublish_and_resume_on_republish() {
 fn a_publisher_that_sends_no_media_is_dropped_after_firstpkt_timeout() {
     use rtmp_proto::session::ClientEvent;
     each_server(|bin| {
-        let server = ServerProcess::start_with(bin, "publish { firstpkt_timeout 1500; normal_timeout 1500; }");
+        let server = ServerProcess::start_with(
+            bin,
+            "publish { firstpkt_timeout 1500; normal_timeout 1500; }",
+        );
         let mut silent = TestClient::connect(server.rtmp, "live");
-        silent.session.publish_fmle("silent", rtmp_proto::command::PublishType::Live);
+        silent
+            .session
+            .publish_fmle("silent", rtmp_proto::command::PublishType::Live);
         assert!(silent.pump_until(Duration::from_secs(5), |e| {
             matches!(e, ClientEvent::Status { code, .. } if code == "NetStream.Publish.Start")
         }));
         let started = std::time::Instant::now();
-        assert!(silent.closed_by_server(Duration::from_secs(10)), "silent publisher kept");
+        assert!(
+            silent.closed_by_server(Duration::from_secs(10)),
+            "silent publisher kept"
+        );
         let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(1000), "dropped too early: {waited:?}");
-        let logged = wait_for(Duration::from_secs(5), || server.log_text().contains("no first packet").then_some(()));
+        assert!(
+            waited >= Duration::from_millis(1000),
+            "dropped too early: {waited:?}"
+        );
+        let logged = wait_for(Duration::from_secs(5), || {
+            server.log_text().contains("no first packet").then_some(())
+        });
         assert!(logged.is_some(), "{}", server.log_text());
     });
 }
@@ -613,15 +797,43 @@ fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
     if !have("ffprobe") {
         return;
     }
-    let Some(ffmpeg9) = modern_ffmpeg() else { return };
+    let Some(ffmpeg9) = modern_ffmpeg() else {
+        return;
+    };
     // An HEVC + AAC FLV in the Enhanced RTMP layout (hvc1 FourCC), made by ffmpeg 9.
     let dir = TempDir::new("hevc");
     let src = dir.path().join("hevc.flv");
     let (ok, _, err) = run(
         Command::new(&ffmpeg9)
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i"])
-            .args(["sine=frequency=440:sample_rate=48000", "-t", "6", "-c:v", "libx265", "-preset", "ultrafast"])
-            .args(["-x265-params", "keyint=50:min-keyint=50:log-level=error", "-c:a", "aac", "-f", "flv"])
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=640x360:rate=25",
+                "-f",
+                "lavfi",
+                "-i",
+            ])
+            .args([
+                "sine=frequency=440:sample_rate=48000",
+                "-t",
+                "6",
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+            ])
+            .args([
+                "-x265-params",
+                "keyint=50:min-keyint=50:log-level=error",
+                "-c:a",
+                "aac",
+                "-f",
+                "flv",
+            ])
             .arg(&src),
         Duration::from_secs(120),
     );
@@ -635,7 +847,15 @@ fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
         let mut cmd = Command::new(&ffmpeg9);
         cmd.args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
             .arg(&src)
-            .args(["-c", "copy", "-rtmp_enhanced_codecs", "hvc1", "-f", "flv", &url]);
+            .args([
+                "-c",
+                "copy",
+                "-rtmp_enhanced_codecs",
+                "hvc1",
+                "-f",
+                "flv",
+                &url,
+            ]);
         let _publisher = Publisher(
             cmd.stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
@@ -646,7 +866,13 @@ fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
         wait_live(&server, "hevc");
         let (_, _, body) = http("GET", server.api, "/api/v1/streams");
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let s = v["streams"].as_array().unwrap().iter().find(|s| s["name"] == "hevc").unwrap().clone();
+        let s = v["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "hevc")
+            .unwrap()
+            .clone();
         assert_eq!(s["video"]["codec"], "H265", "{s}");
         assert_eq!(s["video"]["width"], 640);
         assert_eq!(s["video"]["height"], 360);
@@ -655,14 +881,24 @@ fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
         let out = dir.path().join(format!("play-{}.flv", server.rtmp.port()));
         let (ok, _, err) = run(
             Command::new(&ffmpeg9)
-                .args(["-v", "error", "-y", "-i", &url, "-t", "3", "-c", "copy", "-f", "flv"])
+                .args([
+                    "-v", "error", "-y", "-i", &url, "-t", "3", "-c", "copy", "-f", "flv",
+                ])
                 .arg(&out),
             Duration::from_secs(40),
         );
         assert!(ok, "ffmpeg 9 failed to play HEVC: {err}");
         // Debian's ffprobe predates Enhanced FLV, so ask ffmpeg 9 what it recorded.
-        let (_, _, info) = run(Command::new(&ffmpeg9).args(["-hide_banner", "-i"]).arg(&out), Duration::from_secs(20));
-        assert!(info.contains("Video: hevc") && info.contains("640x360"), "{info}");
+        let (_, _, info) = run(
+            Command::new(&ffmpeg9)
+                .args(["-hide_banner", "-i"])
+                .arg(&out),
+            Duration::from_secs(20),
+        );
+        assert!(
+            info.contains("Video: hevc") && info.contains("640x360"),
+            "{info}"
+        );
 
         // HLS carries it as stream type 0x24.
         let seg = wait_for(Duration::from_secs(20), || {
@@ -672,7 +908,10 @@ fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
         .expect("an HEVC segment");
         let seg = server.hls_dir().join("live").join(seg);
         let streams = probe_streams(&seg);
-        assert!(streams.contains("codec_name=hevc|width=640|height=360"), "{streams}");
+        assert!(
+            streams.contains("codec_name=hevc|width=640|height=360"),
+            "{streams}"
+        );
         assert!(decode_errors(&seg).is_empty(), "{}", decode_errors(&seg));
     });
 }

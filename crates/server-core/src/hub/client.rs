@@ -97,7 +97,10 @@ impl ClientInfo {
 
     /// A copy of the details.
     pub fn details(&self) -> ClientDetails {
-        self.details.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.details
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Updates the details in place.

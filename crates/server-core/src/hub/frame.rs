@@ -57,9 +57,12 @@ impl Frame {
     /// gets a fresh encoding, which still shares the payload bytes.
     pub fn rtmp(&self, chunk_size: u32, stream_id: u32) -> EncodedMessage {
         let key = (chunk_size, stream_id);
-        let (cached_key, encoded) = self
-            .rtmp
-            .get_or_init(|| (key, encode_shared_media(chunk_size, stream_id, &self.raw(stream_id))));
+        let (cached_key, encoded) = self.rtmp.get_or_init(|| {
+            (
+                key,
+                encode_shared_media(chunk_size, stream_id, &self.raw(stream_id)),
+            )
+        });
         if *cached_key == key {
             encoded.clone()
         } else {

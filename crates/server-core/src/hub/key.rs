@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn resolves_vhost_app_stream_and_keeps_queries() {
-        let r = StreamRequest::new("rtmp://127.0.0.1:1935/live?vhost=v.example", "cam?token=abc");
+        let r = StreamRequest::new(
+            "rtmp://127.0.0.1:1935/live?vhost=v.example",
+            "cam?token=abc",
+        );
         assert_eq!(r.key.vhost, "v.example");
         assert_eq!(r.key.app, "live");
         assert_eq!(r.key.stream, "cam");

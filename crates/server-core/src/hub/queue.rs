@@ -92,7 +92,8 @@ impl ConsumerQueue {
                     .retain(|i| !matches!(i, QueueItem::Media(f) if !f.msg.flags.sequence_header));
                 let dropped = (before - inner.items.len()) as u64;
                 self.dropped.fetch_add(dropped, Ordering::Relaxed);
-                let resumes_here = !inner.has_video || (msg.kind == MediaKind::Video && msg.flags.keyframe);
+                let resumes_here =
+                    !inner.has_video || (msg.kind == MediaKind::Video && msg.flags.keyframe);
                 if !resumes_here {
                     inner.skip_to_keyframe = true;
                     self.dropped.fetch_add(1, Ordering::Relaxed);

@@ -27,7 +27,18 @@ fn key(stream: &str) -> StreamKey {
 
 /// An AVC video tag body: key frame or inter frame, NALU packet.
 fn video(keyframe: bool) -> Bytes {
-    Bytes::from(vec![if keyframe { 0x17 } else { 0x27 }, 1, 0, 0, 0, 0, 0, 0, 1, 0x65])
+    Bytes::from(vec![
+        if keyframe { 0x17 } else { 0x27 },
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0x65,
+    ])
 }
 
 /// An AVC sequence header tag body.
@@ -56,9 +67,15 @@ fn second_publisher_is_refused_and_released_on_drop() {
     let hub = Hub::new();
     let source = hub.source(&key("a"), || options(30_000));
     let guard = hub.publish(&source, 1, 0).expect("first publish");
-    assert!(matches!(hub.publish(&source, 2, 0), Err(PublishError::AlreadyPublishing(_))));
+    assert!(matches!(
+        hub.publish(&source, 2, 0),
+        Err(PublishError::AlreadyPublishing(_))
+    ));
     drop(guard);
-    assert!(hub.publish(&source, 2, 0).is_ok(), "stream free again after unpublish");
+    assert!(
+        hub.publish(&source, 2, 0).is_ok(),
+        "stream free again after unpublish"
+    );
 }
 
 #[test]
@@ -94,7 +111,10 @@ fn player_waiting_before_publisher_gets_published_then_media() {
     assert!(matches!(items[0], QueueItem::Published));
     assert_eq!(media(&items).len(), 1);
     drop(guard);
-    assert!(matches!(drain(player.queue())[..], [QueueItem::Unpublished]));
+    assert!(matches!(
+        drain(player.queue())[..],
+        [QueueItem::Unpublished]
+    ));
 }
 
 #[test]
@@ -110,13 +130,23 @@ fn slow_consumer_is_bounded_and_skips_to_the_next_key_frame() {
         source.push(MediaKind::Video, t, video(i % 50 == 0));
         fast_got += media(&drain(fast.queue())).len();
         // The slow consumer never reads; its queue must stay within ~1 s of media.
-        assert!(slow.queue().len() <= 1_000 / 40 + 3, "queue grew to {}", slow.queue().len());
+        assert!(
+            slow.queue().len() <= 1_000 / 40 + 3,
+            "queue grew to {}",
+            slow.queue().len()
+        );
     }
-    assert_eq!(fast_got, 201, "a slow consumer must not cost the fast one anything");
+    assert_eq!(
+        fast_got, 201,
+        "a slow consumer must not cost the fast one anything"
+    );
     assert!(slow.queue().dropped() > 0);
     let left = media(&drain(slow.queue()));
     let first = left.first().expect("something queued");
-    assert!(first.flags.keyframe, "after an overflow the queue restarts at a key frame");
+    assert!(
+        first.flags.keyframe,
+        "after an overflow the queue restarts at a key frame"
+    );
 }
 
 #[test]

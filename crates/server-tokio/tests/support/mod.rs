@@ -137,8 +137,14 @@ impl ServerProcess {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel::<String>();
         for pipe in [
-            child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-            child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -163,10 +169,15 @@ impl ServerProcess {
                 Ok(l) => l,
                 Err(_) => {
                     let _ = child.kill();
-                    panic!("server did not report its listeners; log:\n{}", log.lock().unwrap().join("\n"));
+                    panic!(
+                        "server did not report its listeners; log:\n{}",
+                        log.lock().unwrap().join("\n")
+                    );
                 }
             };
-            let Some((what, addr)) = line.split_once(" listening on ") else { continue };
+            let Some((what, addr)) = line.split_once(" listening on ") else {
+                continue;
+            };
             let addr: SocketAddr = addr.trim().parse().expect("listen address");
             if what.ends_with("rtmp") {
                 rtmp = Some(addr);
@@ -249,9 +260,35 @@ pub fn media(kind: Media) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("avc_aac.flv");
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i",
-            "sine=frequency=440:sample_rate=44100", "-t", "8", "-c:v", "libx264", "-preset", "veryfast", "-g", "50",
-            "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100",
+            "-t",
+            "8",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            "50",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-f",
+            "flv",
+        ])
         .arg(&path)
         .status()
         .expect("run ffmpeg");
@@ -296,8 +333,16 @@ impl Publisher {
         if loops {
             cmd.args(["-stream_loop", "-1"]);
         }
-        cmd.arg("-i").arg(file).args(["-c", "copy", "-f", "flv", url]);
-        Self(cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("ffmpeg"))
+        cmd.arg("-i")
+            .arg(file)
+            .args(["-c", "copy", "-f", "flv", url]);
+        Self(
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("ffmpeg"),
+        )
     }
 
     pub fn wait(mut self, limit: Duration) -> (bool, String) {
@@ -312,7 +357,10 @@ impl Publisher {
         let out = std::mem::replace(&mut self.0, Command::new("true").spawn().unwrap())
             .wait_with_output()
             .expect("output");
-        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }
 
@@ -328,14 +376,28 @@ pub fn http(method: &str, addr: SocketAddr, path: &str) -> (u16, String, Vec<u8>
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("http header end");
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("http header end");
     let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
     let mut body = buf[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     (status, head, body)
@@ -343,9 +405,9 @@ pub fn http(method: &str, addr: SocketAddr, path: &str) -> (u16, String, Vec<u8>
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else { break };
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
+    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
         if size == 0 || data.len() < eol + 2 + size {
             break;
         }
