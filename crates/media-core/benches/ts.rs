@@ -154,23 +154,30 @@ fn main() {
     g.finish();
 
     // Back-to-back timing of both paths in this same run, interleaved so
-    // that frequency drift affects them alike.
-    let rounds = 20;
-    let (mut t_mux, mut t_seg) = (Duration::ZERO, Duration::ZERO);
+    // that frequency drift and neighbours on a shared machine affect them
+    // alike; the median round of each is compared.
+    let rounds = 60;
+    let (mut t_mux, mut t_seg) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         let t = Instant::now();
         black_box(run_muxer(&frames, &mut out));
-        t_mux += t.elapsed();
+        t_mux.push(t.elapsed());
         let t = Instant::now();
         black_box(run_segmenter(&msgs));
-        t_seg += t.elapsed();
+        t_seg.push(t.elapsed());
     }
-    let gbps = |t: Duration| media_bytes as f64 * f64::from(rounds) / t.as_secs_f64() / 1e9;
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (m_mux, m_seg) = (median(&mut t_mux), median(&mut t_seg));
+    let gbps = |t: Duration| media_bytes as f64 / t.as_secs_f64() / 1e9;
     println!(
-        "payload throughput: muxer {:.2} GB/s, segmenter {:.2} GB/s, segmenter/muxer = {:.2}",
-        gbps(t_mux),
-        gbps(t_seg),
-        t_mux.as_secs_f64() / t_seg.as_secs_f64()
+        "payload throughput (median of {rounds} interleaved rounds): muxer {:.2} GB/s, \
+         segmenter {:.2} GB/s, segmenter/muxer = {:.2}",
+        gbps(m_mux),
+        gbps(m_seg),
+        m_mux.as_secs_f64() / m_seg.as_secs_f64()
     );
     c.final_summary();
 }

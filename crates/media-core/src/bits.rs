@@ -114,6 +114,28 @@ mod tests {
     }
 
     #[test]
+    fn wide_reads_skips_and_limits() {
+        let mut r = BitReader::new(&[0xDE, 0xAD, 0xBE, 0xEF, 0x80]);
+        assert_eq!(r.bits(32).unwrap(), 0xDEAD_BEEF);
+        assert_eq!(r.remaining(), 8);
+        assert_eq!(r.bits(33), Err(BitsExhausted), "more than 32 bits at once");
+        assert_eq!(r.bits(9), Err(BitsExhausted));
+        assert_eq!(r.remaining(), 8, "a failed read consumes nothing");
+        assert!(r.bit().unwrap());
+        assert_eq!(r.skip(8), Err(BitsExhausted));
+        r.skip(7).unwrap();
+        assert_eq!(r.remaining(), 0);
+        // The longest legal ue(v): 31 zeros, then 32 bits -> 2^32 - 2.
+        let mut r = BitReader::new(&[0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFE]);
+        assert_eq!(r.ue().unwrap(), u32::MAX - 1);
+        // 32 leading zeros: refused rather than overflowing.
+        assert_eq!(BitReader::new(&[0, 0, 0, 0, 0xFF]).ue(), Err(BitsExhausted));
+        // se(v) at both extremes of ue(v).
+        let mut r = BitReader::new(&[0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFE]);
+        assert_eq!(r.se().unwrap(), -(i32::MAX));
+    }
+
+    #[test]
     fn emulation_prevention_is_removed() {
         assert_eq!(unescape_rbsp(&[0, 0, 3, 1, 0, 0, 3]), vec![0, 0, 1, 0, 0]);
     }

@@ -37,8 +37,14 @@ pub struct MediaMessage {
 
 impl MediaMessage {
     /// A message with its flags read from the FLV tag header at the front of
-    /// `payload`. Never fails: a payload that doesn't parse gets no flags (the
-    /// stream goes on; consumers treat it as an ordinary frame).
+    /// `payload` ([`crate::flv::VideoTagHeader`], [`crate::flv::AudioTagHeader`]):
+    /// a video key frame is frame type 1 carrying a picture (legacy or
+    /// E-RTMP); a sequence header is AVC/HEVC packet type 0, E-RTMP
+    /// SequenceStart (or MPEG2TSSequenceStart), or AAC packet type 0. A
+    /// sequence header is not also flagged as a key frame.
+    ///
+    /// Never fails: a payload that does not parse gets no flags, and the stream
+    /// goes on (consumers treat it as an ordinary frame).
     pub fn new(kind: MediaKind, timestamp: u64, payload: Bytes) -> Self {
         let flags = match kind {
             MediaKind::Video => match crate::flv::VideoTagHeader::parse(&payload) {
@@ -65,7 +71,7 @@ impl MediaMessage {
         }
     }
 
-    /// A decoder configuration (AVC/HEVC record, AAC AudioSpecificConfig).
+    /// A decoder configuration (AVC/HEVC record, AAC AudioSpecificConfig, ...).
     pub fn is_sequence_header(&self) -> bool {
         self.flags.sequence_header
     }
@@ -80,15 +86,38 @@ impl MediaMessage {
 mod tests {
     use super::*;
 
+    fn flags(kind: MediaKind, payload: &'static [u8]) -> (bool, bool) {
+        let m = MediaMessage::new(kind, 7, Bytes::from_static(payload));
+        assert_eq!((m.timestamp, m.kind, &m.payload[..]), (7, kind, payload));
+        (m.is_keyframe(), m.is_sequence_header())
+    }
+
     #[test]
     fn flags_come_from_the_tag_header() {
-        let v = |b: &'static [u8]| MediaMessage::new(MediaKind::Video, 0, Bytes::from_static(b));
-        assert!(v(&[0x17, 0, 0, 0, 0]).is_sequence_header());
-        assert!(v(&[0x17, 1, 0, 0, 0, 1]).is_keyframe());
-        assert!(!v(&[0x27, 1, 0, 0, 0, 1]).is_keyframe());
-        assert!(v(b"\x91hvc1\0\0\0").is_keyframe());
-        assert!(!v(&[]).is_keyframe());
-        let a = MediaMessage::new(MediaKind::Audio, 0, Bytes::from_static(&[0xaf, 0, 0x12, 0x10]));
-        assert!(a.is_sequence_header() && !a.is_keyframe());
+        use MediaKind::{Audio, Data, Video};
+        // (keyframe, sequence header)
+        assert_eq!(flags(Video, &[0x17, 0, 0, 0, 0, 1]), (false, true));
+        assert_eq!(
+            flags(Video, &[0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65]),
+            (true, false)
+        );
+        assert_eq!(flags(Video, &[0x27, 1, 0, 0, 0]), (false, false));
+        assert_eq!(flags(Video, &[0x1c, 1, 0, 0, 0]), (true, false));
+        assert_eq!(flags(Video, b"\x90hvc1\x01"), (false, true));
+        assert_eq!(flags(Video, b"\x91hvc1\0\0\0"), (true, false));
+        assert_eq!(flags(Video, b"\x93av01"), (true, false));
+        assert_eq!(flags(Video, b"\xa3av01"), (false, false));
+        assert_eq!(flags(Audio, &[0xaf, 0, 0x12, 0x10]), (false, true));
+        assert_eq!(flags(Audio, &[0xaf, 1, 0x21]), (false, false));
+        assert_eq!(flags(Audio, b"\x90Opus"), (false, true));
+        assert_eq!(flags(Data, &[0x17, 0]), (false, false));
+    }
+
+    #[test]
+    fn unparsable_payloads_get_no_flags() {
+        assert_eq!(flags(MediaKind::Video, &[]), (false, false));
+        assert_eq!(flags(MediaKind::Video, &[0x17]), (false, false));
+        assert_eq!(flags(MediaKind::Video, b"\x90hv"), (false, false));
+        assert_eq!(flags(MediaKind::Audio, &[0xaf]), (false, false));
     }
 }

@@ -1,4 +1,10 @@
-//! `onMetaData`: what an encoder says about its stream (FLV spec E.5).
+//! `onMetaData`: what an encoder says about its stream (FLV spec v10.1 E.5,
+//! "onMetaData"; E-RTMP "Enhancing onMetaData" for FourCC codec ids).
+//!
+//! Publishers send it as an AMF0 data message `@setDataFrame, onMetaData,
+//! {...}`; files and players see `onMetaData, {...}`. Both parse here. Every
+//! typed field is optional because encoders send what they like; the raw
+//! properties are kept for everything else.
 
 use rtmp_proto::amf0::{self, Amf0Error, Amf0Value};
 
@@ -11,10 +17,45 @@ pub enum MetadataError {
     /// The data message is not `onMetaData` (or `@setDataFrame` of it).
     #[error("not an onMetaData message")]
     NotMetadata,
+    /// `onMetaData` is followed by something other than an object or ECMA array.
+    #[error("onMetaData properties are not an object")]
+    NotAnObject,
 }
 
-/// The typed fields of `onMetaData`; every field is optional because encoders
-/// send what they like.
+/// A codec id as `onMetaData` states it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CodecId {
+    /// A legacy FLV id: video `CodecID` (7 = AVC, 12 = HEVC) or audio
+    /// `SoundFormat` (10 = AAC, 2 = MP3).
+    Id(u8),
+    /// A FourCC (`avc1`, `hvc1`, `mp4a`, `Opus`), sent either as a 4-character
+    /// string (FMLE style) or, as E-RTMP specifies, as the number whose
+    /// big-endian bytes spell it.
+    FourCc([u8; 4]),
+    /// Anything else, as sent.
+    Other(Amf0Value),
+}
+
+impl CodecId {
+    fn from_value(v: &Amf0Value) -> Self {
+        if let Some(n) = v.as_f64() {
+            if n.fract() == 0.0 && (0.0..=255.0).contains(&n) {
+                return Self::Id(n as u8);
+            }
+            if n.fract() == 0.0 && (256.0..=f64::from(u32::MAX)).contains(&n) {
+                return Self::FourCc((n as u32).to_be_bytes());
+            }
+        }
+        if let Some(s) = v.as_str() {
+            if let Ok(b) = <[u8; 4]>::try_from(s.as_bytes()) {
+                return Self::FourCc(b);
+            }
+        }
+        Self::Other(v.clone())
+    }
+}
+
+/// The typed fields of `onMetaData` plus every property as sent.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metadata {
     /// Width in pixels.
@@ -27,62 +68,79 @@ pub struct Metadata {
     pub videodatarate: Option<f64>,
     /// Audio bitrate in kbit/s.
     pub audiodatarate: Option<f64>,
-    /// Video codec: an FLV codec id number, or a FourCC string (E-RTMP).
-    pub videocodecid: Option<Amf0Value>,
-    /// Audio codec: an FLV sound format number, or a FourCC string.
-    pub audiocodecid: Option<Amf0Value>,
+    /// Video codec.
+    pub videocodecid: Option<CodecId>,
+    /// Audio codec.
+    pub audiocodecid: Option<CodecId>,
     /// Sampling rate in Hz.
     pub audiosamplerate: Option<f64>,
     /// Stereo flag.
     pub stereo: Option<bool>,
-    /// Duration in seconds (0 for live).
+    /// Duration in seconds (0 or absent for live).
     pub duration: Option<f64>,
-    /// The encoder's name.
+    /// The encoder's name (e.g. `Lavf59.27.100`, `obs-output module`).
     pub encoder: Option<String>,
-    /// Every property as sent, in order.
+    /// Every property, in wire order.
     pub properties: Vec<(String, Amf0Value)>,
 }
 
 impl Metadata {
     /// Parses a data message body: `onMetaData, {...}` or
-    /// `@setDataFrame, onMetaData, {...}`.
+    /// `@setDataFrame, onMetaData, {...}`. A message with no properties value
+    /// yields empty metadata.
     pub fn parse(body: &[u8]) -> Result<Self, MetadataError> {
         let values = amf0::decode(body)?;
         let mut rest = values.as_slice();
-        if let Some(Amf0Value::String(s)) = rest.first() {
+        if let Some((Amf0Value::String(s), tail)) = rest.split_first() {
             if s == "@setDataFrame" {
-                rest = &rest[1..];
+                rest = tail;
             }
         }
-        match rest.first() {
-            Some(Amf0Value::String(s)) if s == "onMetaData" => {}
-            _ => return Err(MetadataError::NotMetadata),
+        match rest.split_first() {
+            Some((Amf0Value::String(s), tail)) if s == "onMetaData" => match tail.first() {
+                None => Ok(Self::default()),
+                Some(v) => v
+                    .properties()
+                    .map(|p| Self::from_properties(p.to_vec()))
+                    .ok_or(MetadataError::NotAnObject),
+            },
+            _ => Err(MetadataError::NotMetadata),
         }
-        let properties = rest
-            .get(1)
-            .and_then(|v| v.properties())
-            .map(<[_]>::to_vec)
-            .unwrap_or_default();
-        let num = |k: &str| properties.iter().find(|(n, _)| n == k).and_then(|(_, v)| v.as_f64());
-        let val = |k: &str| properties.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        Ok(Self {
-            width: num("width"),
-            height: num("height"),
-            framerate: num("framerate"),
-            videodatarate: num("videodatarate"),
-            audiodatarate: num("audiodatarate"),
-            videocodecid: val("videocodecid"),
-            audiocodecid: val("audiocodecid"),
-            audiosamplerate: num("audiosamplerate"),
-            stereo: properties.iter().find(|(n, _)| n == "stereo").and_then(|(_, v)| v.as_bool()),
-            duration: num("duration"),
-            encoder: properties
-                .iter()
-                .find(|(n, _)| n == "encoder")
-                .and_then(|(_, v)| v.as_str())
-                .map(str::to_owned),
+    }
+
+    /// Types the well-known properties. The first property of a name wins.
+    pub fn from_properties(properties: Vec<(String, Amf0Value)>) -> Self {
+        let mut m = Self {
             properties,
-        })
+            ..Self::default()
+        };
+        m.width = m.number("width");
+        m.height = m.number("height");
+        m.framerate = m.number("framerate");
+        m.videodatarate = m.number("videodatarate");
+        m.audiodatarate = m.number("audiodatarate");
+        m.videocodecid = m.get("videocodecid").map(CodecId::from_value);
+        m.audiocodecid = m.get("audiocodecid").map(CodecId::from_value);
+        m.audiosamplerate = m.number("audiosamplerate");
+        m.stereo = m.get("stereo").and_then(Amf0Value::as_bool);
+        m.duration = m.number("duration");
+        m.encoder = m
+            .get("encoder")
+            .and_then(Amf0Value::as_str)
+            .map(str::to_owned);
+        m
+    }
+
+    fn number(&self, key: &str) -> Option<f64> {
+        self.get(key).and_then(Amf0Value::as_f64)
+    }
+
+    /// The first property named `key`.
+    pub fn get(&self, key: &str) -> Option<&Amf0Value> {
+        self.properties
+            .iter()
+            .find(|(n, _)| n == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -90,22 +148,87 @@ impl Metadata {
 mod tests {
     use super::*;
 
+    fn body(values: &[Amf0Value]) -> Vec<u8> {
+        let mut b = Vec::new();
+        amf0::encode(values, &mut b);
+        b
+    }
+
+    fn s(v: &str) -> Amf0Value {
+        Amf0Value::String(v.into())
+    }
+
     #[test]
     fn set_data_frame_and_plain_forms() {
-        let obj = Amf0Value::EcmaArray(vec![
+        let props = Amf0Value::EcmaArray(vec![
             ("width".into(), Amf0Value::Number(640.0)),
-            ("videocodecid".into(), Amf0Value::String("hvc1".into())),
+            ("height".into(), Amf0Value::Number(360.0)),
+            ("videocodecid".into(), s("hvc1")),
+            ("audiocodecid".into(), Amf0Value::Number(10.0)),
             ("stereo".into(), Amf0Value::Boolean(true)),
-            ("encoder".into(), Amf0Value::String("Lavf".into())),
+            ("encoder".into(), s("Lavf")),
+            ("custom".into(), Amf0Value::Null),
         ]);
-        let mut body = Vec::new();
-        amf0::encode(&[Amf0Value::String("@setDataFrame".into()), Amf0Value::String("onMetaData".into()), obj.clone()], &mut body);
-        let m = Metadata::parse(&body).unwrap();
-        assert_eq!(m.width, Some(640.0));
-        assert_eq!(m.videocodecid, Some(Amf0Value::String("hvc1".into())));
+        let m =
+            Metadata::parse(&body(&[s("@setDataFrame"), s("onMetaData"), props.clone()])).unwrap();
+        assert_eq!(
+            (m.width, m.height, m.framerate),
+            (Some(640.0), Some(360.0), None)
+        );
+        assert_eq!(m.videocodecid, Some(CodecId::FourCc(*b"hvc1")));
+        assert_eq!(m.audiocodecid, Some(CodecId::Id(10)));
         assert_eq!((m.stereo, m.encoder.as_deref()), (Some(true), Some("Lavf")));
-        let mut body = Vec::new();
-        amf0::encode(&[Amf0Value::String("onCuePoint".into()), obj], &mut body);
-        assert_eq!(Metadata::parse(&body), Err(MetadataError::NotMetadata));
+        assert_eq!(m.get("custom"), Some(&Amf0Value::Null));
+        assert_eq!(m.properties.len(), 7);
+        let plain = Metadata::parse(&body(&[s("onMetaData"), props])).unwrap();
+        assert_eq!(plain, m);
+    }
+
+    #[test]
+    fn codec_ids_in_every_spelling() {
+        let id = |v: Amf0Value| CodecId::from_value(&v);
+        assert_eq!(id(Amf0Value::Number(7.0)), CodecId::Id(7));
+        // E-RTMP: the FourCC as a number.
+        let hvc1 = f64::from(u32::from_be_bytes(*b"hvc1"));
+        assert_eq!(id(Amf0Value::Number(hvc1)), CodecId::FourCc(*b"hvc1"));
+        assert_eq!(id(s("avc1")), CodecId::FourCc(*b"avc1"));
+        assert_eq!(id(s("H264")), CodecId::FourCc(*b"H264"));
+        assert_eq!(id(s("H.264")), CodecId::Other(s("H.264")));
+        assert_eq!(
+            id(Amf0Value::Number(7.5)),
+            CodecId::Other(Amf0Value::Number(7.5))
+        );
+        assert_eq!(
+            id(Amf0Value::Number(-1.0)),
+            CodecId::Other(Amf0Value::Number(-1.0))
+        );
+        assert_eq!(
+            id(Amf0Value::Number(1e12)),
+            CodecId::Other(Amf0Value::Number(1e12))
+        );
+    }
+
+    #[test]
+    fn not_metadata() {
+        assert_eq!(
+            Metadata::parse(&body(&[s("onCuePoint"), Amf0Value::Object(vec![])])),
+            Err(MetadataError::NotMetadata)
+        );
+        assert_eq!(
+            Metadata::parse(&body(&[s("@setDataFrame")])),
+            Err(MetadataError::NotMetadata)
+        );
+        assert_eq!(
+            Metadata::parse(&body(&[s("onMetaData"), Amf0Value::Number(1.0)])),
+            Err(MetadataError::NotAnObject)
+        );
+        assert_eq!(
+            Metadata::parse(&body(&[s("onMetaData")])),
+            Ok(Metadata::default())
+        );
+        assert!(matches!(
+            Metadata::parse(&[0x02, 0x00]),
+            Err(MetadataError::Amf0(_))
+        ));
     }
 }

@@ -1,10 +1,12 @@
 //! FLV tag bodies to elementary-stream frames for the TS muxer.
 //!
-//! Video (AVC, HEVC, also as E-RTMP `hvc1`/`avc1`) becomes Annex-B access
-//! units (ITU-T H.264 Annex B / H.265 Annex B): an access unit delimiter, the
+//! Video (AVC, HEVC, also as E-RTMP `avc1`/`hvc1`) becomes Annex-B access
+//! units (ITU-T H.264 / H.265 Annex B): an access unit delimiter, the
 //! parameter sets before a random access picture, start codes instead of
-//! length prefixes. Audio becomes ADTS frames (ISO/IEC 13818-7 6.2) or stays
-//! as MPEG audio frames. Sequence headers update the decoder configuration.
+//! length prefixes, the same access unit [`avc::to_annexb`] and
+//! [`crate::hevc::to_annexb`] write. Audio becomes ADTS frames
+//! ([`aac::adts_header`], ISO/IEC 13818-7 6.2) or stays as MPEG audio frames.
+//! Sequence headers update the decoder configuration.
 //!
 //! Nothing is concatenated: a frame is a list of slices of the original FLV
 //! body with small constant pieces between them (see [`EsPayload`]), so the
@@ -13,14 +15,19 @@
 use bytes::Bytes;
 use rtmp_proto::reader::{Reader, Truncated};
 
+use crate::aac::{self, AacError, AudioSpecificConfig};
+use crate::avc::{self, AvcConfig, AvcError, NalError};
+use crate::flv::{
+    AacPacketType, AudioPacketType, AudioTagHeader, FlvError, SoundFormat, VideoCodec as FlvVideo,
+    VideoPacketType, VideoTagHeader,
+};
+use crate::hevc::{HevcConfig, HevcError};
 use crate::message::{MediaKind, MediaMessage};
 use crate::ts::{AudioCodec, EsFrame, EsPayload, Track, TsStreams, VideoCodec};
 
 /// A frame with more NAL units than this is refused (a real encoder emits a
 /// few dozen at most; this bounds the piece list hostile input can build).
 pub const MAX_NALUS_PER_FRAME: usize = 1024;
-/// A decoder configuration with more parameter sets than this is refused.
-pub const MAX_PARAMETER_SETS: usize = 32;
 /// Ticks of the 90 kHz MPEG clock per millisecond.
 const TICKS_PER_MS: u64 = 90;
 
@@ -34,39 +41,51 @@ static HEVC_AUD: &[u8] = &[0, 0, 0, 1, 0x46, 0x01, 0x50];
 /// Why a message could not be turned into a frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RemuxError {
-    /// A header or length field ran past the end of the body.
+    /// The FLV audio/video tag header is malformed.
+    #[error("FLV tag header: {0}")]
+    Flv(#[from] FlvError),
+    /// The AVC decoder configuration is malformed.
+    #[error("AVC: {0}")]
+    Avc(#[from] AvcError),
+    /// The HEVC decoder configuration is malformed.
+    #[error("HEVC: {0}")]
+    Hevc(#[from] HevcError),
+    /// The AAC AudioSpecificConfig is malformed or has no ADTS form.
+    #[error("AAC: {0}")]
+    Aac(#[from] AacError),
+    /// A NAL length prefix runs past the end of the frame.
+    #[error("NAL units: {0}")]
+    Nal(#[from] NalError),
+    /// The MP3 body is shorter than a frame header.
     #[error("truncated: {0}")]
     Truncated(#[from] Truncated),
-    /// A video codec TS/HLS cannot carry here (FLV codec id or E-RTMP FourCC).
-    #[error("unsupported video codec {0:#x}")]
-    UnsupportedVideo(u32),
-    /// An audio format TS/HLS cannot carry here (FLV SoundFormat).
-    #[error("unsupported audio format {0}")]
-    UnsupportedAudio(u8),
+    /// A video codec TS/HLS cannot carry here.
+    #[error("unsupported video codec {0:?}")]
+    UnsupportedVideo(FlvVideo),
+    /// An audio format TS/HLS cannot carry here.
+    #[error("unsupported audio format {0:?}")]
+    UnsupportedAudio(SoundFormat),
+    /// E-RTMP multitrack messages are not remuxed (one track per HLS stream).
+    #[error("multitrack messages are not supported")]
+    Multitrack,
     /// A coded frame arrived before any sequence header for its codec.
     #[error("frame before its decoder configuration")]
     NoDecoderConfig,
-    /// The decoder configuration record is malformed.
-    #[error("bad decoder configuration: {0}")]
-    BadConfig(&'static str),
     /// More NAL units than [`MAX_NALUS_PER_FRAME`].
     #[error("too many NAL units in one frame")]
     TooManyNalus,
     /// The MP3 body does not start with an MPEG audio frame header.
     #[error("not an MPEG audio frame")]
     BadMpegAudio,
-    /// The AAC frame does not fit an ADTS frame (13-bit length).
-    #[error("AAC frame too long for ADTS: {0} bytes")]
-    AacTooLong(usize),
 }
 
 /// The current video decoder configuration.
 #[derive(Debug, Clone)]
 struct VideoConfig {
     codec: VideoCodec,
-    /// Bytes in each NAL length prefix (1, 2 or 4).
-    length_size: usize,
-    /// VPS/SPS/PPS NAL units, in order, as slices of the sequence header.
+    /// Bytes in each NAL length prefix (1 to 4).
+    length_size: u8,
+    /// VPS (HEVC), SPS and PPS NAL units, in the order they are inserted.
     parameter_sets: Vec<Bytes>,
     /// The raw sequence header, to tell a real change from a repeat.
     raw: Bytes,
@@ -76,10 +95,7 @@ struct VideoConfig {
 #[derive(Debug, Clone)]
 enum AudioConfig {
     Aac {
-        /// ADTS fixed header fields from the AudioSpecificConfig.
-        profile: u8,
-        sampling_index: u8,
-        channels: u8,
+        asc: AudioSpecificConfig,
         raw: Bytes,
     },
     Mpeg(AudioCodec),
@@ -126,7 +142,8 @@ impl Remuxer {
     }
 
     /// Converts one message. Sequence headers update the configuration and
-    /// give `None`; so do data messages and the AVC end-of-sequence marker.
+    /// give `None`; so do data messages, end-of-sequence markers and other
+    /// packets that carry no frame.
     pub fn push(&mut self, msg: &MediaMessage) -> Result<Option<EsFrame>, RemuxError> {
         match msg.kind {
             MediaKind::Video => self.video(msg),
@@ -136,21 +153,35 @@ impl Remuxer {
     }
 
     fn video(&mut self, msg: &MediaMessage) -> Result<Option<EsFrame>, RemuxError> {
-        let tag = flv_video_header(&msg.payload)?;
-        let body = msg.payload.slice(tag.header_len.min(msg.payload.len())..);
-        match tag.packet {
-            VideoPacket::SequenceHeader => {
+        let (tag, header_len) = VideoTagHeader::parse(&msg.payload)?;
+        if tag.multitrack.is_some() {
+            return Err(RemuxError::Multitrack);
+        }
+        let codec = match tag.codec() {
+            FlvVideo::Avc => VideoCodec::H264,
+            FlvVideo::Hevc => VideoCodec::Hevc,
+            other => return Err(RemuxError::UnsupportedVideo(other)),
+        };
+        let body = msg.payload.slice(header_len.min(msg.payload.len())..);
+        match tag.payload_type() {
+            VideoPacketType::SequenceStart => {
                 let same = self
                     .video
                     .as_ref()
-                    .is_some_and(|v| v.codec == tag.codec && v.raw == body);
+                    .is_some_and(|v| v.codec == codec && v.raw == body);
                 if !same {
-                    let (length_size, parameter_sets) = match tag.codec {
-                        VideoCodec::H264 => avc_config(&body)?,
-                        VideoCodec::Hevc => hevc_config(&body)?,
+                    let (length_size, parameter_sets) = match codec {
+                        VideoCodec::H264 => {
+                            let c = AvcConfig::parse(&body)?;
+                            (c.nal_length_size, [c.sps, c.pps].concat())
+                        }
+                        VideoCodec::Hevc => {
+                            let c = HevcConfig::parse(&body)?;
+                            (c.nal_length_size, [c.vps, c.sps, c.pps].concat())
+                        }
                     };
                     self.video = Some(VideoConfig {
-                        codec: tag.codec,
+                        codec,
                         length_size,
                         parameter_sets,
                         raw: body,
@@ -159,13 +190,13 @@ impl Remuxer {
                 }
                 Ok(None)
             }
-            VideoPacket::EndOfSequence | VideoPacket::Other => Ok(None),
-            VideoPacket::Frames => {
+            VideoPacketType::CodedFrames | VideoPacketType::CodedFramesX => {
                 let config = match &self.video {
-                    Some(c) if c.codec == tag.codec => c,
+                    Some(c) if c.codec == codec => c,
                     _ => return Err(RemuxError::NoDecoderConfig),
                 };
-                let data = annexb(config, &body)?;
+                let keyframe = tag.is_keyframe();
+                let data = annexb(config, &body, keyframe)?;
                 let dts = msg.timestamp.saturating_mul(TICKS_PER_MS);
                 let pts_ms = i64::try_from(msg.timestamp)
                     .unwrap_or(i64::MAX)
@@ -175,49 +206,46 @@ impl Remuxer {
                     track: Track::Video,
                     pts: pts_ms.saturating_mul(TICKS_PER_MS).max(dts),
                     dts,
-                    keyframe: tag.keyframe,
+                    keyframe,
                     data,
                 }))
             }
+            _ => Ok(None),
         }
     }
 
     fn audio(&mut self, msg: &MediaMessage) -> Result<Option<EsFrame>, RemuxError> {
-        let tag = flv_audio_header(&msg.payload)?;
-        let body = msg.payload.slice(tag.header_len.min(msg.payload.len())..);
-        let data = match tag.format {
-            AudioFormat::Aac if tag.sequence_header => {
+        let (tag, header_len) = AudioTagHeader::parse(&msg.payload)?;
+        if tag.multitrack.is_some() {
+            return Err(RemuxError::Multitrack);
+        }
+        let body = msg.payload.slice(header_len.min(msg.payload.len())..);
+        let coded = tag.aac_packet_type == Some(AacPacketType::Raw)
+            || tag.packet_type == Some(AudioPacketType::CodedFrames)
+            || (!tag.is_ex_header && tag.sound_format != SoundFormat::Aac);
+        let data = match tag.sound_format {
+            SoundFormat::Aac if tag.is_sequence_header() => {
                 let same =
                     matches!(&self.audio, Some(AudioConfig::Aac { raw, .. }) if *raw == body);
                 if !same {
-                    let (profile, sampling_index, channels) = aac_config(&body)?;
-                    self.audio = Some(AudioConfig::Aac {
-                        profile,
-                        sampling_index,
-                        channels,
-                        raw: body,
-                    });
+                    let asc = AudioSpecificConfig::parse(&body)?;
+                    self.audio = Some(AudioConfig::Aac { asc, raw: body });
                     self.generation += 1;
                 }
                 return Ok(None);
             }
-            AudioFormat::Aac => {
-                let Some(AudioConfig::Aac {
-                    profile,
-                    sampling_index,
-                    channels,
-                    ..
-                }) = &self.audio
-                else {
+            _ if !coded => return Ok(None),
+            SoundFormat::Aac => {
+                let Some(AudioConfig::Aac { asc, .. }) = &self.audio else {
                     return Err(RemuxError::NoDecoderConfig);
                 };
-                let header = adts_header(*profile, *sampling_index, *channels, body.len())?;
+                let header = aac::adts_header(asc, body.len())?;
                 let mut data = EsPayload::new();
                 data.push(Bytes::copy_from_slice(&header));
                 data.push(body);
                 data
             }
-            AudioFormat::Mp3 => {
+            SoundFormat::Mp3 | SoundFormat::Mp3_8k => {
                 let codec = mpeg_audio_codec(&body)?;
                 if !matches!(self.audio, Some(AudioConfig::Mpeg(c)) if c == codec) {
                     self.audio = Some(AudioConfig::Mpeg(codec));
@@ -225,6 +253,7 @@ impl Remuxer {
                 }
                 EsPayload::from(body)
             }
+            other => return Err(RemuxError::UnsupportedAudio(other)),
         };
         let ts = msg.timestamp.saturating_mul(TICKS_PER_MS);
         Ok(Some(EsFrame {
@@ -237,53 +266,42 @@ impl Remuxer {
     }
 }
 
-/// Length-prefixed NAL units to an Annex-B access unit, as pieces: an AUD
-/// first unless the frame has one (H.264 7.4.1.2.3 / H.265 7.4.2.4.4 want it
-/// first; Apple's HLS authoring spec asks for it), then the parameter sets
-/// before an IDR/IRAP picture that does not carry its own.
-fn annexb(config: &VideoConfig, body: &Bytes) -> Result<EsPayload, RemuxError> {
+/// Length-prefixed NAL units to an Annex-B access unit, as pieces. The same
+/// bytes as [`avc::to_annexb`] / [`crate::hevc::to_annexb`]: one AUD first (input
+/// AUDs dropped; H.222.0 2.14 / 2.17 want one per access unit), then the
+/// configuration's parameter sets before a key frame or IDR/IRAP that does
+/// not carry its own, then every non-empty NAL unit after a start code.
+fn annexb(config: &VideoConfig, body: &Bytes, keyframe: bool) -> Result<EsPayload, RemuxError> {
     let hevc = config.codec == VideoCodec::Hevc;
     let mut nalus: Vec<Bytes> = Vec::new();
-    let mut r = Reader::new(body);
-    while !r.is_empty() {
-        let len = match config.length_size {
-            1 => usize::from(r.u8()?),
-            2 => usize::from(r.u16()?),
-            3 => r.u24()? as usize,
-            _ => r.u32()? as usize,
-        };
-        let start = r.position();
-        r.skip(len)?;
-        if len == 0 {
+    let mut sets = 0u8;
+    let mut random_access = false;
+    for nal in avc::nal_units(body, config.length_size)? {
+        let nal = nal?;
+        let Some(&header) = nal.first() else {
             continue;
+        };
+        match NalClass::of(hevc, header) {
+            NalClass::Aud => continue,
+            NalClass::ParameterSet(bit) => sets |= bit,
+            NalClass::RandomAccess => random_access = true,
+            NalClass::Other => {}
         }
         if nalus.len() >= MAX_NALUS_PER_FRAME {
             return Err(RemuxError::TooManyNalus);
         }
-        nalus.push(body.slice(start..start + len));
+        nalus.push(body.slice_ref(nal));
     }
-    let class = |n: &Bytes| NalClass::of(hevc, n.first().copied().unwrap_or(0));
-    let has_aud = nalus.first().is_some_and(|n| class(n) == NalClass::Aud);
-    let has_ps = nalus.iter().any(|n| class(n) == NalClass::ParameterSet);
-    let is_random_access = nalus.iter().any(|n| class(n) == NalClass::RandomAccess);
-
+    let all_sets = if hevc { 0b111 } else { 0b110 };
     let mut out = EsPayload::new();
-    let mut iter = nalus.into_iter();
-    if has_aud {
-        if let Some(first) = iter.next() {
-            out.push(Bytes::from_static(START_CODE));
-            out.push(first);
-        }
-    } else {
-        out.push(Bytes::from_static(if hevc { HEVC_AUD } else { AVC_AUD }));
-    }
-    if is_random_access && !has_ps {
+    out.push(Bytes::from_static(if hevc { HEVC_AUD } else { AVC_AUD }));
+    if (keyframe || random_access) && sets != all_sets {
         for ps in &config.parameter_sets {
             out.push(Bytes::from_static(START_CODE));
             out.push(ps.clone());
         }
     }
-    for n in iter {
+    for n in nalus {
         out.push(Bytes::from_static(START_CODE));
         out.push(n);
     }
@@ -295,8 +313,8 @@ fn annexb(config: &VideoConfig, body: &Bytes) -> Result<EsPayload, RemuxError> {
 enum NalClass {
     /// Access unit delimiter (H.264 type 9, HEVC type 35).
     Aud,
-    /// SPS/PPS (H.264 7, 8) or VPS/SPS/PPS (HEVC 32-34).
-    ParameterSet,
+    /// VPS (bit 0), SPS (bit 1) or PPS (bit 2).
+    ParameterSet(u8),
     /// IDR (H.264 5) or IRAP (HEVC 16-23).
     RandomAccess,
     Other,
@@ -308,14 +326,17 @@ impl NalClass {
         if hevc {
             match (header >> 1) & 0x3F {
                 35 => NalClass::Aud,
-                32..=34 => NalClass::ParameterSet,
+                32 => NalClass::ParameterSet(0b001),
+                33 => NalClass::ParameterSet(0b010),
+                34 => NalClass::ParameterSet(0b100),
                 16..=23 => NalClass::RandomAccess,
                 _ => NalClass::Other,
             }
         } else {
             match header & 0x1F {
                 9 => NalClass::Aud,
-                7 | 8 => NalClass::ParameterSet,
+                7 => NalClass::ParameterSet(0b010),
+                8 => NalClass::ParameterSet(0b100),
                 5 => NalClass::RandomAccess,
                 _ => NalClass::Other,
             }
@@ -337,208 +358,6 @@ fn mpeg_audio_codec(body: &[u8]) -> Result<AudioCodec, RemuxError> {
     } else {
         AudioCodec::Mp3Lsf
     })
-}
-
-// ---------------------------------------------------------------------------
-// FLV and decoder-configuration parsing used until the `flv`, `avc`, `hevc`
-// and `aac` modules land.
-// ---------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum VideoPacket {
-    SequenceHeader,
-    Frames,
-    EndOfSequence,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct VideoTag {
-    codec: VideoCodec,
-    packet: VideoPacket,
-    keyframe: bool,
-    composition_time: i32,
-    header_len: usize,
-}
-
-/// FLV VIDEODATA header (FLV spec E.4.3.1) and the Enhanced RTMP extended
-/// header (E-RTMP v1: IsExHeader, PacketType, FourCC).
-fn flv_video_header(body: &[u8]) -> Result<VideoTag, RemuxError> {
-    let mut r = Reader::new(body);
-    let b0 = r.u8()?;
-    if b0 & 0x80 != 0 {
-        let frame_type = (b0 >> 4) & 0x07;
-        let packet_type = b0 & 0x0F;
-        let fourcc = r.u32()?;
-        let codec = match &fourcc.to_be_bytes() {
-            b"avc1" => VideoCodec::H264,
-            b"hvc1" => VideoCodec::Hevc,
-            _ => return Err(RemuxError::UnsupportedVideo(fourcc)),
-        };
-        let (packet, composition_time) = match packet_type {
-            0 => (VideoPacket::SequenceHeader, 0),
-            1 => (VideoPacket::Frames, r.i24()?),
-            2 => (VideoPacket::EndOfSequence, 0),
-            3 => (VideoPacket::Frames, 0),
-            _ => (VideoPacket::Other, 0),
-        };
-        return Ok(VideoTag {
-            codec,
-            packet,
-            keyframe: frame_type == 1,
-            composition_time,
-            header_len: r.position(),
-        });
-    }
-    let codec = match b0 & 0x0F {
-        7 => VideoCodec::H264,
-        12 => VideoCodec::Hevc,
-        id => return Err(RemuxError::UnsupportedVideo(u32::from(id))),
-    };
-    let packet = match r.u8()? {
-        0 => VideoPacket::SequenceHeader,
-        1 => VideoPacket::Frames,
-        2 => VideoPacket::EndOfSequence,
-        _ => VideoPacket::Other,
-    };
-    let composition_time = r.i24()?;
-    Ok(VideoTag {
-        codec,
-        packet,
-        keyframe: (b0 >> 4) == 1,
-        composition_time,
-        header_len: r.position(),
-    })
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AudioFormat {
-    Aac,
-    Mp3,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct AudioTag {
-    format: AudioFormat,
-    sequence_header: bool,
-    header_len: usize,
-}
-
-/// FLV AUDIODATA header (FLV spec E.4.2.1).
-fn flv_audio_header(body: &[u8]) -> Result<AudioTag, RemuxError> {
-    let mut r = Reader::new(body);
-    let b0 = r.u8()?;
-    match b0 >> 4 {
-        10 => {
-            let packet_type = r.u8()?;
-            Ok(AudioTag {
-                format: AudioFormat::Aac,
-                sequence_header: packet_type == 0,
-                header_len: 2,
-            })
-        }
-        2 | 14 => Ok(AudioTag {
-            format: AudioFormat::Mp3,
-            sequence_header: false,
-            header_len: 1,
-        }),
-        f => Err(RemuxError::UnsupportedAudio(f)),
-    }
-}
-
-/// AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1): NAL length
-/// size, then SPS and PPS.
-fn avc_config(body: &Bytes) -> Result<(usize, Vec<Bytes>), RemuxError> {
-    let mut r = Reader::new(body);
-    r.skip(4)?;
-    let length_size = usize::from(r.u8()? & 0x03) + 1;
-    let mut sets = Vec::new();
-    let n_sps = r.u8()? & 0x1F;
-    for _ in 0..n_sps {
-        sets.push(read_u16_prefixed(&mut r, body)?);
-    }
-    let n_pps = r.u8()?;
-    for _ in 0..n_pps {
-        if sets.len() >= MAX_PARAMETER_SETS {
-            return Err(RemuxError::BadConfig("too many parameter sets"));
-        }
-        sets.push(read_u16_prefixed(&mut r, body)?);
-    }
-    if length_size == 3 {
-        return Err(RemuxError::BadConfig("3-byte NAL lengths"));
-    }
-    Ok((length_size, sets))
-}
-
-/// HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 8.3.3.1): NAL length
-/// size, then arrays of VPS/SPS/PPS/SEI.
-fn hevc_config(body: &Bytes) -> Result<(usize, Vec<Bytes>), RemuxError> {
-    let mut r = Reader::new(body);
-    r.skip(21)?;
-    let length_size = usize::from(r.u8()? & 0x03) + 1;
-    let arrays = r.u8()?;
-    let mut sets = Vec::new();
-    for _ in 0..arrays {
-        let nal_type = r.u8()? & 0x3F;
-        let count = r.u16()?;
-        for _ in 0..count {
-            let nal = read_u16_prefixed(&mut r, body)?;
-            if (32..=34).contains(&nal_type) {
-                if sets.len() >= MAX_PARAMETER_SETS {
-                    return Err(RemuxError::BadConfig("too many parameter sets"));
-                }
-                sets.push(nal);
-            }
-        }
-    }
-    if length_size == 3 {
-        return Err(RemuxError::BadConfig("3-byte NAL lengths"));
-    }
-    Ok((length_size, sets))
-}
-
-fn read_u16_prefixed(r: &mut Reader<'_>, body: &Bytes) -> Result<Bytes, RemuxError> {
-    let len = usize::from(r.u16()?);
-    let start = r.position();
-    r.skip(len)?;
-    Ok(body.slice(start..start + len))
-}
-
-/// AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1): object type, sampling
-/// frequency index, channel configuration.
-fn aac_config(body: &[u8]) -> Result<(u8, u8, u8), RemuxError> {
-    let mut r = Reader::new(body);
-    let v = r.u16()?;
-    let object_type = (v >> 11) as u8;
-    let sampling_index = ((v >> 7) & 0x0F) as u8;
-    let channels = ((v >> 3) & 0x0F) as u8;
-    if object_type == 0 || object_type > 4 || sampling_index > 12 {
-        return Err(RemuxError::BadConfig("AudioSpecificConfig"));
-    }
-    Ok((object_type, sampling_index, channels))
-}
-
-/// The 7-byte ADTS header (ISO/IEC 13818-7 6.2.1, no CRC).
-fn adts_header(
-    object_type: u8,
-    sampling_index: u8,
-    channels: u8,
-    payload_len: usize,
-) -> Result<[u8; 7], RemuxError> {
-    let len = payload_len + 7;
-    if len > 0x1FFF {
-        return Err(RemuxError::AacTooLong(payload_len));
-    }
-    let profile = object_type - 1;
-    Ok([
-        0xFF,
-        0xF1,
-        (profile << 6) | (sampling_index << 2) | ((channels >> 2) & 1),
-        ((channels & 3) << 6) | ((len >> 11) as u8 & 3),
-        (len >> 3) as u8,
-        ((len as u8 & 7) << 5) | 0x1F,
-        0xFC,
-    ])
 }
 
 #[cfg(test)]
@@ -631,12 +450,66 @@ mod tests {
             .iter()
             .any(|c| body.contains(&c.as_ptr()) && c[..] == *slice));
 
-        // A frame with its own AUD and parameter sets gets nothing added.
+        // A frame with its own parameter sets gets none added, and its AUD
+        // is replaced by ours.
         let own: [&[u8]; 4] = [&[0x09, 0x10], SPS, PPS, idr];
         let mut full = vec![0x17, 1, 0, 0, 0];
         full.extend(length_prefixed(&own));
         let f = r.push(&msg(MediaKind::Video, 1080, full)).unwrap().unwrap();
-        assert_eq!(f.data.to_vec(), annexb_of(&own));
+        assert_eq!(f.data.to_vec(), annexb_of(&[&[0x09, 0xF0], SPS, PPS, idr]));
+    }
+
+    /// The pieces concatenate to exactly what the codecs module's copying
+    /// conversion writes, for every mix of NAL units and key flags.
+    #[test]
+    fn pieces_match_to_annexb() {
+        let avc_config = AvcConfig::parse(&avc_header()[5..]).unwrap();
+        let hevc_config = HevcConfig::parse(&hevc_record()).unwrap();
+        let avc_nals: [&[u8]; 6] = [&[0x09, 0x10], SPS, PPS, &[0x65, 1], &[0x41, 2], &[0x06, 5]];
+        let hevc_nals: [&[u8]; 6] = [
+            &[0x46, 0x01, 0x50],
+            &[0x40, 0x01, 7],
+            &[0x42, 0x01, 8],
+            &[0x44, 0x01, 9],
+            &[0x26, 0x01, 1],
+            &[0x02, 0x01, 2],
+        ];
+        for mask in 0u32..64 {
+            for key in [false, true] {
+                let pick = |nals: &[&'static [u8]; 6]| -> Vec<&'static [u8]> {
+                    (0..6)
+                        .filter(|i| mask & (1 << i) != 0)
+                        .map(|i| nals[i])
+                        .collect()
+                };
+                let frame = Bytes::from(length_prefixed(&pick(&avc_nals)));
+                let mut want = Vec::new();
+                avc::to_annexb(&avc_config, &frame, key, &mut want).unwrap();
+                let config = VideoConfig {
+                    codec: VideoCodec::H264,
+                    length_size: avc_config.nal_length_size,
+                    parameter_sets: [avc_config.sps.clone(), avc_config.pps.clone()].concat(),
+                    raw: Bytes::new(),
+                };
+                assert_eq!(annexb(&config, &frame, key).unwrap().to_vec(), want);
+
+                let frame = Bytes::from(length_prefixed(&pick(&hevc_nals)));
+                let mut want = Vec::new();
+                crate::hevc::to_annexb(&hevc_config, &frame, key, &mut want).unwrap();
+                let config = VideoConfig {
+                    codec: VideoCodec::Hevc,
+                    length_size: hevc_config.nal_length_size,
+                    parameter_sets: [
+                        hevc_config.vps.clone(),
+                        hevc_config.sps.clone(),
+                        hevc_config.pps.clone(),
+                    ]
+                    .concat(),
+                    raw: Bytes::new(),
+                };
+                assert_eq!(annexb(&config, &frame, key).unwrap().to_vec(), want);
+            }
+        }
     }
 
     #[test]
@@ -654,21 +527,28 @@ mod tests {
         assert_eq!(r.streams(), TsStreams::default());
     }
 
-    #[test]
-    fn hevc_legacy_and_enhanced_rtmp() {
-        // HEVCDecoderConfigurationRecord: 21 bytes, lengthSizeMinusOne=3,
-        // arrays VPS, SPS, PPS (and an SEI array that is not a parameter set).
-        let vps: &[u8] = &[0x40, 0x01, 0x0C];
-        let sps: &[u8] = &[0x42, 0x01, 0x01];
-        let pps: &[u8] = &[0x44, 0x01, 0xC1];
-        let sei: &[u8] = &[0x4E, 0x01, 0x05];
+    /// HEVCDecoderConfigurationRecord: 21 bytes, lengthSizeMinusOne=3,
+    /// arrays VPS, SPS, PPS and an SEI array that is not a parameter set.
+    fn hevc_record() -> Vec<u8> {
         let mut record = vec![1; 21];
         record.push(0xFF);
         record.push(4);
-        for (t, n) in [(32u8, vps), (33, sps), (34, pps), (39, sei)] {
+        for (t, n) in [(32u8, VPS), (33, HSPS), (34, HPPS), (39, SEI)] {
             record.extend_from_slice(&[0x80 | t, 0, 1, 0, n.len() as u8]);
             record.extend_from_slice(n);
         }
+        record
+    }
+
+    const VPS: &[u8] = &[0x40, 0x01, 0x0C];
+    const HSPS: &[u8] = &[0x42, 0x01, 0x01];
+    const HPPS: &[u8] = &[0x44, 0x01, 0xC1];
+    const SEI: &[u8] = &[0x4E, 0x01, 0x05];
+
+    #[test]
+    fn hevc_legacy_and_enhanced_rtmp() {
+        let (vps, sps, pps) = (VPS, HSPS, HPPS);
+        let record = hevc_record();
         let idr: &[u8] = &[0x26, 0x01, 0xAF];
         let trail: &[u8] = &[0x02, 0x01, 0xD0];
         let want_key = annexb_of(&[&[0x46, 0x01, 0x50], vps, sps, pps, idr]);
@@ -774,7 +654,7 @@ mod tests {
                 0,
                 vec![0x17, 1, 0, 0, 0, 0, 0, 0, 9, 0x65]
             )),
-            Err(RemuxError::Truncated(_))
+            Err(RemuxError::Nal(_))
         ));
         // Too many NAL units.
         let mut many = vec![0x27, 1, 0, 0, 0];

@@ -224,3 +224,37 @@ fn corpus_big_buck_bunny() {
         },
     );
 }
+
+const MP3: &[&str] = &["-c:a", "libmp3lame", "-ar", "44100"];
+
+#[test]
+fn h264_and_mp3() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let msgs = generated_flv("hls-av-mp3", &[VIDEO_IN, AUDIO_IN, H264, MP3].concat());
+    segment_and_check(
+        "hls-av-mp3",
+        &msgs,
+        Expect {
+            video: Some(("h264", 640, 360)),
+            audio: Some(("mp3", 44100)),
+        },
+    );
+}
+
+#[test]
+fn mp3_only() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let msgs = generated_flv("hls-mp3", &[AUDIO_IN, MP3].concat());
+    segment_and_check(
+        "hls-mp3",
+        &msgs,
+        Expect {
+            video: None,
+            audio: Some(("mp3", 44100)),
+        },
+    );
+}

@@ -5,6 +5,7 @@
 
 mod common;
 mod hls_support;
+mod ts_support;
 
 use std::time::Duration;
 
@@ -457,4 +458,95 @@ fn discontinuity_sequence_counts_tags_that_left_the_window() {
     assert_eq!(p.discontinuity_sequence, 1, "{text}");
     assert!(p.segments.iter().all(|s| !s.discontinuity));
     assert_eq!(p.media_sequence, 4);
+}
+
+#[test]
+fn tiny_fragments_are_floored() {
+    let mut seg = HlsSegmenter::new(
+        HlsConfig {
+            fragment: Duration::ZERO,
+            ..config(2, 60)
+        },
+        "live",
+        "cam",
+    );
+    let mut actions = feed(
+        &mut seg,
+        &synthetic(Synth {
+            video: false,
+            ms: 2_000,
+            ..AV
+        }),
+    );
+    seg.on_unpublish();
+    actions.extend(drain(&mut seg));
+    let c = closes(&actions);
+    assert!(c.len() >= 8, "{c:?}");
+    assert!(
+        c[..c.len() - 1]
+            .iter()
+            .all(|&(_, d)| (200..224).contains(&d)),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_late_track_still_joins_the_first_segment() {
+    // The AAC sequence header (and audio) arrives after three video frames.
+    let mut msgs = synthetic(Synth { ms: 4_000, ..AV });
+    let header = msgs.remove(1);
+    assert!(header.flags.sequence_header && header.kind == MediaKind::Audio);
+    msgs.retain(|m| m.kind == MediaKind::Video || m.timestamp > 80);
+    let at = msgs.iter().position(|m| m.timestamp > 80).unwrap();
+    msgs.insert(at, header);
+    let mut seg = HlsSegmenter::new(config(2, 60), "live", "cam");
+    let mut actions = feed(&mut seg, &msgs);
+    seg.on_unpublish();
+    actions.extend(drain(&mut seg));
+    assert_eq!(closes(&actions), [(0, 2000), (1, 2000)]);
+    let p = parse_media(&last_playlist(&actions).unwrap());
+    assert!(p.segments.iter().all(|s| !s.discontinuity));
+    let first: Vec<u8> = actions
+        .iter()
+        .filter_map(|a| match a {
+            HlsAction::Append { seq: 0, bytes } => Some(bytes.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let report = ts_support::read_transport_stream(&first, &mut Default::default());
+    assert!(report.pes[0].random_access && report.pes[0].pid == media_core::ts::PID_VIDEO);
+    assert!(report
+        .pes
+        .iter()
+        .any(|p| p.pid == media_core::ts::PID_AUDIO));
+
+    // Video alone waits for the probe, then starts at its first key frame.
+    let mut seg = HlsSegmenter::new(config(2, 60), "live", "cam");
+    let mut actions = feed(
+        &mut seg,
+        &synthetic(Synth {
+            audio: false,
+            ms: 4_000,
+            ..AV
+        }),
+    );
+    seg.on_unpublish();
+    actions.extend(drain(&mut seg));
+    assert_eq!(closes(&actions), [(0, 2000), (1, 2000)]);
+
+    // A stream shorter than the probe still gets its segment at unpublish.
+    let mut seg = HlsSegmenter::new(config(2, 60), "live", "cam");
+    let mut actions = feed(
+        &mut seg,
+        &synthetic(Synth {
+            audio: false,
+            ms: 400,
+            ..AV
+        }),
+    );
+    assert!(closes(&actions).is_empty());
+    seg.on_unpublish();
+    actions.extend(drain(&mut seg));
+    assert_eq!(closes(&actions), [(0, 400)]);
 }

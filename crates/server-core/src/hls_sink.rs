@@ -226,10 +226,12 @@ impl Sink {
                     }
                 }
             }
-            HlsAction::CloseSegment { seq, .. } => {
-                if let Some((path, buf, _)) = self.pending.remove(&seq) {
-                    fs.append(&tmp(&path), buf).await?;
-                    fs.rename(&tmp(&path), &path).await?;
+            HlsAction::CloseSegment { seq, path, .. } => {
+                // The final name may differ from the one at open (`[duration]`
+                // is only known now); the bytes went to the open name's temp file.
+                if let Some((open_path, buf, _)) = self.pending.remove(&seq) {
+                    fs.append(&tmp(&open_path), buf).await?;
+                    fs.rename(&tmp(&open_path), &self.root.join(path)).await?;
                 }
             }
             HlsAction::WritePlaylist { path, text } => {

@@ -1,147 +1,285 @@
-//! The audio tag header: legacy (sound format) and Enhanced RTMP (FourCC) forms.
+//! The audio tag header in its two forms: legacy `AUDIODATA` (FLV spec v10.1
+//! E.4.2.1: `SoundFormat`, rate, size, type, then `AACPacketType` for AAC)
+//! and the Enhanced RTMP `ExAudioTagHeader` (E-RTMP v2 "Enhanced Audio":
+//! `SoundFormat` 9, `AudioPacketType`, optional `ModEx` prefixes,
+//! multitrack, FourCC).
 
 use rtmp_proto::reader::Reader;
 
+use super::video::{MultitrackType, MAX_MODEX};
 use super::FlvError;
 
-/// Audio codec (FLV spec E.4.2.1 `SoundFormat`, plus E-RTMP FourCCs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The `SoundFormat` value that switches to the E-RTMP FourCC form.
+const EX_HEADER: u8 = 9;
+
+/// Audio codec (FLV spec E.4.2.1 `SoundFormat`, plus E-RTMP `AudioFourCc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SoundFormat {
     /// 0: linear PCM, platform endian.
-    PcmPlatform,
+    LinearPcmPlatformEndian,
     /// 1: ADPCM.
     Adpcm,
-    /// 2, or 14 (MP3 8 kHz), or E-RTMP `.mp3`.
+    /// 2, or E-RTMP `.mp3`: MP3.
     Mp3,
     /// 3: linear PCM, little endian.
-    PcmLe,
-    /// 4, 5, 6: Nellymoser.
+    LinearPcmLittleEndian,
+    /// 4: Nellymoser 16 kHz mono.
+    Nellymoser16kMono,
+    /// 5: Nellymoser 8 kHz mono.
+    Nellymoser8kMono,
+    /// 6: Nellymoser.
     Nellymoser,
     /// 7: G.711 A-law.
-    G711A,
+    G711ALaw,
     /// 8: G.711 mu-law.
-    G711U,
-    /// 10 or E-RTMP `mp4a`: AAC.
+    G711MuLaw,
+    /// 10, or E-RTMP `mp4a`: AAC.
     Aac,
     /// 11: Speex.
     Speex,
+    /// 14: MP3 8 kHz.
+    Mp3_8k,
+    /// 15: device-specific sound.
+    DeviceSpecific,
     /// E-RTMP `Opus`.
     Opus,
-    /// E-RTMP `ac-3` / `ec-3`.
-    Ac3,
     /// E-RTMP `fLaC`.
     Flac,
+    /// E-RTMP `ac-3`.
+    Ac3,
+    /// E-RTMP `ec-3`.
+    Eac3,
+    /// A reserved legacy value (12, 13).
+    Other(u8),
+    /// An unknown FourCC.
+    OtherFourCc([u8; 4]),
+    /// The header names no codec: a multitrack message whose tracks each carry
+    /// their own FourCC.
+    Unspecified,
+}
+
+impl SoundFormat {
+    fn from_legacy(v: u8) -> Self {
+        match v {
+            0 => Self::LinearPcmPlatformEndian,
+            1 => Self::Adpcm,
+            2 => Self::Mp3,
+            3 => Self::LinearPcmLittleEndian,
+            4 => Self::Nellymoser16kMono,
+            5 => Self::Nellymoser8kMono,
+            6 => Self::Nellymoser,
+            7 => Self::G711ALaw,
+            8 => Self::G711MuLaw,
+            10 => Self::Aac,
+            11 => Self::Speex,
+            14 => Self::Mp3_8k,
+            15 => Self::DeviceSpecific,
+            o => Self::Other(o),
+        }
+    }
+
+    fn from_fourcc(b: [u8; 4]) -> Self {
+        match &b {
+            b"mp4a" => Self::Aac,
+            b"Opus" => Self::Opus,
+            b".mp3" => Self::Mp3,
+            b"fLaC" => Self::Flac,
+            b"ac-3" => Self::Ac3,
+            b"ec-3" => Self::Eac3,
+            _ => Self::OtherFourCc(b),
+        }
+    }
+
+    /// The name the HTTP API reports (SRS's names).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LinearPcmPlatformEndian | Self::LinearPcmLittleEndian => "PCM",
+            Self::Adpcm => "ADPCM",
+            Self::Mp3 | Self::Mp3_8k => "MP3",
+            Self::Nellymoser16kMono | Self::Nellymoser8kMono | Self::Nellymoser => "Nellymoser",
+            Self::G711ALaw => "G711A",
+            Self::G711MuLaw => "G711U",
+            Self::Aac => "AAC",
+            Self::Speex => "Speex",
+            Self::Opus => "Opus",
+            Self::Flac => "FLAC",
+            Self::Ac3 => "AC3",
+            Self::Eac3 => "EAC3",
+            Self::DeviceSpecific | Self::Other(_) | Self::OtherFourCc(_) | Self::Unspecified => {
+                "Other"
+            }
+        }
+    }
+}
+
+/// The legacy `AACPacketType` (FLV spec E.4.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AacPacketType {
+    /// 0: AudioSpecificConfig.
+    SequenceHeader,
+    /// 1: one raw AAC frame.
+    Raw,
     /// Anything else.
     Other(u8),
 }
 
-impl SoundFormat {
-    /// The name the HTTP API reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PcmPlatform | Self::PcmLe => "PCM",
-            Self::Adpcm => "ADPCM",
-            Self::Mp3 => "MP3",
-            Self::Nellymoser => "Nellymoser",
-            Self::G711A => "G711A",
-            Self::G711U => "G711U",
-            Self::Aac => "AAC",
-            Self::Speex => "Speex",
-            Self::Opus => "Opus",
-            Self::Ac3 => "AC3",
-            Self::Flac => "FLAC",
-            Self::Other(_) => "Other",
+/// E-RTMP `AudioPacketType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AudioPacketType {
+    /// 0: codec configuration (AAC AudioSpecificConfig, Opus header, FLAC STREAMINFO).
+    SequenceStart,
+    /// 1: coded frames.
+    CodedFrames,
+    /// 2: end of sequence.
+    SequenceEnd,
+    /// 4: channel order and count.
+    MultichannelConfig,
+    /// 5: several tracks in one message; see [`AudioTagHeader::multitrack`].
+    Multitrack,
+    /// A value the spec reserves.
+    Other(u8),
+}
+
+impl AudioPacketType {
+    fn from_bits(v: u8) -> Self {
+        match v {
+            0 => Self::SequenceStart,
+            1 => Self::CodedFrames,
+            2 => Self::SequenceEnd,
+            4 => Self::MultichannelConfig,
+            5 => Self::Multitrack,
+            o => Self::Other(o),
         }
     }
 }
 
 /// A parsed audio tag header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AudioTagHeader {
     /// Codec.
     pub sound_format: SoundFormat,
-    /// Legacy rate index: 0 = 5.5 kHz, 1 = 11 kHz, 2 = 22 kHz, 3 = 44 kHz.
+    /// Legacy `SoundRate`: 0 = 5.5 kHz, 1 = 11 kHz, 2 = 22 kHz, 3 = 44 kHz
+    /// (AAC always says 3; its real rate is in the AudioSpecificConfig). 0 in
+    /// the ex form, which has no such field.
     pub rate_index: u8,
-    /// Legacy sample size: true for 16-bit.
+    /// Legacy `SoundSize`: true for 16-bit samples.
     pub size_16bit: bool,
-    /// Legacy channel flag: true for stereo.
+    /// Legacy `SoundType`: true for stereo.
     pub stereo: bool,
-    /// AAC packet type (0 = AudioSpecificConfig, 1 = raw frame), or the E-RTMP
-    /// audio packet type (0 = SequenceStart, 1 = CodedFrames, ...).
-    pub packet_type: Option<u8>,
-    /// True for the Enhanced RTMP form.
+    /// Legacy AAC `AACPacketType`.
+    pub aac_packet_type: Option<AacPacketType>,
+    /// True for the Enhanced RTMP form (`SoundFormat` 9).
     pub is_ex_header: bool,
+    /// The ex header's FourCC (absent for multitrack with a codec per track).
+    pub fourcc: Option<[u8; 4]>,
+    /// The ex header's packet type (the real one after any `ModEx`).
+    pub packet_type: Option<AudioPacketType>,
+    /// Multitrack layout and the tracks' packet type, when `packet_type` is
+    /// [`AudioPacketType::Multitrack`].
+    pub multitrack: Option<(MultitrackType, AudioPacketType)>,
 }
 
 impl AudioTagHeader {
-    /// Parses the header at the start of an audio tag body; returns it and its length.
+    /// Parses the header at the start of an audio tag body. Returns it and its
+    /// length in bytes: the codec payload (or the multitrack loop) starts there.
     pub fn parse(body: &[u8]) -> Result<(Self, usize), FlvError> {
         let mut r = Reader::new(body);
         let first = r.u8().map_err(|_| FlvError::Empty)?;
         let format = first >> 4;
-        if format == 9 {
-            let packet_type = first & 0x0f;
-            if packet_type == 5 || packet_type == 7 {
-                return Err(FlvError::UnsupportedExHeader("audio multitrack/ModEx"));
-            }
-            let fourcc = r.take(4)?;
-            let sound_format = match fourcc {
-                b"mp4a" => SoundFormat::Aac,
-                b"Opus" => SoundFormat::Opus,
-                b".mp3" => SoundFormat::Mp3,
-                b"ac-3" | b"ec-3" => SoundFormat::Ac3,
-                b"fLaC" => SoundFormat::Flac,
-                _ => SoundFormat::Other(9),
-            };
-            return Ok((
-                Self {
-                    sound_format,
-                    rate_index: 3,
-                    size_16bit: true,
-                    stereo: true,
-                    packet_type: Some(packet_type),
-                    is_ex_header: true,
-                },
-                r.position(),
-            ));
-        }
-        let sound_format = match format {
-            0 => SoundFormat::PcmPlatform,
-            1 => SoundFormat::Adpcm,
-            2 | 14 => SoundFormat::Mp3,
-            3 => SoundFormat::PcmLe,
-            4..=6 => SoundFormat::Nellymoser,
-            7 => SoundFormat::G711A,
-            8 => SoundFormat::G711U,
-            10 => SoundFormat::Aac,
-            11 => SoundFormat::Speex,
-            o => SoundFormat::Other(o),
-        };
-        let packet_type = if sound_format == SoundFormat::Aac {
-            Some(r.u8()?)
+        let header = if format == EX_HEADER {
+            Self::parse_ex(first & 0x0F, &mut r)?
         } else {
-            None
-        };
-        Ok((
+            let sound_format = SoundFormat::from_legacy(format);
+            let aac_packet_type = if sound_format == SoundFormat::Aac {
+                Some(match r.u8()? {
+                    0 => AacPacketType::SequenceHeader,
+                    1 => AacPacketType::Raw,
+                    o => AacPacketType::Other(o),
+                })
+            } else {
+                None
+            };
             Self {
                 sound_format,
-                rate_index: (first >> 2) & 3,
-                size_16bit: first & 2 != 0,
-                stereo: first & 1 != 0,
-                packet_type,
+                rate_index: (first >> 2) & 0x03,
+                size_16bit: first & 0x02 != 0,
+                stereo: first & 0x01 != 0,
+                aac_packet_type,
                 is_ex_header: false,
-            },
-            r.position(),
-        ))
+                fourcc: None,
+                packet_type: None,
+                multitrack: None,
+            }
+        };
+        Ok((header, r.position()))
     }
 
-    /// An AudioSpecificConfig (or E-RTMP SequenceStart) follows.
+    fn parse_ex(mut raw_type: u8, r: &mut Reader<'_>) -> Result<Self, FlvError> {
+        // ModEx (7): size-prefixed modifier data, then [ModExType:4 | PacketType:4].
+        let mut modex = 0;
+        while raw_type == 7 {
+            modex += 1;
+            if modex > MAX_MODEX {
+                return Err(FlvError::UnsupportedExHeader("too many ModEx modifiers"));
+            }
+            let mut size = usize::from(r.u8()?) + 1;
+            if size == 256 {
+                size = usize::from(r.u16()?) + 1;
+            }
+            r.skip(size)?;
+            raw_type = r.u8()? & 0x0F;
+        }
+        let packet_type = AudioPacketType::from_bits(raw_type);
+        let mut multitrack = None;
+        if packet_type == AudioPacketType::Multitrack {
+            let b = r.u8()?;
+            let kind = MultitrackType::from_bits(b >> 4)?;
+            let inner = AudioPacketType::from_bits(b & 0x0F);
+            if matches!(
+                inner,
+                AudioPacketType::Multitrack | AudioPacketType::Other(7)
+            ) {
+                return Err(FlvError::UnsupportedExHeader("nested multitrack or ModEx"));
+            }
+            multitrack = Some((kind, inner));
+        }
+        let fourcc = match multitrack {
+            Some((MultitrackType::ManyTracksManyCodecs, _)) => None,
+            _ => {
+                let mut b = [0u8; 4];
+                b.copy_from_slice(r.take(4)?);
+                Some(b)
+            }
+        };
+        Ok(Self {
+            sound_format: fourcc.map_or(SoundFormat::Unspecified, SoundFormat::from_fourcc),
+            rate_index: 0,
+            size_16bit: false,
+            stereo: false,
+            aac_packet_type: None,
+            is_ex_header: true,
+            fourcc,
+            packet_type: Some(packet_type),
+            multitrack,
+        })
+    }
+
+    /// A codec configuration follows: AAC packet type 0, or E-RTMP
+    /// SequenceStart (for every track of a multitrack message).
     pub fn is_sequence_header(&self) -> bool {
-        self.packet_type == Some(0)
+        self.aac_packet_type == Some(AacPacketType::SequenceHeader)
+            || match self.multitrack {
+                Some((_, inner)) => inner == AudioPacketType::SequenceStart,
+                None => self.packet_type == Some(AudioPacketType::SequenceStart),
+            }
     }
 
-    /// The legacy header's sampling rate in Hz (AAC's real rate is in its ASC).
+    /// The legacy header's sampling rate in Hz; 0 for the ex form, whose
+    /// codecs describe their rate in their own configuration.
     pub fn sample_rate(&self) -> u32 {
+        if self.is_ex_header {
+            return 0;
+        }
         match self.rate_index {
             0 => 5512,
             1 => 11025,
@@ -150,12 +288,12 @@ impl AudioTagHeader {
         }
     }
 
-    /// The legacy header's channel count.
+    /// The legacy header's channel count; 0 for the ex form.
     pub fn channels(&self) -> u8 {
-        if self.stereo {
-            2
-        } else {
-            1
+        match (self.is_ex_header, self.stereo) {
+            (true, _) => 0,
+            (false, true) => 2,
+            (false, false) => 1,
         }
     }
 }
@@ -165,15 +303,92 @@ mod tests {
     use super::*;
 
     #[test]
-    fn legacy_and_enhanced_audio_headers() {
+    fn legacy_headers() {
         let (h, len) = AudioTagHeader::parse(&[0xaf, 0x00, 0x12, 0x10]).unwrap();
-        assert_eq!((h.sound_format, len, h.is_sequence_header()), (SoundFormat::Aac, 2, true));
-        assert_eq!((h.sample_rate(), h.channels()), (44100, 2));
-        let (h, len) = AudioTagHeader::parse(&[0x2e, 0xff]).unwrap();
-        assert_eq!((h.sound_format, len, h.channels()), (SoundFormat::Mp3, 1, 1));
-        let (h, len) = AudioTagHeader::parse(b"\x90Opus").unwrap();
-        assert_eq!((h.sound_format, len, h.is_sequence_header()), (SoundFormat::Opus, 5, true));
-        assert!(AudioTagHeader::parse(&[0xaf]).is_err());
-        assert!(AudioTagHeader::parse(&[]).is_err());
+        assert_eq!((h.sound_format, len), (SoundFormat::Aac, 2));
+        assert_eq!(h.aac_packet_type, Some(AacPacketType::SequenceHeader));
+        assert!(h.is_sequence_header());
+        assert_eq!(
+            (h.sample_rate(), h.channels(), h.size_16bit),
+            (44100, 2, true)
+        );
+        let (h, _) = AudioTagHeader::parse(&[0xaf, 0x01, 0x21]).unwrap();
+        assert!(!h.is_sequence_header());
+        let (h, len) = AudioTagHeader::parse(&[0x2a, 0xff]).unwrap();
+        assert_eq!((h.sound_format, len), (SoundFormat::Mp3, 1));
+        assert_eq!(
+            (h.sample_rate(), h.channels(), h.size_16bit),
+            (22050, 1, true)
+        );
+        assert_eq!(
+            AudioTagHeader::parse(&[0xe0]).unwrap().0.sound_format,
+            SoundFormat::Mp3_8k
+        );
+        assert_eq!(
+            AudioTagHeader::parse(&[0xc0]).unwrap().0.sound_format,
+            SoundFormat::Other(12)
+        );
+        assert_eq!(
+            AudioTagHeader::parse(&[0x70])
+                .unwrap()
+                .0
+                .sound_format
+                .name(),
+            "G711A"
+        );
+    }
+
+    #[test]
+    fn enhanced_headers() {
+        let (h, len) = AudioTagHeader::parse(b"\x90Opus\x01").unwrap();
+        assert_eq!((h.sound_format, len), (SoundFormat::Opus, 5));
+        assert!(h.is_ex_header && h.is_sequence_header());
+        assert_eq!((h.sample_rate(), h.channels()), (0, 0));
+        let (h, _) = AudioTagHeader::parse(b"\x91mp4a").unwrap();
+        assert_eq!(h.sound_format, SoundFormat::Aac);
+        assert_eq!(h.packet_type, Some(AudioPacketType::CodedFrames));
+        assert!(!h.is_sequence_header());
+        let (h, _) = AudioTagHeader::parse(b"\x90abcd").unwrap();
+        assert_eq!(h.sound_format, SoundFormat::OtherFourCc(*b"abcd"));
+        // Multitrack (ManyTracks of SequenceStart, fLaC).
+        let (h, len) = AudioTagHeader::parse(b"\x95\x10fLaC\x00").unwrap();
+        assert_eq!((len, h.sound_format), (6, SoundFormat::Flac));
+        assert_eq!(
+            h.multitrack,
+            Some((MultitrackType::ManyTracks, AudioPacketType::SequenceStart))
+        );
+        assert!(h.is_sequence_header());
+        // ManyTracksManyCodecs: no FourCC in the header.
+        let (h, len) = AudioTagHeader::parse(b"\x95\x21Opus").unwrap();
+        assert_eq!(
+            (len, h.sound_format, h.fourcc),
+            (2, SoundFormat::Unspecified, None)
+        );
+        // ModEx then SequenceStart ec-3.
+        let (h, len) = AudioTagHeader::parse(b"\x97\x00\x09\x00ec-3").unwrap();
+        assert_eq!((len, h.sound_format), (8, SoundFormat::Eac3));
+        assert!(h.is_sequence_header());
+    }
+
+    #[test]
+    fn hostile_headers() {
+        assert_eq!(AudioTagHeader::parse(&[]), Err(FlvError::Empty));
+        assert!(matches!(
+            AudioTagHeader::parse(&[0xaf]),
+            Err(FlvError::Truncated(_))
+        ));
+        assert!(matches!(
+            AudioTagHeader::parse(b"\x90Op"),
+            Err(FlvError::Truncated(_))
+        ));
+        assert!(AudioTagHeader::parse(b"\x95\x30Opus").is_err());
+        assert!(AudioTagHeader::parse(b"\x95\x05Opus").is_err());
+        let chain: Vec<u8> = std::iter::once(0x97)
+            .chain((0..=MAX_MODEX).flat_map(|_| [0u8, 0, 0x07]))
+            .collect();
+        assert!(matches!(
+            AudioTagHeader::parse(&chain),
+            Err(FlvError::UnsupportedExHeader(_))
+        ));
     }
 }

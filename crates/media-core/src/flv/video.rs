@@ -1,24 +1,39 @@
-//! The video tag header: legacy (codec id) and Enhanced RTMP (FourCC) forms.
+//! The video tag header in its two forms: legacy `VIDEODATA` (FLV spec v10.1
+//! E.4.3.1: frame type, codec id, then `AVCPacketType` and `CompositionTime`
+//! for AVC) and the Enhanced RTMP `ExVideoTagHeader` (E-RTMP v1/v2 "Enhanced
+//! Video": `IsExHeader`, frame type, `VideoPacketType`, optional `ModEx`
+//! prefixes, multitrack, FourCC, and a composition time only for `avc1`/`hvc1`
+//! `CodedFrames`).
+//!
+//! Legacy codec id 12 is HEVC: not in any Adobe spec, but the de-facto
+//! extension Chinese CDNs, SRS and ffmpeg forks shipped before E-RTMP.
 
 use rtmp_proto::reader::Reader;
 
 use super::FlvError;
 
-/// Video frame type (FLV spec E.4.3.1, E-RTMP `VideoFrameType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Most E-RTMP `ModEx` modifiers accepted before the real packet type. The
+/// spec defines one modifier type; a chain longer than this is hostile.
+pub const MAX_MODEX: usize = 8;
+
+/// `ModEx` type carrying a nanosecond offset to the millisecond timestamp.
+const MODEX_TIMESTAMP_OFFSET_NANO: u8 = 0;
+
+/// Video frame type (FLV spec E.4.3.1 `FrameType`, E-RTMP `VideoFrameType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FrameType {
-    /// 1: key frame (a random access point).
+    /// 1: key frame, a random access point.
     Key,
     /// 2: inter frame.
     Inter,
     /// 3: disposable inter frame (H.263 only).
     Disposable,
-    /// 4: generated key frame (server use).
-    Generated,
-    /// 5: video info / command frame (no picture).
+    /// 4: generated key frame (reserved for server use).
+    GeneratedKey,
+    /// 5: video info / command frame: no picture, a command byte instead.
     Command,
-    /// Anything else.
-    Other(u8),
+    /// 0, 6, 7 (and 8..=15 in the legacy form): reserved.
+    Reserved(u8),
 }
 
 impl FrameType {
@@ -27,15 +42,15 @@ impl FrameType {
             1 => Self::Key,
             2 => Self::Inter,
             3 => Self::Disposable,
-            4 => Self::Generated,
+            4 => Self::GeneratedKey,
             5 => Self::Command,
-            o => Self::Other(o),
+            o => Self::Reserved(o),
         }
     }
 }
 
-/// An Enhanced RTMP video FourCC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The E-RTMP `VideoFourCc` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FourCc {
     /// `avc1`: H.264.
     Avc1,
@@ -52,7 +67,7 @@ pub enum FourCc {
 }
 
 impl FourCc {
-    /// Maps the four bytes.
+    /// Maps the four wire bytes.
     pub fn from_bytes(b: [u8; 4]) -> Self {
         match &b {
             b"avc1" => Self::Avc1,
@@ -63,20 +78,36 @@ impl FourCc {
             _ => Self::Other(b),
         }
     }
+
+    /// The four wire bytes.
+    pub fn to_bytes(self) -> [u8; 4] {
+        match self {
+            Self::Avc1 => *b"avc1",
+            Self::Hvc1 => *b"hvc1",
+            Self::Av01 => *b"av01",
+            Self::Vp09 => *b"vp09",
+            Self::Vp08 => *b"vp08",
+            Self::Other(b) => b,
+        }
+    }
 }
 
 /// The video codec, whichever header form named it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VideoCodec {
     /// Legacy id 2: Sorenson H.263.
     H263,
     /// Legacy id 3: Screen video.
     ScreenVideo,
-    /// Legacy id 4/5: On2 VP6 (with or without alpha).
+    /// Legacy id 4: On2 VP6.
     Vp6,
+    /// Legacy id 5: On2 VP6 with alpha channel.
+    Vp6Alpha,
+    /// Legacy id 6: Screen video version 2.
+    ScreenVideoV2,
     /// Legacy id 7 or `avc1`: H.264.
     Avc,
-    /// Legacy id 12 (the de-facto Chinese extension) or `hvc1`: H.265.
+    /// Legacy id 12 or `hvc1`: H.265.
     Hevc,
     /// `av01`.
     Av1,
@@ -84,121 +115,230 @@ pub enum VideoCodec {
     Vp9,
     /// `vp08`.
     Vp8,
-    /// Unknown legacy id.
+    /// An unknown legacy codec id.
     Other(u8),
-    /// Unknown FourCC.
+    /// An unknown FourCC.
     OtherFourCc([u8; 4]),
+    /// The header names no codec: an E-RTMP command frame, or a multitrack
+    /// message whose tracks each carry their own FourCC.
+    Unspecified,
 }
 
 impl VideoCodec {
+    fn from_legacy_id(id: u8) -> Self {
+        match id {
+            2 => Self::H263,
+            3 => Self::ScreenVideo,
+            4 => Self::Vp6,
+            5 => Self::Vp6Alpha,
+            6 => Self::ScreenVideoV2,
+            7 => Self::Avc,
+            12 => Self::Hevc,
+            o => Self::Other(o),
+        }
+    }
+
+    fn from_fourcc(f: FourCc) -> Self {
+        match f {
+            FourCc::Avc1 => Self::Avc,
+            FourCc::Hvc1 => Self::Hevc,
+            FourCc::Av01 => Self::Av1,
+            FourCc::Vp09 => Self::Vp9,
+            FourCc::Vp08 => Self::Vp8,
+            FourCc::Other(b) => Self::OtherFourCc(b),
+        }
+    }
+
     /// The name the HTTP API reports (SRS's names).
     pub fn name(self) -> &'static str {
         match self {
             Self::H263 => "H263",
-            Self::ScreenVideo => "ScreenVideo",
-            Self::Vp6 => "VP6",
+            Self::ScreenVideo | Self::ScreenVideoV2 => "ScreenVideo",
+            Self::Vp6 | Self::Vp6Alpha => "VP6",
             Self::Avc => "H264",
             Self::Hevc => "H265",
             Self::Av1 => "AV1",
             Self::Vp9 => "VP9",
             Self::Vp8 => "VP8",
-            Self::Other(_) | Self::OtherFourCc(_) => "Other",
+            Self::Other(_) | Self::OtherFourCc(_) | Self::Unspecified => "Other",
         }
     }
 }
 
-/// What a video message carries (legacy AVCPacketType, or E-RTMP `VideoPacketType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VideoPacketType {
-    /// Decoder configuration (AVC packet type 0 / SequenceStart).
-    SequenceStart,
-    /// Coded frames with a composition time (AVC packet type 1 / CodedFrames).
-    CodedFrames,
-    /// End of sequence (AVC packet type 2 / SequenceEnd).
-    SequenceEnd,
-    /// Coded frames, composition time zero and absent (E-RTMP).
-    CodedFramesX,
-    /// AMF metadata such as HDR colour info (E-RTMP).
-    Metadata,
-    /// MPEG-2 TS sequence start (E-RTMP, AV1 in TS).
-    Mpeg2TsSequenceStart,
-    /// Several tracks in one message (E-RTMP v2); `inner` says what they carry.
-    Multitrack {
-        /// The packet type of the tracks.
-        inner: u8,
-    },
-    /// A legacy codec without packet types (H.263, VP6...): the whole body is a frame.
-    Raw,
-    /// Unknown value.
+/// The legacy `AVCPacketType` (FLV spec E.4.3.1), also used by legacy HEVC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AvcPacketType {
+    /// 0: AVCDecoderConfigurationRecord (or HEVC's record).
+    SequenceHeader,
+    /// 1: one or more length-prefixed NAL units.
+    Nalu,
+    /// 2: end of sequence (empty body).
+    EndOfSequence,
+    /// Anything else.
     Other(u8),
 }
 
-/// A parsed video tag header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VideoTagHeader {
-    /// Frame type.
-    pub frame_type: FrameType,
-    /// Codec.
-    pub codec: VideoCodec,
-    /// True for the Enhanced RTMP form.
-    pub is_ex_header: bool,
-    /// The FourCC of an ex header.
-    pub fourcc: Option<FourCc>,
-    /// Packet type.
-    pub packet_type: VideoPacketType,
-    /// Composition time offset in ms (PTS − DTS); 0 where absent.
-    pub composition_time: i32,
+/// What a video message carries: E-RTMP `VideoPacketType`, with the legacy
+/// AVC packet types mapped onto it and two values for legacy-only shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VideoPacketType {
+    /// 0: decoder configuration (legacy AVC packet type 0).
+    SequenceStart,
+    /// 1: coded frames (legacy AVC packet type 1); AVC/HEVC carry a composition time.
+    CodedFrames,
+    /// 2: end of sequence (legacy AVC packet type 2).
+    SequenceEnd,
+    /// 3: coded frames whose composition time is zero and absent.
+    CodedFramesX,
+    /// 4: AMF metadata (e.g. HDR `colorInfo`); the frame type is meaningless.
+    Metadata,
+    /// 5: AV1 sequence start in MPEG-2 TS form.
+    Mpeg2TsSequenceStart,
+    /// 6: several tracks in one message; see [`VideoTagHeader::multitrack`].
+    Multitrack,
+    /// A legacy codec without packet types (H.263, VP6, ...): the body is a frame.
+    Raw,
+    /// A command frame ([`FrameType::Command`]): no picture.
+    Command,
+    /// A value the spec reserves.
+    Other(u8),
 }
 
-/// E-RTMP modifier extensions (`ModEx`) allowed before the real packet type.
-const MAX_MODEX: usize = 8;
+impl VideoPacketType {
+    fn from_ex(v: u8) -> Self {
+        match v {
+            0 => Self::SequenceStart,
+            1 => Self::CodedFrames,
+            2 => Self::SequenceEnd,
+            3 => Self::CodedFramesX,
+            4 => Self::Metadata,
+            5 => Self::Mpeg2TsSequenceStart,
+            6 => Self::Multitrack,
+            o => Self::Other(o),
+        }
+    }
+}
+
+/// E-RTMP `AvMultitrackType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MultitrackType {
+    /// 0: one track; the header's FourCC applies.
+    OneTrack,
+    /// 1: several tracks of the header's FourCC, each size-prefixed.
+    ManyTracks,
+    /// 2: several tracks, each with its own FourCC and size.
+    ManyTracksManyCodecs,
+}
+
+impl MultitrackType {
+    pub(crate) fn from_bits(v: u8) -> Result<Self, FlvError> {
+        match v {
+            0 => Ok(Self::OneTrack),
+            1 => Ok(Self::ManyTracks),
+            2 => Ok(Self::ManyTracksManyCodecs),
+            _ => Err(FlvError::UnsupportedExHeader("reserved AvMultitrackType")),
+        }
+    }
+}
+
+/// The multitrack part of an E-RTMP video header. The track loop (track id,
+/// optional FourCC and size per track) starts where the header ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Multitrack {
+    /// How the tracks are laid out.
+    pub kind: MultitrackType,
+    /// What every track carries (never `Multitrack`).
+    pub packet_type: VideoPacketType,
+}
+
+/// A parsed video tag header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VideoTagHeader {
+    /// Frame type (3 bits in the ex form, 4 in the legacy form).
+    pub frame_type: FrameType,
+    /// Codec, from the legacy id or the FourCC.
+    pub codec: VideoCodec,
+    /// True for the Enhanced RTMP form (`IsExHeader`, bit 7 of the first byte).
+    pub is_ex_header: bool,
+    /// The FourCC of an ex header (absent for command frames and for
+    /// multitrack messages with a codec per track).
+    pub fourcc: Option<FourCc>,
+    /// Packet type (the real one after any `ModEx` prefixes).
+    pub packet_type: VideoPacketType,
+    /// The raw legacy `AVCPacketType` of codec ids 7 and 12.
+    pub avc_packet_type: Option<AvcPacketType>,
+    /// Set when `packet_type` is [`VideoPacketType::Multitrack`].
+    pub multitrack: Option<Multitrack>,
+    /// The `VideoCommand` byte of a command frame (0 start seek, 1 end seek).
+    pub command: Option<u8>,
+    /// Composition time offset in ms (PTS − DTS), signed 24-bit; 0 where the
+    /// header has none (CodedFramesX, sequence headers, non-AVC/HEVC codecs).
+    pub composition_time: i32,
+    /// E-RTMP v2 `ModEx` `TimestampOffsetNano`: nanoseconds to add to the
+    /// millisecond timestamp.
+    pub timestamp_offset_nanos: Option<u32>,
+}
 
 impl VideoTagHeader {
-    /// Parses the header at the start of a video tag body; returns it and its
-    /// length (the codec payload starts there).
+    /// Parses the header at the start of a video tag body. Returns it and its
+    /// length in bytes: the codec payload (or, for multitrack, the track loop)
+    /// starts there.
     pub fn parse(body: &[u8]) -> Result<(Self, usize), FlvError> {
         let mut r = Reader::new(body);
         let first = r.u8().map_err(|_| FlvError::Empty)?;
-        if first & 0x80 != 0 {
-            return Self::parse_ex(first, r);
-        }
-        let frame_type = FrameType::from_bits((first >> 4) & 0x0f);
-        let codec_id = first & 0x0f;
-        let codec = match codec_id {
-            2 => VideoCodec::H263,
-            3 | 6 => VideoCodec::ScreenVideo,
-            4 | 5 => VideoCodec::Vp6,
-            7 => VideoCodec::Avc,
-            12 => VideoCodec::Hevc,
-            o => VideoCodec::Other(o),
+        let header = if first & 0x80 != 0 {
+            Self::parse_ex(first, &mut r)?
+        } else {
+            Self::parse_legacy(first, &mut r)?
         };
-        let mut header = Self {
+        Ok((header, r.position()))
+    }
+
+    fn parse_legacy(first: u8, r: &mut Reader<'_>) -> Result<Self, FlvError> {
+        let frame_type = FrameType::from_bits(first >> 4);
+        let codec = VideoCodec::from_legacy_id(first & 0x0F);
+        let mut h = Self {
             frame_type,
             codec,
             is_ex_header: false,
             fourcc: None,
             packet_type: VideoPacketType::Raw,
+            avc_packet_type: None,
+            multitrack: None,
+            command: None,
             composition_time: 0,
+            timestamp_offset_nanos: None,
         };
-        if matches!(codec, VideoCodec::Avc | VideoCodec::Hevc) && frame_type != FrameType::Command {
-            header.packet_type = match r.u8()? {
-                0 => VideoPacketType::SequenceStart,
-                1 => VideoPacketType::CodedFrames,
-                2 => VideoPacketType::SequenceEnd,
-                o => VideoPacketType::Other(o),
+        if frame_type == FrameType::Command {
+            // E-RTMP "Enhanced Video": a legacy command frame is followed by
+            // one UI8 `VideoCommand` and no picture.
+            h.packet_type = VideoPacketType::Command;
+            h.command = Some(r.u8()?);
+        } else if matches!(codec, VideoCodec::Avc | VideoCodec::Hevc) {
+            let (avc, packet) = match r.u8()? {
+                0 => (
+                    AvcPacketType::SequenceHeader,
+                    VideoPacketType::SequenceStart,
+                ),
+                1 => (AvcPacketType::Nalu, VideoPacketType::CodedFrames),
+                2 => (AvcPacketType::EndOfSequence, VideoPacketType::SequenceEnd),
+                o => (AvcPacketType::Other(o), VideoPacketType::Other(o)),
             };
-            header.composition_time = r.i24()?;
+            h.avc_packet_type = Some(avc);
+            h.packet_type = packet;
+            h.composition_time = r.i24()?;
         }
-        Ok((header, r.position()))
+        Ok(h)
     }
 
-    fn parse_ex(first: u8, mut r: Reader<'_>) -> Result<(Self, usize), FlvError> {
+    fn parse_ex(first: u8, r: &mut Reader<'_>) -> Result<Self, FlvError> {
         let frame_type = FrameType::from_bits((first >> 4) & 0x07);
-        let mut packet_type = first & 0x0f;
+        let mut raw_type = first & 0x0F;
+        let mut timestamp_offset_nanos = None;
+        // ModEx (7): size-prefixed modifier data, then [ModExType:4 |
+        // PacketType:4]. Bounded so a hostile chain cannot run long.
         let mut modex = 0;
-        // ModEx (7): size-prefixed modifier data, then a byte whose low nibble is
-        // the real packet type (E-RTMP v2). Skipped, bounded.
-        while packet_type == 7 {
+        while raw_type == 7 {
             modex += 1;
             if modex > MAX_MODEX {
                 return Err(FlvError::UnsupportedExHeader("too many ModEx modifiers"));
@@ -207,60 +347,64 @@ impl VideoTagHeader {
             if size == 256 {
                 size = usize::from(r.u16()?) + 1;
             }
-            r.skip(size)?;
-            packet_type = r.u8()? & 0x0f;
+            let data = r.take(size)?;
+            let next = r.u8()?;
+            if next >> 4 == MODEX_TIMESTAMP_OFFSET_NANO {
+                if let [a, b, c, ..] = *data {
+                    timestamp_offset_nanos = Some(u32::from_be_bytes([0, a, b, c]));
+                }
+            }
+            raw_type = next & 0x0F;
         }
-        let mut fourcc_bytes = [0u8; 4];
-        let packet_type = if packet_type == 6 {
-            // Multitrack: [multitrack type:4 | packet type:4], then a FourCC unless
-            // the tracks use different codecs.
+        let packet_type = VideoPacketType::from_ex(raw_type);
+        let mut h = Self {
+            frame_type,
+            codec: VideoCodec::Unspecified,
+            is_ex_header: true,
+            fourcc: None,
+            packet_type,
+            avc_packet_type: None,
+            multitrack: None,
+            command: None,
+            composition_time: 0,
+            timestamp_offset_nanos,
+        };
+        if frame_type == FrameType::Command && packet_type != VideoPacketType::Metadata {
+            h.packet_type = VideoPacketType::Command;
+            h.command = Some(r.u8()?);
+            return Ok(h);
+        }
+        if packet_type == VideoPacketType::Multitrack {
             let b = r.u8()?;
-            let multitrack_type = b >> 4;
-            let inner = b & 0x0f;
-            if multitrack_type != 2 {
-                fourcc_bytes.copy_from_slice(r.take(4)?);
+            let kind = MultitrackType::from_bits(b >> 4)?;
+            let inner = VideoPacketType::from_ex(b & 0x0F);
+            if matches!(
+                inner,
+                VideoPacketType::Multitrack | VideoPacketType::Other(7)
+            ) {
+                return Err(FlvError::UnsupportedExHeader("nested multitrack or ModEx"));
             }
-            VideoPacketType::Multitrack { inner }
-        } else {
-            fourcc_bytes.copy_from_slice(r.take(4)?);
-            match packet_type {
-                0 => VideoPacketType::SequenceStart,
-                1 => VideoPacketType::CodedFrames,
-                2 => VideoPacketType::SequenceEnd,
-                3 => VideoPacketType::CodedFramesX,
-                4 => VideoPacketType::Metadata,
-                5 => VideoPacketType::Mpeg2TsSequenceStart,
-                o => VideoPacketType::Other(o),
+            h.multitrack = Some(Multitrack {
+                kind,
+                packet_type: inner,
+            });
+            if kind == MultitrackType::ManyTracksManyCodecs {
+                return Ok(h);
             }
-        };
-        let fourcc = FourCc::from_bytes(fourcc_bytes);
-        let codec = match fourcc {
-            FourCc::Avc1 => VideoCodec::Avc,
-            FourCc::Hvc1 => VideoCodec::Hevc,
-            FourCc::Av01 => VideoCodec::Av1,
-            FourCc::Vp09 => VideoCodec::Vp9,
-            FourCc::Vp08 => VideoCodec::Vp8,
-            FourCc::Other(b) => VideoCodec::OtherFourCc(b),
-        };
-        // CodedFrames of AVC and HEVC carry a composition time; nothing else does.
-        let composition_time = if packet_type == VideoPacketType::CodedFrames
-            && matches!(codec, VideoCodec::Avc | VideoCodec::Hevc)
+        }
+        let mut fourcc = [0u8; 4];
+        fourcc.copy_from_slice(r.take(4)?);
+        let fourcc = FourCc::from_bytes(fourcc);
+        h.fourcc = Some(fourcc);
+        h.codec = VideoCodec::from_fourcc(fourcc);
+        // ExVideoTagBody: only avc1/hvc1 CodedFrames carry SI24 composition
+        // time; multitrack puts it inside each track.
+        if packet_type == VideoPacketType::CodedFrames
+            && matches!(h.codec, VideoCodec::Avc | VideoCodec::Hevc)
         {
-            r.i24()?
-        } else {
-            0
-        };
-        Ok((
-            Self {
-                frame_type,
-                codec,
-                is_ex_header: true,
-                fourcc: Some(fourcc),
-                packet_type,
-                composition_time,
-            },
-            r.position(),
-        ))
+            h.composition_time = r.i24()?;
+        }
+        Ok(h)
     }
 
     /// The codec.
@@ -268,20 +412,28 @@ impl VideoTagHeader {
         self.codec
     }
 
-    /// A decoder configuration record follows.
-    pub fn is_sequence_header(&self) -> bool {
-        self.packet_type == VideoPacketType::SequenceStart
+    /// What the payload carries: the tracks' packet type for a multitrack
+    /// message, the packet type otherwise.
+    pub fn payload_type(&self) -> VideoPacketType {
+        self.multitrack.map_or(self.packet_type, |m| m.packet_type)
     }
 
-    /// A key frame carrying a picture (not a sequence header or command).
+    /// A decoder configuration follows (legacy AVC packet type 0, E-RTMP
+    /// SequenceStart or MPEG2TSSequenceStart).
+    pub fn is_sequence_header(&self) -> bool {
+        matches!(
+            self.payload_type(),
+            VideoPacketType::SequenceStart | VideoPacketType::Mpeg2TsSequenceStart
+        )
+    }
+
+    /// A key frame carrying a picture (frame type 1 with coded frames; a
+    /// sequence header, end of sequence, metadata or command is not one).
     pub fn is_keyframe(&self) -> bool {
         self.frame_type == FrameType::Key
             && matches!(
-                self.packet_type,
-                VideoPacketType::CodedFrames
-                    | VideoPacketType::CodedFramesX
-                    | VideoPacketType::Raw
-                    | VideoPacketType::Multitrack { .. }
+                self.payload_type(),
+                VideoPacketType::CodedFrames | VideoPacketType::CodedFramesX | VideoPacketType::Raw
             )
     }
 }
@@ -291,38 +443,146 @@ mod tests {
     use super::*;
 
     #[test]
-    fn legacy_avc_headers() {
+    fn legacy_avc_and_hevc() {
         let (h, len) = VideoTagHeader::parse(&[0x17, 0, 0, 0, 0, 0x01]).unwrap();
         assert_eq!(len, 5);
+        assert_eq!(h.avc_packet_type, Some(AvcPacketType::SequenceHeader));
         assert!(h.is_sequence_header() && !h.is_keyframe());
-        assert_eq!(h.codec, VideoCodec::Avc);
-        let (h, _) = VideoTagHeader::parse(&[0x27, 1, 0xff, 0xff, 0xfe, 9]).unwrap();
-        assert_eq!(h.frame_type, FrameType::Inter);
+        assert_eq!((h.codec, h.is_ex_header), (VideoCodec::Avc, false));
+
+        let (h, len) = VideoTagHeader::parse(&[0x27, 1, 0xff, 0xff, 0xfe, 9]).unwrap();
+        assert_eq!((len, h.frame_type), (5, FrameType::Inter));
         assert_eq!(h.composition_time, -2);
+        assert!(!h.is_keyframe());
+
         let (h, _) = VideoTagHeader::parse(&[0x1c, 1, 0, 0, 40]).unwrap();
         assert_eq!(h.codec, VideoCodec::Hevc);
         assert!(h.is_keyframe());
         assert_eq!(h.composition_time, 40);
+
+        let (h, _) = VideoTagHeader::parse(&[0x17, 2, 0, 0, 0]).unwrap();
+        assert_eq!(h.packet_type, VideoPacketType::SequenceEnd);
+        assert!(!h.is_keyframe());
     }
 
     #[test]
-    fn enhanced_rtmp_headers() {
-        // Key frame, SequenceStart, hvc1.
+    fn legacy_other_codecs_and_commands() {
+        // Sorenson H.263 key frame: one header byte.
+        let (h, len) = VideoTagHeader::parse(&[0x12, 0, 0]).unwrap();
+        assert_eq!(
+            (len, h.codec, h.packet_type),
+            (1, VideoCodec::H263, VideoPacketType::Raw)
+        );
+        assert!(h.is_keyframe());
+        // Command frame: a command byte, no picture.
+        let (h, len) = VideoTagHeader::parse(&[0x57, 1]).unwrap();
+        assert_eq!(
+            (len, h.command, h.packet_type),
+            (2, Some(1), VideoPacketType::Command)
+        );
+        assert!(!h.is_keyframe() && !h.is_sequence_header());
+        assert_eq!(
+            VideoTagHeader::parse(&[0x0f]).unwrap().0.codec,
+            VideoCodec::Other(15)
+        );
+    }
+
+    #[test]
+    fn enhanced_rtmp() {
         let (h, len) = VideoTagHeader::parse(b"\x90hvc1\x01").unwrap();
         assert_eq!(len, 5);
-        assert!(h.is_ex_header && h.is_sequence_header());
-        assert_eq!(h.codec, VideoCodec::Hevc);
-        // Key frame, CodedFrames, hvc1 with composition time 66.
+        assert!(h.is_ex_header && h.is_sequence_header() && !h.is_keyframe());
+        assert_eq!((h.codec, h.fourcc), (VideoCodec::Hevc, Some(FourCc::Hvc1)));
+
         let (h, len) = VideoTagHeader::parse(b"\x91hvc1\x00\x00\x42rest").unwrap();
         assert_eq!((len, h.composition_time), (8, 66));
         assert!(h.is_keyframe());
-        // Inter frame, CodedFramesX, av01.
-        let (h, len) = VideoTagHeader::parse(b"\xa3av01data").unwrap();
+
+        // CodedFramesX: no composition time.
+        let (h, len) = VideoTagHeader::parse(b"\x93avc1\x00\x00\x00\x05").unwrap();
+        assert_eq!((len, h.composition_time, h.codec), (5, 0, VideoCodec::Avc));
+        assert!(h.is_keyframe());
+
+        // AV1 CodedFrames: no composition time either.
+        let (h, len) = VideoTagHeader::parse(b"\xa1av01data").unwrap();
         assert_eq!((len, h.codec, h.is_keyframe()), (5, VideoCodec::Av1, false));
-        // Multitrack, one track type, CodedFramesX inner, avc1.
-        let (h, _) = VideoTagHeader::parse(b"\x96\x03avc1").unwrap();
-        assert_eq!(h.packet_type, VideoPacketType::Multitrack { inner: 3 });
-        assert!(VideoTagHeader::parse(b"\x90hv").is_err());
-        assert!(VideoTagHeader::parse(&[]).is_err());
+
+        let (h, _) = VideoTagHeader::parse(b"\x95av01").unwrap();
+        assert!(h.is_sequence_header());
+        let (h, _) = VideoTagHeader::parse(b"\x94hvc1\x02").unwrap();
+        assert_eq!(h.packet_type, VideoPacketType::Metadata);
+        assert!(!h.is_keyframe());
+        let (h, _) = VideoTagHeader::parse(b"\x92vp09").unwrap();
+        assert_eq!(
+            (h.packet_type, h.codec),
+            (VideoPacketType::SequenceEnd, VideoCodec::Vp9)
+        );
+        let (h, _) = VideoTagHeader::parse(b"\x93XYZW").unwrap();
+        assert_eq!(h.codec, VideoCodec::OtherFourCc(*b"XYZW"));
+        assert_eq!(h.fourcc.unwrap().to_bytes(), *b"XYZW");
+    }
+
+    #[test]
+    fn enhanced_command_multitrack_and_modex() {
+        // Ex command frame: command byte, no FourCC.
+        let (h, len) = VideoTagHeader::parse(&[0xd1, 0]).unwrap();
+        assert_eq!(
+            (len, h.command, h.codec),
+            (2, Some(0), VideoCodec::Unspecified)
+        );
+
+        // Multitrack, OneTrack of CodedFramesX, avc1.
+        let (h, len) = VideoTagHeader::parse(b"\x96\x03avc1\x00data").unwrap();
+        assert_eq!(len, 6);
+        assert_eq!(h.packet_type, VideoPacketType::Multitrack);
+        assert_eq!(
+            h.multitrack,
+            Some(Multitrack {
+                kind: MultitrackType::OneTrack,
+                packet_type: VideoPacketType::CodedFramesX
+            })
+        );
+        assert!(h.is_keyframe());
+        // ManyTracksManyCodecs of SequenceStart: no FourCC in the header.
+        let (h, len) = VideoTagHeader::parse(b"\x96\x20\x00hvc1").unwrap();
+        assert_eq!((len, h.codec, h.fourcc), (2, VideoCodec::Unspecified, None));
+        assert!(h.is_sequence_header());
+        assert!(VideoTagHeader::parse(b"\x96\x36avc1").is_err());
+        assert!(VideoTagHeader::parse(b"\x96\x06avc1").is_err());
+
+        // ModEx: 3 bytes of TimestampOffsetNano, then CodedFrames hvc1 + cts.
+        let (h, len) = VideoTagHeader::parse(b"\x97\x02\x00\x01\x00\x01hvc1\x00\x00\x01").unwrap();
+        assert_eq!((len, h.timestamp_offset_nanos), (13, Some(256)));
+        assert_eq!(
+            (h.packet_type, h.composition_time),
+            (VideoPacketType::CodedFrames, 1)
+        );
+        // An endless ModEx chain is cut off.
+        let chain: Vec<u8> = std::iter::once(0x97)
+            .chain((0..=MAX_MODEX).flat_map(|_| [0u8, 0, 0x07]))
+            .collect();
+        assert_eq!(
+            VideoTagHeader::parse(&chain),
+            Err(FlvError::UnsupportedExHeader("too many ModEx modifiers"))
+        );
+    }
+
+    #[test]
+    fn truncated_headers_are_errors() {
+        assert_eq!(VideoTagHeader::parse(&[]), Err(FlvError::Empty));
+        for bad in [
+            &b"\x90hv"[..],
+            b"\x17\x01\x00",
+            b"\x17",
+            b"\x91hvc1\x00",
+            b"\x57",
+            b"\x96",
+            b"\x97\xff\x00",
+        ] {
+            assert!(
+                matches!(VideoTagHeader::parse(bad), Err(FlvError::Truncated(_))),
+                "{bad:02x?}"
+            );
+        }
     }
 }

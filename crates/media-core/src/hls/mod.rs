@@ -15,5 +15,5 @@ pub use config::HlsConfig;
 pub use error::HlsError;
 pub use segmenter::{
     HlsAction, HlsSegmenter, APPEND_MIN_BYTES, AUDIO_PES_MAX_BYTES, AUDIO_PES_MAX_FRAMES,
-    AUDIO_PES_MAX_SPAN,
+    AUDIO_PES_MAX_SPAN, MIN_SEGMENT_MS, PROBE_MAX_FRAMES, PROBE_MS,
 };

@@ -32,6 +32,19 @@ pub const AUDIO_PES_MAX_SPAN: u64 = 9_000;
 /// (16 bits) can describe it.
 pub const AUDIO_PES_MAX_BYTES: usize = 60_000;
 
+/// No segment is cut by duration before it is this long (ms), whatever
+/// `hls_fragment` says; SRS has the same guard against tiny segments. A codec
+/// change still cuts at once.
+pub const MIN_SEGMENT_MS: u64 = 200;
+
+/// Before the first segment of a publish, frames wait up to this much media
+/// time (ms) for the other track's configuration, so the first segment's
+/// PMT lists both: an MP3 track has no sequence header and is only known
+/// from its first frame, and some encoders send the AAC header late.
+pub const PROBE_MS: u64 = 1000;
+/// At most this many frames wait at the start of a publish.
+pub const PROBE_MAX_FRAMES: usize = 512;
+
 /// What the runtime must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HlsAction {
@@ -125,6 +138,10 @@ pub struct HlsSegmenter {
     cut_requested: bool,
     actions: VecDeque<HlsAction>,
     skipped: u64,
+    /// Frames (with their DTS in ms) waiting for the first segment.
+    probe: Vec<(EsFrame, u64)>,
+    /// The last `now_unix_ms` given, for segments opened by `on_unpublish`.
+    last_now_ms: u64,
 }
 
 impl HlsSegmenter {
@@ -146,6 +163,8 @@ impl HlsSegmenter {
             cut_requested: false,
             actions: VecDeque::new(),
             skipped: 0,
+            probe: Vec::new(),
+            last_now_ms: 0,
         }
     }
 
@@ -155,6 +174,7 @@ impl HlsSegmenter {
     /// A frame that cannot be converted is skipped, counted and reported as
     /// the error; the stream carries on with the next message.
     pub fn push(&mut self, msg: &MediaMessage, now_unix_ms: u64) -> Result<(), HlsError> {
+        self.last_now_ms = now_unix_ms;
         let frame = match self.remuxer.push(msg) {
             Ok(f) => f,
             Err(e) => {
@@ -188,6 +208,9 @@ impl HlsSegmenter {
     /// changing a playlist after ENDLIST). Codec state is forgotten: the next
     /// publisher sends its own sequence headers.
     pub fn on_unpublish(&mut self) {
+        if !self.probe.is_empty() {
+            self.start(self.last_now_ms);
+        }
         if let Some(cur) = &self.current {
             let end = if cur.last_ms >= cur.start_ms {
                 cur.last_ms.saturating_add(cur.last_step_ms)
@@ -207,7 +230,7 @@ impl HlsSegmenter {
     /// (the runtime may have missed it); the next segment is marked with
     /// EXT-X-DISCONTINUITY when segments were written before.
     pub fn on_republish(&mut self) {
-        if self.current.is_some() {
+        if self.current.is_some() || !self.probe.is_empty() {
             self.on_unpublish();
         }
     }
@@ -253,17 +276,46 @@ impl HlsSegmenter {
     }
 
     fn on_frame(&mut self, frame: EsFrame, dts_ms: u64, now_unix_ms: u64) {
+        if self.current.is_some() {
+            self.place(frame, dts_ms, now_unix_ms);
+            return;
+        }
+        self.probe.push((frame, dts_ms));
+        let want = self.remuxer.streams();
+        let first = self.probe.first().map_or(dts_ms, |p| p.1);
+        let ready = (want.video.is_some() && want.audio.is_some())
+            || dts_ms.saturating_sub(first) >= PROBE_MS
+            || self.probe.len() >= PROBE_MAX_FRAMES;
+        if ready {
+            self.start(now_unix_ms);
+        }
+    }
+
+    /// Opens the first segment with the streams known now and replays the
+    /// waiting frames: with video, the segment starts at the first key frame
+    /// (earlier frames cannot be decoded and are dropped); audio-only starts
+    /// at once.
+    fn start(&mut self, now_unix_ms: u64) {
+        for (frame, dts_ms) in std::mem::take(&mut self.probe) {
+            if self.current.is_none() {
+                let can_start = if self.remuxer.streams().video.is_some() {
+                    frame.track == Track::Video && frame.keyframe
+                } else {
+                    frame.track == Track::Audio
+                };
+                if !can_start {
+                    continue;
+                }
+                self.open_segment(dts_ms, now_unix_ms);
+            }
+            self.place(frame, dts_ms, now_unix_ms);
+        }
+    }
+
+    /// Cuts if this frame ends the open segment, then writes it.
+    fn place(&mut self, frame: EsFrame, dts_ms: u64, now_unix_ms: u64) {
         let want = self.remuxer.streams();
         let Some(cur) = &self.current else {
-            let can_start = if want.video.is_some() {
-                frame.track == Track::Video && frame.keyframe
-            } else {
-                frame.track == Track::Audio
-            };
-            if can_start {
-                self.open_segment(dts_ms, now_unix_ms);
-                self.write(frame, dts_ms);
-            }
             return;
         };
         let duration = dts_ms.saturating_sub(cur.start_ms);
@@ -273,6 +325,8 @@ impl HlsSegmenter {
             } else {
                 frame.track == Track::Audio
             }
+        } else if duration < MIN_SEGMENT_MS {
+            false
         } else if cur.streams.video.is_some() {
             frame.track == Track::Video
                 && ((frame.keyframe && duration >= self.config.fragment_ms())
@@ -359,6 +413,15 @@ impl HlsSegmenter {
     }
 
     fn mux(&mut self, frame: &EsFrame) {
+        // Packets for this frame, at most: payload and a PES header over 184
+        // bytes per packet, plus one packet of slack.
+        let need = (frame.data.len().saturating_add(19) / 184 + 2).saturating_mul(188);
+        if self.buf.capacity() - self.buf.len() < need {
+            // Hand out what is written rather than grow (and copy) the
+            // buffer, then start a fresh one that holds the whole frame.
+            self.flush_buf();
+            self.buf.reserve(need.max(APPEND_MIN_BYTES));
+        }
         // The track was checked against the program by the caller.
         if self.muxer.write_frame(frame, &mut self.buf).is_err() {
             self.skipped += 1;

@@ -85,49 +85,25 @@ impl Executor {
     }
 }
 
-/// The audio/video/data tags of an FLV file as media messages (a test-side
-/// reader, independent of the crate's own).
+/// The audio/video/data tags of an FLV file as media messages, read with the
+/// crate's `FlvReader` and classified by `MediaMessage::new`, as the server
+/// does for what a publisher sends.
 pub fn flv_messages(file: &[u8]) -> Vec<media_core::MediaMessage> {
-    use media_core::{MediaFlags, MediaKind, MediaMessage};
-    assert_eq!(&file[..3], b"FLV");
-    let mut at = u32::from_be_bytes(file[5..9].try_into().unwrap()) as usize + 4;
-    let bytes = bytes::Bytes::copy_from_slice(file);
-    let mut out = Vec::new();
-    while at + 11 <= file.len() {
-        let h = &file[at..at + 11];
-        let size = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
-        let ts = u32::from_be_bytes([h[7], h[4], h[5], h[6]]);
-        let body = bytes.slice(at + 11..at + 11 + size);
-        at += 11 + size + 4;
-        let kind = match h[0] & 0x1F {
-            8 => MediaKind::Audio,
-            9 => MediaKind::Video,
-            18 => MediaKind::Data,
-            _ => continue,
-        };
-        let flags = match kind {
-            MediaKind::Video if !body.is_empty() => MediaFlags {
-                keyframe: (body[0] >> 4) & 7 == 1,
-                sequence_header: if body[0] & 0x80 != 0 {
-                    body[0] & 0x0F == 0
-                } else {
-                    body.get(1) == Some(&0)
-                },
-            },
-            MediaKind::Audio if !body.is_empty() => MediaFlags {
-                keyframe: false,
-                sequence_header: body[0] >> 4 == 10 && body.get(1) == Some(&0),
-            },
-            _ => MediaFlags::default(),
-        };
-        out.push(MediaMessage {
-            timestamp: u64::from(ts),
-            kind,
-            flags,
-            payload: body,
-        });
-    }
-    out
+    use media_core::flv::{FlvReader, TagType};
+    use media_core::{MediaKind, MediaMessage};
+    FlvReader::new(bytes::Bytes::copy_from_slice(file))
+        .unwrap()
+        .map(|tag| tag.unwrap())
+        .filter_map(|tag| {
+            let kind = match tag.tag_type {
+                TagType::Audio => MediaKind::Audio,
+                TagType::Video => MediaKind::Video,
+                TagType::Script => MediaKind::Data,
+                TagType::Other(_) => return None,
+            };
+            Some(MediaMessage::new(kind, u64::from(tag.timestamp), tag.body))
+        })
+        .collect()
 }
 
 /// An x264 High-profile 1280x720 SPS and its PPS.
