@@ -915,3 +915,46 @@ fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
         assert!(decode_errors(&seg).is_empty(), "{}", decode_errors(&seg));
     });
 }
+
+/// `../shared/corpus/media/srs_bbb.flv` (real encoder output), when the corpus is there.
+fn corpus_bbb() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("RTMP_CORPUS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
+    let file = dir.join("media/srs_bbb.flv");
+    if file.exists() {
+        Some(file)
+    } else {
+        eprintln!(
+            "NOTICE: corpus not found at {} (set RTMP_CORPUS_DIR); skipping",
+            dir.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn real_encoder_output_from_the_corpus_publishes_and_plays() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let Some(bbb) = corpus_bbb() else { return };
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let _publisher = Publisher::start(&bbb, &server.rtmp_url("bbb"), true);
+        wait_live(&server, "bbb");
+        let dir = TempDir::new("bbb");
+        let out = dir.path().join("bbb.flv");
+        let (ok, err) = record(&server.rtmp_url("bbb"), &out, 4);
+        assert!(ok, "{err}");
+        assert!(decode_errors(&out).is_empty(), "{}", decode_errors(&out));
+        let d = duration_secs(&out);
+        assert!((3.0..=5.0).contains(&d), "duration {d}");
+        assert!(first_video_frame_is_key(&out));
+        let streams = probe_streams(&out);
+        assert!(
+            streams.contains("codec_name=h264") && streams.contains("codec_name=aac"),
+            "{streams}"
+        );
+    });
+}
