@@ -26,17 +26,17 @@ pub const MAX_PARAMETER_SETS: usize = 64;
 const MAX_POC_CYCLE: u32 = 255;
 
 /// NAL unit types (14496-10 table 7-1).
-const NAL_IDR: u8 = 5;
-const NAL_SPS: u8 = 7;
-const NAL_PPS: u8 = 8;
-const NAL_AUD: u8 = 9;
+pub(crate) const NAL_IDR: u8 = 5;
+pub(crate) const NAL_SPS: u8 = 7;
+pub(crate) const NAL_PPS: u8 = 8;
+pub(crate) const NAL_AUD: u8 = 9;
 
 /// An access unit delimiter NAL with its start code; `primary_pic_type` 7
 /// (any slice type) and the RBSP stop bit: `09 F0`.
-const AUD: [u8; 6] = [0, 0, 0, 1, NAL_AUD, 0xF0];
+pub(crate) const AUD: [u8; 6] = [0, 0, 0, 1, NAL_AUD, 0xF0];
 
 /// The 4-byte Annex-B start code.
-const START_CODE: [u8; 4] = [0, 0, 0, 1];
+pub(crate) const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
 /// A length-prefixed NAL unit stream could not be split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -22,16 +22,16 @@ pub const MAX_ARRAYS: usize = 16;
 pub const MAX_PARAMETER_SETS: usize = 64;
 
 /// NAL unit types (H.265 table 7-1).
-const NAL_VPS: u8 = 32;
-const NAL_SPS: u8 = 33;
-const NAL_PPS: u8 = 34;
-const NAL_AUD: u8 = 35;
+pub(crate) const NAL_VPS: u8 = 32;
+pub(crate) const NAL_SPS: u8 = 33;
+pub(crate) const NAL_PPS: u8 = 34;
+pub(crate) const NAL_AUD: u8 = 35;
 /// Intra random access point pictures: BLA, IDR, CRA and the reserved IRAP types.
-const NAL_IRAP: std::ops::RangeInclusive<u8> = 16..=23;
+pub(crate) const NAL_IRAP: std::ops::RangeInclusive<u8> = 16..=23;
 
 /// An access unit delimiter with its start code: NAL type 35, layer 0,
 /// TemporalId 0, `pic_type` 2 (I, P and B slices) and the RBSP stop bit.
-const AUD: [u8; 7] = [0, 0, 0, 1, NAL_AUD << 1, 0x01, 0x50];
+pub(crate) const AUD: [u8; 7] = [0, 0, 0, 1, NAL_AUD << 1, 0x01, 0x50];
 
 /// The 4-byte Annex-B start code.
 const START_CODE: [u8; 4] = [0, 0, 0, 1];

@@ -4,7 +4,7 @@
 //! units (ITU-T H.264 / H.265 Annex B): an access unit delimiter, the
 //! parameter sets before a random access picture, start codes instead of
 //! length prefixes, the same access unit [`avc::to_annexb`] and
-//! [`crate::hevc::to_annexb`] write. Audio becomes ADTS frames
+//! [`hevc::to_annexb`] write. Audio becomes ADTS frames
 //! ([`aac::adts_header`], ISO/IEC 13818-7 6.2) or stays as MPEG audio frames.
 //! Sequence headers update the decoder configuration.
 //!
@@ -21,7 +21,7 @@ use crate::flv::{
     AacPacketType, AudioPacketType, AudioTagHeader, FlvError, SoundFormat, VideoCodec as FlvVideo,
     VideoPacketType, VideoTagHeader,
 };
-use crate::hevc::{HevcConfig, HevcError};
+use crate::hevc::{self, HevcConfig, HevcError};
 use crate::message::{MediaKind, MediaMessage};
 use crate::ts::{AudioCodec, EsFrame, EsPayload, Track, TsStreams, VideoCodec};
 
@@ -30,13 +30,6 @@ use crate::ts::{AudioCodec, EsFrame, EsPayload, Track, TsStreams, VideoCodec};
 pub const MAX_NALUS_PER_FRAME: usize = 1024;
 /// Ticks of the 90 kHz MPEG clock per millisecond.
 const TICKS_PER_MS: u64 = 90;
-
-/// 4-byte Annex-B start code.
-static START_CODE: &[u8] = &[0, 0, 0, 1];
-/// H.264 access unit delimiter (nal_unit_type 9, primary_pic_type 7 = any).
-static AVC_AUD: &[u8] = &[0, 0, 0, 1, 0x09, 0xF0];
-/// HEVC access unit delimiter (nal_unit_type 35, pic_type 2 = any).
-static HEVC_AUD: &[u8] = &[0, 0, 0, 1, 0x46, 0x01, 0x50];
 
 /// Why a message could not be turned into a frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -267,12 +260,12 @@ impl Remuxer {
 }
 
 /// Length-prefixed NAL units to an Annex-B access unit, as pieces. The same
-/// bytes as [`avc::to_annexb`] / [`crate::hevc::to_annexb`]: one AUD first (input
+/// bytes as [`avc::to_annexb`] / [`hevc::to_annexb`]: one AUD first (input
 /// AUDs dropped; H.222.0 2.14 / 2.17 want one per access unit), then the
 /// configuration's parameter sets before a key frame or IDR/IRAP that does
 /// not carry its own, then every non-empty NAL unit after a start code.
 fn annexb(config: &VideoConfig, body: &Bytes, keyframe: bool) -> Result<EsPayload, RemuxError> {
-    let hevc = config.codec == VideoCodec::Hevc;
+    let is_hevc = config.codec == VideoCodec::Hevc;
     let mut nalus: Vec<Bytes> = Vec::new();
     let mut sets = 0u8;
     let mut random_access = false;
@@ -281,7 +274,7 @@ fn annexb(config: &VideoConfig, body: &Bytes, keyframe: bool) -> Result<EsPayloa
         let Some(&header) = nal.first() else {
             continue;
         };
-        match NalClass::of(hevc, header) {
+        match NalClass::of(is_hevc, header) {
             NalClass::Aud => continue,
             NalClass::ParameterSet(bit) => sets |= bit,
             NalClass::RandomAccess => random_access = true,
@@ -292,17 +285,19 @@ fn annexb(config: &VideoConfig, body: &Bytes, keyframe: bool) -> Result<EsPayloa
         }
         nalus.push(body.slice_ref(nal));
     }
-    let all_sets = if hevc { 0b111 } else { 0b110 };
+    let all_sets = if is_hevc { 0b111 } else { 0b110 };
+    // The codec modules' own AUD and start code, as 'static pieces.
+    let aud: &'static [u8] = if is_hevc { &hevc::AUD } else { &avc::AUD };
     let mut out = EsPayload::new();
-    out.push(Bytes::from_static(if hevc { HEVC_AUD } else { AVC_AUD }));
+    out.push(Bytes::from_static(aud));
     if (keyframe || random_access) && sets != all_sets {
         for ps in &config.parameter_sets {
-            out.push(Bytes::from_static(START_CODE));
+            out.push(Bytes::from_static(&avc::START_CODE));
             out.push(ps.clone());
         }
     }
     for n in nalus {
-        out.push(Bytes::from_static(START_CODE));
+        out.push(Bytes::from_static(&avc::START_CODE));
         out.push(n);
     }
     Ok(out)
@@ -321,23 +316,24 @@ enum NalClass {
 }
 
 impl NalClass {
-    /// Classifies by the first byte of the NAL header (H.264 7.3.1, H.265 7.3.1.2).
-    fn of(hevc: bool, header: u8) -> Self {
-        if hevc {
+    /// Classifies by the first byte of the NAL header (H.264 7.3.1, H.265
+    /// 7.3.1.2), with the NAL unit types the codec modules define.
+    fn of(is_hevc: bool, header: u8) -> Self {
+        if is_hevc {
             match (header >> 1) & 0x3F {
-                35 => NalClass::Aud,
-                32 => NalClass::ParameterSet(0b001),
-                33 => NalClass::ParameterSet(0b010),
-                34 => NalClass::ParameterSet(0b100),
-                16..=23 => NalClass::RandomAccess,
+                hevc::NAL_AUD => NalClass::Aud,
+                hevc::NAL_VPS => NalClass::ParameterSet(0b001),
+                hevc::NAL_SPS => NalClass::ParameterSet(0b010),
+                hevc::NAL_PPS => NalClass::ParameterSet(0b100),
+                t if hevc::NAL_IRAP.contains(&t) => NalClass::RandomAccess,
                 _ => NalClass::Other,
             }
         } else {
             match header & 0x1F {
-                9 => NalClass::Aud,
-                7 => NalClass::ParameterSet(0b010),
-                8 => NalClass::ParameterSet(0b100),
-                5 => NalClass::RandomAccess,
+                avc::NAL_AUD => NalClass::Aud,
+                avc::NAL_SPS => NalClass::ParameterSet(0b010),
+                avc::NAL_PPS => NalClass::ParameterSet(0b100),
+                avc::NAL_IDR => NalClass::RandomAccess,
                 _ => NalClass::Other,
             }
         }
@@ -495,7 +491,7 @@ mod tests {
 
                 let frame = Bytes::from(length_prefixed(&pick(&hevc_nals)));
                 let mut want = Vec::new();
-                crate::hevc::to_annexb(&hevc_config, &frame, key, &mut want).unwrap();
+                hevc::to_annexb(&hevc_config, &frame, key, &mut want).unwrap();
                 let config = VideoConfig {
                     codec: VideoCodec::Hevc,
                     length_size: hevc_config.nal_length_size,
