@@ -149,12 +149,25 @@ impl Command {
                 }
             }
             "deleteStream" => {
-                let mut a = Args::new("deleteStream", rest);
-                let transaction_id = a.transaction_id();
-                a.any();
-                Self::DeleteStream {
-                    transaction_id,
-                    stream_id: a.stream_id("stream id")?,
+                // GStreamer's rtmp2sink sends the stream *name* where the id
+                // belongs. The FCUnpublish before it already ended the publish,
+                // so that form is kept as an unknown command rather than ending
+                // the connection; a bad number is still an error.
+                if let Some(Amf0Value::String(_)) = rest.get(2) {
+                    let mut a = Args::new("", rest);
+                    Self::Unknown {
+                        name,
+                        transaction_id: a.transaction_id(),
+                        args: a.rest(),
+                    }
+                } else {
+                    let mut a = Args::new("deleteStream", rest);
+                    let transaction_id = a.transaction_id();
+                    a.any();
+                    Self::DeleteStream {
+                        transaction_id,
+                        stream_id: a.stream_id("stream id")?,
+                    }
                 }
             }
             "closeStream" => {
@@ -329,6 +342,34 @@ fn named(command: &'static str, rest: Vec<Amf0Value>) -> Result<(f64, String), C
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn delete_stream_with_a_name_instead_of_an_id_is_not_an_error() {
+        // What GStreamer's rtmp2sink sends when it stops publishing.
+        let values = vec![
+            Amf0Value::String("deleteStream".into()),
+            Amf0Value::Number(6.0),
+            Amf0Value::Null,
+            Amf0Value::String("mystream".into()),
+        ];
+        match Command::from_values(values).expect("decodes") {
+            Command::Unknown { name, args, .. } => {
+                assert_eq!(name, "deleteStream");
+                assert_eq!(args.last(), Some(&Amf0Value::String("mystream".into())));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let ok = vec![
+            Amf0Value::String("deleteStream".into()),
+            Amf0Value::Number(6.0),
+            Amf0Value::Null,
+            Amf0Value::Number(1.0),
+        ];
+        assert!(matches!(
+            Command::from_values(ok),
+            Ok(Command::DeleteStream { stream_id: 1, .. })
+        ));
+    }
+
     use super::*;
 
     fn msg(values: &[Amf0Value]) -> RawMessage {

@@ -145,7 +145,8 @@ impl Source {
         let queue = Arc::new(ConsumerQueue::new(span));
         let mut inner = self.lock();
         if inner.publisher.is_some() {
-            queue.push(QueueItem::Published);
+            // A player joining a live stream starts with the cache; only a
+            // later (re)publish is announced with PublishNotify, as in SRS.
             for msg in inner.gop.snapshot() {
                 queue.push(QueueItem::Media(Frame::new(msg.clone())));
             }
