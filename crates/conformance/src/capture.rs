@@ -120,7 +120,12 @@ impl Capture {
             })
         };
         let data = read(path)?;
-        let name = path.display().to_string();
+        // The file name, not the path: reports (and their snapshots) must not
+        // depend on where the checkout lives.
+        let name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
         let mut capture = Self::from_bytes(&name, &data)?;
         if let [flow] = capture.flows.as_mut_slice() {
             if flow.timing == Timing::Lockstep {
