@@ -57,7 +57,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 # --- 3. tests -----------------------------------------------------------------------
 step "cargo test"
-cargo test --workspace --quiet 2>&1 | tee /tmp/rtmp-server-test.log
+cargo test --workspace --quiet --no-fail-fast 2>&1 | tee /tmp/rtmp-server-test.log
 
 # --- 4. fuzzing (short runs so a crash fails the build) -----------------------------
 if [ "$fuzz" = 1 ]; then
