@@ -19,7 +19,7 @@ use futures_util::future::select;
 use media_core::hls::{HlsAction, HlsSegmenter};
 use tracing::{debug, warn, Instrument};
 
-use crate::hub::{QueueItem, Source, StreamKey};
+use crate::hub::{MergeRule, QueueItem, Source, StreamKey};
 use crate::server::ServerCtx;
 use crate::vhost::HlsSettings;
 
@@ -125,7 +125,7 @@ struct Sink {
 impl Sink {
     async fn run(mut self) {
         debug!("hls sink started");
-        let consumer = self
+        let mut consumer = self
             .ctx
             .hub
             .subscribe_with_span(&self.source, QUEUE_SPAN_MS);
@@ -133,15 +133,14 @@ impl Sink {
         let mut idle_since: Option<Duration> = None;
         loop {
             let stop_listener = self.control.wake.listen();
-            let queue_listener = consumer.queue().listen();
             if self.control.stop.load(Ordering::SeqCst) {
-                consumer.queue().drain_into(&mut items);
+                consumer.drain_into(&mut items);
                 self.feed(&mut items).await;
                 self.segmenter.on_unpublish();
                 self.execute().await;
                 break;
             }
-            if consumer.queue().drain_into(&mut items) > 0 {
+            if consumer.drain_into(&mut items) > 0 {
                 self.feed(&mut items).await;
                 idle_since = if self.source.publisher().is_some() {
                     None
@@ -172,7 +171,8 @@ impl Sink {
                 }
             }
             let tick = self.ctx.rt.sleep(Duration::from_secs(1));
-            let wait = select(stop_listener, queue_listener);
+            let ready = Box::pin(consumer.ready(MergeRule::IMMEDIATE));
+            let wait = select(stop_listener, ready);
             let _ = select(Box::pin(wait), tick).await;
         }
         drop(consumer);

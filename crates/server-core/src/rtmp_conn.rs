@@ -2,18 +2,22 @@
 //!
 //! The read loop feeds socket bytes to the sans-IO session and acts on its
 //! events (connect, publish, play...). The write loop drains what the session
-//! wants to send plus, for a player, the consumer queue, and writes it all in one
-//! vectored write; with `mw_latency` it then waits so small messages merge into
-//! fewer, larger writes (SRS's merged write). Any error ends this connection
-//! only, with its reason logged under the connection's id.
+//! wants to send plus, for a player, what its consumer has yet to read, and
+//! writes it all in one vectored write. A player is woken by its source only
+//! once `mw_latency` ms of media (and more than `mw_msgs` messages) wait, so
+//! small messages merge into few large writes with no timer per player (SRS's
+//! merged write). Any error ends this connection only, with its reason logged
+//! under the connection's id.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use event_listener::Event;
-use futures_util::future::{select, Either};
+use futures_util::future::{poll_immediate, select, Either};
+use futures_util::task::AtomicWaker;
 use futures_util::{AsyncReadExt, FutureExt};
 use media_core::MediaKind;
 use rtmp_proto::control::UserControlEvent;
@@ -21,7 +25,9 @@ use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
 use rtmp_proto::MessageType;
 use tracing::{debug, info, warn, Instrument};
 
-use crate::hub::{ClientInfo, ClientKind, ConsumerGuard, PublishGuard, QueueItem, StreamRequest};
+use crate::hub::{
+    ClientInfo, ClientKind, Consumer, MergeRule, PublishGuard, QueueItem, StreamRequest,
+};
 use crate::io::write_all_vectored;
 use crate::runtime::{timeout, Connection};
 use crate::server::ServerCtx;
@@ -45,7 +51,7 @@ enum Role {
         got_media: bool,
     },
     Playing {
-        consumer: ConsumerGuard,
+        consumer: Consumer,
         stream_id: u32,
         paused: bool,
     },
@@ -58,6 +64,43 @@ struct Conn {
     role: Role,
     /// The session ended (connect rejected): flush what is queued, then close.
     closing: bool,
+}
+
+impl Conn {
+    /// The merged-write rule of this connection's vhost.
+    fn merge_rule(&self) -> MergeRule {
+        MergeRule {
+            min_span_ms: u64::try_from(self.vhost.mw_latency.as_millis()).unwrap_or(u64::MAX),
+            min_msgs: self.vhost.mw_msgs,
+        }
+    }
+}
+
+/// The read loop's signal to the write loop that the session has output: a
+/// flag and one waker, so waiting allocates nothing.
+#[derive(Debug, Default)]
+struct Wake {
+    flag: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Wake {
+    fn notify(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.flag.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        self.waker.register(cx.waker());
+        if self.flag.swap(false, Ordering::AcqRel) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
 }
 
 /// Why a connection ended, for the log line.
@@ -124,7 +167,7 @@ async fn run(
         role: Role::Idle,
         closing: false,
     }));
-    let wake = Arc::new(Event::new());
+    let wake = Wake::default();
     let (reader, writer) = conn.split();
     let read = read_loop(ctx, reader, &state, &wake, info).boxed();
     let write = write_loop(ctx, writer, &state, &wake, info).boxed();
@@ -152,7 +195,7 @@ async fn read_loop(
     ctx: &Arc<ServerCtx>,
     mut reader: impl futures_io::AsyncRead + Unpin,
     state: &Arc<Mutex<Conn>>,
-    wake: &Event,
+    wake: &Wake,
     info: &Arc<ClientInfo>,
 ) -> Result<(), ConnError> {
     let mut buf = vec![0u8; READ_BUF];
@@ -163,18 +206,23 @@ async fn read_loop(
                 buf.resize(PUBLISH_READ_BUF, 0);
             }
             match &conn.role {
-                Role::Idle => (IDLE_TIMEOUT, "no publish or play"),
+                Role::Idle => (Some(IDLE_TIMEOUT), "no publish or play"),
                 Role::Publishing {
                     got_media: false, ..
-                } => (conn.vhost.firstpkt_timeout, "no first packet"),
+                } => (Some(conn.vhost.firstpkt_timeout), "no first packet"),
                 Role::Publishing {
                     got_media: true, ..
-                } => (conn.vhost.normal_timeout, "publisher silent"),
-                // Players legitimately send nothing; stalls are caught by the write side.
-                Role::Playing { .. } => (Duration::from_secs(24 * 3600), "player silent"),
+                } => (Some(conn.vhost.normal_timeout), "publisher silent"),
+                // Players legitimately send nothing; stalls are caught by the
+                // write side. No timer then: thousands of players, one read each.
+                Role::Playing { .. } => (None, "player silent"),
             }
         };
-        let n = match timeout(&*ctx.rt, limit, reader.read(&mut buf)).await {
+        let read = match limit {
+            None => Some(reader.read(&mut buf).await),
+            Some(limit) => timeout(&*ctx.rt, limit, reader.read(&mut buf)).await,
+        };
+        let n = match read {
             None => return Err(ConnError::Timeout(what)),
             Some(Ok(0)) => return Err(ConnError::Closed),
             Some(Ok(n)) => n,
@@ -182,7 +230,7 @@ async fn read_loop(
         };
         info.add_in(n);
         let closing = process_input(ctx, state, &buf[..n], info)?;
-        wake.notify(1);
+        wake.notify();
         if closing {
             // The write loop flushes the last replies and ends the connection.
             futures_util::future::pending::<()>().await;
@@ -363,89 +411,91 @@ async fn write_loop(
     ctx: &Arc<ServerCtx>,
     mut writer: impl futures_io::AsyncWrite + Unpin,
     state: &Arc<Mutex<Conn>>,
-    wake: &Event,
+    wake: &Wake,
     info: &Arc<ClientInfo>,
 ) -> Result<(), ConnError> {
     let mut pieces: Vec<Bytes> = Vec::new();
     let mut items: Vec<QueueItem> = Vec::new();
     loop {
-        let wake_listener = wake.listen();
-        let (queue_listener, merge) = {
+        {
             let mut conn = lock(state);
             let conn = &mut *conn;
-            let mut queue_listener = None;
-            let mut merge = Duration::ZERO;
+            let rule = conn.merge_rule();
             if let Role::Playing {
                 consumer,
                 stream_id,
-                paused,
-            } = &conn.role
+                paused: false,
+            } = &mut conn.role
             {
-                if !*paused {
-                    queue_listener = Some(consumer.queue().listen());
-                }
-                merge = conn.vhost.mw_latency;
-                if !*paused {
-                    consumer.queue().drain_into(&mut items);
-                    let chunk_size = conn.session.out_chunk_size();
-                    for item in items.drain(..) {
-                        match item {
-                            QueueItem::Media(frame) => {
-                                conn.session
-                                    .send_encoded(&frame.rtmp(chunk_size, *stream_id));
-                            }
-                            QueueItem::Unpublished => {
-                                conn.session.send_status(
-                                    *stream_id,
-                                    "status",
-                                    "NetStream.Play.UnpublishNotify",
-                                    "the publisher stopped; waiting for it to return",
-                                );
-                                conn.session
-                                    .send_user_control(UserControlEvent::StreamEof(*stream_id));
-                            }
-                            QueueItem::Published => {
-                                conn.session
-                                    .send_user_control(UserControlEvent::StreamBegin(*stream_id));
-                                conn.session.send_status(
-                                    *stream_id,
-                                    "status",
-                                    "NetStream.Play.PublishNotify",
-                                    "the stream is live",
-                                );
-                            }
-                        }
-                    }
+                if consumer.is_ready(rule) {
+                    consumer.drain_into(&mut items);
+                    queue_to_session(&mut conn.session, *stream_id, &mut items);
                 }
             }
             conn.session.poll_transmit(&mut pieces);
             if pieces.is_empty() && conn.closing {
                 return Ok(());
             }
-            (queue_listener, merge)
-        };
+        }
         if pieces.is_empty() {
-            match queue_listener {
-                Some(q) => {
-                    select(wake_listener, q).await;
+            // Until the session has output or the source says enough media waits.
+            std::future::poll_fn(|cx| {
+                if wake.poll(cx).is_ready() {
+                    return Poll::Ready(());
                 }
-                None => wake_listener.await,
-            }
+                let mut conn = lock(state);
+                let rule = conn.merge_rule();
+                match &mut conn.role {
+                    Role::Playing {
+                        consumer,
+                        paused: false,
+                        ..
+                    } => consumer.poll_ready(cx, rule),
+                    _ => Poll::Pending,
+                }
+            })
+            .await;
             continue;
         }
-        let n = match timeout(
-            &*ctx.rt,
-            SEND_TIMEOUT,
-            write_all_vectored(&mut writer, &mut pieces),
-        )
-        .await
-        {
-            None => return Err(ConnError::Timeout("send stalled")),
+        // Most writes complete at once: arm the stall timer only for one that doesn't.
+        let mut write = std::pin::pin!(write_all_vectored(&mut writer, &mut pieces));
+        let n = match poll_immediate(write.as_mut()).await {
             Some(r) => r?,
+            None => match timeout(&*ctx.rt, SEND_TIMEOUT, write).await {
+                None => return Err(ConnError::Timeout("send stalled")),
+                Some(r) => r?,
+            },
         };
         info.add_out(n);
-        if !merge.is_zero() {
-            ctx.rt.sleep(merge).await;
+    }
+}
+
+/// Turns what a player's consumer delivered into RTMP messages on its stream.
+fn queue_to_session(session: &mut ServerSession, stream_id: u32, items: &mut Vec<QueueItem>) {
+    let chunk_size = session.out_chunk_size();
+    for item in items.drain(..) {
+        match item {
+            QueueItem::Media(frame) => {
+                session.send_encoded(&frame.rtmp(chunk_size, stream_id));
+            }
+            QueueItem::Unpublished => {
+                session.send_status(
+                    stream_id,
+                    "status",
+                    "NetStream.Play.UnpublishNotify",
+                    "the publisher stopped; waiting for it to return",
+                );
+                session.send_user_control(UserControlEvent::StreamEof(stream_id));
+            }
+            QueueItem::Published => {
+                session.send_user_control(UserControlEvent::StreamBegin(stream_id));
+                session.send_status(
+                    stream_id,
+                    "status",
+                    "NetStream.Play.PublishNotify",
+                    "the stream is live",
+                );
+            }
         }
     }
 }

@@ -33,6 +33,7 @@ pub fn vhost(v: &VhostConfig) -> VhostSettings {
         } else {
             v.play.mw_latency
         },
+        mw_msgs: v.play.mw_msgs,
         firstpkt_timeout: v.publish.firstpkt_timeout,
         normal_timeout: v.publish.normal_timeout,
         hls: v.hls.enabled.then(|| HlsSettings {

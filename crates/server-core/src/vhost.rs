@@ -28,8 +28,10 @@ pub struct VhostSettings {
     pub jitter: JitterMode,
     /// Per-player queue bound (SRS `queue_length`).
     pub queue_span: Duration,
-    /// Merged-write interval for players (SRS `mw_latency`).
+    /// Media time merged into one write to a player (SRS `mw_latency`).
     pub mw_latency: Duration,
+    /// A player is written to only when more than this many messages wait (SRS `mw_msgs`).
+    pub mw_msgs: u32,
     /// A publisher must send its first media within this.
     pub firstpkt_timeout: Duration,
     /// A publisher silent for this long is dropped.

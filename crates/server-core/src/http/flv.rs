@@ -14,14 +14,11 @@
 //! vhost, as RTMP does.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use event_listener::EventListener;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use media_core::MediaKind;
@@ -30,7 +27,9 @@ use tracing::info;
 use super::body::{BodyError, ResponseBody};
 use super::reply::Reply;
 use crate::config::DEFAULT_VHOST;
-use crate::hub::{ClientInfo, ClientKind, ClientRegistration, ConsumerGuard, QueueItem, StreamKey};
+use crate::hub::{
+    ClientInfo, ClientKind, ClientRegistration, Consumer, MergeRule, QueueItem, StreamKey,
+};
 use crate::runtime::BoxFuture;
 use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
@@ -149,9 +148,15 @@ pub(crate) fn play(
         d.agent = request.agent.clone();
     });
     info!(cid = id, peer = %request.peer, stream = %key, url = %request.url, "flv play");
+    // Merged writes as for RTMP players (SRS does the same for HTTP-FLV).
+    let rule = MergeRule {
+        min_span_ms: u64::try_from(vhost.mw_latency.as_millis()).unwrap_or(u64::MAX),
+        min_msgs: vhost.mw_msgs,
+    };
     let mut resp = Response::new(ResponseBody::Flv(Box::new(FlvStream::new(
         consumer,
         registration,
+        rule,
     ))));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -179,7 +184,7 @@ pub(crate) fn head() -> Reply {
 pub(crate) struct FlvStream {
     pending: VecDeque<Bytes>,
     items: Vec<QueueItem>,
-    listener: Option<EventListener>,
+    rule: MergeRule,
     kicked: BoxFuture<'static, ()>,
     prev_tag_size: u32,
     /// Last timestamp written, to continue the timeline after a republish.
@@ -187,19 +192,19 @@ pub(crate) struct FlvStream {
     offset: u64,
     rebase: bool,
     // Dropped last: unsubscribing and unlisting happen when the body goes away.
-    consumer: ConsumerGuard,
+    consumer: Consumer,
     registration: ClientRegistration,
 }
 
 impl FlvStream {
-    fn new(consumer: ConsumerGuard, registration: ClientRegistration) -> Self {
+    fn new(consumer: Consumer, registration: ClientRegistration, rule: MergeRule) -> Self {
         let info = registration.info().clone();
         let mut pending = VecDeque::new();
         pending.push_back(Bytes::from_static(&FLV_FILE_HEADER));
         Self {
             pending,
             items: Vec::new(),
-            listener: None,
+            rule,
             kicked: Box::pin(async move { info.kicked().await }),
             prev_tag_size: 0,
             last_out: None,
@@ -263,26 +268,15 @@ impl FlvStream {
                 info.add_out(piece.len());
                 return Poll::Ready(Some(Ok(piece)));
             }
-            let queue = self.consumer.queue().clone();
-            if queue.is_closed() {
-                return Poll::Ready(None);
+            if self.consumer.poll_ready(cx, self.rule).is_pending() {
+                return self.poll_kicked(cx);
             }
-            queue.drain_into(&mut self.items);
-            if !self.items.is_empty() {
-                let items = std::mem::take(&mut self.items);
-                for item in items {
-                    self.push_item(item);
-                }
-                continue;
+            let mut items = std::mem::take(&mut self.items);
+            self.consumer.drain_into(&mut items);
+            for item in items.drain(..) {
+                self.push_item(item);
             }
-            match self.listener.as_mut() {
-                // Register, then look again: a push between the drain and now is not lost.
-                None => self.listener = Some(queue.listen()),
-                Some(listener) => match Pin::new(listener).poll(cx) {
-                    Poll::Ready(()) => self.listener = None,
-                    Poll::Pending => return self.poll_kicked(cx),
-                },
-            }
+            self.items = items;
         }
         // Busy stream: let other tasks run, then continue.
         cx.waker().wake_by_ref();
@@ -303,7 +297,7 @@ impl Drop for FlvStream {
         info!(
             cid = info.id,
             sent = info.bytes_out.load(std::sync::atomic::Ordering::Relaxed),
-            dropped = self.consumer.queue().dropped(),
+            dropped = self.consumer.dropped(),
             "flv play ended"
         );
     }
@@ -405,7 +399,7 @@ mod tests {
         let registration =
             hub.register_client(ClientInfo::new(hub.next_id(), "1.2.3.4:5".into(), 0));
         let info = registration.info().clone();
-        let mut stream = FlvStream::new(consumer, registration);
+        let mut stream = FlvStream::new(consumer, registration, MergeRule::IMMEDIATE);
 
         // Nothing published yet: the header, then the player waits.
         assert_eq!(drain(&mut stream), FLV_FILE_HEADER);

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use event_listener::{Event, EventListener};
+use futures_util::task::AtomicWaker;
 
 use super::Hub;
 
@@ -66,7 +66,9 @@ pub struct ClientInfo {
     kind: Mutex<ClientKind>,
     details: Mutex<ClientDetails>,
     kicked: AtomicBool,
-    kick_event: Event,
+    /// The client's one connection waits here (polled on every wakeup of a
+    /// busy connection, so a flag and a waker rather than a listener list).
+    kick_waker: AtomicWaker,
 }
 
 impl ClientInfo {
@@ -81,7 +83,7 @@ impl ClientInfo {
             kind: Mutex::new(ClientKind::Idle),
             details: Mutex::new(ClientDetails::default()),
             kicked: AtomicBool::new(false),
-            kick_event: Event::new(),
+            kick_waker: AtomicWaker::new(),
         }
     }
 
@@ -111,7 +113,7 @@ impl ClientInfo {
     /// Asks the connection to close.
     pub fn kick(&self) {
         self.kicked.store(true, Ordering::SeqCst);
-        self.kick_event.notify(usize::MAX);
+        self.kick_waker.wake();
     }
 
     /// True once kicked.
@@ -119,15 +121,21 @@ impl ClientInfo {
         self.kicked.load(Ordering::SeqCst)
     }
 
-    /// Completes when the client is kicked.
+    /// Completes when the client is kicked. One waiter per client: the
+    /// connection serving it.
     pub async fn kicked(&self) {
-        loop {
-            let listener: EventListener = self.kick_event.listen();
+        std::future::poll_fn(|cx| {
             if self.is_kicked() {
-                return;
+                return std::task::Poll::Ready(());
             }
-            listener.await;
-        }
+            self.kick_waker.register(cx.waker());
+            if self.is_kicked() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await
     }
 
     /// Counts bytes read.

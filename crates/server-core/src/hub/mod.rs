@@ -4,10 +4,11 @@
 //! behind short mutexes; nothing here awaits, so it works the same on any runtime.
 
 mod client;
+mod consumer;
+mod fanout;
 mod frame;
 mod info;
 mod key;
-mod queue;
 mod source;
 
 use std::collections::HashMap;
@@ -15,10 +16,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use client::{ClientInfo, ClientKind, ClientRegistration};
+pub use consumer::Consumer;
+pub use fanout::{
+    MergeRule, QueueItem, COUNT_WAIVER_SPAN_MS, MAX_BYTES, MAX_ENTRIES, MAX_MERGE_MSGS,
+};
 pub use frame::{Frame, SharedFrame};
 pub use info::{AudioInfo, StreamInfo, VideoInfo};
 pub use key::{query_param, split_query, StreamKey, StreamRequest, TcUrl};
-pub use queue::{ConsumerQueue, QueueItem};
 pub use source::{PublishError, Source, SourceOptions, SourceStats};
 
 /// All sources and clients of one server.
@@ -72,20 +76,14 @@ impl Hub {
         })
     }
 
-    /// Subscribes a consumer. Dropping the returned guard unsubscribes.
-    pub fn subscribe(&self, source: &Arc<Source>) -> ConsumerGuard {
-        ConsumerGuard {
-            queue: source.add_consumer(None),
-            source: source.clone(),
-        }
+    /// Subscribes a consumer. Dropping it unsubscribes.
+    pub fn subscribe(&self, source: &Arc<Source>) -> Consumer {
+        source.add_consumer(None)
     }
 
-    /// Subscribes an internal consumer (a sink) with its own queue bound.
-    pub fn subscribe_with_span(&self, source: &Arc<Source>, span_ms: u64) -> ConsumerGuard {
-        ConsumerGuard {
-            queue: source.add_consumer(Some(span_ms)),
-            source: source.clone(),
-        }
+    /// Subscribes an internal consumer (a sink) with its own bound.
+    pub fn subscribe_with_span(&self, source: &Arc<Source>, span_ms: u64) -> Consumer {
+        source.add_consumer(Some(span_ms))
     }
 
     /// Every source, sorted by key for stable API output.
@@ -161,31 +159,6 @@ impl PublishGuard {
 impl Drop for PublishGuard {
     fn drop(&mut self) {
         self.source.stop_publish(self.client_id);
-    }
-}
-
-/// Held by a consumer; closes its queue on drop so the source stops feeding it.
-#[derive(Debug)]
-pub struct ConsumerGuard {
-    queue: Arc<ConsumerQueue>,
-    source: Arc<Source>,
-}
-
-impl ConsumerGuard {
-    /// The queue to drain.
-    pub fn queue(&self) -> &Arc<ConsumerQueue> {
-        &self.queue
-    }
-
-    /// The source consumed.
-    pub fn source(&self) -> &Arc<Source> {
-        &self.source
-    }
-}
-
-impl Drop for ConsumerGuard {
-    fn drop(&mut self) {
-        self.queue.close();
     }
 }
 

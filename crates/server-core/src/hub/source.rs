@@ -3,7 +3,7 @@
 //! The shape of SRS's `SrsLiveSource`/`SrsLiveConsumer`: the publisher pushes
 //! each message once; the source corrects its time, remembers what a late player
 //! needs (metadata, sequence headers, last GOP), and hands a shared [`Frame`] to
-//! every consumer's bounded queue.
+//! every consumer through one shared log (`fanout.rs`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,10 +13,11 @@ use media_core::gop::{GopCache, GopConfig};
 use media_core::jitter::{JitterMode, TimeJitter};
 use media_core::{MediaKind, MediaMessage};
 
+use super::consumer::Consumer;
+use super::fanout::{Fanout, QueueItem};
 use super::frame::Frame;
 use super::info::StreamInfo;
 use super::key::StreamKey;
-use super::queue::{ConsumerQueue, QueueItem};
 
 /// Per-source behaviour, taken from the vhost config when the source is created.
 #[derive(Debug, Clone)]
@@ -25,7 +26,7 @@ pub struct SourceOptions {
     pub gop: GopConfig,
     /// Timestamp correction mode.
     pub jitter: JitterMode,
-    /// Per-consumer queue bound in milliseconds of media (SRS `queue_length`).
+    /// Per-consumer bound in milliseconds of unread media (SRS `queue_length`; 0: none).
     pub queue_span_ms: u64,
 }
 
@@ -46,7 +47,6 @@ struct Inner {
     publish_started_ms: u64,
     jitter: TimeJitter,
     gop: GopCache,
-    consumers: Vec<Arc<ConsumerQueue>>,
     info: StreamInfo,
 }
 
@@ -60,7 +60,9 @@ pub struct Source {
     /// Counters.
     pub stats: SourceStats,
     options: SourceOptions,
+    /// Publisher state; taken before `fanout` when both are needed.
     inner: Mutex<Inner>,
+    fanout: Mutex<Fanout>,
 }
 
 /// Why a publish was refused.
@@ -82,15 +84,20 @@ impl Source {
                 publish_started_ms: 0,
                 jitter: TimeJitter::new(options.jitter),
                 gop: GopCache::new(options.gop.clone()),
-                consumers: Vec::new(),
                 info: StreamInfo::default(),
             }),
+            fanout: Mutex::new(Fanout::default()),
             options,
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn fanout(&self) -> MutexGuard<'_, Fanout> {
+        // A panic elsewhere must not take every player down with a poisoned lock.
+        self.fanout.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Claims the stream for `client_id`.
@@ -104,7 +111,7 @@ impl Source {
         inner.jitter = TimeJitter::new(self.options.jitter);
         inner.gop.clear();
         inner.info = StreamInfo::default();
-        inner.consumers.retain(|c| c.push(QueueItem::Published));
+        self.fanout().append(QueueItem::Published);
         Ok(())
     }
 
@@ -116,7 +123,7 @@ impl Source {
         }
         inner.publisher = None;
         inner.gop.clear();
-        inner.consumers.retain(|c| c.push(QueueItem::Unpublished));
+        self.fanout().append(QueueItem::Unpublished);
     }
 
     /// Feeds one published message: correct time, cache, fan out.
@@ -132,28 +139,31 @@ impl Source {
             self.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
         }
         inner.gop.push(&msg);
-        let frame = Frame::new(msg);
-        inner
-            .consumers
-            .retain(|c| c.push(QueueItem::Media(frame.clone())));
+        self.fanout().append(QueueItem::Media(Frame::new(msg)));
     }
 
-    /// Registers a consumer; if the stream is live it first gets what a late
+    /// Subscribes a consumer; if the stream is live it first gets what a late
     /// joiner needs (metadata, sequence headers, the GOP from its key frame).
-    pub(super) fn add_consumer(&self, span_ms: Option<u64>) -> Arc<ConsumerQueue> {
+    pub(super) fn add_consumer(self: &Arc<Self>, span_ms: Option<u64>) -> Consumer {
         let span = span_ms.unwrap_or(self.options.queue_span_ms);
-        let queue = Arc::new(ConsumerQueue::new(span));
-        let mut inner = self.lock();
+        let inner = self.lock();
+        let mut preroll = std::collections::VecDeque::new();
         if inner.publisher.is_some() {
             // A player joining a live stream starts with the cache; only a
             // later (re)publish is announced with PublishNotify, as in SRS.
-            for msg in inner.gop.snapshot() {
-                queue.push(QueueItem::Media(Frame::new(msg.clone())));
-            }
+            preroll.extend(
+                inner
+                    .gop
+                    .snapshot()
+                    .map(|msg| QueueItem::Media(Frame::new(msg.clone()))),
+            );
         }
-        inner.consumers.retain(|c| !c.is_closed());
-        inner.consumers.push(queue.clone());
-        queue
+        let mut fanout = self.fanout();
+        let owner = fanout.add_consumer(span);
+        let cursor = fanout.head();
+        drop(fanout);
+        drop(inner);
+        Consumer::new(self.clone(), owner, cursor, span, preroll)
     }
 
     /// The publishing client's id, if any.
@@ -168,9 +178,7 @@ impl Source {
 
     /// Live consumers (players and internal sinks such as HLS).
     pub fn consumer_count(&self) -> usize {
-        let mut inner = self.lock();
-        inner.consumers.retain(|c| !c.is_closed());
-        inner.consumers.len()
+        self.fanout().consumers
     }
 
     /// Codec details for the API.

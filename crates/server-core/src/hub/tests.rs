@@ -1,6 +1,8 @@
 //! Hub behaviour: publish/play meeting, late joiners, slow consumers, unpublish.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::Bytes;
 use media_core::gop::GopConfig;
@@ -46,10 +48,30 @@ fn video_header() -> Bytes {
     Bytes::from(vec![0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff, 0xe0, 0x01])
 }
 
-fn drain(queue: &ConsumerQueue) -> Vec<QueueItem> {
+fn drain(consumer: &mut Consumer) -> Vec<QueueItem> {
     let mut items = Vec::new();
-    queue.drain_into(&mut items);
+    consumer.drain_into(&mut items);
     items
+}
+
+/// A waker that counts its wakeups.
+#[derive(Default)]
+struct Counter(AtomicUsize);
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Counter {
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn poll_ready(consumer: &mut Consumer, waker: &Waker, rule: MergeRule) -> Poll<()> {
+    consumer.poll_ready(&mut Context::from_waker(waker), rule)
 }
 
 fn media(items: &[QueueItem]) -> Vec<MediaMessage> {
@@ -87,8 +109,8 @@ fn late_player_starts_at_the_sequence_header_and_key_frame() {
     source.push(MediaKind::Video, 0, video(true));
     source.push(MediaKind::Video, 40, video(false));
     source.push(MediaKind::Video, 80, video(false));
-    let player = hub.subscribe(&source);
-    let items = drain(player.queue());
+    let mut player = hub.subscribe(&source);
+    let items = drain(&mut player);
     assert!(
         items.iter().all(|i| matches!(i, QueueItem::Media(_))),
         "joining a live stream is not a publish event"
@@ -99,25 +121,22 @@ fn late_player_starts_at_the_sequence_header_and_key_frame() {
     assert_eq!(msgs.len(), 4);
     // Live frames follow.
     source.push(MediaKind::Video, 120, video(false));
-    assert_eq!(media(&drain(player.queue())).len(), 1);
+    assert_eq!(media(&drain(&mut player)).len(), 1);
 }
 
 #[test]
 fn player_waiting_before_publisher_gets_published_then_media() {
     let hub = Hub::new();
     let source = hub.source(&key("early"), || options(30_000));
-    let player = hub.subscribe(&source);
-    assert!(drain(player.queue()).is_empty());
+    let mut player = hub.subscribe(&source);
+    assert!(drain(&mut player).is_empty());
     let guard = hub.publish(&source, 1, 0).unwrap();
     source.push(MediaKind::Video, 0, video(true));
-    let items = drain(player.queue());
+    let items = drain(&mut player);
     assert!(matches!(items[0], QueueItem::Published));
     assert_eq!(media(&items).len(), 1);
     drop(guard);
-    assert!(matches!(
-        drain(player.queue())[..],
-        [QueueItem::Unpublished]
-    ));
+    assert!(matches!(drain(&mut player)[..], [QueueItem::Unpublished]));
 }
 
 #[test]
@@ -125,31 +144,191 @@ fn slow_consumer_is_bounded_and_skips_to_the_next_key_frame() {
     let hub = Hub::new();
     let source = hub.source(&key("slow"), || options(1_000));
     let _guard = hub.publish(&source, 1, 0).unwrap();
-    let slow = hub.subscribe(&source);
-    let fast = hub.subscribe(&source);
+    let mut slow = hub.subscribe(&source);
+    let mut fast = hub.subscribe(&source);
     let mut fast_got = 0;
+    source.push(MediaKind::Video, 0, video_header());
     for i in 0..=200u64 {
         let t = i * 40;
         source.push(MediaKind::Video, t, video(i % 50 == 0));
-        fast_got += media(&drain(fast.queue())).len();
-        // The slow consumer never reads; its queue must stay within ~1 s of media.
-        assert!(
-            slow.queue().len() <= 1_000 / 40 + 3,
-            "queue grew to {}",
-            slow.queue().len()
-        );
+        fast_got += media(&drain(&mut fast)).len();
+        // The slow consumer never reads; the shared log keeps ~1 s of media, not more.
+        let kept = source.fanout().kept();
+        assert!(kept <= 1_000 / 40 + 3, "log grew to {kept}");
     }
     assert_eq!(
-        fast_got, 201,
+        fast_got, 202,
         "a slow consumer must not cost the fast one anything"
     );
-    assert!(slow.queue().dropped() > 0);
-    let left = media(&drain(slow.queue()));
-    let first = left.first().expect("something queued");
+    let left = media(&drain(&mut slow));
+    assert!(slow.dropped() > 100, "dropped {}", slow.dropped());
     assert!(
-        first.flags.keyframe,
-        "after an overflow the queue restarts at a key frame"
+        left[0].flags.sequence_header,
+        "the skipped sequence header comes back first: {left:?}"
     );
+    assert!(
+        left[1].flags.keyframe && left[1].timestamp == 8_000,
+        "then the latest key frame: {left:?}"
+    );
+    assert_eq!(left.len(), 2);
+}
+
+#[test]
+fn slow_consumer_without_a_kept_key_frame_waits_for_the_next() {
+    let hub = Hub::new();
+    let source = hub.source(&key("longgop"), || options(1_000));
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    let mut slow = hub.subscribe(&source);
+    // Key frames every 4 s, bound 1 s: the last key frame ages out.
+    for i in 0..60u64 {
+        source.push(MediaKind::Video, i * 40, video(i % 100 == 0));
+    }
+    assert!(
+        media(&drain(&mut slow)).is_empty(),
+        "inter frames without their key frame are useless"
+    );
+    source.push(MediaKind::Video, 2_400, video(false));
+    assert!(media(&drain(&mut slow)).is_empty());
+    source.push(MediaKind::Video, 2_440, video(true));
+    source.push(MediaKind::Video, 2_480, video(false));
+    let got = media(&drain(&mut slow));
+    assert_eq!(got.len(), 2);
+    assert!(got[0].flags.keyframe);
+    assert!(slow.dropped() >= 61);
+}
+
+#[test]
+fn a_parked_consumer_is_woken_once_per_merge_window() {
+    let hub = Hub::new();
+    let source = hub.source(&key("mw"), || options(30_000));
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    let mut player = hub.subscribe(&source);
+    let counter = Arc::new(Counter::default());
+    let waker = Waker::from(counter.clone());
+    let rule = MergeRule {
+        min_span_ms: 350,
+        min_msgs: 8,
+    };
+    assert!(poll_ready(&mut player, &waker, rule).is_pending());
+    let mut t = 0;
+    // 40 ms apart: 9 messages span 320 ms, not enough; the 10th spans 360 ms.
+    for _ in 0..9 {
+        source.push(MediaKind::Video, t, video(false));
+        t += 40;
+    }
+    assert_eq!(counter.count(), 0, "woken before the window filled");
+    assert!(!player.is_ready(rule));
+    source.push(MediaKind::Video, t, video(false));
+    assert_eq!(counter.count(), 1);
+    source.push(MediaKind::Video, t + 40, video(false));
+    assert_eq!(counter.count(), 1, "one wakeup, not one per message");
+    assert!(poll_ready(&mut player, &waker, rule).is_ready());
+    assert_eq!(media(&drain(&mut player)).len(), 11);
+
+    // Unpublishing is news: it wakes at once, whatever the rule.
+    assert!(poll_ready(&mut player, &waker, rule).is_pending());
+    source.push(MediaKind::Video, t + 80, video(false));
+    assert_eq!(counter.count(), 1);
+    drop(_guard);
+    assert_eq!(counter.count(), 2);
+    assert!(matches!(
+        drain(&mut player)[..],
+        [QueueItem::Media(_), QueueItem::Unpublished]
+    ));
+}
+
+#[test]
+fn immediate_rule_wakes_on_every_message_and_count_rule_needs_more_than_min_msgs() {
+    let hub = Hub::new();
+    let source = hub.source(&key("imm"), || options(30_000));
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    let mut player = hub.subscribe(&source);
+    let counter = Arc::new(Counter::default());
+    let waker = Waker::from(counter.clone());
+    for i in 0..3u64 {
+        assert!(poll_ready(&mut player, &waker, MergeRule::IMMEDIATE).is_pending());
+        source.push(MediaKind::Audio, i * 23, Bytes::from_static(&[0xAF, 1, 0]));
+        assert_eq!(counter.count() as u64, i + 1);
+        assert_eq!(drain(&mut player).len(), 1);
+    }
+    // mw_latency 0 with mw_msgs 8 (SRS's default): more than 8 messages.
+    let rule = MergeRule {
+        min_span_ms: 0,
+        min_msgs: 8,
+    };
+    assert!(poll_ready(&mut player, &waker, rule).is_pending());
+    for i in 0..8u64 {
+        source.push(MediaKind::Audio, 100 + i, Bytes::from_static(&[0xAF, 1, 0]));
+    }
+    assert_eq!(counter.count(), 3);
+    source.push(MediaKind::Audio, 200, Bytes::from_static(&[0xAF, 1, 0]));
+    assert_eq!(counter.count(), 4);
+}
+
+#[test]
+fn a_slow_stream_is_not_held_back_for_its_message_count() {
+    let hub = Hub::new();
+    let source = hub.source(&key("slides"), || options(30_000));
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    let mut player = hub.subscribe(&source);
+    let counter = Arc::new(Counter::default());
+    let waker = Waker::from(counter.clone());
+    let rule = MergeRule {
+        min_span_ms: 350,
+        min_msgs: 8,
+    };
+    assert!(poll_ready(&mut player, &waker, rule).is_pending());
+    // One picture a second: two messages already span a second.
+    source.push(MediaKind::Video, 0, video(true));
+    source.push(MediaKind::Video, COUNT_WAIVER_SPAN_MS - 1, video(false));
+    assert_eq!(counter.count(), 0);
+    source.push(MediaKind::Video, 1_000, video(false));
+    assert_eq!(counter.count(), 1);
+    assert_eq!(media(&drain(&mut player)).len(), 3);
+}
+
+#[test]
+fn timestamps_that_stand_still_cannot_starve_or_grow_the_log() {
+    let hub = Hub::new();
+    let source = hub.source(&key("still"), || options(30_000));
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    let mut player = hub.subscribe(&source);
+    let counter = Arc::new(Counter::default());
+    let waker = Waker::from(counter.clone());
+    let rule = MergeRule {
+        min_span_ms: 350,
+        min_msgs: 8,
+    };
+    assert!(poll_ready(&mut player, &waker, rule).is_pending());
+    for _ in 0..MAX_MERGE_MSGS {
+        source.push(MediaKind::Audio, 5, Bytes::from_static(&[0xAF, 1, 0]));
+    }
+    assert_eq!(counter.count(), 1, "woken by count when time stands still");
+    for _ in 0..MAX_ENTRIES + 100 {
+        source.push(MediaKind::Audio, 5, Bytes::from_static(&[0xAF, 1, 0]));
+    }
+    assert_eq!(source.fanout().kept(), MAX_ENTRIES);
+    let got = drain(&mut player).len();
+    assert_eq!(
+        got, 0,
+        "audio-only: a consumer behind the log resumes at the head"
+    );
+    assert!(player.dropped() >= 100);
+}
+
+#[test]
+fn dropping_a_parked_consumer_forgets_its_waker() {
+    let hub = Hub::new();
+    let source = hub.source(&key("park"), || options(30_000));
+    let mut player = hub.subscribe(&source);
+    let waker = Waker::from(Arc::new(Counter::default()));
+    assert!(poll_ready(&mut player, &waker, MergeRule::IMMEDIATE).is_pending());
+    // Polling again keeps one slot, not two.
+    assert!(poll_ready(&mut player, &waker, MergeRule::IMMEDIATE).is_pending());
+    assert_eq!(source.fanout().waiting(), 1);
+    drop(player);
+    assert_eq!(source.fanout().waiting(), 0);
+    assert_eq!(source.consumer_count(), 0);
 }
 
 #[test]
@@ -163,5 +342,4 @@ fn closed_consumers_are_forgotten_and_idle_sources_reaped() {
     drop(source);
     assert_eq!(hub.reap_idle(), 1);
     assert!(hub.sources().is_empty());
-    let _ = Duration::ZERO;
 }

@@ -1,0 +1,174 @@
+//! One consumer of a source (a player or a sink): a cursor into the source's
+//! fan-out log, plus what it must see first.
+//!
+//! Bounded by time, not count (SRS `queue_length`, in seconds of media): when
+//! the media a consumer has yet to read spans more than its bound, or was aged
+//! out of the log, it is too slow, so it skips forward to the latest video key
+//! frame (or, with none kept, drops media until the next one). The metadata,
+//! sequence headers and publish news it skipped over are still delivered. A
+//! stalled player therefore never slows the publisher or other players, and
+//! holds nothing of its own: the frames it has not read stay shared in the log.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use media_core::MediaKind;
+
+use super::fanout::{MergeRule, QueueItem};
+use super::source::Source;
+
+/// A subscription to a source. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct Consumer {
+    source: Arc<Source>,
+    owner: u64,
+    /// Next log position to read.
+    cursor: u64,
+    /// Most media time allowed to wait unread, ms (0: no bound).
+    span_ms: u64,
+    /// Read before the log: the GOP cache a late joiner starts with.
+    preroll: VecDeque<QueueItem>,
+    /// After a skip with no key frame kept: drop media until the next one.
+    skip_to_keyframe: bool,
+    /// Waker slot in the log while parked.
+    slot: Option<usize>,
+    dropped: u64,
+}
+
+impl Consumer {
+    pub(super) fn new(
+        source: Arc<Source>,
+        owner: u64,
+        cursor: u64,
+        span_ms: u64,
+        preroll: VecDeque<QueueItem>,
+    ) -> Self {
+        Self {
+            source,
+            owner,
+            cursor,
+            span_ms,
+            preroll,
+            skip_to_keyframe: false,
+            slot: None,
+            dropped: 0,
+        }
+    }
+
+    /// The source consumed.
+    pub fn source(&self) -> &Arc<Source> {
+        &self.source
+    }
+
+    /// Messages skipped because this consumer was too slow.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// True when something waits and `rule` says it is worth sending now.
+    pub fn is_ready(&self, rule: MergeRule) -> bool {
+        !self.preroll.is_empty() || self.source.fanout().ready(self.cursor, rule)
+    }
+
+    /// Ready when [`is_ready`](Self::is_ready); otherwise parks `cx`'s waker
+    /// with the source, which wakes it once the rule holds. No per-consumer
+    /// timer: the publisher's messages are the clock.
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>, rule: MergeRule) -> Poll<()> {
+        if !self.preroll.is_empty() {
+            return Poll::Ready(());
+        }
+        let mut fanout = self.source.fanout();
+        if fanout.ready(self.cursor, rule) {
+            if let Some(slot) = self.slot.take() {
+                fanout.release_slot(slot, self.owner);
+            }
+            return Poll::Ready(());
+        }
+        self.slot = Some(fanout.register(self.slot, self.owner, self.cursor, rule, cx.waker()));
+        Poll::Pending
+    }
+
+    /// Waits for [`poll_ready`](Self::poll_ready).
+    pub async fn ready(&mut self, rule: MergeRule) {
+        std::future::poll_fn(|cx| self.poll_ready(cx, rule)).await
+    }
+
+    /// Moves everything this consumer has yet to read into `out`; returns how
+    /// many items moved.
+    pub fn drain_into(&mut self, out: &mut Vec<QueueItem>) -> usize {
+        let before = out.len();
+        out.extend(self.preroll.drain(..));
+        let fanout = self.source.fanout();
+        let head = fanout.head();
+        let first = fanout.first();
+        let behind = self.cursor < first
+            || (self.span_ms > 0
+                && fanout
+                    .ts_from(self.cursor)
+                    .is_some_and(|t| fanout.newest_ts().saturating_sub(t) > self.span_ms));
+        if behind {
+            let from = self.cursor.max(first);
+            let (target, wait_for_keyframe) = match fanout.last_keyframe() {
+                Some(k) if fanout.has_video && k >= from => (k, false),
+                _ => (head, fanout.has_video),
+            };
+            // What is skipped but still needed: publish news, then the latest
+            // metadata and sequence headers, in log order.
+            let mut kept = 0u64;
+            for item in fanout
+                .range_from(from)
+                .take(usize::try_from(target - from).unwrap_or(usize::MAX))
+            {
+                if !matches!(item, QueueItem::Media(_)) {
+                    out.push(item.clone());
+                    kept += 1;
+                }
+            }
+            let h = &fanout.headers;
+            let mut headers: Vec<_> = [&h.metadata, &h.video, &h.audio]
+                .into_iter()
+                .flatten()
+                .filter(|(seq, _)| *seq >= self.cursor && *seq < target)
+                .collect();
+            headers.sort_by_key(|(seq, _)| *seq);
+            for (_, frame) in headers {
+                out.push(QueueItem::Media(frame.clone()));
+                kept += 1;
+            }
+            self.dropped += (target - self.cursor).saturating_sub(kept);
+            self.cursor = target;
+            self.skip_to_keyframe = wait_for_keyframe;
+        }
+        for item in fanout.range_from(self.cursor) {
+            if self.skip_to_keyframe {
+                if let QueueItem::Media(frame) = item {
+                    let msg = &frame.msg;
+                    let key = msg.kind == MediaKind::Video && msg.flags.keyframe;
+                    if key {
+                        self.skip_to_keyframe = false;
+                    } else if !(msg.flags.sequence_header || msg.kind == MediaKind::Data) {
+                        self.dropped += 1;
+                        continue;
+                    }
+                }
+            }
+            out.push(item.clone());
+        }
+        self.cursor = head;
+        out.len() - before
+    }
+
+    /// Log items this consumer has yet to read (not counting its preroll).
+    pub fn unread(&self) -> u64 {
+        self.source.fanout().head().saturating_sub(self.cursor)
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        self.source
+            .fanout()
+            .remove_consumer(self.slot.take(), self.owner);
+    }
+}

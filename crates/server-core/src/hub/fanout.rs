@@ -1,0 +1,332 @@
+//! A source's fan-out log: every message appended once, read by every consumer
+//! at its own cursor.
+//!
+//! The alternative, a queue per consumer, costs a lock, a queue push and a
+//! wakeup per message per player: at a thousand players that was the largest
+//! user-space cost of the server. Here a publisher's message costs one append
+//! and one pass over the consumers that are waiting, whatever the audience; a
+//! consumer costs a cursor. Consumers are woken by the rule of SRS's merged
+//! write (`mw_latency`, `mw_msgs`): only once enough media is waiting for them,
+//! so a player gets one wakeup and one write per merge window, not one per
+//! message, and no timer of its own.
+//!
+//! Retention is bounded by media time (the longest consumer `queue_length`), by
+//! [`MAX_ENTRIES`] and by [`MAX_BYTES`]; a consumer that falls behind what is
+//! kept skips forward (see `consumer.rs`).
+
+use std::collections::VecDeque;
+use std::task::Waker;
+
+use media_core::MediaKind;
+
+use super::frame::SharedFrame;
+
+/// Most messages kept for consumers, whatever their timestamps say (a stream
+/// whose timestamps stand still would otherwise never age out).
+pub const MAX_ENTRIES: usize = 16 * 1024;
+/// Most payload bytes kept for consumers.
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// A waiting consumer is woken once this many messages wait, whatever the
+/// merge rule says (timestamps that stop advancing must not starve it).
+pub const MAX_MERGE_MSGS: u64 = 256;
+
+/// Waiting media spanning this long is sent even with fewer than `mw_msgs`
+/// messages: a slow stream (a slideshow, sparse data) is not held back for a
+/// message count it takes seconds to reach.
+pub const COUNT_WAIVER_SPAN_MS: u64 = 500;
+
+/// What a consumer receives.
+#[derive(Debug, Clone)]
+pub enum QueueItem {
+    /// A media or data message.
+    Media(SharedFrame),
+    /// The publisher started (or restarted) publishing this stream.
+    Published,
+    /// The publisher left; the consumer stays and waits for a republish.
+    Unpublished,
+}
+
+impl QueueItem {
+    fn frame(&self) -> Option<&SharedFrame> {
+        match self {
+            QueueItem::Media(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// When a waiting consumer is worth waking: SRS's merged-write rule.
+///
+/// Ready when more than `min_msgs` messages wait and they span at least
+/// `min_span_ms` of media time (SRS `mw_msgs` and `mw_latency`), or when they
+/// span [`COUNT_WAIVER_SPAN_MS`] (and `min_span_ms`) however few they are. Time
+/// is the stream's own, so a player is written to once per `min_span_ms` of
+/// media without a timer of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MergeRule {
+    /// Media time the waiting messages must span, ms.
+    pub min_span_ms: u64,
+    /// More than this many messages must wait.
+    pub min_msgs: u32,
+}
+
+impl MergeRule {
+    /// Wake on every message.
+    pub const IMMEDIATE: MergeRule = MergeRule {
+        min_span_ms: 0,
+        min_msgs: 0,
+    };
+}
+
+#[derive(Debug)]
+struct Waiter {
+    owner: u64,
+    cursor: u64,
+    rule: MergeRule,
+    waker: Waker,
+}
+
+/// The latest metadata and sequence headers, by position, so a consumer that
+/// skips forward never skips the codec configuration it needs.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Headers {
+    pub metadata: Option<(u64, SharedFrame)>,
+    pub video: Option<(u64, SharedFrame)>,
+    pub audio: Option<(u64, SharedFrame)>,
+}
+
+/// The log itself; lives behind the source's fan-out mutex.
+#[derive(Debug, Default)]
+pub(super) struct Fanout {
+    entries: VecDeque<QueueItem>,
+    /// Position of `entries[0]`; positions never repeat.
+    first_seq: u64,
+    bytes: usize,
+    newest_ts: u64,
+    /// Position of the latest video key frame still kept.
+    last_keyframe: Option<u64>,
+    pub has_video: bool,
+    pub headers: Headers,
+    /// Media time kept behind the newest message (the longest consumer bound).
+    retain_span_ms: u64,
+    waiters: Vec<Option<Waiter>>,
+    free_slots: Vec<usize>,
+    pub consumers: usize,
+    next_owner: u64,
+}
+
+impl Fanout {
+    /// Position the next appended item gets.
+    pub fn head(&self) -> u64 {
+        self.first_seq + self.entries.len() as u64
+    }
+
+    /// Oldest position still kept.
+    pub fn first(&self) -> u64 {
+        self.first_seq
+    }
+
+    pub fn newest_ts(&self) -> u64 {
+        self.newest_ts
+    }
+
+    pub fn last_keyframe(&self) -> Option<u64> {
+        self.last_keyframe.filter(|&k| k >= self.first_seq)
+    }
+
+    /// Media timestamp of the first media item at or after `seq`.
+    pub fn ts_from(&self, seq: u64) -> Option<u64> {
+        let index = usize::try_from(seq.saturating_sub(self.first_seq)).ok()?;
+        self.entries
+            .iter()
+            .skip(index)
+            .find_map(|i| i.frame().map(|f| f.msg.timestamp))
+    }
+
+    /// Items from `seq` (clamped to what is kept) to the head.
+    pub fn range_from(&self, seq: u64) -> impl Iterator<Item = &QueueItem> + '_ {
+        let index = usize::try_from(seq.saturating_sub(self.first_seq)).unwrap_or(usize::MAX);
+        self.entries.iter().skip(index)
+    }
+
+    /// A new consumer: its owner id. Its span bound (0: none) extends retention.
+    pub fn add_consumer(&mut self, span_ms: u64) -> u64 {
+        self.consumers += 1;
+        let span = if span_ms == 0 { u64::MAX } else { span_ms };
+        self.retain_span_ms = self.retain_span_ms.max(span);
+        self.next_owner += 1;
+        self.next_owner
+    }
+
+    pub fn remove_consumer(&mut self, slot: Option<usize>, owner: u64) {
+        self.consumers = self.consumers.saturating_sub(1);
+        if let Some(i) = slot {
+            self.release_slot(i, owner);
+        }
+    }
+
+    /// Appends one item, ages out what no consumer may still need and wakes
+    /// the waiting consumers whose rule now holds.
+    pub fn append(&mut self, item: QueueItem) {
+        let seq = self.head();
+        let control = match &item {
+            QueueItem::Media(frame) => {
+                let msg = &frame.msg;
+                self.newest_ts = msg.timestamp;
+                self.bytes += msg.payload.len();
+                match msg.kind {
+                    MediaKind::Video => {
+                        self.has_video = true;
+                        if msg.flags.sequence_header {
+                            self.headers.video = Some((seq, frame.clone()));
+                        } else if msg.flags.keyframe {
+                            self.last_keyframe = Some(seq);
+                        }
+                    }
+                    MediaKind::Audio if msg.flags.sequence_header => {
+                        self.headers.audio = Some((seq, frame.clone()));
+                    }
+                    MediaKind::Data => self.headers.metadata = Some((seq, frame.clone())),
+                    MediaKind::Audio => {}
+                }
+                false
+            }
+            QueueItem::Published => {
+                // A new publish brings its own configuration.
+                self.headers = Headers::default();
+                self.last_keyframe = None;
+                true
+            }
+            QueueItem::Unpublished => true,
+        };
+        self.entries.push_back(item);
+        self.trim();
+        self.wake(control);
+    }
+
+    fn trim(&mut self) {
+        while !self.entries.is_empty() {
+            // A control item ages with the media after it.
+            let too_old = self
+                .ts_from(self.first_seq)
+                .is_some_and(|t| self.newest_ts.saturating_sub(t) > self.retain_span_ms);
+            if !(too_old || self.entries.len() > MAX_ENTRIES || self.bytes > MAX_BYTES) {
+                break;
+            }
+            if let Some(QueueItem::Media(f)) = self.entries.pop_front() {
+                self.bytes = self.bytes.saturating_sub(f.msg.payload.len());
+            }
+            self.first_seq += 1;
+        }
+    }
+
+    /// True when a consumer at `cursor` has something worth waking for.
+    pub fn ready(&self, cursor: u64, rule: MergeRule) -> bool {
+        // Publish and unpublish news goes out at once.
+        self.range_from(cursor)
+            .any(|i| !matches!(i, QueueItem::Media(_)))
+            || self.media_ready(cursor, rule)
+    }
+
+    /// [`ready`](Self::ready) for a consumer known to have no control item
+    /// waiting (checked when it parked; later ones wake everybody).
+    fn media_ready(&self, cursor: u64, rule: MergeRule) -> bool {
+        let head = self.head();
+        if cursor >= head {
+            return false;
+        }
+        if cursor < self.first_seq {
+            // It fell behind what is kept: let it skip forward now.
+            return true;
+        }
+        let waiting = head - cursor;
+        if waiting >= MAX_MERGE_MSGS {
+            return true;
+        }
+        let Some(oldest) = self.ts_from(cursor) else {
+            return true;
+        };
+        // A jump either way is a discontinuity worth flushing at once.
+        let span = self.newest_ts.abs_diff(oldest);
+        span >= rule.min_span_ms
+            && (waiting > u64::from(rule.min_msgs)
+                || span >= COUNT_WAIVER_SPAN_MS.max(rule.min_span_ms))
+    }
+
+    /// Registers (or refreshes) a consumer's waker; returns its slot.
+    pub fn register(
+        &mut self,
+        slot: Option<usize>,
+        owner: u64,
+        cursor: u64,
+        rule: MergeRule,
+        waker: &Waker,
+    ) -> usize {
+        if let Some(i) = slot {
+            if let Some(Some(w)) = self.waiters.get_mut(i) {
+                if w.owner == owner {
+                    w.cursor = cursor;
+                    w.rule = rule;
+                    if !w.waker.will_wake(waker) {
+                        w.waker = waker.clone();
+                    }
+                    return i;
+                }
+            }
+        }
+        let waiter = Waiter {
+            owner,
+            cursor,
+            rule,
+            waker: waker.clone(),
+        };
+        match self.free_slots.pop() {
+            Some(i) => {
+                if let Some(s) = self.waiters.get_mut(i) {
+                    *s = Some(waiter);
+                }
+                i
+            }
+            None => {
+                self.waiters.push(Some(waiter));
+                self.waiters.len() - 1
+            }
+        }
+    }
+
+    /// Forgets a consumer's waker if `slot` still holds it.
+    pub fn release_slot(&mut self, slot: usize, owner: u64) {
+        if let Some(s) = self.waiters.get_mut(slot) {
+            if matches!(s, Some(w) if w.owner == owner) {
+                *s = None;
+                self.free_slots.push(slot);
+            }
+        }
+    }
+
+    fn wake(&mut self, all: bool) {
+        for i in 0..self.waiters.len() {
+            let due = match &self.waiters[i] {
+                Some(w) => all || self.media_ready(w.cursor, w.rule),
+                None => false,
+            };
+            if due {
+                if let Some(w) = self.waiters[i].take() {
+                    self.free_slots.push(i);
+                    w.waker.wake();
+                }
+            }
+        }
+    }
+
+    /// Consumers currently parked on a waker.
+    #[cfg(test)]
+    pub fn waiting(&self) -> usize {
+        self.waiters.iter().filter(|w| w.is_some()).count()
+    }
+
+    #[cfg(test)]
+    pub fn kept(&self) -> usize {
+        self.entries.len()
+    }
+}
