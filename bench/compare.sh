@@ -23,6 +23,8 @@
 #              nginx runs first: the ratios need it.
 #   RAMP       player connections opened per second (default 1000)
 #   WARMUP     seconds between the publisher start and the players (default 3)
+#   WORKERS    our servers' `workers` setting (default 1, the same single
+#              worker nginx runs with here; "auto" for one per core)
 #   LOAD_THREADS  rtmp-load runtime threads (default 1)
 #   READ_INTERVAL rtmp-load --read-interval in ms (default 0: players read as
 #              soon as data arrives, like real players and SRS's st-load). A
@@ -45,6 +47,7 @@ SERVERS=${SERVERS:-"nginx tokio smol"}
 RAMP=${RAMP:-1000}
 WARMUP=${WARMUP:-3}
 LOAD_THREADS=${LOAD_THREADS:-1}
+WORKERS=${WORKERS:-1}
 READ_INTERVAL=${READ_INTERVAL:-0}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET_DIR/release
@@ -187,6 +190,7 @@ EOF
         cat >"$dir/server.conf" <<EOF
 listen              127.0.0.1:$port;
 max_connections     100000;
+workers             $WORKERS;
 pid                 $dir/server.pid;
 daemon              off;
 srs_log_tank        console;
@@ -272,7 +276,7 @@ for server in $SERVERS; do
 done
 
 echo
-echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, players ramped at ${RAMP}/s reading every ${READ_INTERVAL} ms, loopback, $(nproc) CPUs."
+echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, players ramped at ${RAMP}/s reading every ${READ_INTERVAL} ms, loopback, $(nproc) CPUs; nginx worker_processes 1, our servers workers ${WORKERS}."
 echo "CPU eff. = player-seconds served per server CPU-second (higher is better); × nginx = ratio to nginx-rtmp at the same N."
 echo "KB/player = (peak RSS - RSS before players) / N (lower is better)."
 echo

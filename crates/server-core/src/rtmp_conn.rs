@@ -16,7 +16,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::{poll_immediate, select, Either};
+use futures_util::future::{poll_immediate, BoxFuture};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
 use futures_util::{AsyncReadExt, FutureExt};
 use media_core::MediaKind;
@@ -28,7 +29,7 @@ use tracing::{debug, info, warn, Instrument};
 use crate::hub::{
     ClientInfo, ClientKind, Consumer, MergeRule, PublishGuard, QueueItem, StreamRequest,
 };
-use crate::io::write_all_vectored;
+use crate::io::Outbox;
 use crate::runtime::{timeout, Connection};
 use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
@@ -169,18 +170,20 @@ async fn run(
     }));
     let wake = Wake::default();
     let (reader, writer) = conn.split();
-    let read = read_loop(ctx, reader, &state, &wake, info).boxed();
-    let write = write_loop(ctx, writer, &state, &wake, info).boxed();
-    let kicked = async {
-        info.kicked().await;
-        Err::<(), _>(ConnError::Kicked)
-    }
-    .boxed();
-    let result = match select(select(read, write), kicked).await {
-        Either::Left((Either::Left((r, _)), _)) => r,
-        Either::Left((Either::Right((r, _)), _)) => r,
-        Either::Right((r, _)) => r,
-    };
+    // Each loop is polled only when its own waker fires: a player woken to
+    // write does not re-poll its socket for reading, and the other way round.
+    let mut loops: FuturesUnordered<BoxFuture<'_, Result<(), ConnError>>> = FuturesUnordered::new();
+    loops.push(read_loop(ctx, reader, &state, &wake, info).boxed());
+    loops.push(write_loop(ctx, writer, &state, &wake, info).boxed());
+    loops.push(
+        async {
+            info.kicked().await;
+            Err(ConnError::Kicked)
+        }
+        .boxed(),
+    );
+    let result = loops.next().await.unwrap_or(Ok(()));
+    drop(loops);
     // Dropping the state releases the publish or consumer guard.
     let mut conn = lock(&state);
     conn.role = Role::Idle;
@@ -414,30 +417,61 @@ async fn write_loop(
     wake: &Wake,
     info: &Arc<ClientInfo>,
 ) -> Result<(), ConnError> {
-    let mut pieces: Vec<Bytes> = Vec::new();
-    let mut items: Vec<QueueItem> = Vec::new();
+    let mut outbox = Outbox::default();
+    let mut session_out: Vec<Bytes> = Vec::new();
     loop {
         {
             let mut conn = lock(state);
-            let conn = &mut *conn;
             let rule = conn.merge_rule();
+            let Conn {
+                session,
+                role,
+                closing,
+                ..
+            } = &mut *conn;
+            // The session's own output (replies, acks) goes first.
+            to_outbox(session, &mut session_out, &mut outbox);
             if let Role::Playing {
                 consumer,
                 stream_id,
                 paused: false,
-            } = &mut conn.role
+            } = role
             {
                 if consumer.is_ready(rule) {
-                    consumer.drain_into(&mut items);
-                    queue_to_session(&mut conn.session, *stream_id, &mut items);
+                    let stream_id = *stream_id;
+                    let chunk_size = session.out_chunk_size();
+                    consumer.drain_with(|item| match item {
+                        QueueItem::Media(frame) => {
+                            outbox.push_message(frame.rtmp(chunk_size, stream_id));
+                        }
+                        QueueItem::Unpublished => {
+                            session.send_status(
+                                stream_id,
+                                "status",
+                                "NetStream.Play.UnpublishNotify",
+                                "the publisher stopped; waiting for it to return",
+                            );
+                            session.send_user_control(UserControlEvent::StreamEof(stream_id));
+                            to_outbox(session, &mut session_out, &mut outbox);
+                        }
+                        QueueItem::Published => {
+                            session.send_user_control(UserControlEvent::StreamBegin(stream_id));
+                            session.send_status(
+                                stream_id,
+                                "status",
+                                "NetStream.Play.PublishNotify",
+                                "the stream is live",
+                            );
+                            to_outbox(session, &mut session_out, &mut outbox);
+                        }
+                    });
                 }
             }
-            conn.session.poll_transmit(&mut pieces);
-            if pieces.is_empty() && conn.closing {
+            if outbox.is_empty() && *closing {
                 return Ok(());
             }
         }
-        if pieces.is_empty() {
+        if outbox.is_empty() {
             // Until the session has output or the source says enough media waits.
             std::future::poll_fn(|cx| {
                 if wake.poll(cx).is_ready() {
@@ -458,7 +492,7 @@ async fn write_loop(
             continue;
         }
         // Most writes complete at once: arm the stall timer only for one that doesn't.
-        let mut write = std::pin::pin!(write_all_vectored(&mut writer, &mut pieces));
+        let mut write = std::pin::pin!(outbox.write_all(&mut writer));
         let n = match poll_immediate(write.as_mut()).await {
             Some(r) => r?,
             None => match timeout(&*ctx.rt, SEND_TIMEOUT, write).await {
@@ -470,32 +504,10 @@ async fn write_loop(
     }
 }
 
-/// Turns what a player's consumer delivered into RTMP messages on its stream.
-fn queue_to_session(session: &mut ServerSession, stream_id: u32, items: &mut Vec<QueueItem>) {
-    let chunk_size = session.out_chunk_size();
-    for item in items.drain(..) {
-        match item {
-            QueueItem::Media(frame) => {
-                session.send_encoded(&frame.rtmp(chunk_size, stream_id));
-            }
-            QueueItem::Unpublished => {
-                session.send_status(
-                    stream_id,
-                    "status",
-                    "NetStream.Play.UnpublishNotify",
-                    "the publisher stopped; waiting for it to return",
-                );
-                session.send_user_control(UserControlEvent::StreamEof(stream_id));
-            }
-            QueueItem::Published => {
-                session.send_user_control(UserControlEvent::StreamBegin(stream_id));
-                session.send_status(
-                    stream_id,
-                    "status",
-                    "NetStream.Play.PublishNotify",
-                    "the stream is live",
-                );
-            }
-        }
+/// Moves the session's queued output into the outbox.
+fn to_outbox(session: &mut ServerSession, scratch: &mut Vec<Bytes>, outbox: &mut Outbox) {
+    session.poll_transmit(scratch);
+    for bytes in scratch.drain(..) {
+        outbox.push_bytes(bytes);
     }
 }

@@ -318,3 +318,16 @@ fn atc_turns_jitter_off() {
     assert_eq!(c.vhost("v").play.time_jitter, JitterMode::Zero);
     assert_eq!(c.vhost("v").play.effective_jitter(), JitterMode::Off);
 }
+
+#[test]
+fn workers_is_auto_or_a_bounded_count() {
+    let parse = |t: &str| config::parse_str("w.conf", t);
+    assert_eq!(parse("workers auto;").unwrap().workers, None);
+    assert_eq!(parse("workers 1;").unwrap().workers, Some(1));
+    assert_eq!(parse("workers 8;").unwrap().workers, Some(8));
+    assert_eq!(parse("listen 1935;").unwrap().workers, None);
+    for bad in ["workers 0;", "workers 257;", "workers many;", "workers;"] {
+        let e = parse(bad).unwrap_err().to_string();
+        assert!(e.contains("w.conf:1"), "{bad}: {e}");
+    }
+}

@@ -62,6 +62,7 @@ fn full_conf_parses_with_its_documented_values() {
         ]
     );
     assert_eq!(c.max_connections, 1000);
+    assert_eq!(c.workers, None);
     assert_eq!(c.chunk_size, 60000);
     assert_eq!(c.log_tank, LogTank::Console);
     assert_eq!(c.log_level, "trace");

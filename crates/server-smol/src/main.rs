@@ -1,7 +1,8 @@
 //! `rtmp-server-smol`: the same server as `rtmp-server`, on smol, for small boards.
 //!
 //! All behaviour lives in `server-core`; this file only builds the runtime: one
-//! executor thread driving every connection.
+//! executor thread driving every connection, or `workers N` threads sharing
+//! the executor.
 
 mod runtime;
 
@@ -12,6 +13,23 @@ fn main() -> ExitCode {
     server_core::cli::main(|config| {
         let executor = Arc::new(async_executor::Executor::new());
         let runtime = runtime::SmolRuntime::new(executor.clone());
-        async_io::block_on(executor.run(server_core::cli::run_server(runtime, config)))
+        let extra = config.workers.unwrap_or(1).saturating_sub(1);
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let helpers: Vec<_> = (0..extra)
+            .map(|i| {
+                let executor = executor.clone();
+                let stopped = stopped.clone();
+                std::thread::Builder::new()
+                    .name(format!("worker-{}", i + 1))
+                    .spawn(move || async_io::block_on(executor.run(stopped.recv())))
+            })
+            .collect::<std::io::Result<_>>()?;
+        let result =
+            async_io::block_on(executor.run(server_core::cli::run_server(runtime, config)));
+        drop(stop);
+        for h in helpers {
+            let _ = h.join();
+        }
+        result
     })
 }

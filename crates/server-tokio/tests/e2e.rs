@@ -220,6 +220,32 @@ fn ffmpeg_publishes_and_ffmpeg_rtmpdump_and_http_flv_play() {
     });
 }
 
+#[test]
+fn workers_setting_serves_from_one_thread_or_several() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        // 1: tokio's current-thread runtime / smol's single executor thread;
+        // 3: a multi-thread runtime / three threads sharing smol's executor.
+        for workers in [1, 3] {
+            let server = ServerProcess::start_configured(bin, &format!("workers {workers};"), "");
+            let _publisher = Publisher::start(&media, &server.rtmp_url("w"), true);
+            wait_live(&server, "w");
+            let dir = TempDir::new("workers");
+            let out = dir.path().join("w.flv");
+            let (ok, err) = record(&server.rtmp_url("w"), &out, 2);
+            assert!(ok, "workers {workers}: player failed: {err}");
+            let errors = decode_errors(&out);
+            assert!(errors.is_empty(), "workers {workers}: {errors}");
+            let d = duration_secs(&out);
+            assert!((1.5..=3.0).contains(&d), "workers {workers}: duration {d}");
+            assert!(first_video_frame_is_key(&out));
+        }
+    });
+}
+
 fn playlist(server: &ServerProcess, stream: &str) -> Option<String> {
     std::fs::read_to_string(server.hls_dir().join("live").join(format!("{stream}.m3u8"))).ok()
 }

@@ -24,6 +24,8 @@ use super::values::{
 pub const MIN_CHUNK_SIZE: u32 = 128;
 /// Largest `chunk_size` SRS accepts.
 pub const MAX_CHUNK_SIZE: u32 = 65536;
+/// Largest `workers` count.
+pub const MAX_WORKERS: u32 = 256;
 /// Largest `max_connections`.
 pub const MAX_CONNECTIONS_LIMIT: u32 = 1_000_000;
 /// Largest `gop_cache_max_frames`.
@@ -211,6 +213,12 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
         match d.name.as_str() {
             "listen" => c.listen = endpoints(d)?,
             "max_connections" => c.max_connections = integer_u32(d, 1, MAX_CONNECTIONS_LIMIT)?,
+            "workers" => {
+                c.workers = match one(d)? {
+                    "auto" => None,
+                    _ => Some(integer_u32(d, 1, MAX_WORKERS)?),
+                }
+            }
             "chunk_size" => c.chunk_size = integer_u32(d, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE)?,
             "pid" => c.pid = text(d)?.into(),
             "daemon" => {

@@ -36,6 +36,9 @@ pub struct Config {
     pub max_connections: u32,
     /// Outgoing RTMP chunk size in bytes (`chunk_size`, default 60000).
     pub chunk_size: u32,
+    /// Threads running connections (`workers`, `auto` or a count; default
+    /// `auto`): `None` lets the runtime choose (tokio: one per core; smol: one).
+    pub workers: Option<u32>,
     /// Pid file (`pid`, default `./objs/rtmp-server.pid`).
     pub pid: PathBuf,
     /// SRS log level name (`srs_log_level`, default `trace`): one of
@@ -185,6 +188,7 @@ impl Config {
         Self {
             listen: vec![any_v4(1935)],
             max_connections: 1000,
+            workers: None,
             chunk_size: 60000,
             pid: PathBuf::from("./objs/rtmp-server.pid"),
             log_level: "trace".to_owned(),

@@ -97,8 +97,19 @@ impl Consumer {
     /// Moves everything this consumer has yet to read into `out`; returns how
     /// many items moved.
     pub fn drain_into(&mut self, out: &mut Vec<QueueItem>) -> usize {
-        let before = out.len();
-        out.extend(self.preroll.drain(..));
+        self.drain_with(|item| out.push(item.clone()))
+    }
+
+    /// Hands everything this consumer has yet to read to `f`, in order,
+    /// without cloning it (a player turns each frame straight into its shared
+    /// encoding); returns how many items. `f` runs under the source's fan-out
+    /// lock: it must not touch the source.
+    pub fn drain_with(&mut self, mut f: impl FnMut(&QueueItem)) -> usize {
+        let mut count = 0;
+        for item in self.preroll.drain(..) {
+            f(&item);
+            count += 1;
+        }
         let fanout = self.source.fanout();
         let head = fanout.head();
         let first = fanout.first();
@@ -121,7 +132,7 @@ impl Consumer {
                 .take(usize::try_from(target - from).unwrap_or(usize::MAX))
             {
                 if !matches!(item, QueueItem::Media(_)) {
-                    out.push(item.clone());
+                    f(item);
                     kept += 1;
                 }
             }
@@ -133,9 +144,10 @@ impl Consumer {
                 .collect();
             headers.sort_by_key(|(seq, _)| *seq);
             for (_, frame) in headers {
-                out.push(QueueItem::Media(frame.clone()));
+                f(&QueueItem::Media(frame.clone()));
                 kept += 1;
             }
+            count += kept as usize;
             self.dropped += (target - self.cursor).saturating_sub(kept);
             self.cursor = target;
             self.skip_to_keyframe = wait_for_keyframe;
@@ -153,10 +165,11 @@ impl Consumer {
                     }
                 }
             }
-            out.push(item.clone());
+            f(item);
+            count += 1;
         }
         self.cursor = head;
-        out.len() - before
+        count
     }
 
     /// Log items this consumer has yet to read (not counting its preroll).

@@ -80,9 +80,10 @@ pub struct ServerProcess {
 }
 
 /// A config for tests: everything on 127.0.0.1 port 0, HLS into the temp dir.
-pub fn test_config(dir: &Path, extra_vhost: &str) -> String {
+pub fn test_config(dir: &Path, global: &str, extra_vhost: &str) -> String {
     format!(
         r#"
+{global}
 listen 127.0.0.1:0;
 max_connections 1000;
 pid {dir}/server.pid;
@@ -123,9 +124,15 @@ impl ServerProcess {
 
     /// Starts `bin` with extra directives inside the default vhost.
     pub fn start_with(bin: &Path, extra_vhost: &str) -> Self {
+        Self::start_configured(bin, "", extra_vhost)
+    }
+
+    /// Starts `bin` with extra global directives and extra directives inside
+    /// the default vhost.
+    pub fn start_configured(bin: &Path, global: &str, extra_vhost: &str) -> Self {
         let dir = TempDir::new("server");
         let conf = dir.path().join("test.conf");
-        std::fs::write(&conf, test_config(dir.path(), extra_vhost)).expect("write config");
+        std::fs::write(&conf, test_config(dir.path(), global, extra_vhost)).expect("write config");
         let mut child = Command::new(bin)
             .arg("-c")
             .arg(&conf)
