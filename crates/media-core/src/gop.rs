@@ -198,7 +198,7 @@ const AMF0_STRING: u8 = 0x02;
 
 /// True for an `onMetaData` data message, with or without the
 /// `@setDataFrame` wrapper publishers send (FLV spec E.5, onMetaData).
-fn is_metadata(payload: &[u8]) -> bool {
+pub fn is_metadata(payload: &[u8]) -> bool {
     let mut r = Reader::new(payload);
     match amf0_string(&mut r) {
         Some(b"onMetaData") => true,

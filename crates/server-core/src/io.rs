@@ -19,6 +19,8 @@ use rtmp_proto::chunk::EncodedMessage;
 /// The most slices handed to one `writev` (Linux `IOV_MAX` is 1024; the
 /// slices live on the stack while the call is made).
 const MAX_IOVECS: usize = 64;
+/// Room for queued items kept between writes (a merge window's worth).
+const KEEP_ITEMS: usize = 64;
 
 /// One thing to write.
 #[derive(Debug, Clone)]
@@ -134,7 +136,12 @@ impl Outbox {
         }
         match Pin::new(&mut *writer).poll_flush(cx) {
             Poll::Ready(Ok(())) => {
-                self.items.clear();
+                if self.items.capacity() > KEEP_ITEMS {
+                    // A join burst must not leave every player holding room for it.
+                    self.items = Vec::new();
+                } else {
+                    self.items.clear();
+                }
                 self.item = 0;
                 self.part = 0;
                 self.offset = 0;

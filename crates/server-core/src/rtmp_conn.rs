@@ -9,7 +9,9 @@
 //! merged write). Any error ends this connection only, with its reason logged
 //! under the connection's id.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -38,11 +40,18 @@ use crate::vhost::VhostSettings;
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A player whose socket accepts nothing for this long is dropped (stalled).
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// Read buffer of a connection that is not publishing: players and idle
-/// clients send little, and thousands of them must stay cheap.
-const READ_BUF: usize = 4 * 1024;
-/// Read buffer of a publisher, which sends media at full rate.
-const PUBLISH_READ_BUF: usize = 64 * 1024;
+/// Most queued messages taken into one write: a join burst (the GOP cache)
+/// goes out in slices, so no player holds room for a whole GOP at once.
+const MAX_ITEMS_PER_WRITE: usize = 64;
+/// Size of the per-thread read buffer every connection reads into.
+const READ_BUF: usize = 64 * 1024;
+
+thread_local! {
+    /// One read buffer per thread, not per connection: bytes are handed to the
+    /// session inside the same poll that read them, so no connection holds a
+    /// buffer while it waits (players send little and there are thousands).
+    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUF]);
+}
 
 #[derive(Debug)]
 enum Role {
@@ -201,13 +210,9 @@ async fn read_loop(
     wake: &Wake,
     info: &Arc<ClientInfo>,
 ) -> Result<(), ConnError> {
-    let mut buf = vec![0u8; READ_BUF];
     loop {
         let (limit, what) = {
             let conn = lock(state);
-            if matches!(conn.role, Role::Publishing { .. }) && buf.len() < PUBLISH_READ_BUF {
-                buf.resize(PUBLISH_READ_BUF, 0);
-            }
             match &conn.role {
                 Role::Idle => (Some(IDLE_TIMEOUT), "no publish or play"),
                 Role::Publishing {
@@ -221,24 +226,49 @@ async fn read_loop(
                 Role::Playing { .. } => (None, "player silent"),
             }
         };
-        let read = match limit {
-            None => Some(reader.read(&mut buf).await),
-            Some(limit) => timeout(&*ctx.rt, limit, reader.read(&mut buf)).await,
+        let step = std::future::poll_fn(|cx| read_and_process(cx, ctx, &mut reader, state, info));
+        let closing = match limit {
+            None => step.await?,
+            Some(limit) => match timeout(&*ctx.rt, limit, step).await {
+                None => return Err(ConnError::Timeout(what)),
+                Some(r) => r?,
+            },
         };
-        let n = match read {
-            None => return Err(ConnError::Timeout(what)),
-            Some(Ok(0)) => return Err(ConnError::Closed),
-            Some(Ok(n)) => n,
-            Some(Err(e)) => return Err(e.into()),
-        };
-        info.add_in(n);
-        let closing = process_input(ctx, state, &buf[..n], info)?;
         wake.notify();
         if closing {
             // The write loop flushes the last replies and ends the connection.
             futures_util::future::pending::<()>().await;
         }
     }
+}
+
+/// One read into this thread's buffer, handed to the session at once.
+fn read_and_process(
+    cx: &mut Context<'_>,
+    ctx: &Arc<ServerCtx>,
+    reader: &mut (impl futures_io::AsyncRead + Unpin),
+    state: &Mutex<Conn>,
+    info: &Arc<ClientInfo>,
+) -> Poll<Result<bool, ConnError>> {
+    READ_BUFFER.with(|cell| {
+        let mut shared = cell.try_borrow_mut();
+        // Never nested in practice; a small stack buffer if it ever is.
+        let mut fallback = [0u8; 512];
+        let buf: &mut [u8] = match shared.as_deref_mut() {
+            Ok(b) => b,
+            Err(_) => &mut fallback,
+        };
+        match Pin::new(&mut *reader).poll_read(cx, buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e.into())),
+            Poll::Ready(Ok(0)) => Poll::Ready(Err(ConnError::Closed)),
+            Poll::Ready(Ok(n)) => {
+                info.add_in(n);
+                let data = buf.get(..n).unwrap_or_default();
+                Poll::Ready(process_input(ctx, state, data, info))
+            }
+        }
+    })
 }
 
 /// Feeds bytes to the session and acts on its events; returns true once the
@@ -440,7 +470,7 @@ async fn write_loop(
                 if consumer.is_ready(rule) {
                     let stream_id = *stream_id;
                     let chunk_size = session.out_chunk_size();
-                    consumer.drain_with(|item| match item {
+                    consumer.drain_with(MAX_ITEMS_PER_WRITE, |item| match item {
                         QueueItem::Media(frame) => {
                             outbox.push_message(frame.rtmp(chunk_size, stream_id));
                         }
@@ -509,5 +539,8 @@ fn to_outbox(session: &mut ServerSession, scratch: &mut Vec<Bytes>, outbox: &mut
     session.poll_transmit(scratch);
     for bytes in scratch.drain(..) {
         outbox.push_bytes(bytes);
+    }
+    if scratch.capacity() > 32 {
+        *scratch = Vec::new();
     }
 }

@@ -19,7 +19,7 @@ use tracing::{info, warn};
 use crate::config::{Config, DEFAULT_VHOST};
 use crate::hls_sink::HlsManager;
 use crate::hub::{Hub, Source, StreamKey, StreamRequest};
-use crate::runtime::{Connection, Listener, Runtime};
+use crate::runtime::{BoxFuture, Connection, Listener, Runtime};
 use crate::vhost::VhostSettings;
 
 /// HTTP server settings (SRS `http_server`).
@@ -238,21 +238,20 @@ async fn accept_loop(ctx: Arc<ServerCtx>, listener: Box<dyn Listener>, kind: Lis
     }
 }
 
-async fn serve(
+/// The connection's protocol, boxed on its own: a spawned task is sized for
+/// the protocol it runs, not for the largest of them.
+fn serve(
     ctx: Arc<ServerCtx>,
     conn: Box<dyn Connection>,
     peer: SocketAddr,
     kind: ListenerKind,
-) {
+) -> BoxFuture<'static, ()> {
+    use crate::http::Role;
     match kind {
-        ListenerKind::Rtmp => crate::rtmp_conn::serve(ctx, conn, peer).await,
-        ListenerKind::HttpServer => {
-            crate::http::serve(ctx, conn, peer, crate::http::Role::Server).await
-        }
-        ListenerKind::HttpApi => crate::http::serve(ctx, conn, peer, crate::http::Role::Api).await,
-        ListenerKind::HttpBoth => {
-            crate::http::serve(ctx, conn, peer, crate::http::Role::Both).await
-        }
+        ListenerKind::Rtmp => Box::pin(crate::rtmp_conn::serve(ctx, conn, peer)),
+        ListenerKind::HttpServer => Box::pin(crate::http::serve(ctx, conn, peer, Role::Server)),
+        ListenerKind::HttpApi => Box::pin(crate::http::serve(ctx, conn, peer, Role::Api)),
+        ListenerKind::HttpBoth => Box::pin(crate::http::serve(ctx, conn, peer, Role::Both)),
     }
 }
 

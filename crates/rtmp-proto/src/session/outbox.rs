@@ -8,6 +8,9 @@ use crate::command::{Command, DataMessage};
 use crate::control::ControlMessage;
 use crate::message::RawMessage;
 
+/// Room for queued pieces kept between bursts.
+const KEEP_PIECES: usize = 32;
+
 /// One connection's chunk encoder and pending output, in wire order.
 #[derive(Debug, Default)]
 pub(super) struct Outbox {
@@ -52,6 +55,11 @@ impl Outbox {
     pub(super) fn drain(&mut self, out: &mut Vec<Bytes>) {
         out.append(&mut self.pieces);
         self.queued = 0;
+        if self.pieces.capacity() > KEEP_PIECES {
+            // A burst (connect replies, a cache sent at once) must not leave
+            // every idle connection holding room for it.
+            self.pieces = Vec::new();
+        }
     }
 
     /// Whether anything waits to be written.

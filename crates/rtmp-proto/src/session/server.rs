@@ -205,7 +205,10 @@ struct Stream {
 #[derive(Debug)]
 pub struct ServerSession {
     config: ServerConfig,
-    handshake: HandshakeServer,
+    /// Until C2 arrives; then freed (it is most of a fresh session's size,
+    /// and thousands of players each hold a session for hours).
+    handshake: Option<Box<HandshakeServer>>,
+    handshake_kind: Option<HandshakeKind>,
     decoder: ChunkDecoder,
     out: Outbox,
     ack: AckWindow,
@@ -229,7 +232,8 @@ impl ServerSession {
             decoder: ChunkDecoder::new(config.limits),
             ack: AckWindow::new(config.window_ack_size),
             config,
-            handshake: HandshakeServer::new(epoch, seed),
+            handshake: Some(Box::new(HandshakeServer::new(epoch, seed))),
+            handshake_kind: None,
             out: Outbox::default(),
             phase: Phase::AwaitConnect,
             fmle: false,
@@ -269,15 +273,17 @@ impl ServerSession {
         }
         self.ack.received(data.len());
         let mut rest = data;
-        if !self.handshake.is_done() {
-            let used = self.handshake.handle_input(rest)?;
-            if let Some(reply) = self.handshake.poll_transmit() {
+        if let Some(handshake) = self.handshake.as_mut() {
+            let used = handshake.handle_input(rest)?;
+            if let Some(reply) = handshake.poll_transmit() {
                 self.out.raw(reply);
             }
+            self.handshake_kind = handshake.kind();
             rest = rest.get(used..).unwrap_or_default();
-            if !self.handshake.is_done() {
+            if !handshake.is_done() {
                 return Ok(());
             }
+            self.handshake = None;
         }
         if !rest.is_empty() {
             self.decoder.push(rest);
@@ -668,7 +674,12 @@ impl ServerSession {
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > 0 {
+            // Events come in bursts at connect; an idle player keeps no room.
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// Moves every pending outgoing piece to `out`, in wire order, for one
@@ -697,7 +708,7 @@ impl ServerSession {
 
     /// The handshake the client used, once its C1 arrived.
     pub fn handshake_kind(&self) -> Option<HandshakeKind> {
-        self.handshake.kind()
+        self.handshake_kind
     }
 
     /// Bytes received so far, handshake included.

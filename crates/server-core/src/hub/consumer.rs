@@ -97,18 +97,28 @@ impl Consumer {
     /// Moves everything this consumer has yet to read into `out`; returns how
     /// many items moved.
     pub fn drain_into(&mut self, out: &mut Vec<QueueItem>) -> usize {
-        self.drain_with(|item| out.push(item.clone()))
+        self.drain_with(usize::MAX, |item| out.push(item.clone()))
     }
 
-    /// Hands everything this consumer has yet to read to `f`, in order,
-    /// without cloning it (a player turns each frame straight into its shared
-    /// encoding); returns how many items. `f` runs under the source's fan-out
-    /// lock: it must not touch the source.
-    pub fn drain_with(&mut self, mut f: impl FnMut(&QueueItem)) -> usize {
+    /// Hands what this consumer has yet to read to `f`, in order, without
+    /// cloning it (a player turns each frame straight into its shared
+    /// encoding): at most about `max` items (a join burst goes out in slices,
+    /// so no player holds room for a whole GOP); returns how many. `f` runs
+    /// under the source's fan-out lock: it must not touch the source.
+    pub fn drain_with(&mut self, max: usize, mut f: impl FnMut(&QueueItem)) -> usize {
         let mut count = 0;
-        for item in self.preroll.drain(..) {
+        while count < max {
+            let Some(item) = self.preroll.pop_front() else {
+                break;
+            };
             f(&item);
             count += 1;
+        }
+        if self.preroll.is_empty() && self.preroll.capacity() > 0 {
+            self.preroll = VecDeque::new();
+        }
+        if count >= max {
+            return count;
         }
         let fanout = self.source.fanout();
         let head = fanout.head();
@@ -152,7 +162,12 @@ impl Consumer {
             self.cursor = target;
             self.skip_to_keyframe = wait_for_keyframe;
         }
+        let mut next = self.cursor;
         for item in fanout.range_from(self.cursor) {
+            if count >= max {
+                break;
+            }
+            next += 1;
             if self.skip_to_keyframe {
                 if let QueueItem::Media(frame) = item {
                     let msg = &frame.msg;
@@ -168,7 +183,7 @@ impl Consumer {
             f(item);
             count += 1;
         }
-        self.cursor = head;
+        self.cursor = next;
         count
     }
 

@@ -109,6 +109,8 @@ pub(super) struct Fanout {
     pub headers: Headers,
     /// Media time kept behind the newest message (the longest consumer bound).
     retain_span_ms: u64,
+    /// Kept whatever its age (the cached GOP's key frame, for late joiners).
+    pin: Option<u64>,
     waiters: Vec<Option<Waiter>>,
     free_slots: Vec<usize>,
     pub consumers: usize,
@@ -149,6 +151,12 @@ impl Fanout {
         self.entries.iter().skip(index)
     }
 
+    /// Keeps everything from `seq` on (within [`MAX_ENTRIES`] and
+    /// [`MAX_BYTES`]), even with no consumer: the GOP late joiners start with.
+    pub fn pin(&mut self, seq: Option<u64>) {
+        self.pin = seq;
+    }
+
     /// A new consumer: its owner id. Its span bound (0: none) extends retention.
     pub fn add_consumer(&mut self, span_ms: u64) -> u64 {
         self.consumers += 1;
@@ -186,7 +194,10 @@ impl Fanout {
                     MediaKind::Audio if msg.flags.sequence_header => {
                         self.headers.audio = Some((seq, frame.clone()));
                     }
-                    MediaKind::Data => self.headers.metadata = Some((seq, frame.clone())),
+                    MediaKind::Data if media_core::gop::is_metadata(&msg.payload) => {
+                        self.headers.metadata = Some((seq, frame.clone()));
+                    }
+                    MediaKind::Data => {}
                     MediaKind::Audio => {}
                 }
                 false
@@ -207,9 +218,11 @@ impl Fanout {
     fn trim(&mut self) {
         while !self.entries.is_empty() {
             // A control item ages with the media after it.
-            let too_old = self
-                .ts_from(self.first_seq)
-                .is_some_and(|t| self.newest_ts.saturating_sub(t) > self.retain_span_ms);
+            let pinned = self.pin.is_some_and(|p| self.first_seq >= p);
+            let too_old = !pinned
+                && self
+                    .ts_from(self.first_seq)
+                    .is_some_and(|t| self.newest_ts.saturating_sub(t) > self.retain_span_ms);
             if !(too_old || self.entries.len() > MAX_ENTRIES || self.bytes > MAX_BYTES) {
                 break;
             }

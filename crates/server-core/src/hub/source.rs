@@ -5,6 +5,7 @@
 //! needs (metadata, sequence headers, last GOP), and hands a shared [`Frame`] to
 //! every consumer through one shared log (`fanout.rs`).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -47,6 +48,9 @@ struct Inner {
     publish_started_ms: u64,
     jitter: TimeJitter,
     gop: GopCache,
+    /// Log position of the cached GOP's key frame, while the cache holds one:
+    /// a late joiner reads the GOP from the shared log instead of copies.
+    gop_start: Option<u64>,
     info: StreamInfo,
 }
 
@@ -84,6 +88,7 @@ impl Source {
                 publish_started_ms: 0,
                 jitter: TimeJitter::new(options.jitter),
                 gop: GopCache::new(options.gop.clone()),
+                gop_start: None,
                 info: StreamInfo::default(),
             }),
             fanout: Mutex::new(Fanout::default()),
@@ -110,8 +115,11 @@ impl Source {
         inner.publish_started_ms = now_ms;
         inner.jitter = TimeJitter::new(self.options.jitter);
         inner.gop.clear();
+        inner.gop_start = None;
         inner.info = StreamInfo::default();
-        self.fanout().append(QueueItem::Published);
+        let mut fanout = self.fanout();
+        fanout.pin(None);
+        fanout.append(QueueItem::Published);
         Ok(())
     }
 
@@ -123,7 +131,10 @@ impl Source {
         }
         inner.publisher = None;
         inner.gop.clear();
-        self.fanout().append(QueueItem::Unpublished);
+        inner.gop_start = None;
+        let mut fanout = self.fanout();
+        fanout.pin(None);
+        fanout.append(QueueItem::Unpublished);
     }
 
     /// Feeds one published message: correct time, cache, fan out.
@@ -139,7 +150,18 @@ impl Source {
             self.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
         }
         inner.gop.push(&msg);
-        self.fanout().append(QueueItem::Media(Frame::new(msg)));
+        let opens_gop = msg.kind == MediaKind::Video
+            && msg.flags.keyframe
+            && !msg.flags.sequence_header
+            && inner.gop.gop_frames() == 1;
+        let mut fanout = self.fanout();
+        if inner.gop.gop_frames() == 0 {
+            inner.gop_start = None;
+        } else if opens_gop {
+            inner.gop_start = Some(fanout.head());
+        }
+        fanout.pin(inner.gop_start);
+        fanout.append(QueueItem::Media(Frame::new(msg)));
     }
 
     /// Subscribes a consumer; if the stream is live it first gets what a late
@@ -147,20 +169,37 @@ impl Source {
     pub(super) fn add_consumer(self: &Arc<Self>, span_ms: Option<u64>) -> Consumer {
         let span = span_ms.unwrap_or(self.options.queue_span_ms);
         let inner = self.lock();
-        let mut preroll = std::collections::VecDeque::new();
+        let mut fanout = self.fanout();
+        let mut preroll = VecDeque::new();
+        let mut cursor = fanout.head();
         if inner.publisher.is_some() {
             // A player joining a live stream starts with the cache; only a
             // later (re)publish is announced with PublishNotify, as in SRS.
-            preroll.extend(
-                inner
-                    .gop
-                    .snapshot()
-                    .map(|msg| QueueItem::Media(Frame::new(msg.clone()))),
-            );
+            match inner.gop_start.filter(|&start| start >= fanout.first()) {
+                Some(start) => {
+                    // The GOP is still in the shared log: start reading there,
+                    // after the current configuration. Every joiner shares the
+                    // same frames and their chunk encodings. (A header repeated
+                    // inside the GOP is identical, or the cache would have
+                    // dropped the GOP: reading it twice is harmless.)
+                    let h = &fanout.headers;
+                    preroll.extend(
+                        [&h.metadata, &h.video, &h.audio]
+                            .into_iter()
+                            .flatten()
+                            .map(|(_, frame)| QueueItem::Media(frame.clone())),
+                    );
+                    cursor = start;
+                }
+                None => preroll.extend(
+                    inner
+                        .gop
+                        .snapshot()
+                        .map(|msg| QueueItem::Media(Frame::new(msg.clone()))),
+                ),
+            }
         }
-        let mut fanout = self.fanout();
         let owner = fanout.add_consumer(span);
-        let cursor = fanout.head();
         drop(fanout);
         drop(inner);
         Consumer::new(self.clone(), owner, cursor, span, preroll)

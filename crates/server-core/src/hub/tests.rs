@@ -125,6 +125,35 @@ fn late_player_starts_at_the_sequence_header_and_key_frame() {
 }
 
 #[test]
+fn late_joiners_share_the_gop_frames_and_get_a_header_repeated_inside_it_first() {
+    let hub = Hub::new();
+    let source = hub.source(&key("share"), || options(30_000));
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    source.push(MediaKind::Video, 0, video_header());
+    source.push(MediaKind::Video, 0, video(true));
+    // Some encoders repeat the (identical) sequence header mid-GOP.
+    source.push(MediaKind::Video, 40, video_header());
+    source.push(MediaKind::Video, 40, video(false));
+    let mut a = hub.subscribe(&source);
+    let mut b = hub.subscribe(&source);
+    let (ia, ib) = (drain(&mut a), drain(&mut b));
+    let msgs = media(&ia);
+    assert!(msgs[0].flags.sequence_header, "{msgs:?}");
+    assert!(msgs[1].flags.keyframe, "{msgs:?}");
+    assert!(msgs[2].flags.sequence_header, "{msgs:?}");
+    assert_eq!(msgs.len(), 4);
+    assert_eq!(ia.len(), ib.len());
+    for (x, y) in ia.iter().zip(&ib) {
+        match (x, y) {
+            (QueueItem::Media(x), QueueItem::Media(y)) => {
+                assert!(Arc::ptr_eq(x, y), "joiners must share frames")
+            }
+            _ => panic!("unexpected {x:?} {y:?}"),
+        }
+    }
+}
+
+#[test]
 fn player_waiting_before_publisher_gets_published_then_media() {
     let hub = Hub::new();
     let source = hub.source(&key("early"), || options(30_000));
@@ -152,9 +181,10 @@ fn slow_consumer_is_bounded_and_skips_to_the_next_key_frame() {
         let t = i * 40;
         source.push(MediaKind::Video, t, video(i % 50 == 0));
         fast_got += media(&drain(&mut fast)).len();
-        // The slow consumer never reads; the shared log keeps ~1 s of media, not more.
+        // The slow consumer never reads; the shared log keeps ~1 s of media
+        // or the cached GOP (2 s here), not more.
         let kept = source.fanout().kept();
-        assert!(kept <= 1_000 / 40 + 3, "log grew to {kept}");
+        assert!(kept <= 50 + 3, "log grew to {kept}");
     }
     assert_eq!(
         fast_got, 202,
@@ -176,7 +206,14 @@ fn slow_consumer_is_bounded_and_skips_to_the_next_key_frame() {
 #[test]
 fn slow_consumer_without_a_kept_key_frame_waits_for_the_next() {
     let hub = Hub::new();
-    let source = hub.source(&key("longgop"), || options(1_000));
+    // No GOP cache, so nothing keeps the key frame in the log.
+    let source = hub.source(&key("longgop"), || SourceOptions {
+        gop: GopConfig {
+            enabled: false,
+            ..GopConfig::default()
+        },
+        ..options(1_000)
+    });
     let _guard = hub.publish(&source, 1, 0).unwrap();
     let mut slow = hub.subscribe(&source);
     // Key frames every 4 s, bound 1 s: the last key frame ages out.
