@@ -102,11 +102,14 @@ LOAD=$BIN/rtmp-load
 [[ -x $LOAD ]] || { log "no $LOAD"; exit 1; }
 
 # --- helpers ---------------------------------------------------------------
-# A loopback port nobody listens on (connection refused).
+# A loopback port nobody listens on (connection refused), below the
+# ephemeral range: thousands of player connections leave TIME_WAIT sockets on
+# ephemeral ports, which a server could not bind.
+EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
-    local p
+    local p span=$((EPHEMERAL_LOW - 10000))
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % span))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
     done
     return 1
