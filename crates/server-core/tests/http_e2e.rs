@@ -256,12 +256,9 @@ async fn keep_alive_limits_and_silent_clients() {
         s.write_all(b"GET /api/v1/versions HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
-        let mut buf = vec![0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        let reply = read_response(&mut s).await;
+        assert_eq!(reply.status, 200, "{}", reply.head);
+        assert_eq!(reply.json()["code"], 0);
     }
 
     // An oversized head is refused.
@@ -297,6 +294,27 @@ async fn keep_alive_limits_and_silent_clients() {
         elapsed >= Duration::from_millis(300),
         "dropped too early: {elapsed:?}"
     );
+}
+
+/// Reads one whole `Content-Length` response from a kept-alive connection
+/// (the head and body may arrive in separate reads).
+async fn read_response(s: &mut TcpStream) -> Reply {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        let want = buf.len() + 1;
+        read_at_least(s, &mut buf, want).await;
+    };
+    let reply = parse(&buf[..head_end]);
+    let length: usize = reply
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .expect("content-length");
+    read_at_least(s, &mut buf, head_end + length).await;
+    assert_eq!(buf.len(), head_end + length, "nothing beyond the response");
+    parse(&buf)
 }
 
 /// Reads from `s` until `buf` holds at least `want` bytes.
@@ -357,6 +375,11 @@ async fn flv_player_streams_then_is_kicked() {
     guard
         .source()
         .push(MediaKind::Audio, 0, Bytes::from(payload.clone()));
+    // Players are written to once a merge window (`mw_latency`) of media has
+    // gathered: a second frame a second later releases the first.
+    guard
+        .source()
+        .push(MediaKind::Audio, 1000, Bytes::from(payload.clone()));
     // FLV header (9) + prev/tag header (15) + payload, in chunks.
     let mut body = Vec::new();
     while body.len() < 9 + 15 + payload.len() {
