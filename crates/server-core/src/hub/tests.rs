@@ -74,6 +74,45 @@ fn poll_ready(consumer: &mut Consumer, waker: &Waker, rule: MergeRule) -> Poll<(
     consumer.poll_ready(&mut Context::from_waker(waker), rule)
 }
 
+/// SRS's defaults: `mw_latency 350`, `mw_msgs 8`.
+const SRS_RULE: MergeRule = MergeRule {
+    min_span_ms: 350,
+    min_msgs: 8,
+};
+
+/// A live source with one player parked on a counting waker.
+struct Parked {
+    source: Arc<Source>,
+    guard: Option<PublishGuard>,
+    player: Consumer,
+    counter: Arc<Counter>,
+    waker: Waker,
+    _hub: Arc<Hub>,
+}
+
+impl Parked {
+    fn new(stream: &str) -> Self {
+        let hub = Hub::new();
+        let source = hub.source(&key(stream), || options(30_000));
+        let guard = Some(hub.publish(&source, 1, 0).unwrap());
+        let player = hub.subscribe(&source);
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(counter.clone());
+        Self {
+            source,
+            guard,
+            player,
+            counter,
+            waker,
+            _hub: hub,
+        }
+    }
+
+    fn poll(&mut self, rule: MergeRule) -> Poll<()> {
+        poll_ready(&mut self.player, &self.waker, rule)
+    }
+}
+
 fn media(items: &[QueueItem]) -> Vec<MediaMessage> {
     items
         .iter()
@@ -236,121 +275,99 @@ fn slow_consumer_without_a_kept_key_frame_waits_for_the_next() {
 
 #[test]
 fn a_parked_consumer_is_woken_once_per_merge_window() {
-    let hub = Hub::new();
-    let source = hub.source(&key("mw"), || options(30_000));
-    let _guard = hub.publish(&source, 1, 0).unwrap();
-    let mut player = hub.subscribe(&source);
-    let counter = Arc::new(Counter::default());
-    let waker = Waker::from(counter.clone());
-    let rule = MergeRule {
-        min_span_ms: 350,
-        min_msgs: 8,
-    };
-    assert!(poll_ready(&mut player, &waker, rule).is_pending());
+    let mut p = Parked::new("mw");
+    assert!(p.poll(SRS_RULE).is_pending());
     let mut t = 0;
     // 40 ms apart: 9 messages span 320 ms, not enough; the 10th spans 360 ms.
     for _ in 0..9 {
-        source.push(MediaKind::Video, t, video(false));
+        p.source.push(MediaKind::Video, t, video(false));
         t += 40;
     }
-    assert_eq!(counter.count(), 0, "woken before the window filled");
-    assert!(!player.is_ready(rule));
-    source.push(MediaKind::Video, t, video(false));
-    assert_eq!(counter.count(), 1);
-    source.push(MediaKind::Video, t + 40, video(false));
-    assert_eq!(counter.count(), 1, "one wakeup, not one per message");
-    assert!(poll_ready(&mut player, &waker, rule).is_ready());
-    assert_eq!(media(&drain(&mut player)).len(), 11);
+    assert_eq!(p.counter.count(), 0, "woken before the window filled");
+    assert!(!p.player.is_ready(SRS_RULE));
+    p.source.push(MediaKind::Video, t, video(false));
+    assert_eq!(p.counter.count(), 1);
+    p.source.push(MediaKind::Video, t + 40, video(false));
+    assert_eq!(p.counter.count(), 1, "one wakeup, not one per message");
+    assert!(p.poll(SRS_RULE).is_ready());
+    assert_eq!(media(&drain(&mut p.player)).len(), 11);
 
     // Unpublishing is news: it wakes at once, whatever the rule.
-    assert!(poll_ready(&mut player, &waker, rule).is_pending());
-    source.push(MediaKind::Video, t + 80, video(false));
-    assert_eq!(counter.count(), 1);
-    drop(_guard);
-    assert_eq!(counter.count(), 2);
+    assert!(p.poll(SRS_RULE).is_pending());
+    p.source.push(MediaKind::Video, t + 80, video(false));
+    assert_eq!(p.counter.count(), 1);
+    p.guard = None;
+    assert_eq!(p.counter.count(), 2);
     assert!(matches!(
-        drain(&mut player)[..],
+        drain(&mut p.player)[..],
         [QueueItem::Media(_), QueueItem::Unpublished]
     ));
 }
 
 #[test]
 fn immediate_rule_wakes_on_every_message_and_count_rule_needs_more_than_min_msgs() {
-    let hub = Hub::new();
-    let source = hub.source(&key("imm"), || options(30_000));
-    let _guard = hub.publish(&source, 1, 0).unwrap();
-    let mut player = hub.subscribe(&source);
-    let counter = Arc::new(Counter::default());
-    let waker = Waker::from(counter.clone());
+    let mut p = Parked::new("imm");
     for i in 0..3u64 {
-        assert!(poll_ready(&mut player, &waker, MergeRule::IMMEDIATE).is_pending());
-        source.push(MediaKind::Audio, i * 23, Bytes::from_static(&[0xAF, 1, 0]));
-        assert_eq!(counter.count() as u64, i + 1);
-        assert_eq!(drain(&mut player).len(), 1);
+        assert!(p.poll(MergeRule::IMMEDIATE).is_pending());
+        p.source
+            .push(MediaKind::Audio, i * 23, Bytes::from_static(&[0xAF, 1, 0]));
+        assert_eq!(p.counter.count() as u64, i + 1);
+        assert_eq!(drain(&mut p.player).len(), 1);
     }
     // mw_latency 0 with mw_msgs 8 (SRS's default): more than 8 messages.
     let rule = MergeRule {
         min_span_ms: 0,
         min_msgs: 8,
     };
-    assert!(poll_ready(&mut player, &waker, rule).is_pending());
+    assert!(p.poll(rule).is_pending());
     for i in 0..8u64 {
-        source.push(MediaKind::Audio, 100 + i, Bytes::from_static(&[0xAF, 1, 0]));
+        p.source
+            .push(MediaKind::Audio, 100 + i, Bytes::from_static(&[0xAF, 1, 0]));
     }
-    assert_eq!(counter.count(), 3);
-    source.push(MediaKind::Audio, 200, Bytes::from_static(&[0xAF, 1, 0]));
-    assert_eq!(counter.count(), 4);
+    assert_eq!(p.counter.count(), 3);
+    p.source
+        .push(MediaKind::Audio, 200, Bytes::from_static(&[0xAF, 1, 0]));
+    assert_eq!(p.counter.count(), 4);
 }
 
 #[test]
 fn a_slow_stream_is_not_held_back_for_its_message_count() {
-    let hub = Hub::new();
-    let source = hub.source(&key("slides"), || options(30_000));
-    let _guard = hub.publish(&source, 1, 0).unwrap();
-    let mut player = hub.subscribe(&source);
-    let counter = Arc::new(Counter::default());
-    let waker = Waker::from(counter.clone());
-    let rule = MergeRule {
-        min_span_ms: 350,
-        min_msgs: 8,
-    };
-    assert!(poll_ready(&mut player, &waker, rule).is_pending());
+    let mut p = Parked::new("slides");
+    assert!(p.poll(SRS_RULE).is_pending());
     // One picture a second: two messages already span a second.
-    source.push(MediaKind::Video, 0, video(true));
-    source.push(MediaKind::Video, COUNT_WAIVER_SPAN_MS - 1, video(false));
-    assert_eq!(counter.count(), 0);
-    source.push(MediaKind::Video, 1_000, video(false));
-    assert_eq!(counter.count(), 1);
-    assert_eq!(media(&drain(&mut player)).len(), 3);
+    p.source.push(MediaKind::Video, 0, video(true));
+    p.source
+        .push(MediaKind::Video, COUNT_WAIVER_SPAN_MS - 1, video(false));
+    assert_eq!(p.counter.count(), 0);
+    p.source.push(MediaKind::Video, 1_000, video(false));
+    assert_eq!(p.counter.count(), 1);
+    assert_eq!(media(&drain(&mut p.player)).len(), 3);
 }
 
 #[test]
 fn timestamps_that_stand_still_cannot_starve_or_grow_the_log() {
-    let hub = Hub::new();
-    let source = hub.source(&key("still"), || options(30_000));
-    let _guard = hub.publish(&source, 1, 0).unwrap();
-    let mut player = hub.subscribe(&source);
-    let counter = Arc::new(Counter::default());
-    let waker = Waker::from(counter.clone());
-    let rule = MergeRule {
-        min_span_ms: 350,
-        min_msgs: 8,
-    };
-    assert!(poll_ready(&mut player, &waker, rule).is_pending());
+    let mut p = Parked::new("still");
+    assert!(p.poll(SRS_RULE).is_pending());
     for _ in 0..MAX_MERGE_MSGS {
-        source.push(MediaKind::Audio, 5, Bytes::from_static(&[0xAF, 1, 0]));
+        p.source
+            .push(MediaKind::Audio, 5, Bytes::from_static(&[0xAF, 1, 0]));
     }
-    assert_eq!(counter.count(), 1, "woken by count when time stands still");
+    assert_eq!(
+        p.counter.count(),
+        1,
+        "woken by count when time stands still"
+    );
     for _ in 0..MAX_ENTRIES + 100 {
-        source.push(MediaKind::Audio, 5, Bytes::from_static(&[0xAF, 1, 0]));
+        p.source
+            .push(MediaKind::Audio, 5, Bytes::from_static(&[0xAF, 1, 0]));
     }
-    assert_eq!(source.fanout().kept(), MAX_ENTRIES);
-    let got = drain(&mut player).len();
+    assert_eq!(p.source.fanout().kept(), MAX_ENTRIES);
+    let got = drain(&mut p.player).len();
     assert_eq!(
         got, 0,
         "audio-only: a consumer behind the log resumes at the head"
     );
-    assert!(player.dropped() >= 100);
+    assert!(p.player.dropped() >= 100);
 }
 
 #[test]
