@@ -255,14 +255,18 @@ fn serve(
     }
 }
 
-/// Periodically forgets idle sources so memory doesn't grow with every stream
-/// name ever used (SRS #413).
+/// Periodic housekeeping on one timer for the whole server: samples every
+/// client's byte counters (the API's recent rates), and forgets idle sources so
+/// memory doesn't grow with every stream name ever used (SRS #413).
 async fn reaper(ctx: Arc<ServerCtx>) {
     loop {
-        ctx.rt.sleep(Duration::from_secs(10)).await;
+        ctx.rt
+            .sleep(Duration::from_millis(crate::hub::RATE_SAMPLE_MS))
+            .await;
         if ctx.is_shutting_down() {
             return;
         }
+        ctx.hub.sample_traffic(ctx.now_ms());
         let n = ctx.hub.reap_idle();
         if n > 0 {
             tracing::debug!(removed = n, "reaped idle sources");

@@ -368,6 +368,9 @@ async fn flv_player_streams_then_is_kicked() {
         .unwrap();
 
     let (_publisher, guard) = publish(&h.ctx, "cam");
+    // Let the player take the publish news alone and park on the merge rule,
+    // as it does when media follows the publish by more than a moment.
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let payload: Vec<u8> = [0xAF, 0x01]
         .into_iter()
         .chain((0..200u8).cycle().take(3000))
@@ -376,10 +379,13 @@ async fn flv_player_streams_then_is_kicked() {
         .source()
         .push(MediaKind::Audio, 0, Bytes::from(payload.clone()));
     // Players are written to once a merge window (`mw_latency`) of media has
-    // gathered: a second frame a second later releases the first.
-    guard
-        .source()
-        .push(MediaKind::Audio, 1000, Bytes::from(payload.clone()));
+    // gathered: more frames at AAC's cadence (23 ms, so jitter correction keeps
+    // their spacing) release the first.
+    for i in 1..=30u64 {
+        guard
+            .source()
+            .push(MediaKind::Audio, i * 23, Bytes::from(payload.clone()));
+    }
     // FLV header (9) + prev/tag header (15) + payload, in chunks.
     let mut body = Vec::new();
     while body.len() < 9 + 15 + payload.len() {

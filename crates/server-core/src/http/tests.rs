@@ -549,6 +549,35 @@ fn streams_and_clients_json_shapes() {
 }
 
 #[test]
+fn kbps_covers_the_last_half_minute_not_the_whole_session() {
+    let (rt, ctx) = setup();
+    let (publisher, _guard) = publish(&ctx, "cam");
+    let info = publisher.info().clone();
+    let recv = |ctx: &Arc<ServerCtx>| {
+        get(ctx, Role::Api, &format!("/api/v1/clients/{}", info.id)).json()["client"]["kbps"]
+            ["recv_30s"]
+            .as_u64()
+            .unwrap()
+    };
+    // A minute at 1000 kbit/s (125 kB/s), sampled as the housekeeping timer does.
+    for _ in 0..6 {
+        info.add_in(1_250_000);
+        rt.advance(std::time::Duration::from_millis(crate::hub::RATE_SAMPLE_MS));
+        ctx.hub.sample_traffic(ctx.now_ms());
+    }
+    assert_eq!(recv(&ctx), 1000);
+    // Then 40 s at 100 kbit/s: the session average would still be 640.
+    for _ in 0..4 {
+        info.add_in(125_000);
+        rt.advance(std::time::Duration::from_millis(crate::hub::RATE_SAMPLE_MS));
+        ctx.hub.sample_traffic(ctx.now_ms());
+    }
+    assert_eq!(recv(&ctx), 100);
+    let streams = get(&ctx, Role::Api, "/api/v1/streams").json();
+    assert_eq!(streams["streams"][0]["kbps"]["recv_30s"], 100);
+}
+
+#[test]
 fn delete_kicks_and_unknown_client_is_2049() {
     let (_rt, ctx) = setup();
     let (publisher, _guard) = publish(&ctx, "cam");

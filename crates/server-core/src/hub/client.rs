@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::task::AtomicWaker;
 
+use super::rate::{RateWindow, Traffic};
 use super::Hub;
 
 /// The role a client plays.
@@ -69,6 +70,8 @@ pub struct ClientInfo {
     /// The client's one connection waits here (polled on every wakeup of a
     /// busy connection, so a flag and a waker rather than a listener list).
     kick_waker: AtomicWaker,
+    /// Sampled counters, for recent rates.
+    rates: Mutex<RateWindow>,
 }
 
 impl ClientInfo {
@@ -84,6 +87,7 @@ impl ClientInfo {
             details: Mutex::new(ClientDetails::default()),
             kicked: AtomicBool::new(false),
             kick_waker: AtomicWaker::new(),
+            rates: Mutex::new(RateWindow::new(connected_ms)),
         }
     }
 
@@ -136,6 +140,35 @@ impl ClientInfo {
             }
         })
         .await
+    }
+
+    /// The byte counters now.
+    pub fn traffic(&self, now_ms: u64) -> Traffic {
+        Traffic {
+            at_ms: now_ms,
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Records the counters for [`recent_traffic`](Self::recent_traffic) (the
+    /// server's housekeeping timer calls this for every client).
+    pub fn sample_traffic(&self, now_ms: u64) {
+        let now = self.traffic(now_ms);
+        self.rates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(now);
+    }
+
+    /// Bytes moved over the last 30 to 40 s (since connect for a younger
+    /// client), and over how many ms.
+    pub fn recent_traffic(&self, now_ms: u64) -> Traffic {
+        let now = self.traffic(now_ms);
+        self.rates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .recent(now)
     }
 
     /// Counts bytes read.

@@ -9,6 +9,7 @@ mod fanout;
 mod frame;
 mod info;
 mod key;
+mod rate;
 mod source;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ pub use fanout::{
 pub use frame::{Frame, SharedFrame};
 pub use info::{AudioInfo, StreamInfo, VideoInfo};
 pub use key::{query_param, split_query, StreamKey, StreamRequest, TcUrl};
+pub use rate::{Traffic, RATE_SAMPLE_MS, RATE_WINDOW_MS};
 pub use source::{PublishError, Source, SourceOptions, SourceStats};
 
 /// All sources and clients of one server.
@@ -123,6 +125,13 @@ impl Hub {
         let mut v: Vec<_> = lock(&self.clients).values().cloned().collect();
         v.sort_by_key(|c| c.id);
         v
+    }
+
+    /// Samples every client's byte counters (for recent rates in the API).
+    pub fn sample_traffic(&self, now_ms: u64) {
+        for client in lock(&self.clients).values() {
+            client.sample_traffic(now_ms);
+        }
     }
 
     /// One client by id.

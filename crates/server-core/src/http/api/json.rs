@@ -4,9 +4,9 @@
 //!
 //! Where this server knows less or differently than SRS:
 //! - Ids are the hub's numeric ids (SRS 4+ uses strings); a vhost's id is its name.
-//! - `kbps` is an average since the client connected (the publisher's for a
-//!   stream's `recv_30s`, the sum over its players for `send_30s`), not a
-//!   30-second window: the API keeps no sampling state between calls.
+//! - `kbps` covers the last 30 to 40 s (counters sampled every 10 s; since
+//!   connect for a younger client); a stream's `recv_30s` is its publisher's,
+//!   its `send_30s` the sum over its players.
 //! - A stream's `send_bytes` sums its currently connected players; `frames`
 //!   counts every message received (audio, video, data); `live_ms` is the wall
 //!   clock time the current publish started (0 when not publishing).
@@ -158,10 +158,10 @@ pub(crate) struct Vhost {
 }
 
 fn client_kbps(client: &ClientInfo, clock: Clock) -> Kbps {
-    let elapsed = clock.now_ms.saturating_sub(client.connected_ms);
+    let recent = client.recent_traffic(clock.now_ms);
     Kbps {
-        recv_30s: kbps(client.bytes_in.load(Ordering::Relaxed), elapsed),
-        send_30s: kbps(client.bytes_out.load(Ordering::Relaxed), elapsed),
+        recv_30s: kbps(recent.bytes_in, recent.at_ms),
+        send_30s: kbps(recent.bytes_out, recent.at_ms),
     }
 }
 
