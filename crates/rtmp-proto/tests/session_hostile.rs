@@ -160,6 +160,55 @@ fn commands_with_wrong_types_are_errors_unknown_ones_are_events() {
     );
 }
 
+/// Decodes what the server queued since the last call.
+fn replies(s: &mut ServerSession, dec: &mut rtmp_proto::chunk::ChunkDecoder) -> Vec<Command> {
+    let mut out = Vec::new();
+    s.poll_transmit(&mut out);
+    dec.push(&session_support::concat(&out));
+    let mut commands = Vec::new();
+    while let Some(m) = dec.next_message().expect("server output decodes") {
+        if m.type_id == MessageType::CommandAmf0 {
+            commands.push(Command::decode(&m).expect("a command"));
+        }
+    }
+    commands
+}
+
+#[test]
+fn unknown_calls_get_an_empty_result_and_notifications_nothing() {
+    let (mut s, mut enc) = connected();
+    let mut dec = rtmp_proto::chunk::ChunkDecoder::new(rtmp_proto::chunk::Limits::default());
+    replies(&mut s, &mut dec);
+    // FMLE's bandwidth check is a call (transaction id 5): answered like SRS.
+    let checkbw = command_msg(
+        0,
+        &[text("_checkbw"), Amf0Value::Number(5.0), Amf0Value::Null],
+    );
+    s.handle_input(0, &enc.encode_to_vec(&checkbw)).unwrap();
+    assert!(matches!(
+        s.poll_event(),
+        Some(ServerEvent::Command { command: Command::Unknown { ref name, .. }, .. }) if name == "_checkbw"
+    ));
+    let sent = replies(&mut s, &mut dec);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        matches!(&sent[0], Command::Result(r) if r.transaction_id == 5.0 && r.command_object == Amf0Value::Null),
+        "{sent:?}"
+    );
+    // A notification (transaction id 0) gets nothing.
+    let note = command_msg(
+        0,
+        &[
+            text("receiveVideo"),
+            Amf0Value::Number(0.0),
+            Amf0Value::Null,
+        ],
+    );
+    s.handle_input(0, &enc.encode_to_vec(&note)).unwrap();
+    assert!(s.poll_event().is_some());
+    assert!(replies(&mut s, &mut dec).is_empty());
+}
+
 #[test]
 fn protocol_violations() {
     // Anything before connect.

@@ -544,6 +544,8 @@ fn modern_ffmpeg_with_enhanced_rtmp_connect_publishes_and_plays() {
 struct TestClient {
     socket: std::net::TcpStream,
     session: rtmp_proto::session::ClientSession,
+    /// Why the last `pump_until` gave up, for failure messages.
+    gave_up: String,
 }
 
 impl TestClient {
@@ -556,6 +558,7 @@ impl TestClient {
         let mut client = Self {
             socket,
             session: ClientSession::new(ClientConfig::default(), 0, [7; 32]),
+            gave_up: String::new(),
         };
         client
             .session
@@ -563,7 +566,11 @@ impl TestClient {
         let connected = client.pump_until(Duration::from_secs(10), |e| {
             matches!(e, ClientEvent::Connected { .. })
         });
-        assert!(connected, "RTMP connect did not succeed");
+        assert!(
+            connected,
+            "RTMP connect did not succeed: {}",
+            client.gave_up
+        );
         client
     }
 
@@ -581,14 +588,19 @@ impl TestClient {
             let mut out = Vec::new();
             self.session.poll_transmit(&mut out);
             for piece in out {
-                if self.socket.write_all(&piece).is_err() {
+                if let Err(e) = self.socket.write_all(&piece) {
+                    self.gave_up = format!("write failed: {e}");
                     return false;
                 }
             }
             match self.socket.read(&mut buf) {
-                Ok(0) => return false,
+                Ok(0) => {
+                    self.gave_up = "the server closed the connection".into();
+                    return false;
+                }
                 Ok(n) => {
-                    if self.session.handle_input(0, &buf[..n]).is_err() {
+                    if let Err(e) = self.session.handle_input(0, &buf[..n]) {
+                        self.gave_up = format!("client session error: {e}");
                         return false;
                     }
                 }
@@ -597,7 +609,10 @@ impl TestClient {
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) => {}
-                Err(_) => return false,
+                Err(e) => {
+                    self.gave_up = format!("read failed: {e}");
+                    return false;
+                }
             }
             while let Some(event) = self.session.poll_event() {
                 if done(&event) {
@@ -605,6 +620,7 @@ impl TestClient {
                 }
             }
         }
+        self.gave_up = format!("no such event within {limit:?}");
         false
     }
 

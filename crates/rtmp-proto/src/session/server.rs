@@ -149,8 +149,9 @@ pub enum ServerEvent {
     },
     /// Any other command: `_result`/`_error` answers from the client,
     /// `seek`, `onStatus`, unknown commands (`receiveVideo`, `_checkbw`...).
-    /// The session sent nothing back; [`send_command`](ServerSession::send_command)
-    /// can.
+    /// An unknown command with a transaction id (a call) was answered with an
+    /// empty `_result`, as SRS does; for anything else the session sent nothing
+    /// back, and [`send_command`](ServerSession::send_command) can.
     Command {
         /// Message stream id it arrived on.
         stream_id: u32,
@@ -517,9 +518,27 @@ impl ServerSession {
                         .push_back(ServerEvent::DeleteStream { stream_id: target });
                 }
             }
-            command => self
-                .events
-                .push_back(ServerEvent::Command { stream_id, command }),
+            command => {
+                if let Command::Unknown { transaction_id, .. } = &command {
+                    // A call that expects an answer (`_checkbw`, `FCSubscribe`...):
+                    // an empty `_result`, as SRS gives, so a client that waits
+                    // for one goes on.
+                    if *transaction_id > 0.0 {
+                        let transaction_id = *transaction_id;
+                        self.out.command(
+                            CSID_COMMAND,
+                            0,
+                            &Command::Result(CallResponse {
+                                transaction_id,
+                                command_object: Amf0Value::Null,
+                                info: Some(Amf0Value::Null),
+                            }),
+                        );
+                    }
+                }
+                self.events
+                    .push_back(ServerEvent::Command { stream_id, command })
+            }
         }
         Ok(())
     }
