@@ -449,7 +449,11 @@ async fn write_loop(
 ) -> Result<(), ConnError> {
     let mut outbox = Outbox::default();
     let mut session_out: Vec<Bytes> = Vec::new();
+    // Set when the wait below ended because the consumer is ready, so the
+    // check is not made twice per write.
+    let mut known_ready = false;
     loop {
+        let ready_hint = std::mem::take(&mut known_ready);
         {
             let mut conn = lock(state);
             let rule = conn.merge_rule();
@@ -467,7 +471,7 @@ async fn write_loop(
                 paused: false,
             } = role
             {
-                if consumer.is_ready(rule) {
+                if ready_hint || consumer.is_ready(rule) {
                     let stream_id = *stream_id;
                     let chunk_size = session.out_chunk_size();
                     consumer.drain_with(MAX_ITEMS_PER_WRITE, |item| match item {
@@ -503,9 +507,9 @@ async fn write_loop(
         }
         if outbox.is_empty() {
             // Until the session has output or the source says enough media waits.
-            std::future::poll_fn(|cx| {
+            known_ready = std::future::poll_fn(|cx| {
                 if wake.poll(cx).is_ready() {
-                    return Poll::Ready(());
+                    return Poll::Ready(false);
                 }
                 let mut conn = lock(state);
                 let rule = conn.merge_rule();
@@ -514,7 +518,7 @@ async fn write_loop(
                         consumer,
                         paused: false,
                         ..
-                    } => consumer.poll_ready(cx, rule),
+                    } => consumer.poll_ready(cx, rule).map(|()| true),
                     _ => Poll::Pending,
                 }
             })

@@ -105,6 +105,9 @@ pub(super) struct Fanout {
     newest_ts: u64,
     /// Position of the latest video key frame still kept.
     last_keyframe: Option<u64>,
+    /// Position of the latest publish or unpublish item, so "is there news
+    /// past this cursor" is one comparison, not a scan of what waits.
+    last_control: Option<u64>,
     pub has_video: bool,
     pub headers: Headers,
     /// Media time kept behind the newest message (the longest consumer bound).
@@ -210,6 +213,9 @@ impl Fanout {
             }
             QueueItem::Unpublished => true,
         };
+        if control {
+            self.last_control = Some(seq);
+        }
         self.entries.push_back(item);
         self.trim();
         self.wake(control);
@@ -236,9 +242,7 @@ impl Fanout {
     /// True when a consumer at `cursor` has something worth waking for.
     pub fn ready(&self, cursor: u64, rule: MergeRule) -> bool {
         // Publish and unpublish news goes out at once.
-        self.range_from(cursor)
-            .any(|i| !matches!(i, QueueItem::Media(_)))
-            || self.media_ready(cursor, rule)
+        self.last_control.is_some_and(|c| c >= cursor) || self.media_ready(cursor, rule)
     }
 
     /// [`ready`](Self::ready) for a consumer known to have no control item
