@@ -32,6 +32,10 @@
 #              shares a small machine with the server, but it also changes the
 #              server's work (fewer ACK-driven wakeups): compare servers only
 #              at the same value
+#   SERVER_CPUS, LOAD_CPUS  CPU lists for taskset(1) (e.g. 0 and 1): the
+#              server under test on its own CPU, the publisher and rtmp-load
+#              on another, so the load tool never preempts the server it
+#              measures (default: unpinned, everything shares every CPU)
 #   SKIP_BUILD=1  use the binaries already in the target dir
 #   KEEP=1     keep the work directory (configs, logs, raw JSON)
 #   CARGO_TARGET_DIR  where the release binaries are (default ./target)
@@ -49,6 +53,10 @@ WARMUP=${WARMUP:-3}
 LOAD_THREADS=${LOAD_THREADS:-1}
 WORKERS=${WORKERS:-1}
 READ_INTERVAL=${READ_INTERVAL:-0}
+SERVER_PIN=()
+LOAD_PIN=()
+if [[ -n ${SERVER_CPUS:-} ]]; then SERVER_PIN=(taskset -c "$SERVER_CPUS"); fi
+if [[ -n ${LOAD_CPUS:-} ]]; then LOAD_PIN=(taskset -c "$LOAD_CPUS"); fi
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET_DIR/release
 WORK=$(mktemp -d /tmp/rtmp-compare.XXXXXX)
@@ -184,7 +192,7 @@ rtmp {
     }
 }
 EOF
-        nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
+        "${SERVER_PIN[@]}" nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
         ;;
     tokio | smol | tokio-mw0 | smol-mw0)
         local bin=$BIN/rtmp-server mw=350
@@ -205,7 +213,7 @@ vhost __defaultVhost__ {
     }
 }
 EOF
-        "$bin" -c "$dir/server.conf" >"$dir/stdout.log" 2>&1 &
+        "${SERVER_PIN[@]}" "$bin" -c "$dir/server.conf" >"$dir/stdout.log" 2>&1 &
         ;;
     *)
         log "unknown server $name"
@@ -234,7 +242,7 @@ for server in $SERVERS; do
             continue
         fi
         url=rtmp://127.0.0.1:$port/live/bench
-        timeout $((DURATION + WARMUP + 60)) ffmpeg -hide_banner -loglevel error -re -stream_loop -1 \
+        "${LOAD_PIN[@]}" timeout $((DURATION + WARMUP + 60)) ffmpeg -hide_banner -loglevel error -re -stream_loop -1 \
             -i "$CLIP" -c copy -f flv "$url" >"$dir/ffmpeg.log" 2>&1 &
         ppid=$!
         STARTED_PIDS+=("$ppid")
@@ -242,7 +250,7 @@ for server in $SERVERS; do
         base_rss=$(status_kb "$spid" VmRSS)
         read -r u0 s0 < <(cpu_ticks "$spid")
         log "$server: $n players for ${DURATION}s"
-        timeout $((DURATION + 30)) "$LOAD" -n "$n" -r "$RAMP" -d "$DURATION" --threads "$LOAD_THREADS" \
+        "${LOAD_PIN[@]}" timeout $((DURATION + 30)) "$LOAD" -n "$n" -r "$RAMP" -d "$DURATION" --threads "$LOAD_THREADS" \
             --read-interval "$READ_INTERVAL" \
             --json -q "$url" >"$dir/load.json" 2>"$dir/load.err" || true
         read -r u1 s1 < <(cpu_ticks "$spid") || { u1=$u0; s1=$s0; }
@@ -279,7 +287,7 @@ for server in $SERVERS; do
 done
 
 echo
-echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, players ramped at ${RAMP}/s reading every ${READ_INTERVAL} ms, loopback, $(nproc) CPUs; nginx worker_processes 1, our servers workers ${WORKERS}."
+echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, players ramped at ${RAMP}/s reading every ${READ_INTERVAL} ms, loopback, $(nproc) CPUs${SERVER_CPUS:+ (server on CPU $SERVER_CPUS, publisher and players on CPU ${LOAD_CPUS:-any})}; nginx worker_processes 1, our servers workers ${WORKERS}."
 echo "CPU eff. = player-seconds served per server CPU-second (higher is better); × nginx = ratio to nginx-rtmp at the same N."
 echo "KB/player = (peak RSS - RSS before players) / N (lower is better)."
 echo
