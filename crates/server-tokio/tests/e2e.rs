@@ -960,19 +960,7 @@ fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
 
 /// `../shared/corpus/media/srs_bbb.flv` (real encoder output), when the corpus is there.
 fn corpus_bbb() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("RTMP_CORPUS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    let file = dir.join("media/srs_bbb.flv");
-    if file.exists() {
-        Some(file)
-    } else {
-        eprintln!(
-            "NOTICE: corpus not found at {} (set RTMP_CORPUS_DIR); skipping",
-            dir.display()
-        );
-        None
-    }
+    test_corpus::corpus_path("media/srs_bbb.flv")
 }
 
 #[test]

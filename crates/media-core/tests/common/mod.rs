@@ -1,30 +1,4 @@
 //! Shared by this crate's integration tests: where the captured corpus lives.
-#![allow(dead_code)]
+#![allow(unused_imports)]
 
-use std::path::PathBuf;
-
-/// The corpus of real captures (`../shared/corpus` beside the repo). Override
-/// with `RTMP_CORPUS_DIR`. It is absent in a user's fresh clone, so callers
-/// skip with a clear notice when this returns `None`.
-pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RTMP_CORPUS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "NOTICE: corpus not found at {} (set RTMP_CORPUS_DIR); skipping corpus checks",
-            dir.display()
-        );
-        None
-    }
-}
-
-/// Reads one corpus file, or `None` (with the notice) when the corpus is absent.
-pub fn corpus_file(rel: &str) -> Option<Vec<u8>> {
-    let path = corpus_dir()?.join(rel);
-    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display())))
-}
+pub use test_corpus::{corpus_dir, corpus_file};
