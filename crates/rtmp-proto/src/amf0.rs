@@ -123,6 +123,50 @@ impl Amf0Value {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
     }
+
+    /// True when both encode to the same bytes: like `==`, except that
+    /// numbers and dates compare by their IEEE-754 bits, so a NaN equals the
+    /// same NaN and `0.0` differs from `-0.0`. The codec keeps exact bits;
+    /// this is how round trips (tests, fuzzing) check that it does.
+    pub fn bitwise_eq(&self, other: &Amf0Value) -> bool {
+        use Amf0Value as V;
+        fn props(x: &[(String, V)], y: &[(String, V)]) -> bool {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && va.bitwise_eq(vb))
+        }
+        match (self, other) {
+            (V::Number(x), V::Number(y)) => x.to_bits() == y.to_bits(),
+            (
+                V::Date {
+                    millis: x,
+                    timezone: tx,
+                },
+                V::Date {
+                    millis: y,
+                    timezone: ty,
+                },
+            ) => x.to_bits() == y.to_bits() && tx == ty,
+            (V::Object(x), V::Object(y)) | (V::EcmaArray(x), V::EcmaArray(y)) => props(x, y),
+            (
+                V::TypedObject {
+                    class_name: cx,
+                    properties: px,
+                },
+                V::TypedObject {
+                    class_name: cy,
+                    properties: py,
+                },
+            ) => cx == cy && props(px, py),
+            (V::StrictArray(x), V::StrictArray(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(a, b)| a.bitwise_eq(b))
+            }
+            (V::Object(_) | V::EcmaArray(_) | V::TypedObject { .. } | V::StrictArray(_), _)
+            | (V::Number(_) | V::Date { .. }, _) => false,
+            _ => self == other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +180,33 @@ mod tests {
             ("audioCodecs".into(), Amf0Value::Number(3191.0)),
             ("app".into(), Amf0Value::String("shadowed".into())),
         ])
+    }
+
+    #[test]
+    fn bitwise_eq_compares_number_bits_not_values() {
+        let nan = Amf0Value::Number(f64::NAN);
+        assert!(nan.bitwise_eq(&nan.clone()));
+        assert_ne!(nan, nan.clone());
+        assert!(!Amf0Value::Number(0.0).bitwise_eq(&Amf0Value::Number(-0.0)));
+        let date = |millis: f64| Amf0Value::Date {
+            millis,
+            timezone: 0,
+        };
+        assert!(date(f64::NAN).bitwise_eq(&date(f64::NAN)));
+        assert!(!date(0.0).bitwise_eq(&date(-0.0)));
+        let nested = |n: f64| {
+            Amf0Value::EcmaArray(vec![(
+                "a".into(),
+                Amf0Value::StrictArray(vec![Amf0Value::Null, Amf0Value::Number(n)]),
+            )])
+        };
+        assert!(nested(f64::NAN).bitwise_eq(&nested(f64::NAN)));
+        assert!(!nested(1.0).bitwise_eq(&nested(2.0)));
+        // Same contents, different container type: different bytes.
+        let props = vec![("k".to_string(), Amf0Value::Boolean(true))];
+        assert!(!Amf0Value::Object(props.clone()).bitwise_eq(&Amf0Value::EcmaArray(props)));
+        assert!(obj().bitwise_eq(&obj()));
+        assert!(!obj().bitwise_eq(&Amf0Value::Null));
     }
 
     #[test]

@@ -4,44 +4,9 @@ use proptest::prelude::*;
 use rtmp_proto::amf0::{decode, decode_value, encode, encode_value, Amf0Value};
 use rtmp_proto::reader::Reader;
 
-/// Equality where NaN equals NaN with the same bits (the codec keeps the
-/// exact IEEE-754 bits, so a NaN payload must survive too).
+/// Structural equality where numbers compare by bit pattern (so NaN == NaN).
 fn same(a: &Amf0Value, b: &Amf0Value) -> bool {
-    use Amf0Value as V;
-    let props = |x: &[(String, V)], y: &[(String, V)]| {
-        x.len() == y.len()
-            && x.iter()
-                .zip(y)
-                .all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
-    };
-    match (a, b) {
-        (V::Number(x), V::Number(y)) => x.to_bits() == y.to_bits(),
-        (
-            V::Date {
-                millis: x,
-                timezone: tx,
-            },
-            V::Date {
-                millis: y,
-                timezone: ty,
-            },
-        ) => x.to_bits() == y.to_bits() && tx == ty,
-        (V::Object(x), V::Object(y)) | (V::EcmaArray(x), V::EcmaArray(y)) => props(x, y),
-        (
-            V::TypedObject {
-                class_name: cx,
-                properties: px,
-            },
-            V::TypedObject {
-                class_name: cy,
-                properties: py,
-            },
-        ) => cx == cy && props(px, py),
-        (V::StrictArray(x), V::StrictArray(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        _ => a == b,
-    }
+    a.bitwise_eq(b)
 }
 
 fn any_f64() -> impl Strategy<Value = f64> {
