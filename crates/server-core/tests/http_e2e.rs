@@ -54,9 +54,7 @@ async fn start(options: HttpOptions) -> Harness {
                 let Ok((stream, peer)) = listener.accept().await else {
                     return;
                 };
-                let conn = Box::new(support::TestConn(
-                    tokio_util::compat::TokioAsyncReadCompatExt::compat(stream),
-                ));
+                let conn = Box::new(support::TestConn::new(stream));
                 tokio::spawn(serve_with(ctx.clone(), conn, peer, role, options));
             }
         });

@@ -2,9 +2,9 @@
 //!
 //! All behaviour lives in `server-core`; this file only builds the runtime.
 
-mod runtime;
-
 use std::process::ExitCode;
+
+use server_tokio::TokioRuntime;
 
 fn main() -> ExitCode {
     server_core::cli::main(|config| {
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         };
         let rt = builder.enable_all().build()?;
         rt.block_on(async {
-            let runtime = runtime::TokioRuntime::new();
+            let runtime = TokioRuntime::new();
             server_core::cli::run_server(runtime, config).await
         })
     })

@@ -73,7 +73,7 @@ impl Runtime for TokioRuntime {
     fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn Connection>>> {
         Box::pin(async move {
             let stream = tokio::net::TcpStream::connect(addr).await?;
-            Ok(Box::new(TokioConn(stream.compat())) as Box<dyn Connection>)
+            Ok(Box::new(TokioConn::new(stream)) as Box<dyn Connection>)
         })
     }
 
@@ -93,7 +93,7 @@ impl Listener for TokioListener {
         Box::pin(async move {
             let (stream, peer) = self.0.accept().await?;
             Ok((
-                Box::new(TokioConn(stream.compat())) as Box<dyn Connection>,
+                Box::new(TokioConn::new(stream)) as Box<dyn Connection>,
                 peer,
             ))
         })
@@ -101,7 +101,14 @@ impl Listener for TokioListener {
 }
 
 /// A tokio stream seen through `futures-io`.
-struct TokioConn(Compat<tokio::net::TcpStream>);
+pub struct TokioConn(Compat<tokio::net::TcpStream>);
+
+impl TokioConn {
+    /// Wraps an accepted or connected tokio stream.
+    pub fn new(stream: tokio::net::TcpStream) -> Self {
+        Self(stream.compat())
+    }
+}
 
 impl futures_io::AsyncRead for TokioConn {
     fn poll_read(
