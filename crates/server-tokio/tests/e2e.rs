@@ -37,6 +37,14 @@ fn wait_live(server: &ServerProcess, stream: &str) {
     );
 }
 
+/// Starts ffmpeg publishing `media` as `stream` (looped or once) and waits
+/// until the API shows the stream live.
+fn publish_live(server: &ServerProcess, media: &Path, stream: &str, loops: bool) -> Publisher {
+    let publisher = Publisher::start(media, &server.rtmp_url(stream), loops);
+    wait_live(server, stream);
+    publisher
+}
+
 /// Decodes `file` completely with ffmpeg; returns its stderr (empty = clean).
 fn decode_errors(file: &Path) -> String {
     let (_, _, err) = run(
@@ -148,8 +156,7 @@ fn ffmpeg_publishes_and_ffmpeg_rtmpdump_and_http_flv_play() {
     let media = media(Media::AvcAac);
     each_server(|bin| {
         let server = ServerProcess::start(bin);
-        let _publisher = Publisher::start(&media, &server.rtmp_url("cam"), true);
-        wait_live(&server, "cam");
+        let _publisher = publish_live(&server, &media, "cam", true);
         let dir = TempDir::new("play");
 
         // Two RTMP players at once, plus an HTTP-FLV player.
@@ -231,8 +238,7 @@ fn workers_setting_serves_from_one_thread_or_several() {
         // 3: a multi-thread runtime / three threads sharing smol's executor.
         for workers in [1, 3] {
             let server = ServerProcess::start_configured(bin, &format!("workers {workers};"), "");
-            let _publisher = Publisher::start(&media, &server.rtmp_url("w"), true);
-            wait_live(&server, "w");
+            let _publisher = publish_live(&server, &media, "w", true);
             let dir = TempDir::new("workers");
             let out = dir.path().join("w.flv");
             let (ok, err) = record(&server.rtmp_url("w"), &out, 2);
@@ -346,8 +352,7 @@ fn api_reports_codecs_and_kicking_a_client_disconnects_it() {
     let media = media(Media::AvcAac);
     each_server(|bin| {
         let server = ServerProcess::start(bin);
-        let mut publisher = Publisher::start(&media, &server.rtmp_url("api"), true);
-        wait_live(&server, "api");
+        let mut publisher = publish_live(&server, &media, "api", true);
         let (status, head, body) = http("GET", server.api, "/api/v1/streams");
         assert_eq!(status, 200);
         assert!(
@@ -654,8 +659,7 @@ fn a_publisher_sending_garbage_is_dropped_while_another_stream_carries_on() {
     let media = media(Media::AvcAac);
     each_server(|bin| {
         let server = ServerProcess::start(bin);
-        let _good = Publisher::start(&media, &server.rtmp_url("good"), true);
-        wait_live(&server, "good");
+        let _good = publish_live(&server, &media, "good", true);
 
         let mut bad = TestClient::connect(server.rtmp, "live");
         // Set Chunk Size 0 (forbidden by the spec), then noise.
@@ -716,8 +720,7 @@ fn second_publisher_gets_bad_name_and_late_player_waits_for_publisher() {
             |e| matches!(e, ClientEvent::Status { code, .. } if code == "NetStream.Play.Start")
         ));
 
-        let _first = Publisher::start(&media, &server.rtmp_url("dup"), true);
-        wait_live(&server, "dup");
+        let _first = publish_live(&server, &media, "dup", true);
         // The early player now receives video.
         assert!(
             early.pump_until(Duration::from_secs(10), |e| matches!(
@@ -768,8 +771,7 @@ fn players_stay_through_unpublish_and_resume_on_republish() {
     let media = media(Media::AvcAac);
     each_server(|bin| {
         let server = ServerProcess::start(bin);
-        let first = Publisher::start(&media, &server.rtmp_url("again"), false);
-        wait_live(&server, "again");
+        let first = publish_live(&server, &media, "again", false);
         let mut player = test_player(&server, "again");
         assert!(player.pump_until(Duration::from_secs(10), |e| matches!(
             e,
@@ -971,8 +973,7 @@ fn real_encoder_output_from_the_corpus_publishes_and_plays() {
     let Some(bbb) = corpus_bbb() else { return };
     each_server(|bin| {
         let server = ServerProcess::start(bin);
-        let _publisher = Publisher::start(&bbb, &server.rtmp_url("bbb"), true);
-        wait_live(&server, "bbb");
+        let _publisher = publish_live(&server, &bbb, "bbb", true);
         let dir = TempDir::new("bbb");
         let out = dir.path().join("bbb.flv");
         let (ok, err) = record(&server.rtmp_url("bbb"), &out, 4);
