@@ -20,7 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::{poll_immediate, BoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use futures_util::task::AtomicWaker;
+use futures_util::task::{noop_waker_ref, AtomicWaker};
 use futures_util::{AsyncReadExt, FutureExt};
 use media_core::MediaKind;
 use rtmp_proto::control::UserControlEvent;
@@ -210,30 +210,61 @@ async fn read_loop(
     wake: &Wake,
     info: &Arc<ClientInfo>,
 ) -> Result<(), ConnError> {
+    let mut last_read = ctx.rt.now();
     loop {
-        let (limit, what) = {
+        let (limit, what, merged_read) = {
             let conn = lock(state);
             match &conn.role {
-                Role::Idle => (Some(IDLE_TIMEOUT), "no publish or play"),
+                Role::Idle => (Some(IDLE_TIMEOUT), "no publish or play", None),
                 Role::Publishing {
                     got_media: false, ..
-                } => (Some(conn.vhost.firstpkt_timeout), "no first packet"),
+                } => (
+                    Some(conn.vhost.firstpkt_timeout),
+                    "no first packet",
+                    conn.vhost.merged_read,
+                ),
                 Role::Publishing {
                     got_media: true, ..
-                } => (Some(conn.vhost.normal_timeout), "publisher silent"),
+                } => (
+                    Some(conn.vhost.normal_timeout),
+                    "publisher silent",
+                    conn.vhost.merged_read,
+                ),
                 // Players legitimately send nothing; stalls are caught by the
                 // write side. No timer then: thousands of players, one read each.
-                Role::Playing { .. } => (None, "player silent"),
+                Role::Playing { .. } => (None, "player silent", None),
             }
         };
-        let step = std::future::poll_fn(|cx| read_and_process(cx, ctx, &mut reader, state, info));
-        let closing = match limit {
-            None => step.await?,
-            Some(limit) => match timeout(&*ctx.rt, limit, step).await {
-                None => return Err(ConnError::Timeout(what)),
-                Some(r) => r?,
-            },
+        let closing = if let Some(pause) = merged_read {
+            // SRS's merged read: take what is already waiting without
+            // registering for more; once nothing waits, sleep instead of
+            // waking for each message, so one wakeup reads many.
+            let step = {
+                let mut quiet = Context::from_waker(noop_waker_ref());
+                read_and_process(&mut quiet, ctx, &mut reader, state, info)
+            };
+            match step {
+                Poll::Ready(r) => r?,
+                Poll::Pending => {
+                    if limit.is_some_and(|l| ctx.rt.now().saturating_sub(last_read) > l) {
+                        return Err(ConnError::Timeout(what));
+                    }
+                    ctx.rt.sleep(pause).await;
+                    continue;
+                }
+            }
+        } else {
+            let step =
+                std::future::poll_fn(|cx| read_and_process(cx, ctx, &mut reader, state, info));
+            match limit {
+                None => step.await?,
+                Some(limit) => match timeout(&*ctx.rt, limit, step).await {
+                    None => return Err(ConnError::Timeout(what)),
+                    Some(r) => r?,
+                },
+            }
         };
+        last_read = ctx.rt.now();
         wake.notify();
         if closing {
             // The write loop flushes the last replies and ends the connection.
@@ -242,7 +273,8 @@ async fn read_loop(
     }
 }
 
-/// One read into this thread's buffer, handed to the session at once.
+/// One read into this thread's buffer, handed to the session at once;
+/// whether the session is closing.
 fn read_and_process(
     cx: &mut Context<'_>,
     ctx: &Arc<ServerCtx>,

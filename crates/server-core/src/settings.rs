@@ -36,6 +36,7 @@ pub fn vhost(v: &VhostConfig) -> VhostSettings {
         mw_msgs: v.play.mw_msgs,
         firstpkt_timeout: v.publish.firstpkt_timeout,
         normal_timeout: v.publish.normal_timeout,
+        merged_read: (v.publish.mr && !v.min_latency).then_some(v.publish.mr_latency),
         hls: v.hls.enabled.then(|| HlsSettings {
             path: v.hls.path.clone(),
             config: HlsConfig {

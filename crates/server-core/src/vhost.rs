@@ -36,6 +36,9 @@ pub struct VhostSettings {
     pub firstpkt_timeout: Duration,
     /// A publisher silent for this long is dropped.
     pub normal_timeout: Duration,
+    /// SRS's merged read: after a small read from a publisher, wait this long
+    /// before the next (`mr on`; never with `min_latency on`).
+    pub merged_read: Option<Duration>,
     /// HLS output, when enabled.
     pub hls: Option<HlsSettings>,
     /// HTTP-FLV mount (e.g. `[vhost]/[app]/[stream].flv`), when `http_remux` is enabled.

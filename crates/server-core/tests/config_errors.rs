@@ -150,8 +150,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         ("play", "atc_auto off;"),
         ("play", "send_min_interval 10.0;"),
         ("play", "reduce_sequence_header on;"),
-        ("publish", "mr off;"),
-        ("publish", "mr_latency 350;"),
         ("publish", "parse_sps on;"),
         ("publish", "try_annexb_first on;"),
         ("publish", "kickoff_for_idle 0;"),
@@ -329,5 +327,23 @@ fn workers_is_auto_or_a_bounded_count() {
     for bad in ["workers 0;", "workers 257;", "workers many;", "workers;"] {
         let e = parse(bad).unwrap_err().to_string();
         assert!(e.contains("w.conf:1"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn merged_read_is_off_by_default_and_bounded() {
+    let parse = |t: &str| config::parse_str("m.conf", t);
+    let v = parse("vhost v {}").unwrap().vhost("v").clone();
+    assert!(!v.publish.mr);
+    assert_eq!(v.publish.mr_latency, std::time::Duration::from_millis(350));
+    let c = parse("vhost v { publish { mr on; mr_latency 100; } }").unwrap();
+    let p = &c.vhost("v").publish;
+    assert!(p.mr);
+    assert_eq!(p.mr_latency, std::time::Duration::from_millis(100));
+    for bad in ["mr_latency 5;", "mr_latency 2001;", "mr maybe;"] {
+        let e = parse(&format!("vhost v {{ publish {{ {bad} }} }}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("m.conf:1"), "{bad}: {e}");
     }
 }

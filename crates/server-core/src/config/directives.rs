@@ -38,6 +38,10 @@ pub const MAX_MW_LATENCY_MS: u64 = 10_000;
 pub const MAX_MW_MSGS: u32 = 128;
 /// Largest `firstpkt_timeout` / `normal_timeout`, ms.
 pub const MAX_PUBLISH_TIMEOUT_MS: u64 = 3_600_000;
+/// Shortest `mr_latency`, ms.
+pub const MIN_MR_LATENCY_MS: u64 = 10;
+/// Longest `mr_latency`, ms (SRS's range).
+pub const MAX_MR_LATENCY_MS: u64 = 2_000;
 /// Shortest `hls_fragment`, seconds.
 pub const MIN_HLS_FRAGMENT_SECS: f64 = 0.1;
 /// Longest `hls_fragment`, seconds.
@@ -109,13 +113,7 @@ const VHOST_NOT_SUPPORTED: &[&str] = &[
     "debug_srs_upnode",
 ];
 const PLAY_NOT_SUPPORTED: &[&str] = &["atc_auto", "send_min_interval", "reduce_sequence_header"];
-const PUBLISH_NOT_SUPPORTED: &[&str] = &[
-    "mr",
-    "mr_latency",
-    "parse_sps",
-    "try_annexb_first",
-    "kickoff_for_idle",
-];
+const PUBLISH_NOT_SUPPORTED: &[&str] = &["parse_sps", "try_annexb_first", "kickoff_for_idle"];
 const HLS_NOT_SUPPORTED: &[&str] = &[
     "hls_on_error",
     "hls_storage",
@@ -374,6 +372,8 @@ fn publish(dirs: &[Directive]) -> Result<PublishConfig, ConfigError> {
         match d.name.as_str() {
             "firstpkt_timeout" => p.firstpkt_timeout = millis(d, 1, MAX_PUBLISH_TIMEOUT_MS)?,
             "normal_timeout" => p.normal_timeout = millis(d, 1, MAX_PUBLISH_TIMEOUT_MS)?,
+            "mr" => p.mr = on_off(d)?,
+            "mr_latency" => p.mr_latency = millis(d, MIN_MR_LATENCY_MS, MAX_MR_LATENCY_MS)?,
             _ => return Err(refuse(d, PUBLISH_NOT_SUPPORTED)),
         }
     }

@@ -138,6 +138,12 @@ pub struct PublishConfig {
     pub firstpkt_timeout: Duration,
     /// Later, silence longer than this drops the publisher (`normal_timeout`, ms, default 5000).
     pub normal_timeout: Duration,
+    /// Merged read (`mr`, default off): after a small read from a publisher,
+    /// wait `mr_latency` before reading again, so each read takes many
+    /// messages. Fewer wakeups per publisher, for up to `mr_latency` more delay.
+    pub mr: bool,
+    /// The merged-read wait (`mr_latency`, ms, default 350).
+    pub mr_latency: Duration,
 }
 
 /// `hls { }`. Field names follow `media_core::hls::HlsConfig`; units are
@@ -289,6 +295,8 @@ impl PublishConfig {
         Self {
             firstpkt_timeout: Duration::from_millis(20_000),
             normal_timeout: Duration::from_millis(5_000),
+            mr: false,
+            mr_latency: Duration::from_millis(350),
         }
     }
 }
