@@ -18,8 +18,9 @@
 # Environment:
 #   N          player counts (default "500 1000 2000 4000")
 #   DURATION   seconds of each player run (default 30)
-#   SERVERS    any of: nginx tokio smol tokio-mw0 smol-mw0 (default
-#              "nginx tokio smol"); -mw0 runs the server with mw_latency 0.
+#   SERVERS    any of: nginx tokio smol, and our servers with suffixes:
+#              -mw0 (mw_latency 0), -mr (publish { mr on; }), e.g. tokio-mr
+#              (default "nginx tokio smol").
 #              nginx runs first: the ratios need it.
 #   RAMP       player connections opened per second (default 1000)
 #   WARMUP     seconds between the publisher start and the players (default 3)
@@ -194,10 +195,11 @@ rtmp {
 EOF
         "${SERVER_PIN[@]}" nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
         ;;
-    tokio | smol | tokio-mw0 | smol-mw0)
-        local bin=$BIN/rtmp-server mw=350
+    tokio | smol | tokio-* | smol-*)
+        local bin=$BIN/rtmp-server mw=350 mr=off
         [[ $name == smol* ]] && bin=$BIN/rtmp-server-smol
-        [[ $name == *-mw0 ]] && mw=0
+        [[ $name == *-mw0* ]] && mw=0
+        [[ $name == *-mr* ]] && mr=on
         cat >"$dir/server.conf" <<EOF
 listen              127.0.0.1:$port;
 max_connections     100000;
@@ -210,6 +212,9 @@ vhost __defaultVhost__ {
     play {
         gop_cache       on;
         mw_latency      $mw;
+    }
+    publish {
+        mr              $mr;
     }
 }
 EOF

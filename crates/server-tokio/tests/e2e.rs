@@ -252,6 +252,41 @@ fn workers_setting_serves_from_one_thread_or_several() {
     });
 }
 
+#[test]
+fn merged_read_publisher_plays_cleanly_over_rtmp_and_http_flv() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        // The server reads the publisher only every 350 ms; players must not
+        // see it except as delay.
+        let server = ServerProcess::start_configured(bin, "", "publish { mr on; mr_latency 350; }");
+        let _publisher = publish_live(&server, &media, "mr", true);
+        let dir = TempDir::new("mr");
+        let outs = [dir.path().join("rtmp.flv"), dir.path().join("http.flv")];
+        let urls = [server.rtmp_url("mr"), server.http_url("/live/mr.flv")];
+        std::thread::scope(|s| {
+            let handles: Vec<_> = urls
+                .iter()
+                .zip(&outs)
+                .map(|(url, out)| s.spawn(move || record(url, out, 3)))
+                .collect();
+            for h in handles {
+                let (ok, err) = h.join().unwrap();
+                assert!(ok, "player failed: {err}");
+            }
+        });
+        for out in &outs {
+            let errors = decode_errors(out);
+            assert!(errors.is_empty(), "{}: {errors}", out.display());
+            let d = duration_secs(out);
+            assert!((2.0..=4.0).contains(&d), "{}: duration {d}", out.display());
+            assert!(first_video_frame_is_key(out), "{}", out.display());
+        }
+    });
+}
+
 fn playlist(server: &ServerProcess, stream: &str) -> Option<String> {
     std::fs::read_to_string(server.hls_dir().join("live").join(format!("{stream}.m3u8"))).ok()
 }
