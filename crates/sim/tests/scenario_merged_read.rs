@@ -125,3 +125,43 @@ fn min_latency_turns_merged_read_off() {
     assert!(min.polls >= plain.polls, "{min:?} vs {plain:?}");
     assert!(mr.polls * 4 < min.polls * 3, "{mr:?} vs {min:?}");
 }
+
+#[test]
+fn a_silent_publisher_is_still_dropped_after_normal_timeout() {
+    let mut sim = Sim::from_env(8);
+    let (_server, rtmp) = start(
+        &sim,
+        Some("publish { mr on; mr_latency 350; normal_timeout 2000; }"),
+    );
+    // 3 s of media, then the encoder hangs with its connection open.
+    let publisher = SimPublisher::spawn(
+        &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
+        rtmp,
+        PublisherOptions {
+            end: PublishEnd::Hold,
+            ..PublisherOptions::new("live", "livestream")
+        },
+        Synthetic::default().messages(secs(3)),
+    );
+    sim.run_for(Duration::from_millis(500)).unwrap();
+    let player = SimPlayer::spawn(
+        &sim.host(Ipv4Addr::new(10, 0, 2, 1)),
+        rtmp,
+        PlayerOptions::new("live", "livestream"),
+    );
+    sim.run_for(secs(8)).unwrap();
+    let last_sent = publisher.log().sent.last().expect("sent").at;
+    let dropped_at = player.with_log(|l| {
+        l.statuses
+            .iter()
+            .find(|(_, code)| code == "NetStream.Play.UnpublishNotify")
+            .map(|(at, _)| *at)
+    });
+    let dropped_at = dropped_at.expect("the player heard the publisher leave");
+    let silence = dropped_at.saturating_sub(last_sent);
+    // normal_timeout, give or take one merged-read pause and the links.
+    assert!(
+        silence >= secs(2) && silence <= Duration::from_millis(2000 + 350 + 50),
+        "dropped {silence:?} after the last message"
+    );
+}
