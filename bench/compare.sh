@@ -22,6 +22,10 @@
 #              -mw0 (mw_latency 0), -mr (publish { mr on; }), e.g. tokio-mr
 #              (default "nginx tokio smol").
 #              nginx runs first: the ratios need it.
+#   REPEATS    rounds of the whole matrix (default 1); with more, the rounds
+#              interleave (every server at every N, then again), each row's
+#              ratio is against nginx in its own round, and a last table gives
+#              medians per server and N
 #   RAMP       player connections opened per second (default 1000)
 #   WARMUP     seconds between the publisher start and the players (default 3)
 #   WORKERS    our servers' `workers` setting (default 1, the same single
@@ -50,6 +54,7 @@ N=${N:-"500 1000 2000 4000"}
 DURATION=${DURATION:-30}
 SERVERS=${SERVERS:-"nginx tokio smol"}
 RAMP=${RAMP:-1000}
+REPEATS=${REPEATS:-1}
 WARMUP=${WARMUP:-3}
 LOAD_THREADS=${LOAD_THREADS:-1}
 WORKERS=${WORKERS:-1}
@@ -231,11 +236,14 @@ EOF
 ratio() { awk -v a="$1" -v b="${2:-}" 'BEGIN { if (b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
 # --- runs --------------------------------------------------------------------
-declare -A NGINX_EFF NGINX_KBPP
+declare -A NGINX_EFF NGINX_KBPP CPU_RUNS EFF_RUNS RATIO_RUNS
 ROWS=()
+for round in $(seq 1 "$REPEATS"); do
 for server in $SERVERS; do
     for n in $N; do
-        dir=$WORK/$server-$n
+        dir=$WORK/$server-$n-r$round
+        label=$server
+        [[ $REPEATS -gt 1 ]] && label="$server (round $round)"
         port=$(free_port)
         start_server "$server" "$port" "$dir"
         spid=$SPID
@@ -254,7 +262,7 @@ for server in $SERVERS; do
         sleep "$WARMUP"
         base_rss=$(status_kb "$spid" VmRSS)
         read -r u0 s0 < <(cpu_ticks "$spid")
-        log "$server: $n players for ${DURATION}s"
+        log "$label: $n players for ${DURATION}s"
         "${LOAD_PIN[@]}" timeout $((DURATION + 30)) "$LOAD" -n "$n" -r "$RAMP" -d "$DURATION" --threads "$LOAD_THREADS" \
             --read-interval "$READ_INTERVAL" \
             --json -q "$url" >"$dir/load.json" 2>"$dir/load.err" || true
@@ -287,8 +295,12 @@ for server in $SERVERS; do
         fi
         eff_x=$(ratio "$eff" "${NGINX_EFF[$n]:-}")
         kbpp_x=$(ratio "$kbpp" "${NGINX_KBPP[$n]:-}")
-        ROWS+=("| $server | $n | $cpu_s | $pct % | $sys_pct % | $eff | $eff_x | $((hwm / 1024)) | $kbpp | $kbpp_x | $kmin / $kmed | $below | $stalls | $ffp50 / $ffp95 | $bad | $loadcpu % |")
+        CPU_RUNS[$server/$n]+="$pct "
+        EFF_RUNS[$server/$n]+="$eff "
+        RATIO_RUNS[$server/$n]+="$eff_x "
+        ROWS+=("| $label | $n | $cpu_s | $pct % | $sys_pct % | $eff | $eff_x | $((hwm / 1024)) | $kbpp | $kbpp_x | $kmin / $kmed | $below | $stalls | $ffp50 / $ffp95 | $bad | $loadcpu % |")
     done
+done
 done
 
 echo
@@ -299,3 +311,23 @@ echo
 echo "| server | players | server CPU s | % of a core | kernel share | CPU eff. | × nginx | peak RSS MB | KB/player | × nginx | player kbit/s min / median | players < 95 % | stalls | first frame ms p50 / p95 | errors + drops | rtmp-load CPU |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for row in "${ROWS[@]}"; do echo "$row"; done
+
+list() { local a=$1; a=${a% }; echo "${a// /, }"; }
+median() { tr ' ' '\n' | grep -v '^$' | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if [[ $REPEATS -gt 1 ]]; then
+    echo
+    echo "Medians over $REPEATS rounds (× nginx: each round's ratio to nginx in that round, and the ratio of the median efficiencies):"
+    echo
+    echo "| server | players | % of a core, by round | median % of a core | × nginx, by round | median of the ratios | ratio of the medians |"
+    echo "|---|---:|---|---:|---|---:|---:|"
+    for server in $SERVERS; do
+        for n in $N; do
+            key=$server/$n
+            [[ -n ${CPU_RUNS[$key]:-} ]] || continue
+            eff_med=$(median <<<"${EFF_RUNS[$key]}")
+            nginx_med=$(median <<<"${EFF_RUNS[nginx/$n]:-}")
+            echo "| $server | $n | $(list "${CPU_RUNS[$key]}") | $(median <<<"${CPU_RUNS[$key]}") | $(list "${RATIO_RUNS[$key]}") | $(median <<<"${RATIO_RUNS[$key]}") | $(ratio "$eff_med" "$nginx_med") |"
+        done
+    done
+fi
