@@ -31,7 +31,12 @@ fn run(media: &MediaTags, players: u32, secs: u64) {
             .with_coalesce(true),
     );
     let server_ip = Ipv4Addr::new(10, 0, 0, 1);
-    let server = Server::start(SimRuntime::new(sim.host(server_ip)), Config::default()).unwrap();
+    // Room for every player (the default allows 1,000 connections).
+    let config = Config {
+        max_connections: players + 16,
+        ..Config::default()
+    };
+    let server = Server::start(SimRuntime::new(sim.host(server_ip)), config).unwrap();
     let rtmp: SocketAddr = server.addrs(ListenerKind::Rtmp)[0];
     let run_for = Duration::from_secs(secs);
     let publisher = SimPublisher::spawn(
