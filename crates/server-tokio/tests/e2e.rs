@@ -148,6 +148,22 @@ fn record(url: &str, out: &Path, secs: u32) -> (bool, String) {
     (ok, err)
 }
 
+/// Records each of `urls` into the matching `outs` at the same time, for
+/// `secs` seconds; every player must succeed.
+fn record_all<U: AsRef<str> + Sync>(urls: &[U], outs: &[std::path::PathBuf], secs: u32) {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = urls
+            .iter()
+            .zip(outs)
+            .map(|(url, out)| s.spawn(move || record(url.as_ref(), out, secs)))
+            .collect();
+        for h in handles {
+            let (ok, err) = h.join().unwrap();
+            assert!(ok, "player failed: {err}");
+        }
+    });
+}
+
 #[test]
 fn ffmpeg_publishes_and_ffmpeg_rtmpdump_and_http_flv_play() {
     if !have("ffmpeg") || !have("ffprobe") {
@@ -168,17 +184,7 @@ fn ffmpeg_publishes_and_ffmpeg_rtmpdump_and_http_flv_play() {
             dir.path().join("http.flv"),
         ];
         let urls = [rtmp_url.as_str(), rtmp_url.as_str(), flv_url.as_str()];
-        std::thread::scope(|s| {
-            let handles: Vec<_> = urls
-                .iter()
-                .zip(&outs)
-                .map(|(url, out)| s.spawn(move || record(url, out, 4)))
-                .collect();
-            for h in handles {
-                let (ok, err) = h.join().unwrap();
-                assert!(ok, "player failed: {err}");
-            }
-        });
+        record_all(&urls, &outs, 4);
         for out in &outs {
             let errors = decode_errors(out);
             assert!(
@@ -266,17 +272,7 @@ fn merged_read_publisher_plays_cleanly_over_rtmp_and_http_flv() {
         let dir = TempDir::new("mr");
         let outs = [dir.path().join("rtmp.flv"), dir.path().join("http.flv")];
         let urls = [server.rtmp_url("mr"), server.http_url("/live/mr.flv")];
-        std::thread::scope(|s| {
-            let handles: Vec<_> = urls
-                .iter()
-                .zip(&outs)
-                .map(|(url, out)| s.spawn(move || record(url, out, 3)))
-                .collect();
-            for h in handles {
-                let (ok, err) = h.join().unwrap();
-                assert!(ok, "player failed: {err}");
-            }
-        });
+        record_all(&urls, &outs, 3);
         for out in &outs {
             let errors = decode_errors(out);
             assert!(errors.is_empty(), "{}: {errors}", out.display());

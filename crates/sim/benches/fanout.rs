@@ -42,10 +42,7 @@ fn run(media: &MediaTags, players: u32, secs: u64) {
     let publisher = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "livestream")
-        },
+        PublisherOptions::new("live", "livestream").ending(PublishEnd::Hold),
         media.looped(run_for + Duration::from_secs(5)),
     );
     let started = Instant::now();

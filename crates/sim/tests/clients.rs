@@ -125,10 +125,7 @@ fn publisher_paces_tags_and_players_verify_them() {
     let publisher = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         server,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "bbb")
-        },
+        PublisherOptions::new("live", "bbb").ending(PublishEnd::Hold),
         tags.clone(),
     );
     sim.run_for(Duration::from_secs(3)).unwrap();

@@ -101,10 +101,7 @@ fn fanout(players: u32, run: Duration, seed: u64) -> Figures {
     let publisher = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "livestream")
-        },
+        PublisherOptions::new("live", "livestream").ending(PublishEnd::Hold),
         media.messages(run + secs(5)),
     );
     let real = Instant::now();

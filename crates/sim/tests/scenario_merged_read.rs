@@ -34,10 +34,7 @@ fn run(publish_block: &str) -> Run {
     let publisher = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "livestream")
-        },
+        PublisherOptions::new("live", "livestream").ending(PublishEnd::Hold),
         media.messages(secs(20)),
     );
     sim.run_for(secs(1)).unwrap();
@@ -137,10 +134,7 @@ fn a_silent_publisher_is_still_dropped_after_normal_timeout() {
     let publisher = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "livestream")
-        },
+        PublisherOptions::new("live", "livestream").ending(PublishEnd::Hold),
         Synthetic::default().messages(secs(3)),
     );
     sim.run_for(Duration::from_millis(500)).unwrap();

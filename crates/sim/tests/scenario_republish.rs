@@ -63,10 +63,7 @@ fn publisher_drops_mid_segment_and_republishes() {
     let first = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Close,
-            ..PublisherOptions::new("live", "livestream")
-        },
+        PublisherOptions::new("live", "livestream").ending(PublishEnd::Close),
         first_media.messages(secs(25)),
     );
     sim.run_for(secs(2)).unwrap();
@@ -89,10 +86,7 @@ fn publisher_drops_mid_segment_and_republishes() {
     let second = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 2)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "livestream")
-        },
+        PublisherOptions::new("live", "livestream").ending(PublishEnd::Hold),
         second_media.messages(secs(40)),
     );
     sim.run_until(secs(72)).unwrap();

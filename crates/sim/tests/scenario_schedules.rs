@@ -56,10 +56,7 @@ fn play(seed: u64) -> (Received, Received, TranscriptHash) {
     let publisher = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "s")
-        },
+        PublisherOptions::new("live", "s").ending(PublishEnd::Hold),
         media.messages(secs(8)),
     );
     sim.run_until(secs(16)).unwrap();

@@ -44,10 +44,7 @@ fn run(
     let publisher = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "livestream")
-        },
+        PublisherOptions::new("live", "livestream").ending(PublishEnd::Hold),
         media.messages(duration),
     );
     let player = early.unwrap_or_else(|| {

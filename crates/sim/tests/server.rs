@@ -75,10 +75,7 @@ fn fanout(
     let publisher = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "livestream")
-        },
+        PublisherOptions::new("live", "livestream").ending(PublishEnd::Hold),
         media.looped(run + secs(10)),
     );
     sim.run_for(secs(1)).unwrap();
@@ -190,10 +187,7 @@ fn a_stalled_player_is_dropped_and_the_others_see_no_gap() {
     let publisher = SimPublisher::spawn(
         &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
         rtmp,
-        PublisherOptions {
-            end: PublishEnd::Hold,
-            ..PublisherOptions::new("live", "livestream")
-        },
+        PublisherOptions::new("live", "livestream").ending(PublishEnd::Hold),
         media.looped(secs(130)),
     );
     sim.run_for(secs(1)).unwrap();

@@ -55,6 +55,12 @@ impl PublisherOptions {
             config: ClientConfig::default(),
         }
     }
+
+    /// The same, ending with `end` instead of an unpublish.
+    pub fn ending(mut self, end: PublishEnd) -> Self {
+        self.end = end;
+        self
+    }
 }
 
 /// What a publisher did.
