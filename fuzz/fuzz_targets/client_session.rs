@@ -12,8 +12,8 @@ use libfuzzer_sys::fuzz_target;
 use rtmp_proto::command::PublishType;
 use rtmp_proto::session::{ClientConfig, ClientEvent, ClientSession, ServerConfig, ServerSession};
 
-/// Read sizes cycled through, so the same input is cut in many places.
-const READS: [usize; 6] = [1, 7, 128, 1500, 3, 4096];
+#[path = "../common/reads.rs"]
+mod reads;
 
 /// S0S1S2 from a real server for `client`'s queued C0C1.
 fn server_handshake(client: &mut ClientSession) -> Option<Vec<u8>> {
@@ -43,17 +43,11 @@ fuzz_target!(|data: &[u8]| {
         }
     };
 
-    let mut at = 0;
     let mut out = Vec::new();
-    for read in READS.iter().cycle() {
-        if at >= input.len() {
-            break;
+    reads::in_reads(&input, |piece| {
+        if client.handle_input(0, piece).is_err() {
+            return false;
         }
-        let end = input.len().min(at + read);
-        if client.handle_input(0, &input[at..end]).is_err() {
-            return;
-        }
-        at = end;
         while let Some(event) = client.poll_event() {
             match event {
                 ClientEvent::Connected { .. } if publish => {
@@ -71,5 +65,6 @@ fuzz_target!(|data: &[u8]| {
         client.poll_transmit(&mut out);
         out.clear();
         assert_eq!(client.queued_bytes(), 0);
-    }
+        true
+    });
 });

@@ -12,8 +12,8 @@ use rtmp_proto::command::{Command, Connect};
 use rtmp_proto::handshake::{ClientMode, HandshakeClient};
 use rtmp_proto::session::{encode_shared_media, ServerConfig, ServerEvent, ServerSession};
 
-/// Read sizes cycled through, so the same input is cut in many places.
-const READS: [usize; 6] = [1, 7, 128, 1500, 3, 4096];
+#[path = "../common/reads.rs"]
+mod reads;
 
 /// C0C1 + C2 of a simple handshake with `server` (which has consumed C0C1).
 fn handshake(server: &mut ServerSession) -> Option<Vec<u8>> {
@@ -49,17 +49,11 @@ fuzz_target!(|data: &[u8]| {
         }
     };
 
-    let mut at = 0;
     let mut out = Vec::new();
-    for read in READS.iter().cycle() {
-        if at >= input.len() {
-            break;
+    reads::in_reads(&input, |piece| {
+        if server.handle_input(0, piece).is_err() {
+            return false;
         }
-        let end = input.len().min(at + read);
-        if server.handle_input(0, &input[at..end]).is_err() {
-            return;
-        }
-        at = end;
         while let Some(event) = server.poll_event() {
             let answered = match event {
                 ServerEvent::Connect { .. } => server.accept_connect(),
@@ -74,11 +68,12 @@ fuzz_target!(|data: &[u8]| {
                 _ => Ok(()),
             };
             if answered.is_err() {
-                return;
+                return false;
             }
         }
         server.poll_transmit(&mut out);
         out.clear();
         assert_eq!(server.queued_bytes(), 0);
-    }
+        true
+    });
 });
