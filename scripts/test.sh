@@ -3,7 +3,8 @@
 # tests, and (in CI, or with --fuzz) a short run of every cargo-fuzz target.
 #
 # On a fresh Debian machine it first installs the real clients the end-to-end tests
-# drive (ffmpeg, rtmpdump, GStreamer, tshark) with apt-get when they are missing.
+# drive (ffmpeg, rtmpdump, GStreamer, Chromium, node) with apt-get when they are
+# missing, and hls.js with npm.
 #
 #   scripts/test.sh            # everything but fuzzing
 #   scripts/test.sh --fuzz     # plus ~30 s per fuzz target (CI=true implies it)
@@ -29,6 +30,10 @@ command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
 command -v rtmpdump >/dev/null || need_pkgs+=(rtmpdump)
 command -v gst-launch-1.0 >/dev/null || need_pkgs+=(gstreamer1.0-tools gstreamer1.0-plugins-base
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)
+# hls.js in headless Chromium (crates/server-tokio/tests/browser.rs).
+command -v node >/dev/null || need_pkgs+=(nodejs npm)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+    || command -v google-chrome >/dev/null || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     step "installing ${need_pkgs[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
@@ -48,6 +53,15 @@ if command -v python3 >/dev/null && ! python3 -c 'import imageio_ffmpeg' 2>/dev/
         || python3 -m pip install --quiet --break-system-packages imageio-ffmpeg 2>/dev/null \
         || echo "NOTICE: could not install imageio-ffmpeg; the modern-ffmpeg test will skip" >&2
 fi
+
+# hls.js and playwright-core, pinned by the lockfile, into tests/browser/node_modules.
+if command -v npm >/dev/null; then
+    step "npm ci (hls.js, playwright-core for the browser tests)"
+    npm ci --prefix crates/server-tokio/tests/browser --no-audit --no-fund --loglevel=error \
+        || echo "NOTICE: npm ci failed; the browser tests will skip (or fail in CI)" >&2
+fi
+# In CI a browser test that cannot run is a failure, not a skip.
+[ "${CI:-}" = "true" ] && export RTMP_TEST_REQUIRE_BROWSER=1
 
 # --- 2. format and lints ------------------------------------------------------------
 step "cargo fmt --check"

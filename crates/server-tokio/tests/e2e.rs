@@ -10,13 +10,6 @@ use std::time::Duration;
 
 use support::*;
 
-fn each_server(test: impl Fn(&Path)) {
-    for bin in server_binaries() {
-        eprintln!("=== {}", bin.display());
-        test(&bin);
-    }
-}
-
 /// Waits until the API shows `stream` being published.
 fn wait_live(server: &ServerProcess, stream: &str) {
     let live = wait_for(Duration::from_secs(20), || {
@@ -283,18 +276,6 @@ fn merged_read_publisher_plays_cleanly_over_rtmp_and_http_flv() {
     });
 }
 
-fn playlist(server: &ServerProcess, stream: &str) -> Option<String> {
-    std::fs::read_to_string(server.hls_dir().join("live").join(format!("{stream}.m3u8"))).ok()
-}
-
-fn segments(playlist: &str) -> Vec<String> {
-    playlist
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn hls_output_is_clean_and_republish_continues_with_a_discontinuity() {
     if !have("ffmpeg") || !have("ffprobe") {
@@ -307,7 +288,7 @@ fn hls_output_is_clean_and_republish_continues_with_a_discontinuity() {
             Publisher::start(&media, &server.rtmp_url("hls"), false).wait(Duration::from_secs(40));
         assert!(ok, "publish failed: {err}");
         let first = wait_for(Duration::from_secs(10), || {
-            playlist(&server, "hls").filter(|p| segments(p).len() >= 3)
+            server.playlist("hls").filter(|p| segments(p).len() >= 3)
         })
         .unwrap_or_else(|| panic!("no playlist; log:\n{}", server.log_text()));
         let dir = server.hls_dir().join("live");
@@ -348,12 +329,14 @@ fn hls_output_is_clean_and_republish_continues_with_a_discontinuity() {
             Publisher::start(&media, &server.rtmp_url("hls"), false).wait(Duration::from_secs(40));
         assert!(ok, "republish failed: {err}");
         let second = wait_for(Duration::from_secs(10), || {
-            playlist(&server, "hls").filter(|p| segments(p).len() >= before.len() + 3)
+            server
+                .playlist("hls")
+                .filter(|p| segments(p).len() >= before.len() + 3)
         })
         .unwrap_or_else(|| {
             panic!(
                 "playlist did not grow after republish: {:?}",
-                playlist(&server, "hls")
+                server.playlist("hls")
             )
         });
         assert_eq!(
@@ -447,12 +430,12 @@ fn sigterm_closes_segments_and_exits_cleanly() {
         let mut server = ServerProcess::start(bin);
         let _publisher = Publisher::start(&media, &server.rtmp_url("term"), true);
         wait_for(Duration::from_secs(20), || {
-            playlist(&server, "term").filter(|p| !segments(p).is_empty())
+            server.playlist("term").filter(|p| !segments(p).is_empty())
         })
         .expect("a first segment");
         let status = server.terminate();
         assert!(status.success(), "exit status {status}");
-        let text = playlist(&server, "term").expect("playlist kept");
+        let text = server.playlist("term").expect("playlist kept");
         let dir = server.hls_dir().join("live");
         for seg in segments(&text) {
             assert!(dir.join(&seg).exists(), "{seg} missing after shutdown");
@@ -977,7 +960,7 @@ fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
 
         // HLS carries it as stream type 0x24.
         let seg = wait_for(Duration::from_secs(20), || {
-            let p = playlist(&server, "hevc")?;
+            let p = server.playlist("hevc")?;
             segments(&p).first().cloned()
         })
         .expect("an HEVC segment");

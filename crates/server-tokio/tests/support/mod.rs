@@ -30,6 +30,14 @@ pub fn server_binaries() -> Vec<PathBuf> {
     bins
 }
 
+/// Runs `test` once against every server binary.
+pub fn each_server(test: impl Fn(&Path)) {
+    for bin in server_binaries() {
+        eprintln!("=== {}", bin.display());
+        test(&bin);
+    }
+}
+
 /// True when `tool` runs; prints a notice otherwise so the caller can skip.
 pub fn have(tool: &str) -> bool {
     let ok = Command::new(tool)
@@ -130,9 +138,15 @@ impl ServerProcess {
     /// Starts `bin` with extra global directives and extra directives inside
     /// the default vhost.
     pub fn start_configured(bin: &Path, global: &str, extra_vhost: &str) -> Self {
+        Self::start_from(bin, |dir| test_config(dir, global, extra_vhost))
+    }
+
+    /// Starts `bin` with the config `config` writes for the server's scratch
+    /// directory (for edits the other starters cannot express).
+    pub fn start_from(bin: &Path, config: impl FnOnce(&Path) -> String) -> Self {
         let dir = TempDir::new("server");
         let conf = dir.path().join("test.conf");
-        std::fs::write(&conf, test_config(dir.path(), global, extra_vhost)).expect("write config");
+        std::fs::write(&conf, config(dir.path())).expect("write config");
         let mut child = Command::new(bin)
             .arg("-c")
             .arg(&conf)
@@ -220,6 +234,11 @@ impl ServerProcess {
         self.dir.path().join("html")
     }
 
+    /// The HLS playlist of `live/{stream}` as the server last wrote it.
+    pub fn playlist(&self, stream: &str) -> Option<String> {
+        std::fs::read_to_string(self.hls_dir().join("live").join(format!("{stream}.m3u8"))).ok()
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
@@ -302,6 +321,15 @@ pub fn media(kind: Media) -> PathBuf {
     assert!(status.success(), "ffmpeg failed to generate test media");
     cache.insert(kind, path.clone());
     path
+}
+
+/// The segment URIs of an HLS playlist, in order.
+pub fn segments(playlist: &str) -> Vec<String> {
+    playlist
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Runs a command to completion with a deadline; returns (success, stdout, stderr).

@@ -1,0 +1,283 @@
+//! hls.js in headless Chromium against the server's HLS output: the player
+//! behind most browser HLS playback outside Safari, and the one operators embed.
+//! Every test runs against both server binaries.
+//!
+//! Needs node, Chromium and the npm packages of `tests/browser` (hls.js,
+//! playwright-core); `scripts/test.sh` installs all three. Without them the
+//! tests print a notice and skip, unless `RTMP_TEST_REQUIRE_BROWSER=1` (set in
+//! CI), where a missing browser is a failure rather than a silent pass.
+//!
+//! The page is served from another loopback port than the server's, so each
+//! playlist and segment fetch is cross-origin and depends on the server's
+//! `crossdomain` CORS header, as on an operator's own site.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::*;
+
+/// What `tests/browser/hlsjs-play.mjs` needs to run.
+struct Browser {
+    chromium: PathBuf,
+    script: PathBuf,
+}
+
+fn browser() -> Option<Browser> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium = std::env::var_os("CHROMIUM").map(PathBuf::from).or_else(|| {
+        // Playwright wants a path, not a name to look up.
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .flat_map(|d| ["chromium", "chromium-browser", "google-chrome"].map(|c| d.join(c)))
+            .find(|c| c.is_file())
+    });
+    let node = Command::new("node").arg("--version").output().is_ok();
+    let packages = ["hls.js", "playwright-core"].iter().all(|p| {
+        dir.join("node_modules")
+            .join(p)
+            .join("package.json")
+            .exists()
+    });
+    let missing: Vec<&str> = [
+        (!node).then_some("node"),
+        chromium.is_none().then_some("chromium"),
+        (!packages).then_some("npm packages (npm ci --prefix crates/server-tokio/tests/browser)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if missing.is_empty() {
+        return Some(Browser {
+            chromium: chromium?,
+            script: dir.join("hlsjs-play.mjs"),
+        });
+    }
+    let why = format!("browser tests need {}", missing.join(", "));
+    if std::env::var("RTMP_TEST_REQUIRE_BROWSER").as_deref() == Ok("1") {
+        panic!("{why} (RTMP_TEST_REQUIRE_BROWSER=1)");
+    }
+    eprintln!("NOTICE: {why}; skipping (scripts/test.sh installs them)");
+    None
+}
+
+impl Browser {
+    /// Starts hls.js playing `url` for `watch_secs`; [`Self::report`] collects
+    /// what it saw, so the test can change the stream meanwhile.
+    fn play(&self, url: &str, watch_secs: u32) -> Child {
+        Command::new("node")
+            .arg(&self.script)
+            .arg(url)
+            .arg(watch_secs.to_string())
+            .env("CHROMIUM", &self.chromium)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start node")
+    }
+
+    fn report(mut player: Child, watch_secs: u32) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(u64::from(watch_secs) + 60);
+        while player.try_wait().expect("wait for node").is_none() {
+            if Instant::now() > deadline {
+                let _ = player.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = player.wait_with_output().expect("node output");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "hlsjs-play.mjs gave no report ({e}); status {}; stderr:\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+}
+
+/// Waits until the server's playlist for `stream` lists `n` segments.
+fn wait_segments(server: &ServerProcess, stream: &str, n: usize) {
+    let ready = wait_for(Duration::from_secs(30), || {
+        server.playlist(stream).filter(|p| segments(p).len() >= n)
+    });
+    assert!(
+        ready.is_some(),
+        "playlist of {stream} never reached {n} segments; log:\n{}",
+        server.log_text()
+    );
+}
+
+fn fatal_errors(report: &Value) -> Vec<&Value> {
+    report["errors"]
+        .as_array()
+        .map(|e| e.iter().filter(|e| e["fatal"] == true).collect())
+        .unwrap_or_default()
+}
+
+/// The longest time, in seconds, that `currentTime` stood still once playback
+/// had started (samples are taken every 500 ms).
+fn longest_freeze(report: &Value) -> f64 {
+    let samples: Vec<(f64, f64)> = report["samples"]
+        .as_array()
+        .map(|s| {
+            s.iter()
+                .filter_map(|s| Some((s["at"].as_f64()?, s["currentTime"].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(first_move) = samples.windows(2).position(|w| w[1].1 > w[0].1) else {
+        return f64::INFINITY;
+    };
+    let mut longest = 0.0_f64;
+    let mut still_since = samples[first_move + 1].0;
+    for w in samples[first_move + 1..].windows(2) {
+        if w[1].1 > w[0].1 {
+            still_since = w[1].0;
+        } else {
+            longest = longest.max(w[1].0 - still_since);
+        }
+    }
+    longest
+}
+
+fn summary(report: &Value) -> String {
+    let mut brief = report.clone();
+    if let Some(o) = brief.as_object_mut() {
+        o.remove("samples");
+    }
+    brief.to_string()
+}
+
+#[test]
+fn hlsjs_plays_live_hls_cross_origin_without_stalls() {
+    let Some(browser) = browser() else { return };
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let _publisher = Publisher::start(&media, &server.rtmp_url("web"), true);
+        wait_segments(&server, "web", 3);
+
+        let watch = 12;
+        let report = Browser::report(
+            browser.play(&server.http_url("/live/web.m3u8"), watch),
+            watch,
+        );
+        let brief = summary(&report);
+        eprintln!("hls.js saw: {brief}");
+        assert_eq!(report["supported"], true, "no MSE in Chromium: {brief}");
+        assert!(fatal_errors(&report).is_empty(), "{brief}");
+        assert_eq!(report["codecs"]["audio"], "mp4a.40.2", "{brief}");
+        let video = report["codecs"]["video"].as_str().unwrap_or_default();
+        assert!(video.starts_with("avc1."), "{brief}");
+        assert_eq!(
+            (&report["videoWidth"], &report["videoHeight"]),
+            (&Value::from(640), &Value::from(360)),
+            "{brief}"
+        );
+        // Playback starts within a few seconds and then keeps pace.
+        let played = report["samples"]
+            .as_array()
+            .and_then(|s| {
+                let t = |v: &Value| v["currentTime"].as_f64();
+                Some(t(s.last()?)? - t(s.iter().find(|v| t(v) > Some(0.0))?)?)
+            })
+            .unwrap_or(0.0);
+        assert!(played >= 7.0, "played {played:.1} s of {watch}: {brief}");
+        let freeze = longest_freeze(&report);
+        assert!(freeze < 2.5, "playback froze {freeze:.1} s: {brief}");
+        let decoded = report["decodedFrames"].as_u64().unwrap_or(0);
+        assert!(decoded >= 25 * 7, "{decoded} frames decoded: {brief}");
+    });
+}
+
+#[test]
+fn hlsjs_plays_on_across_a_republish_discontinuity() {
+    let Some(browser) = browser() else { return };
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let first = Publisher::start(&media, &server.rtmp_url("re"), true);
+        wait_segments(&server, "re", 3);
+
+        let watch = 26;
+        let player = browser.play(&server.http_url("/live/re.m3u8"), watch);
+        std::thread::sleep(Duration::from_secs(8));
+        drop(first);
+        let _second = Publisher::start(&media, &server.rtmp_url("re"), true);
+        let report = Browser::report(player, watch);
+        let brief = summary(&report);
+        eprintln!("hls.js saw: {brief}");
+
+        let playlist = server.playlist("re").unwrap_or_default();
+        assert_eq!(
+            playlist.matches("#EXT-X-DISCONTINUITY").count(),
+            1,
+            "{playlist}"
+        );
+        assert!(fatal_errors(&report).is_empty(), "{brief}");
+        let changes = report["fragsChanged"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(changes.iter().any(|f| f["cc"] == 0), "{brief}");
+        let joined = changes
+            .iter()
+            .find(|f| f["cc"] == 1)
+            .unwrap_or_else(|| panic!("never played past the discontinuity: {brief}"));
+        let after = report["currentTime"].as_f64().unwrap_or(0.0)
+            - joined["currentTime"].as_f64().unwrap_or(f64::INFINITY);
+        assert!(
+            after >= 4.0,
+            "only {after:.1} s played after the discontinuity: {brief}"
+        );
+        let freeze = longest_freeze(&report);
+        assert!(freeze < 2.5, "playback froze {freeze:.1} s: {brief}");
+        assert_eq!(report["videoWidth"], 640, "{brief}");
+    });
+}
+
+#[test]
+fn hlsjs_is_refused_cross_origin_when_crossdomain_is_off() {
+    let Some(browser) = browser() else { return };
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start_from(bin, |dir| {
+            test_config(dir, "", "").replacen(
+                "http_server {",
+                "http_server {\n    crossdomain off;",
+                1,
+            )
+        });
+        let _publisher = Publisher::start(&media, &server.rtmp_url("closed"), true);
+        wait_segments(&server, "closed", 1);
+
+        let watch = 3;
+        let report = Browser::report(
+            browser.play(&server.http_url("/live/closed.m3u8"), watch),
+            watch,
+        );
+        let brief = summary(&report);
+        eprintln!("hls.js saw: {brief}");
+        let fatal = fatal_errors(&report);
+        assert!(
+            fatal.iter().any(|e| e["details"] == "manifestLoadError"),
+            "a cross-origin page loaded the playlist without CORS: {brief}"
+        );
+        assert_eq!(report["decodedFrames"], 0, "{brief}");
+    });
+}
