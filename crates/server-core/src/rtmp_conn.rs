@@ -43,6 +43,9 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most queued messages taken into one write: a join burst (the GOP cache)
 /// goes out in slices, so no player holds room for a whole GOP at once.
 const MAX_ITEMS_PER_WRITE: usize = 64;
+/// With `mw_latency 0` and `mw_msgs N`, how long a publisher may be quiet
+/// before its players get the fewer than N messages waiting.
+const COUNT_RULE_RELEASE: Duration = Duration::from_millis(100);
 /// Size of the per-thread read buffer every connection reads into.
 const READ_BUF: usize = 64 * 1024;
 
@@ -211,17 +214,22 @@ async fn read_loop(
     info: &Arc<ClientInfo>,
 ) -> Result<(), ConnError> {
     let mut last_read = ctx.rt.now();
+    // A publisher's last read may have left media short of a merge window
+    // parked with its players; once it has been quiet `release_after`, they
+    // get it anyway (see `Fanout::release`).
+    let mut release_owed = false;
     loop {
-        let (limit, what, merged_read) = {
+        let (limit, what, merged_read, release_after) = {
             let conn = lock(state);
             match &conn.role {
-                Role::Idle => (Some(IDLE_TIMEOUT), "no publish or play", None),
+                Role::Idle => (Some(IDLE_TIMEOUT), "no publish or play", None, None),
                 Role::Publishing {
                     got_media: false, ..
                 } => (
                     Some(conn.vhost.firstpkt_timeout),
                     "no first packet",
                     conn.vhost.merged_read,
+                    None,
                 ),
                 Role::Publishing {
                     got_media: true, ..
@@ -229,27 +237,38 @@ async fn read_loop(
                     Some(conn.vhost.normal_timeout),
                     "publisher silent",
                     conn.vhost.merged_read,
+                    release_delay(&conn).filter(|_| release_owed),
                 ),
                 // Players legitimately send nothing; stalls are caught by the
                 // write side. No timer then: thousands of players, one read each.
-                Role::Playing { .. } => (None, "player silent", None),
+                Role::Playing { .. } => (None, "player silent", None, None),
             }
         };
+        let quiet = ctx.rt.now().saturating_sub(last_read);
+        // How long the next wait may last before the release is due.
+        let until_release = release_after.map(|r| r.saturating_sub(quiet));
         let closing = if let Some(pause) = merged_read {
             // SRS's merged read: take what is already waiting without
             // registering for more; once nothing waits, sleep instead of
             // waking for each message, so one wakeup reads many.
             let step = {
-                let mut quiet = Context::from_waker(noop_waker_ref());
-                read_and_process(&mut quiet, ctx, &mut reader, state, info)
+                let mut noop = Context::from_waker(noop_waker_ref());
+                read_and_process(&mut noop, ctx, &mut reader, state, info)
             };
             match step {
                 Poll::Ready(r) => r?,
                 Poll::Pending => {
-                    if limit.is_some_and(|l| ctx.rt.now().saturating_sub(last_read) > l) {
+                    if limit.is_some_and(|l| quiet > l) {
                         return Err(ConnError::Timeout(what));
                     }
-                    ctx.rt.sleep(pause).await;
+                    if until_release == Some(Duration::ZERO) {
+                        release_waiting(state);
+                        release_owed = false;
+                    }
+                    let nap = until_release
+                        .filter(|d| !d.is_zero())
+                        .map_or(pause, |d| d.min(pause));
+                    ctx.rt.sleep(nap).await;
                     continue;
                 }
             }
@@ -258,18 +277,52 @@ async fn read_loop(
                 std::future::poll_fn(|cx| read_and_process(cx, ctx, &mut reader, state, info));
             match limit {
                 None => step.await?,
-                Some(limit) => match timeout(&*ctx.rt, limit, step).await {
-                    None => return Err(ConnError::Timeout(what)),
-                    Some(r) => r?,
-                },
+                Some(limit) => {
+                    let left = limit.saturating_sub(quiet);
+                    match timeout(&*ctx.rt, until_release.map_or(left, |r| r.min(left)), step).await
+                    {
+                        Some(r) => r?,
+                        None if ctx.rt.now().saturating_sub(last_read) >= limit => {
+                            return Err(ConnError::Timeout(what));
+                        }
+                        None => {
+                            release_waiting(state);
+                            release_owed = false;
+                            continue;
+                        }
+                    }
+                }
             }
         };
         last_read = ctx.rt.now();
+        release_owed = true;
         wake.notify();
         if closing {
             // The write loop flushes the last replies and ends the connection.
             futures_util::future::pending::<()>().await;
         }
+    }
+}
+
+/// How long a publisher may be quiet before its players get media the merge
+/// rule still holds: `mw_latency` (SRS's merged-write sleep); none when the
+/// rule holds nothing back.
+fn release_delay(conn: &Conn) -> Option<Duration> {
+    let rule = conn.merge_rule();
+    if rule == MergeRule::IMMEDIATE {
+        None
+    } else if rule.min_span_ms == 0 {
+        // Only a message count holds media back (`mw_latency 0`, `mw_msgs N`).
+        Some(COUNT_RULE_RELEASE)
+    } else {
+        // Not so short that a publisher's every gap between frames fires it.
+        Some(conn.vhost.mw_latency.max(Duration::from_millis(10)))
+    }
+}
+
+fn release_waiting(state: &Mutex<Conn>) {
+    if let Role::Publishing { guard, .. } = &lock(state).role {
+        guard.source().release_waiting();
     }
 }
 

@@ -22,8 +22,9 @@ struct Run {
     player_frames: u64,
     clean: bool,
     problem: Option<String>,
-    /// Longest time from a frame's send to its arrival at the player,
-    /// over frames sent after the player's join burst.
+    /// Longest time from a frame's send to its arrival at the player, over
+    /// frames sent after the player's join burst and a second before the
+    /// publisher falls silent (the pause has its own scenario).
     max_delay: Duration,
 }
 
@@ -58,6 +59,12 @@ fn run(publish_block: &str) -> Run {
         .iter()
         .map(|r| (r.digest, r.at))
         .collect();
+    let last_sent = publisher
+        .log()
+        .sent
+        .last()
+        .map(|r| r.at)
+        .unwrap_or_default();
     player.with_log(|l| Run {
         polls,
         frames_sent,
@@ -69,7 +76,7 @@ fn run(publish_block: &str) -> Run {
             .iter()
             .filter_map(|r| {
                 let at = *sent.get(&r.digest)?;
-                (at > joined + secs(1)).then(|| r.at.saturating_sub(at))
+                (at > joined + secs(1) && at + secs(1) < last_sent).then(|| r.at.saturating_sub(at))
             })
             .max()
             .unwrap_or_default(),

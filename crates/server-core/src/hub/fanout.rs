@@ -114,6 +114,9 @@ pub(super) struct Fanout {
     retain_span_ms: u64,
     /// Kept whatever its age (the cached GOP's key frame, for late joiners).
     pin: Option<u64>,
+    /// Positions below this are due whatever the merge rule says: the
+    /// publisher went quiet with them waiting (see [`Fanout::release`]).
+    released_to: u64,
     waiters: Vec<Option<Waiter>>,
     free_slots: Vec<usize>,
     pub consumers: usize,
@@ -252,8 +255,9 @@ impl Fanout {
         if cursor >= head {
             return false;
         }
-        if cursor < self.first_seq {
-            // It fell behind what is kept: let it skip forward now.
+        if cursor < self.first_seq || cursor < self.released_to {
+            // It fell behind what is kept (let it skip forward now), or the
+            // publisher paused with this media waiting.
             return true;
         }
         let waiting = head - cursor;
@@ -268,6 +272,18 @@ impl Fanout {
         span >= rule.min_span_ms
             && (waiting > u64::from(rule.min_msgs)
                 || span >= COUNT_WAIVER_SPAN_MS.max(rule.min_span_ms))
+    }
+
+    /// Makes everything appended so far due for every consumer, merge rule or
+    /// not, and wakes those holding some of it.
+    ///
+    /// The merge rule counts media time, so without this the last part of a
+    /// window would wait for the next message however long the publisher
+    /// pauses. SRS bounds that wait by wall time (`mw_latency` is its sleep);
+    /// the publisher's connection calls this once it has been quiet that long.
+    pub fn release(&mut self) {
+        self.released_to = self.head();
+        self.wake(false);
     }
 
     /// Registers (or refreshes) a consumer's waker; returns its slot.

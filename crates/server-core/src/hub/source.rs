@@ -164,6 +164,12 @@ impl Source {
         fanout.append(QueueItem::Media(Frame::new(msg)));
     }
 
+    /// Sends consumers what waits for them now, merge rule or not: the
+    /// publisher paused (see `Fanout::release`).
+    pub fn release_waiting(&self) {
+        self.fanout().release();
+    }
+
     /// Subscribes a consumer; if the stream is live it first gets what a late
     /// joiner needs (metadata, sequence headers, the GOP from its key frame).
     pub(super) fn add_consumer(self: &Arc<Self>, span_ms: Option<u64>) -> Consumer {

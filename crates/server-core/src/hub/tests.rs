@@ -305,6 +305,36 @@ fn a_parked_consumer_is_woken_once_per_merge_window() {
 }
 
 #[test]
+fn a_pause_releases_what_waits_and_the_rule_holds_again_after() {
+    let mut p = Parked::new("pause");
+    assert!(p.poll(SRS_RULE).is_pending());
+    for t in [0, 40, 80] {
+        p.source.push(MediaKind::Video, t, video(false));
+    }
+    assert_eq!(p.counter.count(), 0, "under one window: held");
+    p.source.release_waiting();
+    assert_eq!(p.counter.count(), 1, "the publisher's pause releases it");
+    assert!(p.poll(SRS_RULE).is_ready());
+    assert_eq!(media(&drain(&mut p.player)).len(), 3);
+
+    // Released media is not released twice, and what comes after it waits
+    // for a window of its own again.
+    p.source.release_waiting();
+    assert!(p.poll(SRS_RULE).is_pending());
+    p.source.push(MediaKind::Video, 120, video(false));
+    assert_eq!(p.counter.count(), 1, "new media is under the rule again");
+    assert!(!p.player.is_ready(SRS_RULE));
+    p.source.release_waiting();
+    assert_eq!(p.counter.count(), 2);
+
+    // A player that joins after a release is not rushed by it.
+    let mut late = p._hub.subscribe(&p.source);
+    drain(&mut late);
+    p.source.push(MediaKind::Video, 160, video(false));
+    assert!(!late.is_ready(SRS_RULE));
+}
+
+#[test]
 fn immediate_rule_wakes_on_every_message_and_count_rule_needs_more_than_min_msgs() {
     let mut p = Parked::new("imm");
     for i in 0..3u64 {
