@@ -8,7 +8,7 @@
 //! and renamed when closed, so the HTTP server never serves a partial segment.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -160,8 +160,9 @@ impl Sink {
                         self.segmenter.dispose();
                         self.execute().await;
                         if let Some(playlist) = self.segmenter.playlist_path() {
-                            let path = self.root.join(playlist);
-                            let _ = self.ctx.rt.fs().remove(&path).await;
+                            if let Ok(path) = under(&self.root, playlist) {
+                                let _ = self.ctx.rt.fs().remove(&path).await;
+                            }
                         }
                         break;
                     }
@@ -211,7 +212,7 @@ impl Sink {
         let fs = self.ctx.rt.fs();
         match action {
             HlsAction::OpenSegment { seq, path } => {
-                let path = self.root.join(path);
+                let path = under(&self.root, &path)?;
                 fs.remove(&tmp(&path)).await?;
                 self.pending.insert(seq, (path, Vec::new(), 0));
             }
@@ -231,18 +232,38 @@ impl Sink {
                 // is only known now); the bytes went to the open name's temp file.
                 if let Some((open_path, buf, _)) = self.pending.remove(&seq) {
                     fs.append(&tmp(&open_path), buf).await?;
-                    fs.rename(&tmp(&open_path), &self.root.join(path)).await?;
+                    fs.rename(&tmp(&open_path), &under(&self.root, &path)?)
+                        .await?;
                 }
             }
             HlsAction::WritePlaylist { path, text } => {
-                fs.write(&self.root.join(path), vec![Bytes::from(text)])
+                fs.write(&under(&self.root, &path)?, vec![Bytes::from(text)])
                     .await?;
             }
             HlsAction::DeleteSegment { path, .. } => {
-                fs.remove(&self.root.join(path)).await?;
+                fs.remove(&under(&self.root, &path)?).await?;
             }
         }
         Ok(())
+    }
+}
+
+/// `rel` (a rendered `hls_m3u8_file` or `hls_ts_file`) below `root`, refused
+/// when it could leave `root`: absolute, or with a `..` segment. Stream names
+/// are checked when a stream is resolved; this keeps a template, or a caller
+/// that skipped the check, from writing anywhere else.
+fn under(root: &Path, rel: &str) -> std::io::Result<PathBuf> {
+    let path = Path::new(rel);
+    let contained = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if contained {
+        Ok(root.join(path))
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("HLS path {rel:?} would leave hls_path"),
+        ))
     }
 }
 
@@ -250,4 +271,25 @@ fn tmp(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_paths_stay_below_the_root() {
+        let root = Path::new("/srv/hls");
+        assert_eq!(
+            under(root, "live/cam-1.ts").unwrap(),
+            Path::new("/srv/hls/live/cam-1.ts")
+        );
+        assert_eq!(
+            under(root, "./live/a..b.m3u8").unwrap(),
+            Path::new("/srv/hls/live/a..b.m3u8")
+        );
+        for escape in ["../x.ts", "live/../../x.ts", "/etc/x.m3u8", "live/.."] {
+            assert!(under(root, escape).is_err(), "{escape}");
+        }
+    }
 }

@@ -406,14 +406,17 @@ fn handle_event(
             stream_id, name, ..
         } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
-            let Some((vhost, key)) = ctx.resolve(&req) else {
-                info!(stream = %name, "publish refused: unknown vhost {}", req.key.vhost);
-                conn.session.reject_publish(
-                    stream_id,
-                    "NetStream.Publish.BadName",
-                    "vhost not found",
-                )?;
-                return Ok(());
+            let (vhost, key) = match ctx.resolve(&req) {
+                Ok(found) => found,
+                Err(e) => {
+                    info!(stream = ?name, "publish refused: {e}");
+                    conn.session.reject_publish(
+                        stream_id,
+                        "NetStream.Publish.BadName",
+                        &e.to_string(),
+                    )?;
+                    return Ok(());
+                }
             };
             if !matches!(conn.role, Role::Idle) {
                 conn.session.reject_publish(
@@ -454,13 +457,17 @@ fn handle_event(
             stream_id, name, ..
         } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
-            let Some((vhost, key)) = ctx.resolve(&req) else {
-                conn.session.reject_play(
-                    stream_id,
-                    "NetStream.Play.StreamNotFound",
-                    "vhost not found",
-                )?;
-                return Ok(());
+            let (vhost, key) = match ctx.resolve(&req) {
+                Ok(found) => found,
+                Err(e) => {
+                    info!(stream = ?name, "play refused: {e}");
+                    conn.session.reject_play(
+                        stream_id,
+                        "NetStream.Play.StreamNotFound",
+                        &e.to_string(),
+                    )?;
+                    return Ok(());
+                }
             };
             if !matches!(conn.role, Role::Idle) {
                 conn.session.reject_play(

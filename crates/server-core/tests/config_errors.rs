@@ -221,6 +221,16 @@ fn bad_hls_and_remux_values() {
             "hls_m3u8_file",
         ),
         ("hls { hls_path ''; }", "hls_path"),
+        // Templates stay below hls_path.
+        (
+            "hls { hls_m3u8_file ../[app]/[stream].m3u8; }",
+            "hls_m3u8_file",
+        ),
+        ("hls { hls_m3u8_file /tmp/[stream].m3u8; }", "hls_m3u8_file"),
+        (
+            "hls { hls_ts_file [app]/../../[stream]-[seq].ts; }",
+            "hls_ts_file",
+        ),
         ("http_remux { mount [app].flv; }", "mount"),
         ("play { mw_msgs 129; }", "mw_msgs"),
         ("play { queue_length 1e9; }", "queue_length"),

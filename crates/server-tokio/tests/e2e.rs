@@ -665,6 +665,34 @@ impl TestClient {
 }
 
 #[test]
+fn ffmpeg_cannot_publish_a_stream_name_that_leaves_hls_path() {
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        // hls_path is <dir>/html; this name would put the playlist in <dir>/escaped.
+        let url = format!("rtmp://{}/live/../../escaped/pwn", server.rtmp);
+        let (ok, err) = Publisher::start(&media, &url, false).wait(Duration::from_secs(20));
+        assert!(!ok, "ffmpeg published {url}");
+        let refused = wait_for(Duration::from_secs(5), || {
+            // ffmpeg counts all but the last segment as the app.
+            let log = server.log_text();
+            (log.contains("publish refused: app name") && log.contains("`..` path segment"))
+                .then_some(())
+        });
+        assert!(
+            refused.is_some(),
+            "ffmpeg: {err}\nlog:\n{}",
+            server.log_text()
+        );
+        let escaped = server.dir.path().join("escaped");
+        assert!(!escaped.exists(), "files written to {}", escaped.display());
+    });
+}
+
+#[test]
 fn a_publisher_sending_garbage_is_dropped_while_another_stream_carries_on() {
     use std::io::Write;
     if !have("ffmpeg") {

@@ -411,6 +411,13 @@ fn hls(dirs: &[Directive]) -> Result<HlsVhostConfig, ConfigError> {
 /// `[timestamp]`, or every segment would overwrite the previous one.
 fn hls_template(d: &Directive, segment: bool) -> Result<String, ConfigError> {
     let v = text(d)?;
+    if v.starts_with('/') || v.split(['/', '\\']).any(|seg| seg == "..") {
+        return Err(bad(
+            d,
+            &v,
+            "a relative path below hls_path (no leading / or ..)",
+        ));
+    }
     let mut rest = v.as_str();
     let mut unique = false;
     while let Some(open) = rest.find('[') {

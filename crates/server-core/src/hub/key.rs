@@ -24,6 +24,58 @@ impl fmt::Display for StreamKey {
     }
 }
 
+/// Longest app or stream name accepted, in bytes.
+pub const MAX_NAME_BYTES: usize = 1024;
+
+/// Why an app or stream name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Nothing to name a stream by.
+    #[error("empty {0} name")]
+    Empty(&'static str),
+    /// Longer than [`MAX_NAME_BYTES`].
+    #[error("{0} name longer than {MAX_NAME_BYTES} bytes")]
+    TooLong(&'static str),
+    /// A leading, trailing or doubled `/`, or a `.` or `..` segment.
+    #[error("{0} name has an empty, `.` or `..` path segment")]
+    BadSegment(&'static str),
+    /// A control character or a backslash.
+    #[error("{0} name has a control character or backslash")]
+    BadChar(&'static str),
+}
+
+impl StreamKey {
+    /// Checks that app and stream can safely name files (done when a stream
+    /// is published: see `Hub::publish`).
+    ///
+    /// Both come from the client, and HLS (later DVR) turns them into paths
+    /// below their root directory through templates such as
+    /// `[app]/[stream].m3u8`: a `..` segment or a leading `/` would write
+    /// outside it. `/` between segments stays allowed (`live/cam/1` is a
+    /// real layout); anything a file system or a log line could misread is
+    /// refused.
+    pub fn check_names(&self) -> Result<(), NameError> {
+        check_name("app", &self.app)?;
+        check_name("stream", &self.stream)
+    }
+}
+
+fn check_name(what: &'static str, name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty(what));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(NameError::TooLong(what));
+    }
+    if name.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(NameError::BadChar(what));
+    }
+    if name.split('/').any(|seg| matches!(seg, "" | "." | "..")) {
+        return Err(NameError::BadSegment(what));
+    }
+    Ok(())
+}
+
 /// What a tcUrl says: host, port, app and its query.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TcUrl {
@@ -156,5 +208,46 @@ mod tests {
         let tc = TcUrl::parse("garbage");
         assert_eq!(tc.host, "garbage");
         assert_eq!(tc.app, "");
+    }
+
+    fn names(app: &str, stream: &str) -> Result<(), NameError> {
+        StreamRequest::new(&format!("rtmp://h/{app}"), stream)
+            .key
+            .check_names()
+    }
+
+    #[test]
+    fn names_that_could_leave_a_directory_are_refused() {
+        for (app, stream) in [
+            ("live", "livestream"),
+            ("live/sub", "cam/1"),
+            ("live", "cam 1"),
+            ("live", "a..b"),
+            ("live", ".hidden"),
+            ("live", "直播"),
+            ("live", "s?token=../../x"),
+        ] {
+            assert_eq!(names(app, stream), Ok(()), "{app} {stream}");
+        }
+        let long = "x".repeat(MAX_NAME_BYTES + 1);
+        for (app, stream, err) in [
+            ("live", "", NameError::Empty("stream")),
+            ("", "s", NameError::Empty("app")),
+            ("live", "..", NameError::BadSegment("stream")),
+            ("live", "../../etc/x", NameError::BadSegment("stream")),
+            ("live", "a/../../b", NameError::BadSegment("stream")),
+            ("live", "/etc/x", NameError::BadSegment("stream")),
+            ("live", "x/", NameError::BadSegment("stream")),
+            ("live", "a//b", NameError::BadSegment("stream")),
+            ("live", "./x", NameError::BadSegment("stream")),
+            ("../..", "s", NameError::BadSegment("app")),
+            ("live/../..", "s", NameError::BadSegment("app")),
+            ("live", "a\\..\\b", NameError::BadChar("stream")),
+            ("live", "a\0b", NameError::BadChar("stream")),
+            ("live", "a\nb", NameError::BadChar("stream")),
+            ("live", &long, NameError::TooLong("stream")),
+        ] {
+            assert_eq!(names(app, stream), Err(err), "{app:?} {stream:?}");
+        }
     }
 }

@@ -23,7 +23,9 @@ pub use fanout::{
 };
 pub use frame::{Frame, SharedFrame};
 pub use info::{AudioInfo, StreamInfo, VideoInfo};
-pub use key::{query_param, split_query, StreamKey, StreamRequest, TcUrl};
+pub use key::{
+    query_param, split_query, NameError, StreamKey, StreamRequest, TcUrl, MAX_NAME_BYTES,
+};
 pub use rate::{Traffic, RATE_SAMPLE_MS, RATE_WINDOW_MS};
 pub use source::{PublishError, Source, SourceOptions, SourceStats};
 
@@ -65,12 +67,17 @@ impl Hub {
     }
 
     /// Claims `source` for a publisher. Dropping the returned guard unpublishes.
+    ///
+    /// Every way in for media passes here, so this is where a name that could
+    /// not safely name files (HLS output) is refused; players of any name may
+    /// still wait for a stream.
     pub fn publish(
         &self,
         source: &Arc<Source>,
         client_id: u64,
         now_ms: u64,
     ) -> Result<PublishGuard, PublishError> {
+        source.key.check_names()?;
         source.start_publish(client_id, now_ms)?;
         Ok(PublishGuard {
             source: source.clone(),

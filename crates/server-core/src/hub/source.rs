@@ -75,6 +75,10 @@ pub enum PublishError {
     /// Someone is already publishing this stream (`NetStream.Publish.BadName`).
     #[error("stream {0} is already being published")]
     AlreadyPublishing(StreamKey),
+    /// The app or stream name cannot safely name the files a published
+    /// stream produces (`NetStream.Publish.BadName`).
+    #[error(transparent)]
+    BadName(#[from] super::NameError),
 }
 
 impl Source {

@@ -124,6 +124,22 @@ fn media(items: &[QueueItem]) -> Vec<MediaMessage> {
 }
 
 #[test]
+fn a_name_that_could_leave_hls_path_cannot_be_published_but_can_be_waited_for() {
+    let hub = Hub::new();
+    let source = hub.source(&key("../../etc/x"), || options(30_000));
+    let mut player = hub.subscribe(&source);
+    assert!(matches!(
+        hub.publish(&source, 1, 0),
+        Err(PublishError::BadName(NameError::BadSegment("stream")))
+    ));
+    assert_eq!(source.publisher(), None);
+    assert!(
+        drain(&mut player).is_empty(),
+        "no publish news for a refusal"
+    );
+}
+
+#[test]
 fn second_publisher_is_refused_and_released_on_drop() {
     let hub = Hub::new();
     let source = hub.source(&key("a"), || options(30_000));
