@@ -394,7 +394,7 @@ fn handle_event(
                 .get("fourCcList")
                 .map(|v| format!(" fourCcList={v:?}"))
                 .unwrap_or_default();
-            info!(%tc_url, %app, %agent, "connect{fourcc}");
+            info!(tc_url = ?tc_url, app = ?app, agent = ?agent, "connect{fourcc}");
             info.update(|d| {
                 d.url = tc_url.clone();
                 d.agent = agent;
@@ -429,7 +429,7 @@ fn handle_event(
             let source = ctx.hub.source(&key, || vhost.source_options());
             match ctx.hub.publish(&source, info.id, ctx.now_ms()) {
                 Ok(guard) => {
-                    info!(stream = %key, param = %req.param, "publish");
+                    info!(stream = %key, param = ?req.param, "publish");
                     info.set_kind(ClientKind::RtmpPublish);
                     info.update(|d| {
                         d.stream = Some(key.clone());
@@ -444,7 +444,7 @@ fn handle_event(
                     };
                 }
                 Err(e) => {
-                    info!(stream = %key, "publish refused: {e}");
+                    info!(stream = ?key.to_string(), "publish refused: {e}");
                     conn.session.reject_publish(
                         stream_id,
                         "NetStream.Publish.BadName",
@@ -477,7 +477,8 @@ fn handle_event(
                 )?;
                 return Ok(());
             }
-            info!(stream = %key, param = %req.param, "play");
+            // Names a player asks for are not checked (see `Hub::publish`): quoted.
+            info!(stream = ?key.to_string(), param = ?req.param, "play");
             let source = ctx.hub.source(&key, || vhost.source_options());
             conn.session.accept_play(stream_id)?;
             let consumer = ctx.hub.subscribe(&source);

@@ -30,7 +30,7 @@ pub enum SessionError {
     #[error(transparent)]
     Command(#[from] CommandError),
     /// A well-formed command arrived when the protocol does not allow it.
-    #[error("unexpected {command}: {reason}")]
+    #[error("unexpected {command:?}: {reason}")]
     UnexpectedCommand {
         /// The command name.
         command: String,

@@ -147,7 +147,7 @@ pub(crate) fn play(
         d.url = request.url.clone();
         d.agent = request.agent.clone();
     });
-    info!(cid = id, peer = %request.peer, stream = %key, url = %request.url, "flv play");
+    info!(cid = id, peer = %request.peer, stream = ?key.to_string(), url = %request.url, "flv play");
     // Merged writes as for RTMP players (SRS does the same for HTTP-FLV).
     let rule = MergeRule {
         min_span_ms: u64::try_from(vhost.mw_latency.as_millis()).unwrap_or(u64::MAX),
