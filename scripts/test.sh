@@ -87,7 +87,12 @@ if [ "$fuzz" = 1 ]; then
     (cd fuzz && cargo fuzz build --release)
     for t in $targets; do
         step "fuzz $t for ${secs}s"
-        (cd fuzz && cargo fuzz run "$t" --release -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 3)
+        # The shipped configs seed the config fuzzer (libFuzzer adds what it
+        # finds to the first directory, fuzz/corpus/T, which git ignores).
+        seeds=()
+        [ "$t" = config_text ] && seeds=("corpus/$t" ../conf)
+        mkdir -p "fuzz/corpus/$t"
+        (cd fuzz && cargo fuzz run "$t" --release "${seeds[@]}" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 3)
     done
 fi
 echo

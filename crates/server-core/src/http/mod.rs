@@ -21,7 +21,7 @@ mod flv;
 mod hyper_io;
 mod index;
 mod mime;
-mod path;
+pub mod path;
 mod reply;
 mod router;
 #[cfg(test)]
