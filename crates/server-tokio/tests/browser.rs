@@ -146,79 +146,89 @@ fn longest_freeze(report: &Value) -> f64 {
     longest
 }
 
+/// The report without its samples, for assertion messages (and printed).
 fn summary(report: &Value) -> String {
     let mut brief = report.clone();
     if let Some(o) = brief.as_object_mut() {
         o.remove("samples");
     }
-    brief.to_string()
+    let brief = brief.to_string();
+    eprintln!("hls.js saw: {brief}");
+    brief
 }
 
-#[test]
-fn hlsjs_plays_live_hls_cross_origin_without_stalls() {
+/// Runs `test` against each server binary, started by `start`, once
+/// `stream` is published (ffmpeg, looped) and its playlist lists `segments`
+/// segments; skips when the browser or ffmpeg is missing.
+fn with_live_stream(
+    start: impl Fn(&Path) -> ServerProcess,
+    stream: &str,
+    segments: usize,
+    test: impl Fn(&Browser, &ServerProcess, Publisher),
+) {
     let Some(browser) = browser() else { return };
     if !have("ffmpeg") {
         return;
     }
     let media = media(Media::AvcAac);
     each_server(|bin| {
-        let server = ServerProcess::start(bin);
-        let _publisher = Publisher::start(&media, &server.rtmp_url("web"), true);
-        wait_segments(&server, "web", 3);
-
-        let watch = 12;
-        let report = Browser::report(
-            browser.play(&server.http_url("/live/web.m3u8"), watch),
-            watch,
-        );
-        let brief = summary(&report);
-        eprintln!("hls.js saw: {brief}");
-        assert_eq!(report["supported"], true, "no MSE in Chromium: {brief}");
-        assert!(fatal_errors(&report).is_empty(), "{brief}");
-        assert_eq!(report["codecs"]["audio"], "mp4a.40.2", "{brief}");
-        let video = report["codecs"]["video"].as_str().unwrap_or_default();
-        assert!(video.starts_with("avc1."), "{brief}");
-        assert_eq!(
-            (&report["videoWidth"], &report["videoHeight"]),
-            (&Value::from(640), &Value::from(360)),
-            "{brief}"
-        );
-        // Playback starts within a few seconds and then keeps pace.
-        let played = report["samples"]
-            .as_array()
-            .and_then(|s| {
-                let t = |v: &Value| v["currentTime"].as_f64();
-                Some(t(s.last()?)? - t(s.iter().find(|v| t(v) > Some(0.0))?)?)
-            })
-            .unwrap_or(0.0);
-        assert!(played >= 7.0, "played {played:.1} s of {watch}: {brief}");
-        let freeze = longest_freeze(&report);
-        assert!(freeze < 2.5, "playback froze {freeze:.1} s: {brief}");
-        let decoded = report["decodedFrames"].as_u64().unwrap_or(0);
-        assert!(decoded >= 25 * 7, "{decoded} frames decoded: {brief}");
+        let server = start(bin);
+        let publisher = Publisher::start(&media, &server.rtmp_url(stream), true);
+        wait_segments(&server, stream, segments);
+        test(&browser, &server, publisher);
     });
 }
 
 #[test]
-fn hlsjs_plays_on_across_a_republish_discontinuity() {
-    let Some(browser) = browser() else { return };
-    if !have("ffmpeg") {
-        return;
-    }
-    let media = media(Media::AvcAac);
-    each_server(|bin| {
-        let server = ServerProcess::start(bin);
-        let first = Publisher::start(&media, &server.rtmp_url("re"), true);
-        wait_segments(&server, "re", 3);
+fn hlsjs_plays_live_hls_cross_origin_without_stalls() {
+    with_live_stream(
+        ServerProcess::start,
+        "web",
+        3,
+        |browser, server, _publisher| {
+            let watch = 12;
+            let report = Browser::report(
+                browser.play(&server.http_url("/live/web.m3u8"), watch),
+                watch,
+            );
+            let brief = summary(&report);
+            assert_eq!(report["supported"], true, "no MSE in Chromium: {brief}");
+            assert!(fatal_errors(&report).is_empty(), "{brief}");
+            assert_eq!(report["codecs"]["audio"], "mp4a.40.2", "{brief}");
+            let video = report["codecs"]["video"].as_str().unwrap_or_default();
+            assert!(video.starts_with("avc1."), "{brief}");
+            assert_eq!(
+                (&report["videoWidth"], &report["videoHeight"]),
+                (&Value::from(640), &Value::from(360)),
+                "{brief}"
+            );
+            // Playback starts within a few seconds and then keeps pace.
+            let played = report["samples"]
+                .as_array()
+                .and_then(|s| {
+                    let t = |v: &Value| v["currentTime"].as_f64();
+                    Some(t(s.last()?)? - t(s.iter().find(|v| t(v) > Some(0.0))?)?)
+                })
+                .unwrap_or(0.0);
+            assert!(played >= 7.0, "played {played:.1} s of {watch}: {brief}");
+            let freeze = longest_freeze(&report);
+            assert!(freeze < 2.5, "playback froze {freeze:.1} s: {brief}");
+            let decoded = report["decodedFrames"].as_u64().unwrap_or(0);
+            assert!(decoded >= 25 * 7, "{decoded} frames decoded: {brief}");
+        },
+    );
+}
 
+#[test]
+fn hlsjs_plays_on_across_a_republish_discontinuity() {
+    with_live_stream(ServerProcess::start, "re", 3, |browser, server, first| {
         let watch = 26;
         let player = browser.play(&server.http_url("/live/re.m3u8"), watch);
         std::thread::sleep(Duration::from_secs(8));
         drop(first);
-        let _second = Publisher::start(&media, &server.rtmp_url("re"), true);
+        let _second = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("re"), true);
         let report = Browser::report(player, watch);
         let brief = summary(&report);
-        eprintln!("hls.js saw: {brief}");
 
         let playlist = server.playlist("re").unwrap_or_default();
         assert_eq!(
@@ -250,29 +260,22 @@ fn hlsjs_plays_on_across_a_republish_discontinuity() {
 
 #[test]
 fn hlsjs_is_refused_cross_origin_when_crossdomain_is_off() {
-    let Some(browser) = browser() else { return };
-    if !have("ffmpeg") {
-        return;
-    }
-    let media = media(Media::AvcAac);
-    each_server(|bin| {
-        let server = ServerProcess::start_from(bin, |dir| {
+    let start = |bin: &Path| {
+        ServerProcess::start_from(bin, |dir| {
             test_config(dir, "", "").replacen(
                 "http_server {",
                 "http_server {\n    crossdomain off;",
                 1,
             )
-        });
-        let _publisher = Publisher::start(&media, &server.rtmp_url("closed"), true);
-        wait_segments(&server, "closed", 1);
-
+        })
+    };
+    with_live_stream(start, "closed", 1, |browser, server, _publisher| {
         let watch = 3;
         let report = Browser::report(
             browser.play(&server.http_url("/live/closed.m3u8"), watch),
             watch,
         );
         let brief = summary(&report);
-        eprintln!("hls.js saw: {brief}");
         let fatal = fatal_errors(&report);
         assert!(
             fatal.iter().any(|e| e["details"] == "manifestLoadError"),
