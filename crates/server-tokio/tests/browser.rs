@@ -215,6 +215,9 @@ fn hlsjs_plays_live_hls_cross_origin_without_stalls() {
             assert!(freeze < 2.5, "playback froze {freeze:.1} s: {brief}");
             let decoded = report["decodedFrames"].as_u64().unwrap_or(0);
             assert!(decoded >= 25 * 7, "{decoded} frames decoded: {brief}");
+            // Muted, but the AAC track is decoded all the same.
+            let audio = report["audioDecodedBytes"].as_u64().unwrap_or(0);
+            assert!(audio > 0, "no audio decoded: {brief}");
         },
     );
 }

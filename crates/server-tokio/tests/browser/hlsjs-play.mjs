@@ -87,6 +87,7 @@ try {
       videoWidth: video.videoWidth, videoHeight: video.videoHeight,
       currentTime: video.currentTime, paused: video.paused,
       decodedFrames: q.totalVideoFrames, droppedFrames: q.droppedVideoFrames,
+      audioDecodedBytes: video.webkitAudioDecodedByteCount,
       mediaError: video.error ? video.error.message || String(video.error.code) : null,
     });
   });
