@@ -13,9 +13,10 @@
 
 mod support;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::*;
@@ -73,6 +74,7 @@ impl Browser {
             .arg(url)
             .arg(watch_secs.to_string())
             .env("CHROMIUM", &self.chromium)
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -80,16 +82,27 @@ impl Browser {
             .expect("start node")
     }
 
-    fn report(mut player: Child, watch_secs: u32) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(u64::from(watch_secs) + 60);
-        while player.try_wait().expect("wait for node").is_none() {
-            if Instant::now() > deadline {
-                let _ = player.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let out = player.wait_with_output().expect("node output");
+    fn report(player: Child, watch_secs: u32) -> Value {
+        // Output is read while node runs (a full pipe would stall it). Past
+        // the deadline node gets SIGTERM, on which playwright closes the
+        // Chromium it started; then whatever is left of node's group goes.
+        let pid = player.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(player.wait_with_output()));
+        let limit = Duration::from_secs(u64::from(watch_secs) + 60);
+        let out = rx.recv_timeout(limit).unwrap_or_else(|_| {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            rx.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", "--", &format!("-{pid}")])
+                        .status();
+                    rx.recv().expect("node reaped")
+                })
+        });
+        let out = out.expect("node output");
         let stdout = String::from_utf8_lossy(&out.stdout);
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
             panic!(
