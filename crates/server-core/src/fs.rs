@@ -6,12 +6,21 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::runtime::{BoxFuture, FileSystem};
+
+/// True when `rel`, joined to a directory, names something below it: a
+/// relative path with no `..` (nor root or prefix) component. Output paths
+/// rendered from templates and client-chosen names are held to this.
+pub fn stays_below(rel: &str) -> bool {
+    Path::new(rel)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
 
 /// A blocking job: a closure producing the bytes read (or nothing) for a file call.
 pub type BlockingJob = Box<dyn FnOnce() -> io::Result<Bytes> + Send>;

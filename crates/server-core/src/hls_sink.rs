@@ -8,7 +8,7 @@
 //! and renamed when closed, so the HTTP server never serves a partial segment.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,6 +19,7 @@ use futures_util::future::select;
 use media_core::hls::{HlsAction, HlsSegmenter};
 use tracing::{debug, warn, Instrument};
 
+use crate::fs::stays_below;
 use crate::hub::{MergeRule, QueueItem, Source, StreamKey};
 use crate::server::ServerCtx;
 use crate::vhost::HlsSettings;
@@ -249,16 +250,12 @@ impl Sink {
 }
 
 /// `rel` (a rendered `hls_m3u8_file` or `hls_ts_file`) below `root`, refused
-/// when it could leave `root`: absolute, or with a `..` segment. Stream names
-/// are checked when a stream is resolved; this keeps a template, or a caller
-/// that skipped the check, from writing anywhere else.
+/// when it could leave `root` (see [`stays_below`]). Names are checked when a
+/// stream is published and templates when the config loads; this keeps a
+/// caller that skipped either check from writing anywhere else.
 fn under(root: &Path, rel: &str) -> std::io::Result<PathBuf> {
-    let path = Path::new(rel);
-    let contained = path
-        .components()
-        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    if contained {
-        Ok(root.join(path))
+    if stays_below(rel) {
+        Ok(root.join(rel))
     } else {
         Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,

@@ -27,7 +27,7 @@ pub mod vhost;
 
 pub use config::Config;
 pub use runtime::Runtime;
-pub use server::{ListenerKind, ResolveError, Server, ServerCtx};
+pub use server::{ListenerKind, Server, ServerCtx};
 
 /// Server name reported in RTMP `_result` and the HTTP API.
 pub const SERVER_NAME: &str = "rtmp-server";

@@ -79,16 +79,6 @@ struct Conn {
     closing: bool,
 }
 
-impl Conn {
-    /// The merged-write rule of this connection's vhost.
-    fn merge_rule(&self) -> MergeRule {
-        MergeRule {
-            min_span_ms: u64::try_from(self.vhost.mw_latency.as_millis()).unwrap_or(u64::MAX),
-            min_msgs: self.vhost.mw_msgs,
-        }
-    }
-}
-
 /// The read loop's signal to the write loop that the session has output: a
 /// flag and one waker, so waiting allocates nothing.
 #[derive(Debug, Default)]
@@ -308,7 +298,7 @@ async fn read_loop(
 /// rule still holds: `mw_latency` (SRS's merged-write sleep); none when the
 /// rule holds nothing back.
 fn release_delay(conn: &Conn) -> Option<Duration> {
-    let rule = conn.merge_rule();
+    let rule = conn.vhost.merge_rule();
     if rule == MergeRule::IMMEDIATE {
         None
     } else if rule.min_span_ms == 0 {
@@ -406,17 +396,14 @@ fn handle_event(
             stream_id, name, ..
         } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
-            let (vhost, key) = match ctx.resolve(&req) {
-                Ok(found) => found,
-                Err(e) => {
-                    info!(stream = ?name, "publish refused: {e}");
-                    conn.session.reject_publish(
-                        stream_id,
-                        "NetStream.Publish.BadName",
-                        &e.to_string(),
-                    )?;
-                    return Ok(());
-                }
+            let Some((vhost, key)) = ctx.resolve(&req) else {
+                info!(stream = ?name, vhost = ?req.key.vhost, "publish refused: unknown vhost");
+                conn.session.reject_publish(
+                    stream_id,
+                    "NetStream.Publish.BadName",
+                    "vhost not found",
+                )?;
+                return Ok(());
             };
             if !matches!(conn.role, Role::Idle) {
                 conn.session.reject_publish(
@@ -457,17 +444,14 @@ fn handle_event(
             stream_id, name, ..
         } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
-            let (vhost, key) = match ctx.resolve(&req) {
-                Ok(found) => found,
-                Err(e) => {
-                    info!(stream = ?name, "play refused: {e}");
-                    conn.session.reject_play(
-                        stream_id,
-                        "NetStream.Play.StreamNotFound",
-                        &e.to_string(),
-                    )?;
-                    return Ok(());
-                }
+            let Some((vhost, key)) = ctx.resolve(&req) else {
+                info!(stream = ?name, vhost = ?req.key.vhost, "play refused: unknown vhost");
+                conn.session.reject_play(
+                    stream_id,
+                    "NetStream.Play.StreamNotFound",
+                    "vhost not found",
+                )?;
+                return Ok(());
             };
             if !matches!(conn.role, Role::Idle) {
                 conn.session.reject_play(
@@ -549,7 +533,7 @@ async fn write_loop(
         let ready_hint = std::mem::take(&mut known_ready);
         {
             let mut conn = lock(state);
-            let rule = conn.merge_rule();
+            let rule = conn.vhost.merge_rule();
             let Conn {
                 session,
                 role,
@@ -605,7 +589,7 @@ async fn write_loop(
                     return Poll::Ready(false);
                 }
                 let mut conn = lock(state);
-                let rule = conn.merge_rule();
+                let rule = conn.vhost.merge_rule();
                 match &mut conn.role {
                     Role::Playing {
                         consumer,

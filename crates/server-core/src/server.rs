@@ -101,24 +101,20 @@ impl ServerCtx {
     }
 
     /// Resolves a request's vhost the way SRS does: a configured vhost by that
-    /// name, else `__defaultVhost__` if configured, else refused. The returned
-    /// key names the vhost actually used.
-    pub fn resolve(
-        &self,
-        req: &StreamRequest,
-    ) -> Result<(Arc<VhostSettings>, StreamKey), ResolveError> {
+    /// name, else `__defaultVhost__` if configured, else refused (`None`).
+    /// The returned key names the vhost actually used.
+    pub fn resolve(&self, req: &StreamRequest) -> Option<(Arc<VhostSettings>, StreamKey)> {
         let vhosts = self.vhosts.read().unwrap_or_else(|e| e.into_inner());
         let vhost = vhosts
             .get(&req.key.vhost)
-            .or_else(|| vhosts.get(DEFAULT_VHOST))
-            .ok_or_else(|| ResolveError::UnknownVhost(req.key.vhost.clone()))?
+            .or_else(|| vhosts.get(DEFAULT_VHOST))?
             .clone();
         let key = StreamKey {
             vhost: vhost.name.clone(),
             app: req.key.app.clone(),
             stream: req.key.stream.clone(),
         };
-        Ok((vhost, key))
+        Some((vhost, key))
     }
 
     /// Chunk decoder limits from the config.
@@ -137,14 +133,6 @@ impl ServerCtx {
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
     }
-}
-
-/// Why a publish or play request names no stream this server serves.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ResolveError {
-    /// No vhost by that name and no `__defaultVhost__`.
-    #[error("vhost {0} not found")]
-    UnknownVhost(String),
 }
 
 /// What a listener serves.

@@ -11,7 +11,7 @@ use media_core::hls::HlsConfig;
 use media_core::jitter::JitterMode;
 
 use crate::config::MountTemplate;
-use crate::hub::SourceOptions;
+use crate::hub::{MergeRule, SourceOptions};
 
 /// Everything a connection or sink needs to know about its vhost.
 #[derive(Debug, Clone)]
@@ -36,8 +36,9 @@ pub struct VhostSettings {
     pub firstpkt_timeout: Duration,
     /// A publisher silent for this long is dropped.
     pub normal_timeout: Duration,
-    /// SRS's merged read: after a small read from a publisher, wait this long
-    /// before the next (`mr on`; never with `min_latency on`).
+    /// SRS's merged read (`mr on`; never with `min_latency on`): read what a
+    /// publisher has already sent, and once its socket is empty sleep this
+    /// long instead of waking for each message.
     pub merged_read: Option<Duration>,
     /// HLS output, when enabled.
     pub hls: Option<HlsSettings>,
@@ -55,6 +56,15 @@ pub struct HlsSettings {
 }
 
 impl VhostSettings {
+    /// The merged-write rule for this vhost's players (`mw_latency`, `mw_msgs`),
+    /// RTMP and HTTP-FLV alike.
+    pub fn merge_rule(&self) -> MergeRule {
+        MergeRule {
+            min_span_ms: u64::try_from(self.mw_latency.as_millis()).unwrap_or(u64::MAX),
+            min_msgs: self.mw_msgs,
+        }
+    }
+
     /// Options for a new source on this vhost.
     pub fn source_options(&self) -> SourceOptions {
         SourceOptions {

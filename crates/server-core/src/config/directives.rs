@@ -411,7 +411,7 @@ fn hls(dirs: &[Directive]) -> Result<HlsVhostConfig, ConfigError> {
 /// `[timestamp]`, or every segment would overwrite the previous one.
 fn hls_template(d: &Directive, segment: bool) -> Result<String, ConfigError> {
     let v = text(d)?;
-    if v.starts_with('/') || v.split(['/', '\\']).any(|seg| seg == "..") {
+    if !crate::fs::stays_below(&v) {
         return Err(bad(
             d,
             &v,

@@ -138,8 +138,8 @@ pub struct PublishConfig {
     pub firstpkt_timeout: Duration,
     /// Later, silence longer than this drops the publisher (`normal_timeout`, ms, default 5000).
     pub normal_timeout: Duration,
-    /// Merged read (`mr`, default off): after a small read from a publisher,
-    /// wait `mr_latency` before reading again, so each read takes many
+    /// Merged read (`mr`, default off): once a publisher's socket is empty,
+    /// sleep `mr_latency` before reading again, so each wakeup takes many
     /// messages. Fewer wakeups per publisher, for up to `mr_latency` more delay.
     pub mr: bool,
     /// The merged-read wait (`mr_latency`, ms, default 350).

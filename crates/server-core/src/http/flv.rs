@@ -149,10 +149,7 @@ pub(crate) fn play(
     });
     info!(cid = id, peer = %request.peer, stream = ?key.to_string(), url = %request.url, "flv play");
     // Merged writes as for RTMP players (SRS does the same for HTTP-FLV).
-    let rule = MergeRule {
-        min_span_ms: u64::try_from(vhost.mw_latency.as_millis()).unwrap_or(u64::MAX),
-        min_msgs: vhost.mw_msgs,
-    };
+    let rule = vhost.merge_rule();
     let mut resp = Response::new(ResponseBody::Flv(Box::new(FlvStream::new(
         consumer,
         registration,
