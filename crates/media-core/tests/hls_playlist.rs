@@ -320,6 +320,40 @@ fn templates_with_duration_and_time() {
 }
 
 #[test]
+fn entry_prefix_makes_segment_uris_absolute() {
+    for (prefix, first) in [
+        (
+            "http://cdn.example.com/hls",
+            "http://cdn.example.com/hls/live/cam-0.ts",
+        ),
+        (
+            "http://cdn.example.com/live/",
+            "http://cdn.example.com/live/cam-0.ts",
+        ),
+    ] {
+        let mut seg = HlsSegmenter::new(
+            HlsConfig {
+                entry_prefix: Some(prefix.into()),
+                ..config(2, 60)
+            },
+            "live",
+            "cam",
+        );
+        let mut actions = feed(&mut seg, &synthetic(Synth { ms: 6_000, ..AV }));
+        seg.on_unpublish();
+        actions.extend(drain(&mut seg));
+        let p = parse_media(&last_playlist(&actions).unwrap());
+        assert_eq!(p.segments.len(), 3, "{prefix}");
+        assert_eq!(p.segments[0].uri, first);
+        // Files and deletes still use paths below the HLS root.
+        assert!(actions.iter().any(|a| matches!(
+            a,
+            HlsAction::CloseSegment { path, .. } if path == "live/cam-0.ts"
+        )));
+    }
+}
+
+#[test]
 fn dispose_is_data_for_the_runtime() {
     let mut seg = HlsSegmenter::new(
         HlsConfig {

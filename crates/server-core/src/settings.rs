@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use media_core::gop::GopConfig;
-use media_core::hls::HlsConfig;
 
 use crate::config::{Config, VhostConfig, DEFAULT_VHOST};
 use crate::server::{HttpServerSettings, ListenerKind};
@@ -39,17 +38,7 @@ pub fn vhost(v: &VhostConfig) -> VhostSettings {
         merged_read: (v.publish.mr && !v.min_latency).then_some(v.publish.mr_latency),
         hls: v.hls.enabled.then(|| HlsSettings {
             path: v.hls.path.clone(),
-            config: HlsConfig {
-                fragment: v.hls.fragment,
-                td_ratio: v.hls.td_ratio,
-                aof_ratio: v.hls.aof_ratio,
-                window: v.hls.window,
-                wait_keyframe: v.hls.wait_keyframe,
-                cleanup: v.hls.cleanup,
-                dispose: v.hls.dispose,
-                m3u8_file: v.hls.m3u8_file.clone(),
-                ts_file: v.hls.ts_file.clone(),
-            },
+            config: v.hls.segmenter.clone(),
         }),
         flv_mount: v.http_remux.enabled.then(|| v.http_remux.mount.clone()),
     }

@@ -231,6 +231,15 @@ fn bad_hls_and_remux_values() {
             "hls { hls_ts_file [app]/../../[stream]-[seq].ts; }",
             "hls_ts_file",
         ),
+        // The prefix is written into playlist lines.
+        (
+            "hls { hls_entry_prefix 'http://cdn/a b'; }",
+            "hls_entry_prefix",
+        ),
+        (
+            "hls { hls_entry_prefix 'http://cdn/\u{1b}[2J'; }",
+            "hls_entry_prefix",
+        ),
         ("http_remux { mount [app].flv; }", "mount"),
         ("play { mw_msgs 129; }", "mw_msgs"),
         ("play { queue_length 1e9; }", "queue_length"),

@@ -72,10 +72,10 @@ fn full_conf_parses_with_its_documented_values() {
     assert_eq!(d.play.mw_latency, Duration::from_millis(350));
     assert_eq!(d.publish.firstpkt_timeout, Duration::from_secs(20));
     assert_eq!(d.publish.normal_timeout, Duration::from_secs(5));
-    assert_eq!(d.hls.td_ratio, 1.5);
-    assert_eq!(d.hls.dispose, Duration::from_secs(120));
+    assert_eq!(d.hls.segmenter.td_ratio, 1.5);
+    assert_eq!(d.hls.segmenter.dispose, Duration::from_secs(120));
     assert_eq!(
-        d.hls.entry_prefix.as_deref(),
+        d.hls.segmenter.entry_prefix.as_deref(),
         Some("http://cdn.example.com/")
     );
 

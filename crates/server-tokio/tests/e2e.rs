@@ -359,6 +359,54 @@ fn hls_output_is_clean_and_republish_continues_with_a_discontinuity() {
 }
 
 #[test]
+fn hls_entry_prefix_lists_absolute_uris_that_players_follow() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        // A prefix without a trailing `/` stands for hls_path. A file: URL
+        // lets ffmpeg, reading the playlist from disk, follow it for real.
+        let mut prefix = String::new();
+        let server = ServerProcess::start_from(bin, |dir| {
+            prefix = format!("file://{}/html", dir.display());
+            test_config(dir, "", "").replace(
+                "hls_window 60;",
+                &format!("hls_window 60;\n        hls_entry_prefix {prefix};"),
+            )
+        });
+        let (ok, err) =
+            Publisher::start(&media, &server.rtmp_url("cdn"), false).wait(Duration::from_secs(40));
+        assert!(ok, "publish failed: {err}");
+        let playlist = wait_for(Duration::from_secs(10), || {
+            server.playlist("cdn").filter(|p| segments(p).len() >= 3)
+        })
+        .unwrap_or_else(|| panic!("no playlist; log:\n{}", server.log_text()));
+        for uri in segments(&playlist) {
+            let file = uri
+                .strip_prefix(&format!("{prefix}/live/"))
+                .unwrap_or_else(|| panic!("{uri} is not under {prefix}/live/"));
+            assert!(
+                server.hls_dir().join("live").join(file).exists(),
+                "{uri} names no file"
+            );
+        }
+        // The same list closed as a VOD playlist, so ffmpeg reads it once,
+        // every segment through its absolute URI, instead of waiting at the
+        // live edge for more.
+        let m3u8 = server.dir.path().join("closed.m3u8");
+        std::fs::write(&m3u8, format!("{playlist}#EXT-X-ENDLIST\n")).expect("write playlist");
+        let errors = decode_errors(&m3u8);
+        assert!(errors.is_empty(), "playlist decodes with errors: {errors}");
+        let seconds = duration_secs(&m3u8);
+        assert!(
+            (7.0..=9.0).contains(&seconds),
+            "ffmpeg followed the prefixed URIs through {seconds} s of an 8 s publish"
+        );
+    });
+}
+
+#[test]
 fn api_reports_codecs_and_kicking_a_client_disconnects_it() {
     if !have("ffmpeg") {
         return;

@@ -37,6 +37,13 @@ pub struct HlsConfig {
     /// carries the final path), and the SRS date variables `[2006]` `[01]`
     /// `[02]` `[15]` `[04]` `[05]` `[999]` (UTC).
     pub ts_file: String,
+    /// `hls_entry_prefix`: where a CDN or another web server serves the
+    /// files, so the playlist lists absolute URIs there instead of URIs
+    /// relative to itself. Without a trailing `/` the prefix stands for the
+    /// HLS root (`http://cdn` lists `http://cdn/live/cam-0.ts`); with one, for
+    /// the playlist's directory (`http://cdn/` lists `http://cdn/cam-0.ts`),
+    /// as in SRS. Default none.
+    pub entry_prefix: Option<String>,
 }
 
 impl Default for HlsConfig {
@@ -51,6 +58,7 @@ impl Default for HlsConfig {
             dispose: Duration::ZERO,
             m3u8_file: "[app]/[stream].m3u8".to_owned(),
             ts_file: "[app]/[stream]-[seq].ts".to_owned(),
+            entry_prefix: None,
         }
     }
 }

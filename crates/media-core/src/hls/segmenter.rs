@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use super::config::HlsConfig;
 use super::error::HlsError;
 use super::playlist::{Entry, Window};
-use super::template::{relative_uri, render, Vars};
+use super::template::{entry_uri, render, Vars};
 use crate::message::MediaMessage;
 use crate::remux::Remuxer;
 use crate::ts::{EsFrame, Track, TsMuxer, TsStreams};
@@ -501,7 +501,7 @@ impl HlsSegmenter {
         });
         self.window.push(Entry {
             seq: cur.seq,
-            uri: relative_uri(&m3u8, &path),
+            uri: entry_uri(self.config.entry_prefix.as_deref(), &m3u8, &path),
             path,
             duration_ms,
             discontinuity: cur.discontinuity,

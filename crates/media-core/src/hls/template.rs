@@ -88,6 +88,20 @@ pub(crate) fn relative_uri(playlist: &str, segment: &str) -> String {
     out
 }
 
+/// The URI of `segment` as the playlist at `playlist` lists it: relative to
+/// the playlist ([`relative_uri`]) or, with an `hls_entry_prefix`, absolute
+/// under that prefix (see [`HlsConfig::entry_prefix`](super::HlsConfig)).
+pub(crate) fn entry_uri(prefix: Option<&str>, playlist: &str, segment: &str) -> String {
+    match prefix.filter(|p| !p.is_empty()) {
+        None => relative_uri(playlist, segment),
+        Some(p) if p.ends_with('/') => format!("{p}{}", relative_uri(playlist, segment)),
+        Some(p) => {
+            let below_root = segment.trim_start_matches('/');
+            format!("{p}/{below_root}")
+        }
+    }
+}
+
 /// A UTC calendar date and time.
 #[derive(Debug, PartialEq, Eq)]
 struct Civil {
@@ -180,6 +194,29 @@ mod tests {
                 second: 59,
                 milli: 999
             }
+        );
+    }
+
+    #[test]
+    fn entry_prefix_names_the_root_or_the_playlist_directory() {
+        let uri = |p: Option<&str>, m3u8, ts| entry_uri(p, m3u8, ts);
+        assert_eq!(uri(None, "live/cam.m3u8", "live/cam-1.ts"), "cam-1.ts");
+        assert_eq!(uri(Some(""), "live/cam.m3u8", "live/cam-1.ts"), "cam-1.ts");
+        assert_eq!(
+            uri(Some("http://cdn"), "live/cam.m3u8", "live/cam-1.ts"),
+            "http://cdn/live/cam-1.ts"
+        );
+        assert_eq!(
+            uri(Some("http://cdn/"), "live/cam.m3u8", "live/cam-1.ts"),
+            "http://cdn/cam-1.ts"
+        );
+        assert_eq!(
+            uri(Some("http://cdn/hls"), "a/x.m3u8", "ts/a/y.ts"),
+            "http://cdn/hls/ts/a/y.ts"
+        );
+        assert_eq!(
+            uri(Some("https://cdn/a/"), "a/x.m3u8", "a/1/y.ts"),
+            "https://cdn/a/1/y.ts"
         );
     }
 

@@ -389,21 +389,36 @@ fn hls(dirs: &[Directive]) -> Result<HlsVhostConfig, ConfigError> {
             "enabled" => h.enabled = on_off(d)?,
             "hls_path" => h.path = text(d)?.into(),
             "hls_fragment" => {
-                h.fragment = seconds(d, MIN_HLS_FRAGMENT_SECS, MAX_HLS_FRAGMENT_SECS)?;
+                h.segmenter.fragment = seconds(d, MIN_HLS_FRAGMENT_SECS, MAX_HLS_FRAGMENT_SECS)?;
             }
-            "hls_td_ratio" => h.td_ratio = number(d, 1.0, MAX_HLS_RATIO)?,
-            "hls_aof_ratio" => h.aof_ratio = number(d, 1.0, MAX_HLS_RATIO)?,
-            "hls_window" => h.window = seconds(d, 0.0, MAX_HLS_WINDOW_SECS)?,
-            "hls_wait_keyframe" => h.wait_keyframe = on_off(d)?,
-            "hls_cleanup" => h.cleanup = on_off(d)?,
-            "hls_dispose" => h.dispose = seconds(d, 0.0, MAX_HLS_DISPOSE_SECS)?,
-            "hls_m3u8_file" => h.m3u8_file = hls_template(d, false)?,
-            "hls_ts_file" => h.ts_file = hls_template(d, true)?,
-            "hls_entry_prefix" => h.entry_prefix = Some(text(d)?),
+            "hls_td_ratio" => h.segmenter.td_ratio = number(d, 1.0, MAX_HLS_RATIO)?,
+            "hls_aof_ratio" => h.segmenter.aof_ratio = number(d, 1.0, MAX_HLS_RATIO)?,
+            "hls_window" => h.segmenter.window = seconds(d, 0.0, MAX_HLS_WINDOW_SECS)?,
+            "hls_wait_keyframe" => h.segmenter.wait_keyframe = on_off(d)?,
+            "hls_cleanup" => h.segmenter.cleanup = on_off(d)?,
+            "hls_dispose" => h.segmenter.dispose = seconds(d, 0.0, MAX_HLS_DISPOSE_SECS)?,
+            "hls_m3u8_file" => h.segmenter.m3u8_file = hls_template(d, false)?,
+            "hls_ts_file" => h.segmenter.ts_file = hls_template(d, true)?,
+            "hls_entry_prefix" => h.segmenter.entry_prefix = Some(entry_prefix(d)?),
             _ => return Err(refuse(d, HLS_NOT_SUPPORTED)),
         }
     }
     Ok(h)
+}
+
+/// An `hls_entry_prefix`: it is written into every playlist line that names a
+/// segment, so whitespace or a control character (a line break would forge
+/// playlist tags) is refused rather than passed on to players.
+fn entry_prefix(d: &Directive) -> Result<String, ConfigError> {
+    let v = text(d)?;
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(
+            d,
+            &v,
+            "a URL prefix without spaces or control characters",
+        ));
+    }
+    Ok(v)
 }
 
 /// An `hls_m3u8_file` / `hls_ts_file` template. Every `[...]` must be a

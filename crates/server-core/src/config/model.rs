@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use media_core::hls::HlsConfig;
 use media_core::jitter::JitterMode;
 
 use super::mount::MountTemplate;
@@ -146,36 +147,19 @@ pub struct PublishConfig {
     pub mr_latency: Duration,
 }
 
-/// `hls { }`. Field names follow `media_core::hls::HlsConfig`; units are
-/// SRS's (seconds in the file, [`Duration`] here).
+/// `hls { }`: where the files go, and the segmenter's own options, which are
+/// `media_core::hls::HlsConfig` field for field (SRS's seconds in the file,
+/// [`Duration`] there).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HlsVhostConfig {
     /// `enabled` (default off).
     pub enabled: bool,
     /// Root directory of the playlists and segments (`hls_path`, default `./objs/nginx/html`).
     pub path: PathBuf,
-    /// Target segment duration (`hls_fragment`, seconds, default 10).
-    pub fragment: Duration,
-    /// `EXT-X-TARGETDURATION` = `td_ratio × fragment`, and the cut point when
-    /// not waiting for key frames (`hls_td_ratio`, default 1.5).
-    pub td_ratio: f64,
-    /// Pure-audio segments are cut at `aof_ratio × fragment` (`hls_aof_ratio`, default 2.1).
-    pub aof_ratio: f64,
-    /// Total duration of the segments listed in the playlist (`hls_window`, seconds, default 60).
-    pub window: Duration,
-    /// Cut segments only at video key frames (`hls_wait_keyframe`, default on).
-    pub wait_keyframe: bool,
-    /// Delete segments that left the window (`hls_cleanup`, default on).
-    pub cleanup: bool,
-    /// After the publisher leaves, delete the stream's files once this has
-    /// passed; zero disables (`hls_dispose`, seconds, default 120).
-    pub dispose: Duration,
-    /// Playlist path template under `path` (`hls_m3u8_file`, default `[app]/[stream].m3u8`).
-    pub m3u8_file: String,
-    /// Segment path template under `path` (`hls_ts_file`, default `[app]/[stream]-[seq].ts`).
-    pub ts_file: String,
-    /// Prefix for segment URIs in the playlist (`hls_entry_prefix`, default none).
-    pub entry_prefix: Option<String>,
+    /// `hls_fragment`, `hls_td_ratio`, `hls_aof_ratio`, `hls_window`,
+    /// `hls_wait_keyframe`, `hls_cleanup`, `hls_dispose`, `hls_m3u8_file`,
+    /// `hls_ts_file` and `hls_entry_prefix`.
+    pub segmenter: HlsConfig,
 }
 
 /// `http_remux { }`: HTTP-FLV.
@@ -302,21 +286,15 @@ impl PublishConfig {
 }
 
 impl HlsVhostConfig {
-    /// SRS's defaults.
+    /// SRS's defaults (`hls_dispose` is 120 s there, not the segmenter's 0).
     pub fn srs_default() -> Self {
         Self {
             enabled: false,
             path: PathBuf::from("./objs/nginx/html"),
-            fragment: Duration::from_secs(10),
-            td_ratio: 1.5,
-            aof_ratio: 2.1,
-            window: Duration::from_secs(60),
-            wait_keyframe: true,
-            cleanup: true,
-            dispose: Duration::from_secs(120),
-            m3u8_file: "[app]/[stream].m3u8".to_owned(),
-            ts_file: "[app]/[stream]-[seq].ts".to_owned(),
-            entry_prefix: None,
+            segmenter: HlsConfig {
+                dispose: Duration::from_secs(120),
+                ..HlsConfig::default()
+            },
         }
     }
 }
