@@ -21,7 +21,7 @@ use bytes::Bytes;
 use futures_util::future::{poll_immediate, BoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::{noop_waker_ref, AtomicWaker};
-use futures_util::{AsyncReadExt, FutureExt};
+use futures_util::FutureExt;
 use media_core::MediaKind;
 use rtmp_proto::control::UserControlEvent;
 use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
@@ -32,7 +32,7 @@ use crate::hub::{
     ClientInfo, ClientKind, Consumer, MergeRule, PublishGuard, QueueItem, StreamRequest,
 };
 use crate::io::Outbox;
-use crate::runtime::{timeout, Connection};
+use crate::runtime::{timeout, Connection, WriteHalf};
 use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
 
@@ -150,10 +150,8 @@ async fn run(
     conn: Box<dyn Connection>,
     info: &Arc<ClientInfo>,
 ) -> Result<(), ConnError> {
+    // Until the connect request names one, the default vhost's settings hold.
     let default_vhost = ctx.vhost(crate::config::DEFAULT_VHOST);
-    if default_vhost.tcp_nodelay {
-        let _ = conn.set_nodelay(true);
-    }
     let session = ServerSession::new(
         ServerConfig {
             chunk_size: default_vhost.chunk_size,
@@ -171,7 +169,7 @@ async fn run(
         closing: false,
     }));
     let wake = Wake::default();
-    let (reader, writer) = conn.split();
+    let (reader, writer) = conn.into_halves();
     // Each loop is polled only when its own waker fires: a player woken to
     // write does not re-poll its socket for reading, and the other way round.
     let mut loops: FuturesUnordered<BoxFuture<'_, Result<(), ConnError>>> = FuturesUnordered::new();
@@ -389,7 +387,17 @@ fn handle_event(
                 d.url = tc_url.clone();
                 d.agent = agent;
             });
+            // SRS picks the vhost at connect (tcUrl host or `?vhost=`): its
+            // chunk_size goes out with the answer; an unknown or disabled
+            // vhost is refused here.
+            let Some((vhost, _)) = ctx.resolve(&StreamRequest::new(&tc_url, "")) else {
+                info!(tc_url = ?tc_url, "connect refused: unknown or disabled vhost");
+                conn.session.reject_connect("vhost not found or disabled")?;
+                return Ok(());
+            };
             conn.tc_url = tc_url;
+            conn.session.set_chunk_size(vhost.chunk_size);
+            conn.vhost = vhost;
             conn.session.accept_connect()?;
         }
         ServerEvent::Publish {
@@ -397,7 +405,7 @@ fn handle_event(
         } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
             let Some((vhost, key)) = ctx.resolve(&req) else {
-                info!(stream = ?name, vhost = ?req.key.vhost, "publish refused: unknown vhost");
+                info!(stream = ?name, vhost = ?req.key.vhost, "publish refused: unknown or disabled vhost");
                 conn.session.reject_publish(
                     stream_id,
                     "NetStream.Publish.BadName",
@@ -445,7 +453,7 @@ fn handle_event(
         } => {
             let req = StreamRequest::new(&conn.tc_url, &name);
             let Some((vhost, key)) = ctx.resolve(&req) else {
-                info!(stream = ?name, vhost = ?req.key.vhost, "play refused: unknown vhost");
+                info!(stream = ?name, vhost = ?req.key.vhost, "play refused: unknown or disabled vhost");
                 conn.session.reject_play(
                     stream_id,
                     "NetStream.Play.StreamNotFound",
@@ -519,11 +527,14 @@ fn handle_event(
 
 async fn write_loop(
     ctx: &Arc<ServerCtx>,
-    mut writer: impl futures_io::AsyncWrite + Unpin,
+    mut writer: Box<dyn WriteHalf>,
     state: &Arc<Mutex<Conn>>,
     wake: &Wake,
     info: &Arc<ClientInfo>,
 ) -> Result<(), ConnError> {
+    // Sockets start with Nagle on; the vhost's `tcp_nodelay` is applied here
+    // because this half owns the socket's write side.
+    let mut nodelay = false;
     let mut outbox = Outbox::default();
     let mut session_out: Vec<Bytes> = Vec::new();
     // Set when the wait below ended because the consumer is ready, so the
@@ -533,6 +544,12 @@ async fn write_loop(
         let ready_hint = std::mem::take(&mut known_ready);
         {
             let mut conn = lock(state);
+            if conn.vhost.tcp_nodelay != nodelay {
+                nodelay = conn.vhost.tcp_nodelay;
+                if let Err(e) = writer.set_nodelay(nodelay) {
+                    debug!("tcp_nodelay {nodelay}: {e}");
+                }
+            }
             let rule = conn.vhost.merge_rule();
             let Conn {
                 session,

@@ -62,6 +62,73 @@ pub trait Connection: AsyncRead + AsyncWrite + Send + Unpin {
     fn set_nodelay(&self, _on: bool) -> io::Result<()> {
         Ok(())
     }
+
+    /// Splits the connection so reads and writes can wait apart (an RTMP
+    /// connection reads its client while it writes media). Backends with
+    /// halves of their own (tokio's owned halves, a cloned async-net stream)
+    /// need no lock between them; [`split_locked`] serves the others.
+    fn into_halves(self: Box<Self>) -> (ReadHalf, Box<dyn WriteHalf>);
+}
+
+/// The read half of a [`Connection`].
+pub type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+
+/// The write half of a [`Connection`]. It keeps `set_nodelay` because the
+/// vhost that decides it is known only once the client has connected, after
+/// the split.
+pub trait WriteHalf: AsyncWrite + Send + Unpin {
+    /// As [`Connection::set_nodelay`].
+    fn set_nodelay(&self, on: bool) -> io::Result<()>;
+}
+
+/// [`Connection::into_halves`] for a stream without halves of its own: a lock
+/// between the two, and `set_nodelay` does nothing (for in-memory streams).
+pub fn split_locked<C>(conn: C) -> (ReadHalf, Box<dyn WriteHalf>)
+where
+    C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (read, write) = futures_util::AsyncReadExt::split(conn);
+    (Box::new(read), Box::new(LockedWrite(write)))
+}
+
+struct LockedWrite<C>(futures_util::io::WriteHalf<C>);
+
+impl<C: AsyncWrite + Send + Unpin> AsyncWrite for LockedWrite<C> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+impl<C: AsyncWrite + Send + Unpin> WriteHalf for LockedWrite<C> {
+    fn set_nodelay(&self, _on: bool) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// File operations the server performs. Whole-file writes go through a temporary

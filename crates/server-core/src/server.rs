@@ -101,20 +101,30 @@ impl ServerCtx {
     }
 
     /// Resolves a request's vhost the way SRS does: a configured vhost by that
-    /// name, else `__defaultVhost__` if configured, else refused (`None`).
-    /// The returned key names the vhost actually used.
+    /// name, else `__defaultVhost__` if configured, else refused (`None`). A
+    /// vhost configured with `enabled off` is refused too, not served by the
+    /// default vhost. The returned key names the vhost actually used.
     pub fn resolve(&self, req: &StreamRequest) -> Option<(Arc<VhostSettings>, StreamKey)> {
         let vhosts = self.vhosts.read().unwrap_or_else(|e| e.into_inner());
-        let vhost = vhosts
-            .get(&req.key.vhost)
-            .or_else(|| vhosts.get(DEFAULT_VHOST))?
-            .clone();
+        let vhost = match vhosts.get(&req.key.vhost) {
+            Some(v) => v.clone(),
+            None if self.is_disabled(&req.key.vhost) => return None,
+            None => vhosts.get(DEFAULT_VHOST)?.clone(),
+        };
         let key = StreamKey {
             vhost: vhost.name.clone(),
             app: req.key.app.clone(),
             stream: req.key.stream.clone(),
         };
         Some((vhost, key))
+    }
+
+    /// Whether the config names vhost `name` with `enabled off`.
+    fn is_disabled(&self, name: &str) -> bool {
+        self.config()
+            .vhosts
+            .iter()
+            .any(|v| v.name == name && !v.enabled)
     }
 
     /// Chunk decoder limits from the config.

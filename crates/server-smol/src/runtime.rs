@@ -12,7 +12,9 @@ use async_executor::Executor;
 use async_io::Async;
 use bytes::Bytes;
 use server_core::fs::{BlockingJob, BlockingPool, StdFs};
-use server_core::runtime::{BoxFuture, Connection, FileSystem, Listener, Runtime};
+use server_core::runtime::{
+    BoxFuture, Connection, FileSystem, Listener, ReadHalf, Runtime, WriteHalf,
+};
 
 /// Smol-backed runtime over a shared executor.
 #[derive(Debug)]
@@ -150,6 +152,18 @@ impl futures_io::AsyncWrite for SmolConn {
 }
 
 impl Connection for SmolConn {
+    fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.0.set_nodelay(on)
+    }
+
+    /// Two handles on one socket: async-io keeps separate read and write
+    /// wakers, so no lock is needed between them.
+    fn into_halves(self: Box<Self>) -> (ReadHalf, Box<dyn WriteHalf>) {
+        (Box::new(SmolConn(self.0.clone())), self)
+    }
+}
+
+impl WriteHalf for SmolConn {
     fn set_nodelay(&self, on: bool) -> io::Result<()> {
         self.0.set_nodelay(on)
     }

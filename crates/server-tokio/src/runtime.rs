@@ -7,7 +7,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use server_core::fs::{BlockingJob, BlockingPool, StdFs};
-use server_core::runtime::{BoxFuture, Connection, FileSystem, Listener, Runtime};
+use server_core::runtime::{
+    BoxFuture, Connection, FileSystem, Listener, ReadHalf, Runtime, WriteHalf,
+};
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 /// Tokio-backed runtime. Must be created inside a tokio runtime context.
@@ -158,5 +160,52 @@ impl futures_io::AsyncWrite for TokioConn {
 impl Connection for TokioConn {
     fn set_nodelay(&self, on: bool) -> io::Result<()> {
         self.0.get_ref().set_nodelay(on)
+    }
+
+    /// tokio's owned halves: an `Arc` of the stream and no lock between them.
+    fn into_halves(self: Box<Self>) -> (ReadHalf, Box<dyn WriteHalf>) {
+        let (read, write) = self.0.into_inner().into_split();
+        (Box::new(read.compat()), Box::new(TokioWrite(write)))
+    }
+}
+
+/// The write half of a [`TokioConn`], vectored writes included.
+struct TokioWrite(tokio::net::tcp::OwnedWriteHalf);
+
+impl futures_io::AsyncWrite for TokioWrite {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        tokio::io::AsyncWrite::poll_write(std::pin::Pin::new(&mut self.0), cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        tokio::io::AsyncWrite::poll_write_vectored(std::pin::Pin::new(&mut self.0), cx, bufs)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_flush(std::pin::Pin::new(&mut self.0), cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_shutdown(std::pin::Pin::new(&mut self.0), cx)
+    }
+}
+
+impl WriteHalf for TokioWrite {
+    fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.0.as_ref().set_nodelay(on)
     }
 }

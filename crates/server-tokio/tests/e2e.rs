@@ -407,6 +407,53 @@ fn hls_entry_prefix_lists_absolute_uris_that_players_follow() {
 }
 
 #[test]
+fn vhosts_choose_the_chunk_size_and_a_disabled_vhost_refuses_connect() {
+    if !have("rtmpdump") {
+        return;
+    }
+    each_server(|bin| {
+        let server = ServerProcess::start_configured(
+            bin,
+            "vhost small.test { chunk_size 4096; tcp_nodelay on; }\n\
+             vhost off.test { enabled off; }",
+            "",
+        );
+        // rtmpdump's debug log shows the Set Chunk Size the connect answer carries.
+        let dump = |vhost: &str| {
+            let url = format!("rtmp://{}/live{vhost}/none", server.rtmp);
+            let (_, _, err) = run(
+                Command::new("rtmpdump")
+                    .args(["--debug", "--live", "--stop", "1", "-o", "/dev/null", "-r"])
+                    .arg(&url),
+                // Nothing is published: the answer to connect is all it waits for.
+                Duration::from_secs(3),
+            );
+            err
+        };
+        let small = dump("?vhost=small.test");
+        assert!(
+            small.contains("chunk size change to 4096"),
+            "small.test: {small}"
+        );
+        let default = dump("");
+        assert!(
+            default.contains("chunk size change to 60000"),
+            "default vhost: {default}"
+        );
+        let off = dump("?vhost=off.test");
+        assert!(off.contains("rtmp server sent error"), "off.test: {off}");
+        assert!(!off.contains("chunk size change"), "off.test: {off}");
+        let refused = wait_for(Duration::from_secs(5), || {
+            server
+                .log_text()
+                .contains("connect refused: unknown or disabled vhost")
+                .then_some(())
+        });
+        assert!(refused.is_some(), "log:\n{}", server.log_text());
+    });
+}
+
+#[test]
 fn api_reports_codecs_and_kicking_a_client_disconnects_it() {
     if !have("ffmpeg") {
         return;

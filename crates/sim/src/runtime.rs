@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
-use server_core::runtime::{BoxFuture, Connection, FileSystem, Listener, Runtime};
+use server_core::runtime::{
+    split_locked, BoxFuture, Connection, FileSystem, Listener, ReadHalf, Runtime, WriteHalf,
+};
 
 use crate::fs::MemFs;
 use crate::handle::Host;
@@ -124,7 +126,11 @@ impl AsyncWrite for RuntimeConn {
     }
 }
 
-impl Connection for RuntimeConn {}
+impl Connection for RuntimeConn {
+    fn into_halves(self: Box<Self>) -> (ReadHalf, Box<dyn WriteHalf>) {
+        split_locked(*self)
+    }
+}
 
 fn ready<T: Send + 'static>(value: io::Result<T>) -> BoxFuture<'static, io::Result<T>> {
     Box::pin(std::future::ready(value))

@@ -746,6 +746,15 @@ impl ServerSession {
         self.phase == Phase::Closed
     }
 
+    /// The chunk size [`accept_connect`](Self::accept_connect) announces and
+    /// then cuts output with, in place of [`ServerConfig::chunk_size`]. A
+    /// server learns which vhost (and so which `chunk_size`) applies from the
+    /// connect request itself, so it sets this between that event and its
+    /// answer; later calls change nothing already announced.
+    pub fn set_chunk_size(&mut self, chunk_size: u32) {
+        self.config.chunk_size = chunk_size;
+    }
+
     /// Answers a [`ServerEvent::Connect`] with what SRS sends: Window
     /// Acknowledgement Size, Set Peer Bandwidth (dynamic), Set Chunk Size,
     /// the `_result` (`fmsVer`, `capabilities`, `mode` 1;
