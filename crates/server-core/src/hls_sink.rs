@@ -7,7 +7,7 @@
 //! continues after a longer pause. A segment is written to `NAME.tmp` in pieces
 //! and renamed when closed, so the HTTP server never serves a partial segment.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,11 @@ pub const REPUBLISH_GRACE: Duration = Duration::from_secs(120);
 const QUEUE_SPAN_MS: u64 = 30_000;
 /// Segment bytes are flushed to disk in pieces of at least this size.
 const FLUSH_BYTES: usize = 512 * 1024;
+/// Most stopped streams whose segmenter is kept so a later republish
+/// continues the numbering. Each holds a playlist window; without a bound a
+/// client publishing ever new names would grow the server without end. The
+/// oldest go first (their next publish restarts at segment 0).
+pub const MAX_PARKED_SEGMENTERS: usize = 1024;
 
 #[derive(Debug, Default)]
 struct Control {
@@ -43,11 +48,23 @@ struct Control {
 #[derive(Debug, Default)]
 pub struct HlsManager {
     running: Mutex<BTreeMap<StreamKey, Arc<Control>>>,
-    parked: Mutex<BTreeMap<StreamKey, HlsSegmenter>>,
+    /// Oldest first; at most [`MAX_PARKED_SEGMENTERS`].
+    parked: Mutex<VecDeque<(StreamKey, HlsSegmenter)>>,
+}
+
+/// What the usual templates (`[app]/[stream]...`) make of a key: two keys
+/// that agree on it would write the same files.
+fn file_identity(key: &StreamKey) -> String {
+    format!("{}/{}", key.app, key.stream)
 }
 
 impl HlsManager {
     /// Starts a sink for `source` unless one is running.
+    ///
+    /// Apps and streams may both contain `/`, so `live` + `cam/x` and
+    /// `live/cam` + `x` are different streams whose files would be the same:
+    /// the second is not sliced while the first is, rather than overwriting
+    /// and deleting the other's segments.
     pub fn ensure(&self, ctx: &Arc<ServerCtx>, source: &Arc<Source>, settings: &HlsSettings) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = running.get(&source.key) {
@@ -55,13 +72,25 @@ impl HlsManager {
                 return;
             }
         }
+        let identity = file_identity(&source.key);
+        if let Some(owner) = running.iter().find_map(|(k, c)| {
+            (*k != source.key && !c.done.load(Ordering::SeqCst) && file_identity(k) == identity)
+                .then_some(k)
+        }) {
+            warn!(stream = ?source.key.to_string(), owner = ?owner.to_string(),
+                "hls: not sliced: its files would be another stream's");
+            return;
+        }
         let control = Arc::new(Control::default());
         running.insert(source.key.clone(), control.clone());
-        let parked = self
-            .parked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&source.key);
+        let parked = {
+            let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
+            parked
+                .iter()
+                .position(|(k, _)| *k == source.key)
+                .and_then(|i| parked.remove(i))
+                .map(|(_, s)| s)
+        };
         let segmenter = parked.unwrap_or_else(|| {
             HlsSegmenter::new(settings.config.clone(), &source.key.app, &source.key.stream)
         });
@@ -77,11 +106,31 @@ impl HlsManager {
         ctx.rt.spawn(Box::pin(sink.run().instrument(span)));
     }
 
-    fn park(&self, key: StreamKey, segmenter: HlsSegmenter) {
-        self.parked
+    /// Keeps a stopped sink's segmenter for a republish and forgets the sink.
+    fn park(&self, key: StreamKey, segmenter: HlsSegmenter, control: &Arc<Control>) {
+        {
+            let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
+            parked.retain(|(k, _)| *k != key);
+            while parked.len() >= MAX_PARKED_SEGMENTERS {
+                parked.pop_front();
+            }
+            parked.push_back((key.clone(), segmenter));
+        }
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if running.get(&key).is_some_and(|c| Arc::ptr_eq(c, control)) {
+            running.remove(&key);
+        }
+    }
+
+    /// Streams with a running sink.
+    pub fn active(&self) -> Vec<StreamKey> {
+        self.running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, segmenter);
+            .iter()
+            .filter(|(_, c)| !c.done.load(Ordering::SeqCst))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Asks every sink to close its segment and write its playlist, and waits for
@@ -180,8 +229,8 @@ impl Sink {
         drop(consumer);
         let key = self.source.key.clone();
         let control = self.control.clone();
-        self.ctx.hls.park(key, self.segmenter);
         control.done.store(true, Ordering::SeqCst);
+        self.ctx.hls.park(key, self.segmenter, &control);
         control.done_event.notify(usize::MAX);
         debug!("hls sink stopped");
     }
@@ -273,6 +322,50 @@ fn tmp(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(stream: &str) -> StreamKey {
+        StreamKey {
+            vhost: "v".into(),
+            app: "live".into(),
+            stream: stream.into(),
+        }
+    }
+
+    #[test]
+    fn parked_segmenters_are_bounded_and_stopped_sinks_forgotten() {
+        let manager = HlsManager::default();
+        let segmenter = || HlsSegmenter::new(Default::default(), "live", "x");
+        let first = Arc::new(Control::default());
+        manager
+            .running
+            .lock()
+            .unwrap()
+            .insert(key("s0"), first.clone());
+        manager.park(key("s0"), segmenter(), &first);
+        assert!(manager.running.lock().unwrap().is_empty());
+        for i in 1..MAX_PARKED_SEGMENTERS + 10 {
+            manager.park(key(&format!("s{i}")), segmenter(), &Arc::default());
+        }
+        let parked = manager.parked.lock().unwrap();
+        assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS);
+        // The oldest went first.
+        assert_eq!(parked.front().map(|(k, _)| k.stream.as_str()), Some("s10"));
+    }
+
+    #[test]
+    fn a_running_sink_of_another_stream_is_not_forgotten() {
+        let manager = HlsManager::default();
+        let current = Arc::new(Control::default());
+        manager.running.lock().unwrap().insert(key("a"), current);
+        // An older sink of the same stream stops after a new one started.
+        let old = Arc::new(Control::default());
+        manager.park(
+            key("a"),
+            HlsSegmenter::new(Default::default(), "live", "a"),
+            &old,
+        );
+        assert_eq!(manager.active(), vec![key("a")]);
+    }
 
     #[test]
     fn rendered_paths_stay_below_the_root() {

@@ -30,13 +30,30 @@ use tracing::{debug, info, warn, Instrument};
 
 use crate::hub::{
     ClientInfo, ClientKind, Consumer, MergeRule, PublishGuard, QueueItem, StreamRequest,
+    MAX_NAME_BYTES,
 };
 use crate::io::Outbox;
 use crate::runtime::{timeout, Connection, WriteHalf};
 use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
 
-/// A client that connects and then says nothing is dropped after this long.
+/// Longest tcUrl accepted at connect (real ones, tokens included, are far
+/// shorter; AMF0 would allow 16 MiB, kept for the connection's life).
+pub const MAX_TC_URL_BYTES: usize = 4096;
+/// Longest client description (`flashVer`, `fourCcList`) kept and logged.
+const MAX_AGENT_BYTES: usize = 256;
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn clip(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
+/// A client that has not published or played this long after it connected
+/// (or after its last stream ended) is dropped, however it trickles bytes.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A player whose socket accepts nothing for this long is dropped (stalled).
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -206,9 +223,18 @@ async fn read_loop(
     // parked with its players; once it has been quiet `release_after`, they
     // get it anyway (see `Fanout::release`).
     let mut release_owed = false;
+    // While idle the deadline runs from when the connection became idle, not
+    // from its last read: a client trickling a byte now and then through the
+    // handshake must not hold a connection slot for hours.
+    let mut idle_since: Option<Duration> = None;
     loop {
         let (limit, what, merged_read, release_after) = {
             let conn = lock(state);
+            if matches!(conn.role, Role::Idle) {
+                idle_since.get_or_insert(ctx.rt.now());
+            } else {
+                idle_since = None;
+            }
             match &conn.role {
                 Role::Idle => (Some(IDLE_TIMEOUT), "no publish or play", None, None),
                 Role::Publishing {
@@ -232,7 +258,8 @@ async fn read_loop(
                 Role::Playing { .. } => (None, "player silent", None, None),
             }
         };
-        let quiet = ctx.rt.now().saturating_sub(last_read);
+        let since = idle_since.unwrap_or(last_read);
+        let quiet = ctx.rt.now().saturating_sub(since);
         // How long the next wait may last before the release is due.
         let until_release = release_after.map(|r| r.saturating_sub(quiet));
         let closing = if let Some(pause) = merged_read {
@@ -270,7 +297,7 @@ async fn read_loop(
                     match timeout(&*ctx.rt, until_release.map_or(left, |r| r.min(left)), step).await
                     {
                         Some(r) => r?,
-                        None if ctx.rt.now().saturating_sub(last_read) >= limit => {
+                        None if ctx.rt.now().saturating_sub(since) >= limit => {
                             return Err(ConnError::Timeout(what));
                         }
                         None => {
@@ -372,15 +399,24 @@ fn handle_event(
             app,
             request,
         } => {
-            let agent = request
-                .get("flashVer")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
+            if tc_url.len() > MAX_TC_URL_BYTES {
+                info!(bytes = tc_url.len(), "connect refused: tcUrl too long");
+                conn.session.reject_connect("tcUrl too long")?;
+                return Ok(());
+            }
+            // Kept for the API and logged: clipped, since AMF0 strings may be 16 MiB.
+            let agent = clip(
+                request
+                    .get("flashVer")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default(),
+                MAX_AGENT_BYTES,
+            )
+            .to_string();
             // Enhanced RTMP clients (OBS 30+, ffmpeg 6.1+) announce their codecs.
             let fourcc = request
                 .get("fourCcList")
-                .map(|v| format!(" fourCcList={v:?}"))
+                .map(|v| format!(" fourCcList={:?}", clip(&format!("{v:?}"), MAX_AGENT_BYTES)))
                 .unwrap_or_default();
             info!(tc_url = ?tc_url, app = ?app, agent = ?agent, "connect{fourcc}");
             info.update(|d| {
@@ -469,7 +505,20 @@ fn handle_event(
                 )?;
                 return Ok(());
             }
-            // Names a player asks for are not checked (see `Hub::publish`): quoted.
+            // Names a player asks for are not checked as file names (see
+            // `Hub::publish`), only bounded, since they key the hub and the logs.
+            if key.app.len() > MAX_NAME_BYTES
+                || key.stream.len() > MAX_NAME_BYTES
+                || req.param.len() > MAX_TC_URL_BYTES
+            {
+                info!(bytes = name.len(), "play refused: name too long");
+                conn.session.reject_play(
+                    stream_id,
+                    "NetStream.Play.StreamNotFound",
+                    "stream name too long",
+                )?;
+                return Ok(());
+            }
             info!(stream = ?key.to_string(), param = ?req.param, "play");
             let source = ctx.hub.source(&key, || vhost.source_options());
             conn.session.accept_play(stream_id)?;

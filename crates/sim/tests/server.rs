@@ -63,6 +63,38 @@ fn server_answers_the_handshake() {
     assert_eq!(&reply[1537 + 8..], &c0c1[1 + 8..]);
 }
 
+#[test]
+fn a_client_trickling_its_handshake_is_dropped_after_the_idle_timeout() {
+    let mut sim = Sim::from_env(2);
+    let (server, rtmp) = start(&sim);
+    let host = sim.host(Ipv4Addr::new(10, 0, 1, 1));
+    let h = sim.handle();
+    // One byte of C0C1 every 20 s: each read alone is well inside the timeout.
+    let closed_at = sim
+        .block_on(async move {
+            let mut conn = host.connect(rtmp).await.unwrap();
+            for _ in 0..20 {
+                if conn.write_all(&[3]).await.is_err() {
+                    break;
+                }
+                h.sleep(secs(20)).await;
+                let mut probe = [0u8; 1];
+                if let Some(Ok(0) | Err(_)) = h.timeout(Duration::ZERO, conn.read(&mut probe)).await
+                {
+                    break;
+                }
+            }
+            h.now()
+        })
+        .unwrap();
+    let limit = server_core::rtmp_conn::IDLE_TIMEOUT;
+    assert!(
+        closed_at <= limit + secs(20),
+        "still open at {closed_at:?} (idle limit {limit:?})"
+    );
+    assert_eq!(server.ctx().hub.clients().len(), 0);
+}
+
 /// One publisher, `players` players joining over the first seconds, for `secs` of virtual time.
 fn fanout(
     sim: &mut Sim,
