@@ -47,6 +47,17 @@ fn avc_profile_name(profile: u8) -> &'static str {
     }
 }
 
+/// H.265 `general_profile_idc` (ITU-T H.265 Annex A.3) as SRS names it.
+fn hevc_profile_name(profile_idc: u8) -> &'static str {
+    match profile_idc {
+        1 => "Main",
+        2 => "Main10",
+        3 => "MainStillPicture",
+        4 => "RExt",
+        _ => "Other",
+    }
+}
+
 fn level_name(level: u8) -> String {
     format!("{}.{}", level / 10, level % 10)
 }
@@ -77,7 +88,7 @@ pub fn describe_video(payload: &[u8]) -> Result<Option<VideoInfo>, DescribeError
                 .map_err(|e| DescribeError(e.to_string()))?;
             let mut info = VideoInfo {
                 codec: "H265".into(),
-                profile: "Main".into(),
+                profile: hevc_profile_name(config.profile_idc).into(),
                 ..VideoInfo::default()
             };
             if let Some(sps) = config.sps.first() {
@@ -144,5 +155,19 @@ mod tests {
         let garbage = Bytes::from_static(&[0xff, 0x00]);
         assert_eq!(normalize_data(&garbage).unwrap(), garbage);
         assert!(normalize_data(&Bytes::new()).is_none());
+    }
+
+    #[test]
+    fn hevc_profile_comes_from_the_record() {
+        for (profile_idc, name) in [(1, "Main"), (2, "Main10"), (4, "RExt"), (9, "Other")] {
+            // Enhanced RTMP: key frame, SequenceStart, 'hvc1', then an
+            // HEVCDecoderConfigurationRecord without parameter sets.
+            let mut tag = vec![0x90];
+            tag.extend_from_slice(b"hvc1");
+            tag.extend_from_slice(&[1, profile_idc, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93]);
+            tag.extend_from_slice(&[0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f, 0]);
+            let info = describe_video(&tag).unwrap().unwrap();
+            assert_eq!((info.codec.as_str(), info.profile.as_str()), ("H265", name));
+        }
     }
 }

@@ -40,7 +40,8 @@ use crate::vhost::VhostSettings;
 /// Longest tcUrl accepted at connect (real ones, tokens included, are far
 /// shorter; AMF0 would allow 16 MiB, kept for the connection's life).
 pub const MAX_TC_URL_BYTES: usize = 4096;
-/// Longest client description (`flashVer`, `fourCcList`) kept and logged.
+/// Longest client description (`flashVer`, `pageUrl`, `swfUrl`,
+/// `fourCcList`) kept and logged.
 const MAX_AGENT_BYTES: usize = 256;
 
 /// `text` cut to at most `max` bytes, on a character boundary.
@@ -405,14 +406,17 @@ fn handle_event(
                 return Ok(());
             }
             // Kept for the API and logged: clipped, since AMF0 strings may be 16 MiB.
-            let agent = clip(
-                request
-                    .get("flashVer")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default(),
-                MAX_AGENT_BYTES,
-            )
-            .to_string();
+            let property = |name: &str| {
+                clip(
+                    request
+                        .get(name)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default(),
+                    MAX_AGENT_BYTES,
+                )
+                .to_string()
+            };
+            let agent = property("flashVer");
             // Enhanced RTMP clients (OBS 30+, ffmpeg 6.1+) announce their codecs.
             let fourcc = request
                 .get("fourCcList")
@@ -422,6 +426,8 @@ fn handle_event(
             info.update(|d| {
                 d.url = tc_url.clone();
                 d.agent = agent;
+                d.page_url = property("pageUrl");
+                d.swf_url = property("swfUrl");
             });
             // SRS picks the vhost at connect (tcUrl host or `?vhost=`): its
             // chunk_size goes out with the answer; an unknown or disabled

@@ -10,7 +10,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rtmp_proto::chunk::Limits;
@@ -45,6 +45,9 @@ pub struct ServerCtx {
     http: RwLock<Arc<HttpServerSettings>>,
     connections: AtomicUsize,
     shutting_down: AtomicBool,
+    /// The summaries API's previous CPU reading (its CPU shares cover the
+    /// time between two calls).
+    pub(crate) cpu_sample: Mutex<Option<crate::http::api::system::CpuSample>>,
 }
 
 impl ServerCtx {
@@ -61,6 +64,7 @@ impl ServerCtx {
             http: RwLock::new(Arc::new(http)),
             connections: AtomicUsize::new(0),
             shutting_down: AtomicBool::new(false),
+            cpu_sample: Mutex::new(None),
         })
     }
 

@@ -493,6 +493,37 @@ fn api_reports_codecs_and_kicking_a_client_disconnects_it() {
         let one: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(one["stream"]["name"], "api");
 
+        if have("rtmpdump") {
+            // What a Flash-era player says about itself reaches the API.
+            let mut player = Command::new("rtmpdump")
+                .args([
+                    "--live",
+                    "-o",
+                    "/dev/null",
+                    "-p",
+                    "https://example.com/page",
+                ])
+                .args(["-s", "https://example.com/player.swf", "-r"])
+                .arg(server.rtmp_url("api"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start rtmpdump");
+            let listed = wait_for(Duration::from_secs(10), || {
+                let (_, _, body) = http("GET", server.api, "/api/v1/clients");
+                let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+                v["clients"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["pageUrl"] == "https://example.com/page")
+                    .cloned()
+            });
+            let _ = player.kill();
+            let _ = player.wait();
+            let listed = listed.expect("rtmpdump listed with its pageUrl");
+            assert_eq!(listed["swfUrl"], "https://example.com/player.swf");
+            assert_eq!(listed["type"], "rtmp-play");
+        }
         let (_, _, body) = http("GET", server.api, "/api/v1/clients");
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let client = v["clients"]

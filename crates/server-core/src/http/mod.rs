@@ -14,7 +14,7 @@
 //! Connection-level limits are the constants below; [`HttpOptions`] carries the
 //! timeouts so tests can shorten them.
 
-mod api;
+pub(crate) mod api;
 mod body;
 mod files;
 mod flv;

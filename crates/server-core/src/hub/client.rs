@@ -49,6 +49,10 @@ pub struct ClientDetails {
     pub url: String,
     /// The peer's flashVer / User-Agent.
     pub agent: String,
+    /// The RTMP connect's `pageUrl` (the web page of a Flash player).
+    pub page_url: String,
+    /// The RTMP connect's `swfUrl`.
+    pub swf_url: String,
 }
 
 /// A connected client.

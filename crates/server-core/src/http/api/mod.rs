@@ -9,7 +9,7 @@
 //! SRS's `start` and `count` (default and minimum 10, SRS's "top 10").
 
 mod json;
-mod system;
+pub(crate) mod system;
 
 use hyper::{Method, StatusCode};
 use serde::Serialize;

@@ -2,8 +2,8 @@
 //!
 //! Read from Linux `/proc` through the runtime's file system, so elsewhere (or
 //! in the simulator, whose file system has no `/proc`) the figures are zero and
-//! `ok` is false. CPU percentages need two samples over time and the API keeps
-//! no state between calls, so they are reported as 0.
+//! `ok` is false. CPU shares need two samples: they cover the time since the
+//! previous call (the server keeps that one sample), and are 0 on the first.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -27,6 +27,8 @@ pub(crate) struct SelfInfo {
     pub(crate) mem_kbyte: u64,
     /// Share of physical memory, 0..1.
     pub(crate) mem_percent: f64,
+    /// Share of the machine's CPU time this process used since the
+    /// previous call, 0..1 (as `top`'s figure divided by 100 × CPUs).
     pub(crate) cpu_percent: f64,
     /// Seconds since the runtime started.
     pub(crate) srs_uptime: u64,
@@ -35,6 +37,7 @@ pub(crate) struct SelfInfo {
 /// `data.system`.
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct SystemInfo {
+    /// Share of the machine's CPU time not idle since the previous call, 0..1.
     pub(crate) cpu_percent: f64,
     pub(crate) mem_ram_kbyte: u64,
     /// Share of physical memory in use, 0..1.
@@ -78,6 +81,52 @@ fn kv_number(text: &str, key: &str) -> Option<u64> {
 fn ppid(stat: &str) -> Option<u32> {
     let (_, after) = stat.rsplit_once(')')?;
     after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU counters at one moment, in clock ticks: what two calls of the
+/// summaries API compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CpuSample {
+    /// This process: utime + stime (`/proc/self/stat` fields 14 and 15).
+    process: u64,
+    /// Every CPU, every state (`/proc/stat` line `cpu`).
+    total: u64,
+    /// Every CPU, idle + iowait.
+    idle: u64,
+}
+
+impl CpuSample {
+    fn read(self_stat: &str, stat: &str) -> Option<Self> {
+        let (_, after) = self_stat.rsplit_once(')')?;
+        // After `(comm)`: state is field 3, so utime (14) and stime (15) are
+        // the 12th and 13th words.
+        let mut fields = after.split_whitespace().skip(11);
+        let utime: u64 = fields.next()?.parse().ok()?;
+        let stime: u64 = fields.next()?.parse().ok()?;
+        let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+        let ticks: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|w| w.parse().ok())
+            .collect::<Option<_>>()?;
+        let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+        Some(Self {
+            process: utime.saturating_add(stime),
+            total: ticks.iter().fold(0u64, |a, t| a.saturating_add(*t)),
+            idle,
+        })
+    }
+
+    /// (process share, busy share) of the CPU time between `earlier` and `self`.
+    fn shares_since(&self, earlier: &CpuSample) -> (f64, f64) {
+        let total = self.total.saturating_sub(earlier.total);
+        let idle = self.idle.saturating_sub(earlier.idle);
+        let process = self.process.saturating_sub(earlier.process);
+        (
+            ratio(process, total).min(1.0),
+            ratio(total.saturating_sub(idle), total),
+        )
+    }
 }
 
 /// Processors listed in `/proc/stat` (`cpu0`, `cpu1`, ...).
@@ -162,6 +211,18 @@ pub(crate) async fn summaries(ctx: &ServerCtx) -> Summaries {
         sys.mem_swap_percent = ratio(swap_total.saturating_sub(swap_free), swap_total);
         out.self_.mem_percent = ratio(out.self_.mem_kbyte, total);
     }
+    if let Some(now) = self_stat
+        .as_deref()
+        .zip(stat.as_deref())
+        .and_then(|(s, t)| CpuSample::read(s, t))
+    {
+        let mut last = ctx.cpu_sample.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(earlier) = last.replace(now) {
+            let (process, busy) = now.shares_since(&earlier);
+            out.self_.cpu_percent = process;
+            out.system.cpu_percent = busy;
+        }
+    }
     let sys = &mut out.system;
     sys.cpus = stat.as_deref().map_or(0, cpu_count);
     sys.cpus_online = sys.cpus;
@@ -190,6 +251,30 @@ pub(crate) async fn summaries(ctx: &ServerCtx) -> Summaries {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_shares_compare_two_samples() {
+        let self_stat = |u: u64, s: u64| {
+            format!("42 (rtmp server) S 1 42 42 0 -1 4194560 10 0 0 0 {u} {s} 0 0 20 0 3 0")
+        };
+        let stat = |user: u64, idle: u64| {
+            format!("cpu  {user} 0 0 {idle} 0 0 0 0 0 0\ncpu0 1 0 0 1\nintr 1\n")
+        };
+        let a = CpuSample::read(&self_stat(10, 5), &stat(100, 900)).unwrap();
+        assert_eq!(
+            a,
+            CpuSample {
+                process: 15,
+                total: 1000,
+                idle: 900
+            }
+        );
+        // 200 ticks pass, 50 busy, 20 of them this process.
+        let b = CpuSample::read(&self_stat(25, 10), &stat(150, 1050)).unwrap();
+        assert_eq!(b.shares_since(&a), (0.1, 0.25));
+        assert_eq!(a.shares_since(&a), (0.0, 0.0));
+        assert!(CpuSample::read("garbage", &stat(1, 1)).is_none());
+    }
 
     #[test]
     fn parses_proc_files() {
