@@ -140,7 +140,7 @@ async fn play(session: &mut Session<'_>, playback: &mut PlaybackBuffer) -> Resul
             session.on_media(now, env.now_ms(), Arrival::Segment, len);
             let stall = playback.on_segment(env.now_ms(), duration_ms);
             session.record_stall(stall);
-            next_seq = Some(seq + 1);
+            next_seq = Some(seq.saturating_add(1));
             fetched += 1;
         }
         if media.ended && fetched == 0 {

@@ -111,12 +111,14 @@ impl MediaPlaylist {
         let first = self.media_sequence;
         let start = match next {
             Some(n) => n.max(first),
-            None => first + count.saturating_sub(3),
+            None => first.saturating_add(count.saturating_sub(3)),
         };
+        // The server chooses EXT-X-MEDIA-SEQUENCE: numbering saturates rather
+        // than overflow near u64::MAX.
         self.segments
             .iter()
             .enumerate()
-            .map(move |(i, s)| (first + i as u64, s))
+            .map(move |(i, s)| (first.saturating_add(i as u64), s))
             .filter(move |(seq, _)| *seq >= start)
     }
 }
@@ -149,6 +151,18 @@ mod tests {
         assert_eq!(m.segments_from(Some(11)).count(), 0);
         // Fell behind the window: everything still listed.
         assert_eq!(m.segments_from(Some(2)).count(), 4);
+    }
+
+    #[test]
+    fn a_media_sequence_near_the_top_does_not_overflow() {
+        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:18446744073709551615\n\
+                    #EXTINF:2,\na.ts\n#EXTINF:2,\nb.ts\n";
+        let Some(Playlist::Media(p)) = parse(text) else {
+            panic!("not media")
+        };
+        let seqs: Vec<u64> = p.segments_from(None).map(|(n, _)| n).collect();
+        assert_eq!(seqs, [u64::MAX, u64::MAX]);
+        assert_eq!(p.segments_from(Some(u64::MAX)).count(), 2);
     }
 
     #[test]

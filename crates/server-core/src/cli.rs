@@ -71,11 +71,27 @@ pub fn main(serve: impl FnOnce(Config) -> std::io::Result<()>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let _log_guard = crate::logging::init(&config);
-    if let Err(e) = write_pid(&config.pid) {
-        warn!("pid file {}: {e}", config.pid.display());
-    }
+    let pid_lock = match write_pid(&config.pid) {
+        Ok(lock) => lock,
+        Err(PidError::Locked) => {
+            let msg = format!(
+                "another server holds the pid file {} (already running?)",
+                config.pid.display()
+            );
+            error!("{msg}");
+            eprintln!("rtmp-server: {msg}");
+            return ExitCode::FAILURE;
+        }
+        Err(PidError::Io(e)) => {
+            warn!("pid file {}: {e}", config.pid.display());
+            None
+        }
+    };
     let result = serve(config.clone());
-    let _ = std::fs::remove_file(&config.pid);
+    if pid_lock.is_some() {
+        let _ = std::fs::remove_file(&config.pid);
+    }
+    drop(pid_lock);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -86,16 +102,42 @@ pub fn main(serve: impl FnOnce(Config) -> std::io::Result<()>) -> ExitCode {
     }
 }
 
-fn write_pid(path: &Path) -> std::io::Result<()> {
+#[derive(Debug)]
+enum PidError {
+    /// Another process holds the file's lock.
+    Locked,
+    Io(std::io::Error),
+}
+
+/// Writes our pid to `path` and locks it for as long as the returned file is
+/// open, as SRS does: a second server started with the same config refuses
+/// to start instead of running beside the first (and fighting over its
+/// ports and files).
+fn write_pid(path: &Path) -> Result<Option<std::fs::File>, PidError> {
+    use std::io::Write;
     if path.as_os_str().is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(PidError::Io)?;
         }
     }
-    std::fs::write(path, format!("{}\n", std::process::id()))
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(PidError::Io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(PidError::Locked),
+        Err(std::fs::TryLockError::Error(e)) => return Err(PidError::Io(e)),
+    }
+    file.set_len(0).map_err(PidError::Io)?;
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())
+        .map_err(PidError::Io)?;
+    Ok(Some(file))
 }
 
 /// Starts the server on `rt`, runs until SIGINT/SIGTERM, then shuts down gracefully.

@@ -37,6 +37,12 @@ pub fn init(config: &Config) -> LogGuard {
         .with_env_filter(filter)
         .with_target(false);
     if config.log_tank == LogTank::File {
+        // As for the pid file, the directory (SRS's `./objs`) is made if missing.
+        if let Some(dir) = config.log_file.parent() {
+            if !dir.as_os_str().is_empty() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+        }
         match OpenOptions::new()
             .create(true)
             .append(true)

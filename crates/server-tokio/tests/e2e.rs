@@ -607,6 +607,34 @@ fn config_test_mode_reports_file_and_line() {
     });
 }
 
+#[test]
+fn a_second_server_with_the_same_pid_file_refuses_to_start() {
+    each_server(|bin| {
+        let first = ServerProcess::start(bin);
+        let pid_file = first.dir.path().join("server.pid");
+        let pid = std::fs::read_to_string(&pid_file).expect("pid file written");
+        assert_eq!(pid.trim(), first.child.id().to_string());
+        let dir = TempDir::new("second");
+        let conf = dir.path().join("second.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listen 127.0.0.1:0;\ndaemon off;\npid {};\nvhost __defaultVhost__ {{\n}}\n",
+                pid_file.display()
+            ),
+        )
+        .unwrap();
+        let (ok, out, err) = run(
+            Command::new(bin).arg("-c").arg(&conf),
+            Duration::from_secs(10),
+        );
+        assert!(!ok, "second server ran: {out}{err}");
+        assert!(err.contains("already running"), "{err}");
+        // The first server's pid file is untouched.
+        assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid);
+    });
+}
+
 /// The ffmpeg build PyPI's `imageio-ffmpeg` ships (ffmpeg 7+), if installed.
 fn modern_ffmpeg() -> Option<std::path::PathBuf> {
     let (ok, out, _) = run(
