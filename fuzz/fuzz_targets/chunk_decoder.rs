@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
             max_chunk_size: 256,
             max_message_size: 4096,
             max_chunk_streams: 4,
+            max_reassembly_bytes: 8192,
         }
     } else {
         Limits::default()
@@ -28,8 +29,12 @@ fuzz_target!(|data: &[u8]| {
                 Ok(Some(msg)) => {
                     assert!(msg.payload.len() <= limits.max_message_size as usize);
                     assert!(decoder.chunk_size() <= limits.max_chunk_size);
+                    assert!(decoder.reassembly_bytes() <= limits.max_reassembly_bytes);
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    assert!(decoder.reassembly_bytes() <= limits.max_reassembly_bytes);
+                    break;
+                }
                 Err(_) => return,
             }
         }

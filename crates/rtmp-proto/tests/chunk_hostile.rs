@@ -5,7 +5,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use proptest::prelude::*;
-use rtmp_proto::chunk::{ChunkDecoder, ChunkEncoder, ChunkError, Limits, REASSEMBLY_PREALLOC};
+use rtmp_proto::chunk::{
+    ChunkDecoder, ChunkEncoder, ChunkError, Limits, DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MAX_REASSEMBLY_BYTES, REASSEMBLY_PREALLOC,
+};
 use rtmp_proto::control::{ControlError, ControlMessage};
 use rtmp_proto::{MessageType, RawMessage};
 
@@ -148,6 +151,99 @@ fn headers_claiming_huge_messages_cost_little() {
     );
 }
 
+/// A fmt 0 chunk header: timestamp 0, `length`, `type_id`, message stream 1.
+fn full_header(csid: u8, length: u32, type_id: u8) -> Vec<u8> {
+    let mut h = vec![csid, 0, 0, 0];
+    h.extend_from_slice(&length.to_be_bytes()[1..]);
+    h.extend_from_slice(&[type_id, 1, 0, 0, 0]);
+    h
+}
+
+fn next(d: &mut ChunkDecoder) -> Result<Option<RawMessage>, ChunkError> {
+    let result = d.next_message();
+    assert!(d.reassembly_bytes() <= DEFAULT_MAX_REASSEMBLY_BYTES);
+    result
+}
+
+#[test]
+fn partial_messages_are_capped_in_total() {
+    const CHUNK: usize = 1 << 20;
+    let chunk = vec![0xAB; CHUNK];
+    let mut d = ChunkDecoder::new(Limits::default());
+    d.push(&set_chunk_size_bytes(CHUNK as u32));
+    assert!(next(&mut d).unwrap().is_some());
+
+    // The largest message (16 MiB - 1) in 1 MiB chunks, interleaved with
+    // 2 MiB audio messages, fits under the default cap.
+    let largest = DEFAULT_MAX_MESSAGE_SIZE as usize;
+    let mut sent = 0;
+    let mut audio = 0;
+    while sent < largest {
+        let n = CHUNK.min(largest - sent);
+        d.push(&if sent == 0 {
+            full_header(6, largest as u32, 9)
+        } else {
+            vec![0xC6]
+        });
+        d.push(&chunk[..n]);
+        sent += n;
+        for part in 0..2 {
+            d.push(&if part == 0 {
+                full_header(4, 2 * CHUNK as u32, 8)
+            } else {
+                vec![0xC4]
+            });
+            d.push(&chunk);
+        }
+        while let Some(m) = next(&mut d).unwrap() {
+            if m.csid == 4 {
+                audio += 1;
+            } else {
+                assert_eq!(m.payload.len(), largest);
+            }
+        }
+    }
+    assert_eq!(audio, 16);
+    assert_eq!(d.reassembly_bytes(), 0);
+
+    // A peer that starts 16 MiB messages on many chunk streams, 4 MiB of
+    // each, is cut when a header would take it past the cap, before its
+    // payload is buffered.
+    let quarter = vec![0xCD; 4 << 20];
+    d.push(&set_chunk_size_bytes(4 << 20));
+    assert!(next(&mut d).unwrap().is_some());
+    let before = LIVE_BYTES.with(Cell::get);
+    let mut error = None;
+    for csid in 3..20u8 {
+        d.push(&full_header(csid, 0xFF_FFFF, 9));
+        match next(&mut d) {
+            Ok(None) => {}
+            other => {
+                error = Some(other);
+                break;
+            }
+        }
+        d.push(&quarter);
+        assert_eq!(next(&mut d), Ok(None));
+    }
+    let max = DEFAULT_MAX_REASSEMBLY_BYTES;
+    assert_eq!(
+        error,
+        Some(Err(ChunkError::ReassemblyTooLarge {
+            csid: 3 + (max / (4 << 20)) as u32,
+            held: max + (4 << 20),
+            max,
+        }))
+    );
+    assert!(d.reassembly_bytes() <= max);
+    // Partials plus the decoder's input buffer (one 4 MiB chunk).
+    let held = LIVE_BYTES.with(Cell::get) - before;
+    assert!(
+        held <= (max + (4 << 20) + 4096) as isize,
+        "held {held} bytes"
+    );
+}
+
 #[test]
 fn too_many_chunk_streams() {
     let limits = Limits {
@@ -218,9 +314,13 @@ fn drive(limits: Limits, bytes: &[u8], split: usize) -> usize {
             match d.next_message() {
                 Ok(Some(m)) => {
                     assert!(m.payload.len() <= limits.max_message_size as usize);
+                    assert!(d.reassembly_bytes() <= limits.max_reassembly_bytes);
                     count += 1;
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    assert!(d.reassembly_bytes() <= limits.max_reassembly_bytes);
+                    break;
+                }
                 Err(_) => return count,
             }
         }
@@ -238,7 +338,12 @@ proptest! {
         small in any::<bool>(),
     ) {
         let limits = if small {
-            Limits { max_chunk_size: 64, max_message_size: 512, max_chunk_streams: 4 }
+            Limits {
+                max_chunk_size: 64,
+                max_message_size: 512,
+                max_chunk_streams: 4,
+                max_reassembly_bytes: 1024,
+            }
         } else {
             Limits::default()
         };

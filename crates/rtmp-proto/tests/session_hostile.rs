@@ -6,9 +6,12 @@ use bytes::Bytes;
 use rtmp_proto::amf0::{self, Amf0Value};
 use rtmp_proto::chunk::{ChunkEncoder, ChunkError};
 use rtmp_proto::command::{Command, CommandError, Connect};
+use rtmp_proto::control::{ControlMessage, UserControlEvent};
+use rtmp_proto::handshake::HandshakeServer;
 use rtmp_proto::handshake::{ClientMode, HandshakeClient, HandshakeError};
 use rtmp_proto::session::{
-    ServerConfig, ServerEvent, ServerSession, SessionError, MAX_PENDING_INPUT, MAX_STREAMS,
+    ClientConfig, ClientSession, ServerConfig, ServerEvent, ServerSession, SessionError,
+    MAX_PENDING_INPUT, MAX_QUEUED_REPLY_BYTES, MAX_STREAMS,
 };
 use rtmp_proto::{MessageType, RawMessage};
 use session_support::{accept_all, Rng};
@@ -376,5 +379,185 @@ fn malformed_aggregates_and_amf3_data_are_errors() {
     assert_eq!(
         s.handle_input(0, &enc.encode_to_vec(&amf3)),
         Err(SessionError::Command(CommandError::Amf3Format(Some(0x11))))
+    );
+}
+
+/// Feeds `input` (each item one read) until an error; checks that the
+/// session's queue never grows past the reply cap by more than one message's
+/// answers, and that the flood ends in `PeerNotReading`. `queued` is the
+/// session's `queued_bytes`.
+fn flood_until_not_reading(
+    reads: impl IntoIterator<Item = Vec<u8>>,
+    mut feed: impl FnMut(&[u8]) -> Result<(), SessionError>,
+    queued: impl Fn() -> usize,
+) {
+    // One message's answers: a few dozen bytes (a `_result` is the largest).
+    let slack = 256;
+    for read in reads {
+        let result = feed(&read);
+        assert!(
+            queued() <= MAX_QUEUED_REPLY_BYTES + slack,
+            "{} bytes queued",
+            queued()
+        );
+        if let Err(e) = result {
+            assert!(
+                matches!(e, SessionError::PeerNotReading { limit, .. } if limit == MAX_QUEUED_REPLY_BYTES),
+                "{e:?}"
+            );
+            // Sticky: the connection is over.
+            assert!(feed(&[]).is_err());
+            return;
+        }
+    }
+    panic!("the flood never failed; {} bytes queued", queued());
+}
+
+fn ping(t: u32) -> RawMessage {
+    ControlMessage::UserControl(UserControlEvent::PingRequest(t)).to_message()
+}
+
+#[test]
+fn pings_from_a_peer_that_never_reads_end_the_session() {
+    // Before connect: only the handshake is needed. 64 pings per read.
+    let s = server();
+    let mut enc = ChunkEncoder::new();
+    let reads = (0..20_000u32).map(|i| {
+        let mut read = Vec::new();
+        for t in 0..64 {
+            read.extend(enc.encode_to_vec(&ping(i * 64 + t)));
+        }
+        read
+    });
+    let s = std::cell::RefCell::new(s);
+    flood_until_not_reading(
+        reads,
+        |read| s.borrow_mut().handle_input(0, read),
+        || s.borrow().queued_bytes(),
+    );
+}
+
+#[test]
+fn calls_from_a_peer_that_never_reads_end_the_session() {
+    let (mut s, mut enc) = connected();
+    let mut out = Vec::new();
+    s.poll_transmit(&mut out);
+    let call = command_msg(
+        0,
+        &[text("_checkbw"), Amf0Value::Number(5.0), Amf0Value::Null],
+    );
+    let reads = (0..100_000).map(|_| enc.encode_to_vec(&call));
+    let s = std::cell::RefCell::new(s);
+    flood_until_not_reading(
+        reads,
+        |read| {
+            let mut s = s.borrow_mut();
+            let result = s.handle_input(0, read);
+            while s.poll_event().is_some() {}
+            result
+        },
+        || s.borrow().queued_bytes(),
+    );
+}
+
+#[test]
+fn an_ack_window_of_one_byte_read_by_read_ends_the_session() {
+    let mut s = server();
+    let mut enc = ChunkEncoder::new();
+    s.handle_input(
+        0,
+        &enc.encode_to_vec(&ControlMessage::WindowAckSize(1).to_message()),
+    )
+    .unwrap();
+    // Then messages that need no answer, one byte per read: each read is
+    // acknowledged.
+    let buffer = ControlMessage::UserControl(UserControlEvent::SetBufferLength {
+        stream_id: 1,
+        buffer_ms: 100,
+    })
+    .to_message();
+    let bytes: Vec<u8> = (0..40_000)
+        .flat_map(|_| enc.encode_to_vec(&buffer))
+        .collect();
+    let reads = bytes.into_iter().map(|b| vec![b]);
+    let s = std::cell::RefCell::new(s);
+    flood_until_not_reading(
+        reads,
+        |read| s.borrow_mut().handle_input(0, read),
+        || s.borrow().queued_bytes(),
+    );
+}
+
+#[test]
+fn a_reading_peer_and_application_output_never_trip_the_reply_cap() {
+    let (mut s, mut enc) = connected();
+    let mut out = Vec::new();
+    s.poll_transmit(&mut out);
+    // A peer that pings hard but reads gets every answer.
+    for i in 0..200 {
+        let read: Vec<u8> = (0..1000)
+            .flat_map(|t| enc.encode_to_vec(&ping(i * 1000 + t)))
+            .collect();
+        s.handle_input(0, &read).unwrap();
+        out.clear();
+        s.poll_transmit(&mut out);
+    }
+    // The application queues far more media than the reply cap, which
+    // does not count against it...
+    let video = RawMessage {
+        csid: 6,
+        timestamp: 0,
+        type_id: MessageType::Video,
+        stream_id: 1,
+        payload: Bytes::from(vec![0u8; 64 * 1024]),
+    };
+    for _ in 0..(2 * MAX_QUEUED_REPLY_BYTES / (64 * 1024)) {
+        s.send_media(1, &video);
+    }
+    let media = s.queued_bytes();
+    assert!(media > 2 * MAX_QUEUED_REPLY_BYTES);
+    // ...but once this peer stops reading, its replies do.
+    let reads = (0..20_000u32).map(|i| {
+        let mut read = Vec::new();
+        for t in 0..64 {
+            read.extend(enc.encode_to_vec(&ping(i * 64 + t)));
+        }
+        read
+    });
+    let s = std::cell::RefCell::new(s);
+    flood_until_not_reading(
+        reads,
+        |read| s.borrow_mut().handle_input(0, read),
+        || s.borrow().queued_bytes() - media,
+    );
+}
+
+#[test]
+fn a_client_that_never_reads_its_replies_fails_too() {
+    let mut c = ClientSession::new(ClientConfig::default(), 0, [1; 32]);
+    let mut hs = HandshakeServer::new(0, [2; 32]);
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    let c0c1 = session_support::concat(&out);
+    assert_eq!(hs.handle_input(&c0c1).unwrap(), c0c1.len());
+    let mut s0s1s2 = Vec::new();
+    while let Some(b) = hs.poll_transmit() {
+        s0s1s2.extend_from_slice(&b);
+    }
+    c.handle_input(0, &s0s1s2).unwrap();
+    assert!(c.is_handshake_done());
+    let mut enc = ChunkEncoder::new();
+    let reads = (0..20_000u32).map(|i| {
+        let mut read = Vec::new();
+        for t in 0..64 {
+            read.extend(enc.encode_to_vec(&ping(i * 64 + t)));
+        }
+        read
+    });
+    let c = std::cell::RefCell::new(c);
+    flood_until_not_reading(
+        reads,
+        |read| c.borrow_mut().handle_input(0, read),
+        || c.borrow().queued_bytes(),
     );
 }

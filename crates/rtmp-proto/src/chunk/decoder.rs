@@ -45,8 +45,10 @@ use crate::reader::Reader;
 ///
 /// Memory: the input buffer holds what was pushed and not yet decoded;
 /// partial messages are bounded by their (checked) lengths and grow with the
-/// bytes that actually arrive (see [`REASSEMBLY_PREALLOC`]). A message that
-/// fits in one chunk is a zero-copy slice of the input buffer.
+/// bytes that actually arrive (see [`REASSEMBLY_PREALLOC`]), and all of them
+/// together by [`Limits::max_reassembly_bytes`], checked as soon as a chunk's
+/// header is buffered (before its payload is waited for). A message that fits
+/// in one chunk is a zero-copy slice of the input buffer.
 ///
 /// After an error the decoder's state is unspecified: close the connection.
 #[derive(Debug)]
@@ -56,6 +58,8 @@ pub struct ChunkDecoder {
     buf: BytesMut,
     bytes_received: u64,
     streams: Vec<ChunkStream>,
+    /// Sum of the capacities of every chunk stream's `partial` buffer.
+    reassembly_bytes: usize,
     /// Index of the most recently used entry of `streams`: consecutive chunks
     /// are usually on the same chunk stream.
     last: usize,
@@ -97,11 +101,35 @@ impl ChunkStream {
         }
     }
 
-    fn abort(&mut self) {
+    /// Drops the partial message; returns the capacity it held.
+    fn abort(&mut self) -> usize {
         self.in_progress = false;
         self.received = 0;
-        self.partial = BytesMut::new();
+        std::mem::take(&mut self.partial).capacity()
     }
+}
+
+/// What `step` needs to know about a chunk stream seen before.
+#[derive(Clone, Copy)]
+struct Known {
+    in_progress: bool,
+    received: u32,
+    extended: Option<u32>,
+    length: u32,
+    /// Capacity of its partial message buffer.
+    capacity: usize,
+}
+
+/// The capacity a partial message buffer of `len` bytes (and `capacity`)
+/// needs to take `chunk_len` more: unchanged if they fit, else doubled (at
+/// least [`REASSEMBLY_PREALLOC`]), never past the `left` bytes the message
+/// still lacks. So a buffer grows with what arrives, not with what its
+/// header claims.
+fn grown_capacity(len: usize, capacity: usize, chunk_len: usize, left: usize) -> usize {
+    if capacity.saturating_sub(len) >= chunk_len {
+        return capacity;
+    }
+    len + len.max(REASSEMBLY_PREALLOC).min(left).max(chunk_len)
 }
 
 /// What one decoding step produced.
@@ -120,6 +148,7 @@ impl ChunkDecoder {
             buf: BytesMut::new(),
             bytes_received: 0,
             streams: Vec::new(),
+            reassembly_bytes: 0,
             last: 0,
         }
     }
@@ -138,6 +167,12 @@ impl ChunkDecoder {
     /// Bytes pushed but not yet decoded.
     pub fn buffered(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Bytes held by partially reassembled messages (buffer capacity), at
+    /// most [`Limits::max_reassembly_bytes`].
+    pub fn reassembly_bytes(&self) -> usize {
+        self.reassembly_bytes
     }
 
     /// The chunk size the peer currently sends with.
@@ -179,10 +214,13 @@ impl ChunkDecoder {
             return Ok(Step::NeedMore);
         };
         let index = self.find(csid);
-        // (in_progress, received, extended, length) of a known chunk stream.
-        let stream = index
-            .and_then(|i| self.streams.get(i))
-            .map(|s| (s.in_progress, s.received, s.extended, s.length));
+        let stream = index.and_then(|i| self.streams.get(i)).map(|s| Known {
+            in_progress: s.in_progress,
+            received: s.received,
+            extended: s.extended,
+            length: s.length,
+            capacity: s.partial.capacity(),
+        });
         if stream.is_none() {
             if fmt > 1 {
                 return Err(ChunkError::MissingPreviousHeader { csid, fmt });
@@ -194,8 +232,8 @@ impl ChunkDecoder {
                 });
             }
         }
-        let continuation = fmt == FMT_NONE && stream.is_some_and(|s| s.0);
-        let inherited_extended = stream.and_then(|s| s.2);
+        let continuation = fmt == FMT_NONE && stream.is_some_and(|s| s.in_progress);
+        let inherited_extended = stream.and_then(|s| s.extended);
 
         // Extended timestamp (spec 5.3.1.3), with the continuation heuristic
         // documented on the type.
@@ -228,14 +266,42 @@ impl ChunkDecoder {
                 }
                 length
             }
-            (None, Some(s)) => s.3,
+            (None, Some(s)) => s.length,
             (None, None) => return Err(ChunkError::MissingPreviousHeader { csid, fmt }),
         };
         let received = match stream {
-            Some(s) if continuation => s.1,
+            Some(s) if continuation => s.received,
             _ => 0,
         };
         let chunk_len = self.chunk_size.min(length.saturating_sub(received));
+        let whole = received == 0 && chunk_len == length;
+
+        // The reassembly cap, checked before waiting for the payload. A new
+        // message frees the partial one it interrupts; a whole message in one
+        // chunk holds nothing here.
+        let old_capacity = stream.map_or(0, |s| s.capacity);
+        let new_capacity = if whole {
+            0
+        } else {
+            let (len, capacity) = if continuation {
+                (received as usize, old_capacity)
+            } else {
+                (0, 0)
+            };
+            let left = length.saturating_sub(received) as usize;
+            grown_capacity(len, capacity, chunk_len as usize, left)
+        };
+        let held = self
+            .reassembly_bytes
+            .saturating_sub(old_capacity)
+            .saturating_add(new_capacity);
+        if new_capacity > old_capacity && held > self.limits.max_reassembly_bytes {
+            return Err(ChunkError::ReassemblyTooLarge {
+                csid,
+                held,
+                max: self.limits.max_reassembly_bytes,
+            });
+        }
         let header_len = r.position();
         if r.remaining() < chunk_len as usize {
             return Ok(Step::NeedMore);
@@ -288,34 +354,42 @@ impl ChunkDecoder {
             if s.in_progress {
                 // A new header interrupts a partial message: the peer gave up
                 // on it (as ffmpeg, drop it rather than fail).
-                s.abort();
+                let freed = s.abort();
+                self.reassembly_bytes = self.reassembly_bytes.saturating_sub(freed);
             }
             s.in_progress = true;
         }
 
         self.buf.advance(header_len);
         let chunk_len = chunk_len as usize;
-        let payload = if received == 0 && chunk_len as u64 == u64::from(length) {
+        let payload = if whole {
             // Whole message in one chunk: a zero-copy slice of the input.
             self.buf.split_to(chunk_len).freeze()
         } else {
             let Some(bytes) = self.buf.get(..chunk_len) else {
                 return Ok(Step::NeedMore);
             };
-            let spare = s.partial.capacity() - s.partial.len();
-            if spare < chunk_len {
-                // Grow with what arrives, never past the message length.
-                let left = (length - received) as usize;
-                let grow = s.partial.len().max(REASSEMBLY_PREALLOC).min(left);
-                s.partial.reserve(grow.max(chunk_len));
+            let capacity = s.partial.capacity();
+            if new_capacity > capacity {
+                // Exactly the capacity the cap was checked against
+                // (`reserve` could round it up).
+                let mut grown = BytesMut::with_capacity(new_capacity);
+                grown.extend_from_slice(&s.partial);
+                s.partial = grown;
             }
             s.partial.extend_from_slice(bytes);
+            self.reassembly_bytes = self
+                .reassembly_bytes
+                .saturating_add(s.partial.capacity())
+                .saturating_sub(capacity);
             self.buf.advance(chunk_len);
             s.received = received + chunk_len as u32;
             if s.received < length {
                 return Ok(Step::Chunk);
             }
-            std::mem::take(&mut s.partial).freeze()
+            let message = std::mem::take(&mut s.partial);
+            self.reassembly_bytes = self.reassembly_bytes.saturating_sub(message.capacity());
+            message.freeze()
         };
         s.in_progress = false;
         s.received = 0;
@@ -345,7 +419,8 @@ impl ChunkDecoder {
             }
             Ok(ControlMessage::Abort { csid }) => {
                 if let Some(stream) = self.find(csid).and_then(|i| self.streams.get_mut(i)) {
-                    stream.abort();
+                    let freed = stream.abort();
+                    self.reassembly_bytes = self.reassembly_bytes.saturating_sub(freed);
                 }
             }
             Ok(_) => {}
@@ -489,6 +564,45 @@ mod tests {
         assert_eq!(first.type_id, MessageType::SetChunkSize);
         assert_eq!(d.chunk_size(), 256);
         assert_eq!(d.next_message().unwrap().unwrap().payload.len(), 200);
+    }
+
+    /// What the partial message buffers really hold.
+    fn held(d: &ChunkDecoder) -> usize {
+        d.streams.iter().map(|s| s.partial.capacity()).sum()
+    }
+
+    #[test]
+    fn reassembly_bytes_follow_interrupted_and_aborted_messages() {
+        let mut d = ChunkDecoder::new(Limits::default());
+        // Two 200-byte messages, one chunk each on csids 4 and 5.
+        for csid in [4, 5] {
+            d.push(&[csid, 0, 0, 0, 0, 0, 200, 9, 1, 0, 0, 0]);
+            d.push(&[1u8; 128]);
+        }
+        assert_eq!(d.next_message().unwrap(), None);
+        assert_eq!(d.reassembly_bytes(), 400);
+        assert_eq!(d.reassembly_bytes(), held(&d));
+        // A new whole message on csid 4 interrupts its partial one.
+        d.push(&[4, 0, 0, 0, 0, 0, 1, 9, 1, 0, 0, 0, 7]);
+        assert_eq!(d.next_message().unwrap().unwrap().payload.len(), 1);
+        assert_eq!(d.reassembly_bytes(), 200);
+        // Abort csid 5.
+        d.push(&[2, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0, 5]);
+        assert_eq!(
+            d.next_message().unwrap().unwrap().type_id,
+            MessageType::Abort
+        );
+        assert_eq!(d.reassembly_bytes(), 0);
+        assert_eq!(held(&d), 0);
+        // A completed message is handed out, not held.
+        d.push(&[6, 0, 0, 0, 0, 0, 200, 9, 1, 0, 0, 0]);
+        d.push(&[1u8; 128]);
+        assert_eq!(d.next_message().unwrap(), None);
+        assert_eq!(d.reassembly_bytes(), 200);
+        d.push(&[0xC6]);
+        d.push(&[1u8; 72]);
+        assert_eq!(d.next_message().unwrap().unwrap().payload.len(), 200);
+        assert_eq!(d.reassembly_bytes(), 0);
     }
 
     #[test]

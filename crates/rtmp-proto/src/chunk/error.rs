@@ -36,6 +36,17 @@ pub enum ChunkError {
         /// Configured limit.
         max: usize,
     },
+    /// Taking the next chunk would make the partially reassembled messages
+    /// hold more than [`Limits::max_reassembly_bytes`](super::Limits) bytes.
+    #[error("chunk on chunk stream {csid} would make partial messages hold {held} bytes, over the limit {max}")]
+    ReassemblyTooLarge {
+        /// Chunk stream id of the chunk that did not fit.
+        csid: u32,
+        /// Bytes partial messages would hold with it.
+        held: usize,
+        /// Configured limit.
+        max: usize,
+    },
     /// A fmt 2 or 3 chunk arrived on a chunk stream that never had a full
     /// header, so its message length and type are unknown (spec 5.3.1.2).
     #[error("chunk fmt {fmt} on chunk stream {csid}, which has no previous header")]

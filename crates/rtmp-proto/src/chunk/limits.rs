@@ -1,9 +1,11 @@
 //! Resource limits of the chunk decoder.
 //!
 //! The wire allows chunks of up to 2^31 - 1 bytes, messages of up to 2^24 - 1
-//! bytes and 65,598 chunk streams per connection (spec 5.3.1, 5.4.1). A server
-//! facing untrusted peers caps all three so one connection cannot make it hold
-//! unbounded state.
+//! bytes and 65,598 chunk streams per connection (spec 5.3.1, 5.4.1), each
+//! chunk stream reassembling its own message (spec 5.3.1: chunks of different
+//! messages interleave). A server facing untrusted peers caps all of these,
+//! and the sum of what partial messages hold, so one connection cannot make it
+//! hold unbounded state.
 
 /// Default cap on the chunk size a peer may set: 16 MiB. Real encoders use
 /// 128 to 65,536; the cap only stops absurd values.
@@ -17,6 +19,15 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: u32 = (1 << 24) - 1;
 /// Default cap on distinct chunk stream ids per connection. Encoders use a
 /// handful (2 for control, 3 for commands, a few for media).
 pub const DEFAULT_MAX_CHUNK_STREAMS: usize = 64;
+
+/// Default cap on the bytes all partially reassembled messages of one decoder
+/// hold together: 32 MiB. Without it, 64 chunk streams could each hold most
+/// of a 16 MiB message (about 1 GiB per connection). One message of the
+/// largest size the wire can describe (16 MiB - 1, spec 5.3.1.2.1) still fits,
+/// with as much again for the messages interleaved with it (spec 5.3.1:
+/// audio, video and commands each on their own chunk stream). Real streams
+/// hold far less: a video key frame is a few hundred KiB.
+pub const DEFAULT_MAX_REASSEMBLY_BYTES: usize = 32 << 20;
 
 /// At most this many bytes are reserved up front when a message starts; the
 /// rest of its buffer grows with the bytes that actually arrive. A header alone
@@ -32,6 +43,11 @@ pub struct Limits {
     pub max_message_size: u32,
     /// Most distinct chunk stream ids the peer may use.
     pub max_chunk_streams: usize,
+    /// Most bytes all partial messages may hold together (buffer capacity,
+    /// counted when a message starts or grows). Keep it at least
+    /// `max_message_size`, or messages longer than one chunk and this cap
+    /// cannot be received.
+    pub max_reassembly_bytes: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +56,7 @@ impl Default for Limits {
             max_chunk_size: DEFAULT_MAX_CHUNK_SIZE,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_chunk_streams: DEFAULT_MAX_CHUNK_STREAMS,
+            max_reassembly_bytes: DEFAULT_MAX_REASSEMBLY_BYTES,
         }
     }
 }

@@ -24,7 +24,7 @@ pub use encoder::ChunkEncoder;
 pub use error::ChunkError;
 pub use limits::{
     Limits, DEFAULT_MAX_CHUNK_SIZE, DEFAULT_MAX_CHUNK_STREAMS, DEFAULT_MAX_MESSAGE_SIZE,
-    REASSEMBLY_PREALLOC,
+    DEFAULT_MAX_REASSEMBLY_BYTES, REASSEMBLY_PREALLOC,
 };
 pub use shared::{encode_shared, EncodedMessage};
 

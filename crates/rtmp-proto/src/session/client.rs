@@ -206,7 +206,7 @@ impl ClientSession {
                 self.out.raw(c2);
             }
             for msg in std::mem::take(&mut self.deferred) {
-                self.out.message(&msg);
+                self.out.app_message(&msg);
             }
         }
         if !rest.is_empty() {
@@ -216,9 +216,12 @@ impl ClientSession {
             self.out
                 .control(&ControlMessage::Acknowledgement { sequence });
         }
-        // Each message consumes input, so this ends with the buffer.
+        // Each message consumes input, so this ends with the buffer. The
+        // reply cap is checked after each one so a burst stops at it.
+        self.out.check_replies()?;
         while let Some(msg) = self.decoder.next_message()? {
             self.on_message(msg)?;
+            self.out.check_replies()?;
         }
         Ok(())
     }
@@ -238,11 +241,13 @@ impl ClientSession {
                         if self.announced_window != Some(size) =>
                     {
                         self.announced_window = Some(size);
-                        self.send(ControlMessage::WindowAckSize(size).to_message());
+                        self.out.control(&ControlMessage::WindowAckSize(size));
                     }
-                    ControlMessage::UserControl(UserControlEvent::PingRequest(t)) => self.send(
-                        ControlMessage::UserControl(UserControlEvent::PingResponse(t)).to_message(),
-                    ),
+                    ControlMessage::UserControl(UserControlEvent::PingRequest(t)) => {
+                        self.out.control(&ControlMessage::UserControl(
+                            UserControlEvent::PingResponse(t),
+                        ))
+                    }
                     ControlMessage::UserControl(UserControlEvent::PingResponse(_)) => {}
                     ControlMessage::UserControl(event) => {
                         self.events.push_back(ClientEvent::UserControl(event));
@@ -369,10 +374,13 @@ impl ClientSession {
         Ok(())
     }
 
-    /// Queues `msg` now, or after the handshake if it is still running.
+    /// Queues `msg` for the application (not counted as a reply) now, or
+    /// after the handshake if it is still running. Answers to input go
+    /// through `self.out` directly: messages are only decoded after the
+    /// handshake.
     fn send(&mut self, msg: RawMessage) {
         if self.handshake.is_done() {
-            self.out.message(&msg);
+            self.out.app_message(&msg);
         } else {
             self.deferred.push(msg);
         }
@@ -536,7 +544,11 @@ impl ClientSession {
     }
 
     /// Bytes queued for sending (not counting messages held until the
-    /// handshake completes).
+    /// handshake completes). What the session queues by itself in answer to
+    /// input (C2, acknowledgements, ping responses) is capped: past
+    /// [`MAX_QUEUED_REPLY_BYTES`](super::MAX_QUEUED_REPLY_BYTES) not yet
+    /// taken by [`poll_transmit`](Self::poll_transmit), input fails with
+    /// [`SessionError::PeerNotReading`].
     pub fn queued_bytes(&self) -> usize {
         self.out.queued()
     }

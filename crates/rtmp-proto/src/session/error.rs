@@ -52,6 +52,17 @@ pub enum SessionError {
         /// The limit.
         limit: usize,
     },
+    /// The peer does not read our replies: more than
+    /// [`MAX_QUEUED_REPLY_BYTES`](super::MAX_QUEUED_REPLY_BYTES) of answers
+    /// the session queued by itself (acknowledgements, ping responses,
+    /// command results) wait to be written.
+    #[error("peer does not read our replies: {queued} bytes queued (limit {limit})")]
+    PeerNotReading {
+        /// Reply bytes queued.
+        queued: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The application answered a decision the session is not waiting for
     /// (e.g. `accept_publish` for a stream that did not ask to publish). Not
     /// fatal: nothing was sent and the session is unchanged.

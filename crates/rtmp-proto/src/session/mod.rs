@@ -33,6 +33,7 @@ mod server;
 
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use error::SessionError;
+pub use outbox::MAX_QUEUED_REPLY_BYTES;
 pub use server::{ServerConfig, ServerEvent, ServerSession, MAX_PENDING_INPUT, MAX_STREAMS};
 
 use crate::chunk::{encode_shared, EncodedMessage};

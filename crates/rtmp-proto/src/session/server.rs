@@ -298,11 +298,18 @@ impl ServerSession {
 
     /// Decodes and handles buffered messages until the buffer is empty or a
     /// decision is pending.
+    /// Fails once the replies queued so far exceed
+    /// [`MAX_QUEUED_REPLY_BYTES`](super::MAX_QUEUED_REPLY_BYTES), checked
+    /// after each message so a burst of input stops at the cap.
     fn process(&mut self) -> Result<(), SessionError> {
+        self.out.check_replies()?;
         // Each message consumes input, so this ends with the buffer.
         while !self.paused() {
             match self.decoder.next_message()? {
-                Some(msg) => self.on_message(msg)?,
+                Some(msg) => {
+                    self.on_message(msg)?;
+                    self.out.check_replies()?;
+                }
                 None => return Ok(()),
             }
         }
@@ -714,6 +721,11 @@ impl ServerSession {
 
     /// Bytes queued for sending. The session never drops output: pacing and
     /// dropping slow players is the application's job, and this is its gauge.
+    /// What the session queues by itself in answer to input (not what the
+    /// `send_*` methods queue) is capped: past
+    /// [`MAX_QUEUED_REPLY_BYTES`](super::MAX_QUEUED_REPLY_BYTES) not yet
+    /// taken by [`poll_transmit`](Self::poll_transmit), input fails with
+    /// [`SessionError::PeerNotReading`].
     pub fn queued_bytes(&self) -> usize {
         self.out.queued()
     }
@@ -957,7 +969,7 @@ impl ServerSession {
     /// by type ([`CSID_AUDIO`](super::CSID_AUDIO), [`CSID_VIDEO`](super::CSID_VIDEO),
     /// [`CSID_DATA`](super::CSID_DATA)); the payload is not copied.
     pub fn send_media(&mut self, stream_id: u32, msg: &RawMessage) {
-        self.out.message(&RawMessage {
+        self.out.app_message(&RawMessage {
             csid: media_csid(msg.type_id),
             stream_id,
             ..msg.clone()
@@ -970,19 +982,22 @@ impl ServerSession {
     /// this player's stream id and [`out_chunk_size`](Self::out_chunk_size).
     pub fn send_encoded(&mut self, encoded: &EncodedMessage) {
         for piece in encoded.pieces() {
-            self.out.raw(piece.clone());
+            self.out.app_raw(piece.clone());
         }
     }
 
     /// Queues `onStatus(level, code, description)` on `stream_id` (e.g.
     /// `NetStream.Play.UnpublishNotify` when a played stream's publisher leaves).
     pub fn send_status(&mut self, stream_id: u32, level: &str, code: &str, description: &str) {
-        self.status(stream_id, &Status::new(level, code, description));
+        let status = Command::OnStatus(Status::new(level, code, description));
+        self.out
+            .app_message(&status.to_message(CSID_STREAM_COMMAND, stream_id));
     }
 
     /// Queues a user control event (e.g. Stream EOF, Ping Request).
     pub fn send_user_control(&mut self, event: UserControlEvent) {
-        self.out.control(&ControlMessage::UserControl(event));
+        self.out
+            .app_message(&ControlMessage::UserControl(event).to_message());
     }
 
     /// Queues any command on `stream_id` (NetConnection commands on stream 0).
@@ -992,13 +1007,13 @@ impl ServerSession {
         } else {
             CSID_STREAM_COMMAND
         };
-        self.out.command(csid, stream_id, command);
+        self.out.app_message(&command.to_message(csid, stream_id));
     }
 
     /// Queues a data message on `stream_id` at `timestamp` through the
     /// session's own encoder.
     pub fn send_data(&mut self, stream_id: u32, timestamp: u64, data: &DataMessage) {
         self.out
-            .message(&data.to_message(CSID_DATA, stream_id, timestamp));
+            .app_message(&data.to_message(CSID_DATA, stream_id, timestamp));
     }
 }
