@@ -619,7 +619,7 @@ fn a_second_server_with_the_same_pid_file_refuses_to_start() {
         std::fs::write(
             &conf,
             format!(
-                "listen 127.0.0.1:0;\ndaemon off;\npid {};\nvhost __defaultVhost__ {{\n}}\n",
+                "listen 127.0.0.1:0;\ndaemon off;\nsrs_log_tank console;\npid {};\nvhost __defaultVhost__ {{\n}}\n",
                 pid_file.display()
             ),
         )
