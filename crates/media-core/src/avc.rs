@@ -22,6 +22,15 @@ pub const MAX_DIMENSION: u32 = 16_880;
 /// than a handful, so a record claiming more is refused.
 pub const MAX_PARAMETER_SETS: usize = 64;
 
+/// Total bytes of the parameter sets accepted in one record. They are
+/// written in front of every key frame that lacks its own, and the key flag
+/// is the publisher's to set, so without a bound a record of 31 SPS and 64
+/// PPS of 65535 bytes each (6 MiB) would turn every tiny frame into
+/// megabytes of output. Encoders write well under 1 KiB; the largest single
+/// legitimate PPS (a Baseline slice group map of type 6 at level 6.2:
+/// 139264 map units of 3 bits) is 51 KiB.
+pub const MAX_PARAMETER_SET_BYTES: usize = 64 * 1024;
+
 /// Bound on `num_ref_frames_in_pic_order_cnt_cycle` (the spec's own, 7.4.2.1.1).
 const MAX_POC_CYCLE: u32 = 255;
 
@@ -69,6 +78,9 @@ pub enum AvcError {
     /// More parameter sets than [`MAX_PARAMETER_SETS`].
     #[error("{0} parameter sets exceed the limit")]
     TooManyParameterSets(usize),
+    /// Parameter sets larger in total than [`MAX_PARAMETER_SET_BYTES`].
+    #[error("parameter sets of at least {0} bytes exceed the limit")]
+    ParameterSetsTooLarge(usize),
     /// A parameter set in the record is empty or has the wrong NAL type.
     #[error("record holds NAL type {found} where type {expected} belongs")]
     WrongParameterSet {
@@ -113,10 +125,13 @@ pub struct AvcConfig {
     pub pps: Vec<Bytes>,
 }
 
+/// Reads `count` parameter sets of NAL type `expected`; `total` carries the
+/// bytes read so far across calls (see [`MAX_PARAMETER_SET_BYTES`]).
 fn read_sets(
     r: &mut Reader<'_>,
     count: usize,
     expected: u8,
+    total: &mut usize,
     out: &mut Vec<Bytes>,
 ) -> Result<(), AvcError> {
     if count > MAX_PARAMETER_SETS {
@@ -125,6 +140,10 @@ fn read_sets(
     for _ in 0..count {
         let len = usize::from(r.u16()?);
         let nal = r.take(len)?;
+        *total = total.saturating_add(len);
+        if *total > MAX_PARAMETER_SET_BYTES {
+            return Err(AvcError::ParameterSetsTooLarge(*total));
+        }
         let found = nal.first().map_or(0, |h| h & 0x1F);
         if found != expected {
             return Err(AvcError::WrongParameterSet { expected, found });
@@ -147,12 +166,13 @@ impl AvcConfig {
         let compatibility = r.u8()?;
         let level = r.u8()?;
         let nal_length_size = (r.u8()? & 0x03) + 1;
+        let mut total = 0;
         let mut sps = Vec::new();
         let num_sps = usize::from(r.u8()? & 0x1F);
-        read_sets(&mut r, num_sps, NAL_SPS, &mut sps)?;
+        read_sets(&mut r, num_sps, NAL_SPS, &mut total, &mut sps)?;
         let mut pps = Vec::new();
         let num_pps = usize::from(r.u8()?);
-        read_sets(&mut r, num_pps, NAL_PPS, &mut pps)?;
+        read_sets(&mut r, num_pps, NAL_PPS, &mut total, &mut pps)?;
         Ok(Self {
             profile,
             compatibility,
@@ -716,6 +736,26 @@ mod tests {
         assert_eq!(
             AvcConfig::parse(&many),
             Err(AvcError::TooManyParameterSets(255))
+        );
+    }
+
+    /// The parameter sets are counted together, SPS and PPS: up to
+    /// MAX_PARAMETER_SET_BYTES in total is accepted, one byte more is not.
+    #[test]
+    fn config_record_parameter_set_bytes_are_bounded() {
+        let nal = |t: u8, len: usize| [&[t][..], &vec![0xAB; len - 1]].concat();
+        let sps = nal(NAL_SPS, 40_000);
+        let fits = nal(NAL_PPS, MAX_PARAMETER_SET_BYTES - 40_000);
+        let c = AvcConfig::parse(&record(&[&sps], &[&fits], 4)).unwrap();
+        assert_eq!(c.pps[0].len(), MAX_PARAMETER_SET_BYTES - 40_000);
+        let over = nal(NAL_PPS, MAX_PARAMETER_SET_BYTES - 40_000 + 1);
+        assert_eq!(
+            AvcConfig::parse(&record(&[&sps], &[&over], 4)),
+            Err(AvcError::ParameterSetsTooLarge(MAX_PARAMETER_SET_BYTES + 1))
+        );
+        assert_eq!(
+            AvcConfig::parse(&record(&[&sps, &sps], &[], 4)),
+            Err(AvcError::ParameterSetsTooLarge(80_000))
         );
     }
 

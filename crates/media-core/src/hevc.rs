@@ -21,6 +21,15 @@ pub const MAX_ARRAYS: usize = 16;
 /// Parameter sets accepted per kind (H.265 allows 16 VPS, 16 SPS, 64 PPS ids).
 pub const MAX_PARAMETER_SETS: usize = 64;
 
+/// Total bytes of the VPS, SPS and PPS accepted in one record. They are
+/// written in front of every key frame that lacks its own, and the key flag
+/// is the publisher's to set, so without a bound a record of 3 × 64 sets of
+/// 65535 bytes (12 MiB) would turn every tiny frame into megabytes of
+/// output. Encoders write a few hundred bytes; even multi-layer streams and
+/// range-extension SPS with scaling lists stay within a few KiB. The same
+/// bound as AVC's [`crate::avc::MAX_PARAMETER_SET_BYTES`].
+pub const MAX_PARAMETER_SET_BYTES: usize = crate::avc::MAX_PARAMETER_SET_BYTES;
+
 /// NAL unit types (H.265 table 7-1).
 pub(crate) const NAL_VPS: u8 = 32;
 pub(crate) const NAL_SPS: u8 = 33;
@@ -52,6 +61,9 @@ pub enum HevcError {
     /// [`MAX_PARAMETER_SETS`].
     #[error("{0} NAL arrays or parameter sets exceed the limit")]
     TooManyParameterSets(usize),
+    /// VPS, SPS and PPS larger in total than [`MAX_PARAMETER_SET_BYTES`].
+    #[error("parameter sets of at least {0} bytes exceed the limit")]
+    ParameterSetsTooLarge(usize),
     /// A VPS/SPS/PPS array entry whose NAL type differs from the array's.
     #[error("array of NAL type {expected} holds NAL type {found}")]
     WrongParameterSet {
@@ -132,6 +144,7 @@ impl HevcConfig {
             return Err(HevcError::TooManyParameterSets(arrays));
         }
         let (mut vps, mut sps, mut pps) = (Vec::new(), Vec::new(), Vec::new());
+        let mut total = 0usize;
         for _ in 0..arrays {
             let nal_type = r.u8()? & 0x3F;
             let count = usize::from(r.u16()?);
@@ -149,6 +162,10 @@ impl HevcConfig {
                     for _ in 0..count {
                         let len = usize::from(r.u16()?);
                         let nal = r.take(len)?;
+                        total = total.saturating_add(len);
+                        if total > MAX_PARAMETER_SET_BYTES {
+                            return Err(HevcError::ParameterSetsTooLarge(total));
+                        }
                         let found = nal.first().map_or(0, |h| (h >> 1) & 0x3F);
                         if found != nal_type {
                             return Err(HevcError::WrongParameterSet {
@@ -479,6 +496,39 @@ mod tests {
         assert_eq!(
             HevcConfig::parse(&sets),
             Err(HevcError::TooManyParameterSets(65535))
+        );
+    }
+
+    /// VPS, SPS and PPS are counted together: up to MAX_PARAMETER_SET_BYTES
+    /// in total is accepted, one byte more is not. SEI arrays do not count
+    /// (they are skipped, not kept).
+    #[test]
+    fn config_record_parameter_set_bytes_are_bounded() {
+        let nal = |t: u8, len: usize| [&[t << 1, 1][..], &vec![0xAB; len - 2]].concat();
+        let (vps, sps) = (nal(NAL_VPS, 30_000), nal(NAL_SPS, 30_000));
+        let sei = nal(39, 60_000);
+        let rest = MAX_PARAMETER_SET_BYTES - 60_000;
+        let fits = nal(NAL_PPS, rest);
+        let c = HevcConfig::parse(&record(
+            &[
+                (NAL_VPS, &[&vps]),
+                (39, &[&sei]),
+                (NAL_SPS, &[&sps]),
+                (NAL_PPS, &[&fits]),
+            ],
+            4,
+        ))
+        .unwrap();
+        assert_eq!(c.pps[0].len(), rest);
+        let over = nal(NAL_PPS, rest + 1);
+        assert_eq!(
+            HevcConfig::parse(&record(
+                &[(NAL_VPS, &[&vps]), (NAL_SPS, &[&sps]), (NAL_PPS, &[&over])],
+                4,
+            )),
+            Err(HevcError::ParameterSetsTooLarge(
+                MAX_PARAMETER_SET_BYTES + 1
+            ))
         );
     }
 

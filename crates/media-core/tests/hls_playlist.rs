@@ -584,3 +584,97 @@ fn a_late_track_still_joins_the_first_segment() {
     actions.extend(drain(&mut seg));
     assert_eq!(closes(&actions), [(0, 400)]);
 }
+
+/// With timestamps that never advance the time rules never cut; the size
+/// cap does: at the next key frame from half of it on, at any frame from it
+/// on (so video without key frames is bounded too).
+#[test]
+fn a_segment_whose_clock_stands_still_is_cut_by_size() {
+    use media_core::hls::MAX_SEGMENT_BYTES;
+    const FRAME: usize = 4 << 20;
+    let frame = |key: bool| {
+        let mut b = vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0];
+        b.extend_from_slice(&(FRAME as u32).to_be_bytes());
+        b.push(if key { 0x65 } else { 0x41 });
+        b.resize(b.len() + FRAME - 1, 0xAB);
+        media(MediaKind::Video, 0, key, false, b)
+    };
+    let (key, inter) = (frame(true), frame(false));
+    // TS bytes per segment, and the segments closed.
+    let run = |first: &media_core::MediaMessage, rest: &media_core::MediaMessage| {
+        let mut seg = HlsSegmenter::new(config(2, 60), "live", "cam");
+        for m in &synthetic(Synth { ms: 0, ..AV })[..2] {
+            seg.push(m, 0).unwrap();
+        }
+        let mut bytes = std::collections::BTreeMap::<u64, u64>::new();
+        let mut closed = Vec::new();
+        seg.push(first, 0).unwrap();
+        for _ in 0..MAX_SEGMENT_BYTES / FRAME as u64 + 4 {
+            seg.push(rest, 0).unwrap();
+            for a in drain(&mut seg) {
+                match a {
+                    HlsAction::Append { seq, bytes: b } => {
+                        *bytes.entry(seq).or_default() += b.len() as u64
+                    }
+                    HlsAction::CloseSegment {
+                        seq, duration_ms, ..
+                    } => closed.push((seq, duration_ms)),
+                    _ => {}
+                }
+            }
+        }
+        (bytes, closed)
+    };
+    // Key frames: cut once half the cap is reached.
+    let (bytes, closed) = run(&key, &key);
+    assert!(closed.len() >= 2, "{closed:?}");
+    for (seq, duration) in &closed {
+        assert_eq!(*duration, 0);
+        let b = bytes[seq];
+        assert!(
+            (MAX_SEGMENT_BYTES / 2..MAX_SEGMENT_BYTES / 2 + 2 * FRAME as u64).contains(&b),
+            "{seq}: {b}"
+        );
+    }
+    // One key frame, then never another: cut at the cap itself.
+    let (bytes, closed) = run(&key, &inter);
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    let b = bytes[&0];
+    assert!(
+        (MAX_SEGMENT_BYTES..MAX_SEGMENT_BYTES + 2 * FRAME as u64).contains(&b),
+        "{b}"
+    );
+}
+
+/// With timestamps that stand still and no second track, neither the time
+/// nor the frame cap ends the probe; the byte cap does, counting the whole
+/// message a frame keeps alive (here mostly an AUD the frame leaves out).
+#[test]
+fn the_probe_is_bounded_by_bytes() {
+    use media_core::hls::PROBE_MAX_BYTES;
+    const FRAME: usize = 4 << 20;
+    let mut plain = vec![0x17, 1, 0, 0, 0];
+    plain.extend_from_slice(&(FRAME as u32).to_be_bytes());
+    plain.push(0x65);
+    plain.resize(plain.len() + FRAME - 1, 0xAB);
+    let mut padded = vec![0x17, 1, 0, 0, 0];
+    padded.extend_from_slice(&(FRAME as u32).to_be_bytes());
+    padded.extend_from_slice(&[0x09, 0xF0]);
+    padded.resize(padded.len() + FRAME - 2, 0);
+    padded.extend_from_slice(&[0, 0, 0, 2, 0x65, 0x88]);
+    for body in [plain, padded] {
+        let mut seg = HlsSegmenter::new(config(2, 60), "live", "cam");
+        seg.push(&synthetic(Synth { ms: 0, ..AV })[0], 0).unwrap();
+        let key = media(MediaKind::Video, 0, true, false, body);
+        let mut pushed = 0;
+        while !drain(&mut seg)
+            .iter()
+            .any(|a| matches!(a, HlsAction::OpenSegment { .. }))
+        {
+            assert!(pushed * FRAME < PROBE_MAX_BYTES, "still probing");
+            seg.push(&key, 0).unwrap();
+            pushed += 1;
+        }
+        assert_eq!(pushed, PROBE_MAX_BYTES.div_ceil(FRAME));
+    }
+}

@@ -16,7 +16,8 @@ pub struct HlsConfig {
     /// Default 2.1.
     pub aof_ratio: f64,
     /// `hls_window`: the playlist keeps the newest segments whose durations
-    /// add up to at most this (always at least one). Default 60 s.
+    /// add up to at most this (always at least one, never more than
+    /// [`MAX_WINDOW_SEGMENTS`](super::MAX_WINDOW_SEGMENTS)). Default 60 s.
     pub window: Duration,
     /// `hls_wait_keyframe`: cut only at video key frames. Default on.
     pub wait_keyframe: bool,

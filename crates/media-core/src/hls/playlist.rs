@@ -3,6 +3,15 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
+/// A playlist lists at most this many segments, whatever their durations.
+/// The duration rule alone keeps any number of zero-length segments (a
+/// publisher can make one per codec change, at a standing timestamp), and
+/// every cut rewrites the whole playlist, so the window, the playlist text
+/// and the files kept would grow without end. 8192 segments cover a 22-hour
+/// `hls_window` at the default 10 s fragments, or 27 minutes even at the
+/// 200 ms floor; at typical names that is a few hundred KiB of text.
+pub const MAX_WINDOW_SEGMENTS: usize = 8192;
+
 /// One closed segment in the window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Entry {
@@ -35,13 +44,14 @@ impl Window {
     }
 
     /// Drops the oldest segments until the rest add up to at most
-    /// `window_ms`, keeping at least the newest one. Returns what was dropped.
+    /// `window_ms` and number at most [`MAX_WINDOW_SEGMENTS`], keeping at
+    /// least the newest one. Returns what was dropped.
     pub(crate) fn shrink(&mut self, window_ms: u64) -> Vec<Entry> {
         let mut kept_ms = 0u64;
         let mut keep = 0usize;
         for e in self.entries.iter().rev() {
             kept_ms = kept_ms.saturating_add(e.duration_ms);
-            if keep > 0 && kept_ms > window_ms {
+            if keep > 0 && (kept_ms > window_ms || keep >= MAX_WINDOW_SEGMENTS) {
                 break;
             }
             keep += 1;
@@ -149,5 +159,21 @@ mod tests {
         assert_eq!(w.clear().len(), 1);
         assert!(w.is_empty());
         assert_eq!(w.media_sequence(), 3);
+    }
+
+    /// Zero-length segments never exceed a window by duration; the count
+    /// cap still drops the oldest, and counts their discontinuities.
+    #[test]
+    fn window_holds_at_most_max_segments() {
+        let mut w = Window::default();
+        let mut removed = Vec::new();
+        for seq in 0..MAX_WINDOW_SEGMENTS as u64 + 3 {
+            w.push(entry(seq, 0, seq % 2 == 1));
+            removed.extend(w.shrink(60_000).into_iter().map(|e| e.seq));
+        }
+        assert_eq!(removed, [0, 1, 2]);
+        assert_eq!(w.entries.len(), MAX_WINDOW_SEGMENTS);
+        assert_eq!(w.media_sequence(), 3);
+        assert_eq!(w.discontinuity_sequence, 1);
     }
 }

@@ -44,6 +44,22 @@ pub const MIN_SEGMENT_MS: u64 = 200;
 pub const PROBE_MS: u64 = 1000;
 /// At most this many frames wait at the start of a publish.
 pub const PROBE_MAX_FRAMES: usize = 512;
+/// At most this many bytes wait at the start of a publish. The frame and
+/// time caps alone let a publisher whose timestamps stand still park 512
+/// frames of up to 16 MiB each (8 GiB) here. 16 MiB is a second of a
+/// 134 Mbit/s stream, more than the probe ever needs; a frame counts with
+/// the whole message it came in, since its slices keep that alive.
+pub const PROBE_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// Bound on one segment's TS bytes. The time rules alone never cut a
+/// segment whose timestamps stand still (or a video stream without key
+/// frames), so it would grow without end. From half of this on, the next
+/// frame that can start a segment (a video key frame, or audio when there is
+/// no video) cuts, whatever the duration; from this on, any frame does. Half
+/// is 128 MiB, over 20 s of a 50 Mbit/s 4K stream, so only a very long
+/// `hls_fragment` at a high bit rate ever meets the first rule, and then it
+/// cuts where a normal cut would.
+pub const MAX_SEGMENT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What the runtime must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +122,8 @@ struct Current {
     discontinuity: bool,
     streams: TsStreams,
     generation: u64,
+    /// TS bytes written so far (see [`MAX_SEGMENT_BYTES`]).
+    bytes: u64,
 }
 
 /// Audio frames waiting to share a PES packet (at most
@@ -140,6 +158,8 @@ pub struct HlsSegmenter {
     skipped: u64,
     /// Frames (with their DTS in ms) waiting for the first segment.
     probe: Vec<(EsFrame, u64)>,
+    /// What the waiting frames hold (see [`PROBE_MAX_BYTES`]).
+    probe_bytes: usize,
     /// The last `now_unix_ms` given, for segments opened by `on_unpublish`.
     last_now_ms: u64,
 }
@@ -164,6 +184,7 @@ impl HlsSegmenter {
             actions: VecDeque::new(),
             skipped: 0,
             probe: Vec::new(),
+            probe_bytes: 0,
             last_now_ms: 0,
         }
     }
@@ -189,7 +210,10 @@ impl HlsSegmenter {
             }
         }
         if let Some(frame) = frame {
-            self.on_frame(frame, msg.timestamp, now_unix_ms);
+            // The frame's pieces keep the whole message alive, even the
+            // parts (AUDs, empty NAL units) it leaves out.
+            let held = frame.data.len().max(msg.payload.len());
+            self.on_frame(frame, msg.timestamp, held, now_unix_ms);
         }
         if self.buf.len() >= APPEND_MIN_BYTES {
             self.flush_buf();
@@ -275,17 +299,20 @@ impl HlsSegmenter {
         &self.config
     }
 
-    fn on_frame(&mut self, frame: EsFrame, dts_ms: u64, now_unix_ms: u64) {
+    /// `held` is what the frame keeps in memory while it waits.
+    fn on_frame(&mut self, frame: EsFrame, dts_ms: u64, held: usize, now_unix_ms: u64) {
         if self.current.is_some() {
             self.place(frame, dts_ms, now_unix_ms);
             return;
         }
         self.probe.push((frame, dts_ms));
+        self.probe_bytes = self.probe_bytes.saturating_add(held);
         let want = self.remuxer.streams();
         let first = self.probe.first().map_or(dts_ms, |p| p.1);
         let ready = (want.video.is_some() && want.audio.is_some())
             || dts_ms.saturating_sub(first) >= PROBE_MS
-            || self.probe.len() >= PROBE_MAX_FRAMES;
+            || self.probe.len() >= PROBE_MAX_FRAMES
+            || self.probe_bytes >= PROBE_MAX_BYTES;
         if ready {
             self.start(now_unix_ms);
         }
@@ -296,6 +323,7 @@ impl HlsSegmenter {
     /// (earlier frames cannot be decoded and are dropped); audio-only starts
     /// at once.
     fn start(&mut self, now_unix_ms: u64) {
+        self.probe_bytes = 0;
         for (frame, dts_ms) in std::mem::take(&mut self.probe) {
             if self.current.is_none() {
                 let can_start = if self.remuxer.streams().video.is_some() {
@@ -319,7 +347,9 @@ impl HlsSegmenter {
             return;
         };
         let duration = dts_ms.saturating_sub(cur.start_ms);
-        let cut = if self.cut_requested {
+        let cut = if cur.bytes >= MAX_SEGMENT_BYTES {
+            true
+        } else if self.cut_requested || cur.bytes >= MAX_SEGMENT_BYTES / 2 {
             if want.video.is_some() {
                 frame.track == Track::Video && frame.keyframe
             } else {
@@ -422,9 +452,13 @@ impl HlsSegmenter {
             self.flush_buf();
             self.buf.reserve(need.max(APPEND_MIN_BYTES));
         }
+        let before = self.buf.len();
         // The track was checked against the program by the caller.
         if self.muxer.write_frame(frame, &mut self.buf).is_err() {
             self.skipped += 1;
+        }
+        if let Some(cur) = &mut self.current {
+            cur.bytes = cur.bytes.saturating_add((self.buf.len() - before) as u64);
         }
     }
 
@@ -471,11 +505,16 @@ impl HlsSegmenter {
             discontinuity: self.discontinuity || self.cut_requested,
             streams,
             generation: self.remuxer.generation(),
+            bytes: 0,
         });
         self.discontinuity = false;
         self.cut_requested = false;
         self.actions.push_back(HlsAction::OpenSegment { seq, path });
+        let before = self.buf.len();
         self.muxer.write_psi(&mut self.buf);
+        if let Some(cur) = &mut self.current {
+            cur.bytes = (self.buf.len() - before) as u64;
+        }
     }
 
     fn close_segment(&mut self, end_ms: u64) {
@@ -518,6 +557,99 @@ impl HlsSegmenter {
                     path: e.path,
                 });
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hls::MAX_WINDOW_SEGMENTS;
+    use crate::message::{MediaFlags, MediaKind};
+
+    fn msg(kind: MediaKind, payload: Vec<u8>) -> MediaMessage {
+        MediaMessage {
+            timestamp: 0,
+            kind,
+            flags: MediaFlags::default(),
+            payload: Bytes::from(payload),
+        }
+    }
+
+    fn avc_header(level: u8) -> Vec<u8> {
+        let mut b = vec![0x17, 0, 0, 0, 0, 1, 0x64, 0, level, 0xFF, 0xE1, 0, 4];
+        b.extend_from_slice(&[0x67, 0x64, 0, level]);
+        b.extend_from_slice(&[1, 0, 2, 0x68, 0xEB]);
+        b
+    }
+
+    /// A window full of zero-length segments (what alternating sequence
+    /// headers at a standing timestamp build, one cut per header) loses its
+    /// oldest entry at the next cut, and with hls_cleanup its file.
+    #[test]
+    fn zero_length_segments_leave_the_window_by_count() {
+        for cleanup in [true, false] {
+            let config = HlsConfig {
+                cleanup,
+                ..HlsConfig::default()
+            };
+            let mut seg = HlsSegmenter::new(config, "live", "s");
+            let n = MAX_WINDOW_SEGMENTS as u64;
+            for seq in 0..n {
+                seg.window.push(Entry {
+                    seq,
+                    path: format!("live/s-{seq}.ts"),
+                    uri: format!("s-{seq}.ts"),
+                    duration_ms: 0,
+                    discontinuity: true,
+                });
+            }
+            seg.next_seq = n;
+            let key = vec![0x17, 1, 0, 0, 0, 0, 0, 0, 2, 0x65, 0x88];
+            let aac = vec![0xAF, 0, 0x12, 0x10];
+            for m in [
+                msg(MediaKind::Audio, aac),
+                msg(MediaKind::Video, avc_header(0x1F)),
+                msg(MediaKind::Video, key.clone()),
+                msg(MediaKind::Video, avc_header(0x28)),
+                msg(MediaKind::Video, key),
+            ] {
+                seg.push(&m, 0).unwrap();
+            }
+            let actions: Vec<HlsAction> = std::iter::from_fn(|| seg.poll_action()).collect();
+            let closed: Vec<u64> = actions
+                .iter()
+                .filter_map(|a| match a {
+                    HlsAction::CloseSegment { seq, .. } => Some(*seq),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(closed, [n], "a codec change cuts at once");
+            let deleted: Vec<&HlsAction> = actions
+                .iter()
+                .filter(|a| matches!(a, HlsAction::DeleteSegment { .. }))
+                .collect();
+            if cleanup {
+                assert_eq!(
+                    deleted,
+                    [&HlsAction::DeleteSegment {
+                        seq: 0,
+                        path: "live/s-0.ts".into()
+                    }]
+                );
+            } else {
+                assert!(deleted.is_empty());
+            }
+            let Some(HlsAction::WritePlaylist { text, .. }) = actions
+                .iter()
+                .rev()
+                .find(|a| matches!(a, HlsAction::WritePlaylist { .. }))
+            else {
+                panic!("no playlist: {actions:?}");
+            };
+            assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:1\n"));
+            assert_eq!(text.matches("#EXTINF").count(), MAX_WINDOW_SEGMENTS);
+            assert!(text.ends_with(&format!("s-{n}.ts\n")));
         }
     }
 }
