@@ -417,18 +417,23 @@ fn ping(t: u32) -> RawMessage {
     ControlMessage::UserControl(UserControlEvent::PingRequest(t)).to_message()
 }
 
-#[test]
-fn pings_from_a_peer_that_never_reads_end_the_session() {
-    // Before connect: only the handshake is needed. 64 pings per read.
-    let s = server();
+/// Reads of 64 Ping Requests each, from a peer that never reads the answers.
+fn ping_floods() -> impl Iterator<Item = Vec<u8>> {
     let mut enc = ChunkEncoder::new();
-    let reads = (0..20_000u32).map(|i| {
+    (0..20_000u32).map(move |i| {
         let mut read = Vec::new();
         for t in 0..64 {
             read.extend(enc.encode_to_vec(&ping(i * 64 + t)));
         }
         read
-    });
+    })
+}
+
+#[test]
+fn pings_from_a_peer_that_never_reads_end_the_session() {
+    // Before connect: only the handshake is needed. 64 pings per read.
+    let s = server();
+    let reads = ping_floods();
     let s = std::cell::RefCell::new(s);
     flood_until_not_reading(
         reads,
@@ -546,14 +551,7 @@ fn a_client_that_never_reads_its_replies_fails_too() {
     }
     c.handle_input(0, &s0s1s2).unwrap();
     assert!(c.is_handshake_done());
-    let mut enc = ChunkEncoder::new();
-    let reads = (0..20_000u32).map(|i| {
-        let mut read = Vec::new();
-        for t in 0..64 {
-            read.extend(enc.encode_to_vec(&ping(i * 64 + t)));
-        }
-        read
-    });
+    let reads = ping_floods();
     let c = std::cell::RefCell::new(c);
     flood_until_not_reading(
         reads,
