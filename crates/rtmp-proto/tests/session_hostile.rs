@@ -413,6 +413,22 @@ fn flood_until_not_reading(
     panic!("the flood never failed; {} bytes queued", queued());
 }
 
+/// [`flood_until_not_reading`] against a server session, its events drained
+/// after each read as a server would.
+fn flood_server(s: ServerSession, reads: impl IntoIterator<Item = Vec<u8>>) {
+    let s = std::cell::RefCell::new(s);
+    flood_until_not_reading(
+        reads,
+        |read| {
+            let mut s = s.borrow_mut();
+            let result = s.handle_input(0, read);
+            while s.poll_event().is_some() {}
+            result
+        },
+        || s.borrow().queued_bytes(),
+    );
+}
+
 fn ping(t: u32) -> RawMessage {
     ControlMessage::UserControl(UserControlEvent::PingRequest(t)).to_message()
 }
@@ -432,14 +448,7 @@ fn ping_floods() -> impl Iterator<Item = Vec<u8>> {
 #[test]
 fn pings_from_a_peer_that_never_reads_end_the_session() {
     // Before connect: only the handshake is needed. 64 pings per read.
-    let s = server();
-    let reads = ping_floods();
-    let s = std::cell::RefCell::new(s);
-    flood_until_not_reading(
-        reads,
-        |read| s.borrow_mut().handle_input(0, read),
-        || s.borrow().queued_bytes(),
-    );
+    flood_server(server(), ping_floods());
 }
 
 #[test]
@@ -451,18 +460,7 @@ fn calls_from_a_peer_that_never_reads_end_the_session() {
         0,
         &[text("_checkbw"), Amf0Value::Number(5.0), Amf0Value::Null],
     );
-    let reads = (0..100_000).map(|_| enc.encode_to_vec(&call));
-    let s = std::cell::RefCell::new(s);
-    flood_until_not_reading(
-        reads,
-        |read| {
-            let mut s = s.borrow_mut();
-            let result = s.handle_input(0, read);
-            while s.poll_event().is_some() {}
-            result
-        },
-        || s.borrow().queued_bytes(),
-    );
+    flood_server(s, (0..100_000).map(|_| enc.encode_to_vec(&call)));
 }
 
 #[test]
@@ -484,13 +482,7 @@ fn an_ack_window_of_one_byte_read_by_read_ends_the_session() {
     let bytes: Vec<u8> = (0..40_000)
         .flat_map(|_| enc.encode_to_vec(&buffer))
         .collect();
-    let reads = bytes.into_iter().map(|b| vec![b]);
-    let s = std::cell::RefCell::new(s);
-    flood_until_not_reading(
-        reads,
-        |read| s.borrow_mut().handle_input(0, read),
-        || s.borrow().queued_bytes(),
-    );
+    flood_server(s, bytes.into_iter().map(|b| vec![b]));
 }
 
 #[test]
