@@ -7,11 +7,16 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
-use crate::runtime::{BoxFuture, FileSystem};
+use crate::runtime::{BoxFuture, BytesReader, FileReader, FileSystem};
+
+/// Files up to this size are read whole when opened (one trip to the blocking
+/// pool, as for most playlists and segments); larger ones are read this much
+/// at a time, which bounds what one HTTP response holds in memory.
+pub const READ_PIECE_BYTES: usize = 256 * 1024;
 
 /// True when `rel`, joined to a directory, names something below it: a
 /// relative path with no `..` (nor root or prefix) component. Output paths
@@ -128,5 +133,207 @@ impl FileSystem for StdFs {
             }
             Ok(Bytes::from(std::fs::read(&path)?))
         }))
+    }
+
+    fn open(&self, path: &Path) -> BoxFuture<'static, io::Result<Box<dyn FileReader>>> {
+        let path = path.to_path_buf();
+        // The blocking pool hands back bytes only; the opened file comes back
+        // through this slot.
+        let slot: Arc<Mutex<Option<Opened>>> = Arc::default();
+        let fill = slot.clone();
+        let job = self.pool.run(Box::new(move || {
+            // Checked before opening: opening a FIFO would block a pool thread.
+            if !std::fs::metadata(&path)?.is_file() {
+                return Err(io::Error::new(io::ErrorKind::NotFound, "not a file"));
+            }
+            let file = std::fs::File::open(&path)?;
+            let len = file.metadata()?.len();
+            let opened = if len <= READ_PIECE_BYTES as u64 {
+                Opened::Whole(read_piece(&file, 0, len as usize)?)
+            } else {
+                Opened::File(file, len)
+            };
+            *fill.lock().unwrap_or_else(|e| e.into_inner()) = Some(opened);
+            Ok(Bytes::new())
+        }));
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            job.await?;
+            let opened = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match opened {
+                Some(Opened::Whole(data)) => Ok(Box::new(BytesReader(data)) as Box<dyn FileReader>),
+                Some(Opened::File(file, len)) => Ok(Box::new(StdFileReader {
+                    file: Arc::new(file),
+                    len,
+                    pool,
+                }) as Box<dyn FileReader>),
+                None => Err(io::Error::other("open: the blocking job returned nothing")),
+            }
+        })
+    }
+}
+
+/// What an `open` job found.
+enum Opened {
+    /// A small file, already read.
+    Whole(Bytes),
+    /// A large file and its length.
+    File(std::fs::File, u64),
+}
+
+/// An open file read by position on the blocking pool.
+struct StdFileReader {
+    file: Arc<std::fs::File>,
+    len: u64,
+    pool: Arc<dyn BlockingPool>,
+}
+
+impl FileReader for StdFileReader {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, max: usize) -> BoxFuture<'static, io::Result<Bytes>> {
+        // Never past the length at open: a file that grows is served as it was.
+        let max =
+            usize::try_from(self.len.saturating_sub(offset)).map_or(max, |left| left.min(max));
+        let file = self.file.clone();
+        self.pool
+            .run(Box::new(move || read_piece(&file, offset, max)))
+    }
+}
+
+/// Reads up to `max` bytes at `offset` (fewer only at the end of the file).
+fn read_piece(file: &std::fs::File, offset: u64, max: usize) -> io::Result<Bytes> {
+    let mut buf = BytesMut::zeroed(max);
+    let mut filled = 0;
+    while filled < max {
+        let at = offset.saturating_add(filled as u64);
+        match read_at(file, &mut buf[filled..], at) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf.freeze())
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt;
+
+    /// Runs each job at once on the calling thread.
+    struct Inline;
+
+    impl BlockingPool for Inline {
+        fn run(&self, job: BlockingJob) -> BoxFuture<'static, io::Result<Bytes>> {
+            Box::pin(std::future::ready(job()))
+        }
+    }
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Self {
+            let path =
+                std::env::temp_dir().join(format!("server-core-fs-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).expect("temp dir");
+            Self(path)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn open(fs: &StdFs, path: &Path) -> io::Result<Box<dyn FileReader>> {
+        fs.open(path).now_or_never().expect("inline pool")
+    }
+
+    fn read_all(reader: &dyn FileReader) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let piece = reader
+                .read_at(out.len() as u64, READ_PIECE_BYTES)
+                .now_or_never()
+                .expect("inline pool")
+                .expect("read");
+            assert!(piece.len() <= READ_PIECE_BYTES);
+            if piece.is_empty() {
+                return out;
+            }
+            out.extend_from_slice(&piece);
+        }
+    }
+
+    #[test]
+    fn a_large_file_reads_in_pieces_and_outlives_its_name() {
+        let dir = Dir::new("large");
+        let fs = StdFs::new(Arc::new(Inline));
+        let path = dir.0.join("big.flv");
+        let data: Vec<u8> = (0..READ_PIECE_BYTES * 3 + 17)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+
+        let reader = open(&fs, &path).unwrap();
+        assert_eq!(reader.len(), data.len() as u64);
+        // The name now points at other bytes (a playlist rewritten through a
+        // rename, a segment deleted): the open file is still the old one.
+        std::fs::write(dir.0.join("other"), b"replaced").unwrap();
+        std::fs::rename(dir.0.join("other"), &path).unwrap();
+        assert_eq!(read_all(&*reader), data);
+
+        // Asking for more than is left gives what is left, not a huge buffer.
+        let tail = reader
+            .read_at(data.len() as u64 - 5, usize::MAX)
+            .now_or_never()
+            .unwrap();
+        assert_eq!(&tail.unwrap()[..], &data[data.len() - 5..]);
+    }
+
+    #[test]
+    fn a_small_file_is_read_whole_at_open() {
+        let dir = Dir::new("small");
+        let fs = StdFs::new(Arc::new(Inline));
+        let path = dir.0.join("s.m3u8");
+        std::fs::write(&path, b"#EXTM3U\n").unwrap();
+        let reader = open(&fs, &path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(read_all(&*reader), b"#EXTM3U\n");
+    }
+
+    #[test]
+    fn only_regular_files_open() {
+        let dir = Dir::new("kinds");
+        let fs = StdFs::new(Arc::new(Inline));
+        let err = |p: &Path| open(&fs, p).err().map(|e| e.kind());
+        assert_eq!(err(&dir.0), Some(io::ErrorKind::NotFound));
+        assert_eq!(err(&dir.0.join("missing")), Some(io::ErrorKind::NotFound));
+        // A FIFO would block the pool thread that opened it.
+        let fifo = dir.0.join("fifo");
+        if std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert_eq!(err(&fifo), Some(io::ErrorKind::NotFound));
+        }
     }
 }

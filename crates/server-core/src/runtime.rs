@@ -148,6 +148,56 @@ pub trait FileSystem: Send + Sync + Debug {
 
     /// Reads a whole file, at most `limit` bytes (larger files are an error).
     fn read(&self, path: &Path, limit: u64) -> BoxFuture<'static, io::Result<Bytes>>;
+
+    /// Opens a regular file for reading in pieces, so serving a large file
+    /// never holds more than one piece of it. The reader keeps reading the file
+    /// that was opened even if its name is then replaced or removed (as HLS
+    /// playlists and old segments are), so one response never mixes two
+    /// versions.
+    ///
+    /// The default reads the whole file through [`read`](Self::read): right for
+    /// in-memory file systems, whose files are already whole `Bytes`.
+    fn open(&self, path: &Path) -> BoxFuture<'static, io::Result<Box<dyn FileReader>>> {
+        let read = self.read(path, u64::MAX);
+        Box::pin(async move {
+            let data = read.await?;
+            Ok(Box::new(BytesReader(data)) as Box<dyn FileReader>)
+        })
+    }
+}
+
+/// An open file, read by offset. See [`FileSystem::open`].
+pub trait FileReader: Send + Sync {
+    /// The file's length when it was opened.
+    fn len(&self) -> u64;
+
+    /// True for an empty file.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads up to `max` bytes at `offset`. Fewer bytes than asked (or none)
+    /// means the file ended there, for instance because it was truncated
+    /// after it was opened.
+    fn read_at(&self, offset: u64, max: usize) -> BoxFuture<'static, io::Result<Bytes>>;
+}
+
+/// A [`FileReader`] over bytes already in memory.
+#[derive(Debug, Clone)]
+pub struct BytesReader(pub Bytes);
+
+impl FileReader for BytesReader {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, max: usize) -> BoxFuture<'static, io::Result<Bytes>> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.0.len());
+        let end = start.saturating_add(max).min(self.0.len());
+        Box::pin(std::future::ready(Ok(self.0.slice(start..end))))
+    }
 }
 
 /// Runs `future`, giving up with `None` after `duration` of runtime time.

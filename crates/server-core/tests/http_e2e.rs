@@ -241,6 +241,33 @@ async fn files_index_traversal_and_api() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_files_stream_whole_and_by_range() {
+    let h = start(HttpOptions::default()).await;
+    std::fs::create_dir_all(h.dir.path().join("vod")).unwrap();
+    // Several read pieces long, and not a multiple of one.
+    let data: Vec<u8> = (0..1_300_007u32).map(|i| (i * 7 % 253) as u8).collect();
+    std::fs::write(h.dir.path().join("vod/big.flv"), &data).unwrap();
+
+    let r = request("GET", h.http, "/vod/big.flv").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some(data.len().to_string()));
+    assert_eq!(r.header("accept-ranges").as_deref(), Some("bytes"));
+    assert!(r.body == data, "whole file differs");
+
+    let r = raw(
+        h.http,
+        "GET /vod/big.flv HTTP/1.1\r\nHost: x\r\nRange: bytes=300000-1000000\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(r.status, 206);
+    assert_eq!(
+        r.header("content-range").as_deref(),
+        Some("bytes 300000-1000000/1300007")
+    );
+    assert!(r.body == data[300_000..=1_000_000], "range differs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_alive_limits_and_silent_clients() {
     let options = HttpOptions {
         header_read_timeout: Duration::from_millis(400),

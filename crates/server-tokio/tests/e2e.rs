@@ -407,6 +407,57 @@ fn hls_entry_prefix_lists_absolute_uris_that_players_follow() {
 }
 
 #[test]
+fn ffmpeg_reads_a_recorded_mp4_over_http_by_seeking_with_byte_ranges() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    // An MP4 as ffmpeg writes it by default: its index (`moov`) after the
+    // media, so a reader must jump to the end and back, which over HTTP
+    // takes `Range` requests. A server without them makes ffmpeg fail.
+    let dir = TempDir::new("vod");
+    let mp4 = dir.path().join("clip.mp4");
+    let (ok, _, err) = run(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(media(Media::AvcAac))
+            .args(["-c", "copy"])
+            .arg(&mp4),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "remux to mp4: {err}");
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let vod = server.dir.path().join("html/vod");
+        std::fs::create_dir_all(&vod).expect("vod dir");
+        std::fs::copy(&mp4, vod.join("clip.mp4")).expect("copy mp4");
+        let url = server.http_url("/vod/clip.mp4");
+        let (ok, out, err) = run(
+            Command::new("ffprobe").args([
+                "-v",
+                "error",
+                "-count_frames",
+                "-select_streams",
+                "v",
+                "-show_entries",
+                "stream=nb_read_frames",
+                "-of",
+                "csv=p=0",
+                &url,
+            ]),
+            Duration::from_secs(60),
+        );
+        assert!(ok, "ffprobe {url}: {err}");
+        assert_eq!(out.trim(), "200", "8 s at 25 fps; stderr: {err}");
+        // Starting in the middle seeks again.
+        let (ok, _, err) = run(
+            Command::new("ffmpeg").args(["-v", "error", "-ss", "5", "-i", &url, "-f", "null", "-"]),
+            Duration::from_secs(60),
+        );
+        assert!(ok && err.trim().is_empty(), "ffmpeg -ss 5 {url}: {err}");
+    });
+}
+
+#[test]
 fn vhosts_choose_the_chunk_size_and_a_disabled_vhost_refuses_connect() {
     if !have("rtmpdump") {
         return;

@@ -1,25 +1,27 @@
 //! Static files: the document root (`http_server.dir`) and every vhost's HLS
 //! directory (`hls_path`, usually the same), read through the runtime's file
-//! system so the simulator's in-memory one works.
+//! system so the simulator's in-memory one works. Files of any size are sent a
+//! piece at a time, whole or as one byte range.
 
 use std::io;
 use std::path::PathBuf;
 
-use bytes::Bytes;
-use hyper::header::{self, HeaderValue};
-use hyper::StatusCode;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
 use tracing::warn;
 
+use super::body::{FileBody, ResponseBody};
 use super::mime;
 use super::path::UrlPath;
+use super::range::{self, Ranged};
 use super::reply::{self, Reply};
-use super::MAX_FILE_BYTES;
+use crate::runtime::FileReader;
 use crate::server::ServerCtx;
 
 /// What looking a path up found.
 pub(crate) enum Lookup {
-    /// The file's bytes and its extension.
-    Found(Bytes, String),
+    /// The open file and its extension.
+    Found(Box<dyn FileReader>, String),
     /// No root has it.
     Missing,
     /// A root has something there that could not be read.
@@ -39,7 +41,7 @@ fn roots(ctx: &ServerCtx) -> Vec<PathBuf> {
     roots
 }
 
-/// Reads the file `path` names under the first root that has it.
+/// Opens the file `path` names under the first root that has it.
 pub(crate) async fn lookup(ctx: &ServerCtx, path: &UrlPath) -> Lookup {
     let fs = ctx.rt.fs();
     let ext = if path.dir {
@@ -50,8 +52,8 @@ pub(crate) async fn lookup(ctx: &ServerCtx, path: &UrlPath) -> Lookup {
     let mut failure = None;
     for root in roots(ctx) {
         let file = path.file_under(&root);
-        match fs.read(&file, MAX_FILE_BYTES).await {
-            Ok(data) => return Lookup::Found(data, ext),
+        match fs.open(&file).await {
+            Ok(reader) => return Lookup::Found(reader, ext),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => {
                 warn!(file = %file.display(), "read: {e}");
@@ -65,12 +67,47 @@ pub(crate) async fn lookup(ctx: &ServerCtx, path: &UrlPath) -> Lookup {
     }
 }
 
-/// The response for a file that was found.
-pub(crate) fn found(data: Bytes, ext: &str) -> Reply {
-    let mut resp = reply::full(StatusCode::OK, mime::content_type(ext), data);
+/// The response for a file that was found: all of it, or the one byte range
+/// the request's `Range` header asks for.
+pub(crate) fn found(reader: Box<dyn FileReader>, ext: &str, request: &HeaderMap) -> Reply {
+    let len = reader.len();
+    // A conditional range needs validators (ETag, Last-Modified) this server
+    // does not send, so it can never match: the whole file, as RFC 9110 says.
+    let asked = if request.contains_key(header::IF_RANGE) {
+        None
+    } else {
+        request.get(header::RANGE).and_then(|v| v.to_str().ok())
+    };
+    let (status, bytes) = match range::resolve(asked, len) {
+        Ranged::Full => (StatusCode::OK, 0..len),
+        Ranged::Partial(bytes) => (StatusCode::PARTIAL_CONTENT, bytes),
+        Ranged::Unsatisfiable => {
+            let mut resp = reply::status(StatusCode::RANGE_NOT_SATISFIABLE);
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return resp;
+        }
+    };
+    let mut resp = Response::new(ResponseBody::File(Box::new(FileBody::new(
+        reader,
+        bytes.clone(),
+    ))));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(mime::content_type(ext)),
+    );
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if status == StatusCode::PARTIAL_CONTENT {
+        let value = format!("bytes {}-{}/{len}", bytes.start, bytes.end - 1);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(header::CONTENT_RANGE, v);
+        }
+    }
     if let Some(cc) = mime::cache_control(ext) {
-        resp.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
     }
     resp
 }

@@ -22,6 +22,7 @@ mod hyper_io;
 mod index;
 mod mime;
 pub mod path;
+mod range;
 mod reply;
 mod router;
 #[cfg(test)]
@@ -52,11 +53,6 @@ pub const MAX_HEADERS: usize = 64;
 /// `413 Payload Too Large` and the connection is closed. SRS's API takes small
 /// JSON bodies only.
 pub const MAX_REQUEST_BODY: usize = 64 * 1024;
-/// Largest static file served, in bytes: files are read whole through the
-/// runtime's file system (so the simulator's in-memory one works), so this bounds
-/// the memory one request can pin. HLS segments are far smaller.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
 /// Which services a listener offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -55,12 +55,14 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
 
 /// Drops the body of a response to a `HEAD` request, keeping its length.
 pub(crate) fn strip_body(resp: &mut Reply) {
-    if let ResponseBody::Full(data) = resp.body_mut() {
-        let len = data.as_ref().map_or(0, |d| d.len());
-        *data = None;
-        resp.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    }
+    let len = match resp.body_mut() {
+        ResponseBody::Full(data) => data.as_ref().map_or(0, |d| d.len() as u64),
+        ResponseBody::File(file) => file.remaining(),
+        ResponseBody::Flv(_) => return,
+    };
+    *resp.body_mut() = ResponseBody::empty();
+    resp.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
 }
 
 /// Asks the client to close the connection after this response.

@@ -167,8 +167,8 @@ async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Re
             // with that name; otherwise subscribe and wait for the publisher.
             let live = ctx.hub.sources().iter().any(|s| s.key == key);
             if !live {
-                if let Lookup::Found(data, ext) = files::lookup(ctx, &path).await {
-                    return files::found(data, &ext);
+                if let Lookup::Found(reader, ext) = files::lookup(ctx, &path).await {
+                    return files::found(reader, &ext, &parts.headers);
                 }
             }
             if head {
@@ -189,7 +189,7 @@ async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Re
         }
     }
     match files::lookup(ctx, &path).await {
-        Lookup::Found(data, ext) => files::found(data, &ext),
+        Lookup::Found(reader, ext) => files::found(reader, &ext, &parts.headers),
         Lookup::Failed(e) => files::failed(&e),
         Lookup::Missing if path.segments.is_empty() => index::page(ctx, host.as_deref()),
         Lookup::Missing => reply::status(StatusCode::NOT_FOUND),

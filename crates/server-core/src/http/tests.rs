@@ -68,16 +68,28 @@ where
 }
 
 fn ask(ctx: &Arc<ServerCtx>, role: Role, method: Method, uri: &str) -> Answer {
-    let req = Request::builder()
+    ask_with(ctx, role, method, uri, &[])
+}
+
+fn ask_with(
+    ctx: &Arc<ServerCtx>,
+    role: Role,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let mut req = Request::builder()
         .method(method)
         .uri(uri)
-        .header(header::HOST, "example.com:8080")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+        .header(header::HOST, "example.com:8080");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = req.body(Empty::<Bytes>::new()).unwrap();
     let resp = respond(ctx, role, req);
     let (parts, body) = resp.into_parts();
     assert!(
-        matches!(body, ResponseBody::Full(_)),
+        matches!(body, ResponseBody::Full(_) | ResponseBody::File(_)),
         "complete body expected for {uri}"
     );
     let body = body.collect().now_or_never().unwrap().unwrap().to_bytes();
@@ -171,6 +183,68 @@ fn serves_hls_files_with_types_and_cors() {
         get(&ctx, Role::Server, "/live/").status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[test]
+fn serves_one_byte_range_of_a_file() {
+    let (rt, ctx) = setup();
+    put_file(&rt, &ctx, "vod/a.flv", b"0123456789");
+    let range = |h: &str| {
+        ask_with(
+            &ctx,
+            Role::Server,
+            Method::GET,
+            "/vod/a.flv",
+            &[("range", h)],
+        )
+    };
+
+    let a = get(&ctx, Role::Server, "/vod/a.flv");
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header(header::ACCEPT_RANGES), "bytes");
+    assert_eq!(&a.body[..], b"0123456789");
+
+    let a = range("bytes=2-5");
+    assert_eq!(a.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(a.header(header::CONTENT_RANGE), "bytes 2-5/10");
+    assert_eq!(a.header(header::CONTENT_TYPE), "video/x-flv");
+    assert_eq!(&a.body[..], b"2345");
+    assert_eq!(&range("bytes=-3").body[..], b"789");
+    assert_eq!(&range("bytes=7-100").body[..], b"789");
+
+    let a = range("bytes=10-");
+    assert_eq!(a.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(a.header(header::CONTENT_RANGE), "bytes */10");
+
+    // Several ranges, or a conditional one, get the whole file.
+    let a = range("bytes=0-1,4-5");
+    assert_eq!(
+        (a.status, &a.body[..]),
+        (StatusCode::OK, &b"0123456789"[..])
+    );
+    let a = ask_with(
+        &ctx,
+        Role::Server,
+        Method::GET,
+        "/vod/a.flv",
+        &[("range", "bytes=0-1"), ("if-range", "\"x\"")],
+    );
+    assert_eq!(
+        (a.status, &a.body[..]),
+        (StatusCode::OK, &b"0123456789"[..])
+    );
+
+    // HEAD tells the range's length without sending it.
+    let a = ask_with(
+        &ctx,
+        Role::Server,
+        Method::HEAD,
+        "/vod/a.flv",
+        &[("range", "bytes=4-")],
+    );
+    assert_eq!(a.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(a.header(header::CONTENT_LENGTH), "6");
+    assert!(a.body.is_empty());
 }
 
 #[test]
