@@ -1,6 +1,6 @@
 //! Chunk stream decoding (RTMP spec 5.3.1): bytes in, whole messages out.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::header::{read_basic_header, read_message_header, FMT_DELTA, FMT_FULL, FMT_NONE};
 use super::{
@@ -9,6 +9,9 @@ use super::{
 use crate::control::{ControlError, ControlMessage};
 use crate::message::{MessageType, RawMessage};
 use crate::reader::Reader;
+
+/// An input buffer with more capacity than this is released once drained.
+const RETAINED_INPUT_BYTES: usize = 16 * 1024;
 
 /// Reassembles the messages of one connection direction from its chunk stream.
 ///
@@ -47,8 +50,9 @@ use crate::reader::Reader;
 /// partial messages are bounded by their (checked) lengths and grow with the
 /// bytes that actually arrive (see [`REASSEMBLY_PREALLOC`]), and all of them
 /// together by [`Limits::max_reassembly_bytes`], checked as soon as a chunk's
-/// header is buffered (before its payload is waited for). A message that fits
-/// in one chunk is a zero-copy slice of the input buffer.
+/// header is buffered (before its payload is waited for). Every message gets
+/// a buffer of exactly its own size, so one kept for seconds (in a GOP cache)
+/// holds only its own bytes.
 ///
 /// After an error the decoder's state is unspecified: close the connection.
 #[derive(Debug)]
@@ -186,7 +190,17 @@ impl ChunkDecoder {
         // Every `Step::Chunk` consumes at least one byte, so this ends.
         loop {
             match self.step()? {
-                Step::NeedMore => return Ok(None),
+                Step::NeedMore => {
+                    // Payloads are copied out, so the input buffer is never
+                    // shared and keeps its capacity: give back what a burst
+                    // grew once it is drained.
+                    if self.buf.capacity() > RETAINED_INPUT_BYTES
+                        && self.buf.len() <= RETAINED_INPUT_BYTES / 4
+                    {
+                        self.buf = BytesMut::from(&self.buf[..]);
+                    }
+                    return Ok(None);
+                }
                 Step::Chunk => {}
                 Step::Message(msg) => {
                     self.apply_protocol_control(&msg)?;
@@ -363,8 +377,16 @@ impl ChunkDecoder {
         self.buf.advance(header_len);
         let chunk_len = chunk_len as usize;
         let payload = if whole {
-            // Whole message in one chunk: a zero-copy slice of the input.
-            self.buf.split_to(chunk_len).freeze()
+            // Whole message in one chunk: copied out, not sliced. A slice would
+            // keep the whole input allocation alive (other messages' chunks,
+            // already copied) for as long as the message is kept, and would
+            // stop the input buffer from being reused.
+            let Some(bytes) = self.buf.get(..chunk_len) else {
+                return Ok(Step::NeedMore);
+            };
+            let payload = Bytes::copy_from_slice(bytes);
+            self.buf.advance(chunk_len);
+            payload
         } else {
             let Some(bytes) = self.buf.get(..chunk_len) else {
                 return Ok(Step::NeedMore);
@@ -473,14 +495,15 @@ mod tests {
     }
 
     #[test]
-    fn single_chunk_message_is_zero_copy() {
+    fn single_chunk_message_gets_its_own_buffer() {
         let bytes = [3, 0, 0, 5, 0, 0, 2, 8, 1, 0, 0, 0, 0xAA, 0xBB];
         let mut d = ChunkDecoder::new(Limits::default());
         d.push(&bytes);
-        let start = d.buf.as_ptr() as usize;
+        let input = d.buf.as_ptr() as usize..d.buf.as_ptr() as usize + d.buf.capacity();
         let m = d.next_message().unwrap().unwrap();
         assert_eq!(m.payload, Bytes::from_static(&[0xAA, 0xBB]));
-        assert_eq!(m.payload.as_ptr() as usize, start + 12);
+        // Not a slice of the input buffer, which it would keep alive.
+        assert!(!input.contains(&(m.payload.as_ptr() as usize)));
         assert_eq!((m.csid, m.timestamp, m.stream_id), (3, 5, 1));
         assert_eq!(m.type_id, MessageType::Audio);
         assert_eq!(d.bytes_received(), 14);
