@@ -567,6 +567,26 @@ fn streams_and_clients_json_shapes() {
 
     let one = get(&ctx, Role::Api, &format!("/api/v1/streams/{}", source.id)).json();
     assert_eq!(one["stream"]["name"], "cam");
+    // A second stream counts only its own clients.
+    let (other, _other_guard) = publish(&ctx, "desk");
+    other.info().update(|d| d.url = "rtmp://example.com/live?desk".into());
+    let streams = get(&ctx, Role::Api, "/api/v1/streams").json();
+    let by_name = |name: &str| {
+        streams["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name("cam")["clients"], 2);
+    assert_eq!(by_name("cam")["send_bytes"], 500_000);
+    assert_eq!(by_name("desk")["clients"], 1);
+    assert_eq!(by_name("desk")["send_bytes"], 0);
+    assert_eq!(by_name("desk")["publish"]["cid"], other.info().id);
+    assert_eq!(by_name("desk")["tcUrl"], "rtmp://example.com/live?desk");
+    drop((other, _other_guard));
     let missing = get(&ctx, Role::Api, "/api/v1/streams/424242");
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.json()["code"], 2048);

@@ -113,6 +113,11 @@ impl ClientInfo {
             .clone()
     }
 
+    /// Reads the details without copying them (the API walks every client).
+    pub fn with_details<R>(&self, f: impl FnOnce(&ClientDetails) -> R) -> R {
+        f(&self.details.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Updates the details in place.
     pub fn update(&self, f: impl FnOnce(&mut ClientDetails)) {
         f(&mut self.details.lock().unwrap_or_else(|e| e.into_inner()));

@@ -11,6 +11,7 @@
 //!   counts every message received (audio, video, data); `live_ms` is the wall
 //!   clock time the current publish started (0 when not publishing).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -196,13 +197,27 @@ pub(crate) fn client(client: &ClientInfo, clock: Clock) -> Client {
     }
 }
 
-/// Builds a stream's object; `clients` is every connected client.
-pub(crate) fn stream(source: &Source, clients: &[Arc<ClientInfo>], clock: Clock) -> Stream {
+/// Every connected client grouped by the source it publishes or plays, in
+/// one pass: building each stream's object from the whole client list would
+/// cost streams × clients.
+pub(crate) fn clients_by_source(clients: &[Arc<ClientInfo>]) -> HashMap<u64, Vec<Arc<ClientInfo>>> {
+    let mut by_source: HashMap<u64, Vec<Arc<ClientInfo>>> = HashMap::new();
+    for c in clients {
+        if let Some(id) = c.with_details(|d| d.source_id) {
+            by_source.entry(id).or_default().push(c.clone());
+        }
+    }
+    by_source
+}
+
+/// Builds a stream's object from the clients [`clients_by_source`] found on it.
+pub(crate) fn stream(
+    source: &Source,
+    by_source: &HashMap<u64, Vec<Arc<ClientInfo>>>,
+    clock: Clock,
+) -> Stream {
     let publisher = source.publisher();
-    let attached: Vec<&Arc<ClientInfo>> = clients
-        .iter()
-        .filter(|c| c.details().source_id == Some(source.id))
-        .collect();
+    let attached: &[Arc<ClientInfo>] = by_source.get(&source.id).map_or(&[], Vec::as_slice);
     let publishing = publisher.and_then(|id| attached.iter().find(|c| c.id == id));
     let players = attached.iter().filter(|c| Some(c.id) != publisher);
     let mut kbps = Kbps::default();
@@ -229,7 +244,9 @@ pub(crate) fn stream(source: &Source, clients: &[Arc<ClientInfo>], clock: Clock)
         name: source.key.stream.clone(),
         vhost: source.key.vhost.clone(),
         app: source.key.app.clone(),
-        tc_url: publishing.map(|p| p.details().url).unwrap_or_default(),
+        tc_url: publishing
+            .map(|p| p.with_details(|d| d.url.clone()))
+            .unwrap_or_default(),
         url: stream_url(&source.key),
         live_ms,
         clients: attached.len(),
@@ -285,7 +302,7 @@ pub(crate) fn vhost(
         },
     };
     for c in clients {
-        if c.details().stream.is_some_and(|k| k.vhost == settings.name) {
+        if c.with_details(|d| d.stream.as_ref().is_some_and(|k| k.vhost == settings.name)) {
             out.clients += 1;
             out.send_bytes = out
                 .send_bytes

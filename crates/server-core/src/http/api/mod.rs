@@ -261,19 +261,19 @@ pub(crate) async fn handle(
             }
         }
         ["api", "v1", "streams", rest @ ..] if reading => {
-            let clients = ctx.hub.clients();
+            let by_source = json::clients_by_source(&ctx.hub.clients());
             match rest {
                 [] => {
                     let all = ctx.hub.sources();
                     let streams = page(all, window(query))
                         .iter()
-                        .map(|s| json::stream(s, &clients, clock))
+                        .map(|s| json::stream(s, &by_source, clock))
                         .collect();
                     w.ok(Streams { streams })
                 }
                 [id] => match id.parse().ok().and_then(|id| ctx.hub.source_by_id(id)) {
                     Some(s) => w.ok(OneStream {
-                        stream: json::stream(&s, &clients, clock),
+                        stream: json::stream(&s, &by_source, clock),
                     }),
                     None => w.error(StatusCode::NOT_FOUND, ERROR_RTMP_STREAM_NOT_FOUND),
                 },
