@@ -23,6 +23,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::{noop_waker_ref, AtomicWaker};
 use futures_util::FutureExt;
 use media_core::MediaKind;
+use rtmp_proto::amf0::Amf0Value;
 use rtmp_proto::control::UserControlEvent;
 use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
 use rtmp_proto::MessageType;
@@ -51,6 +52,27 @@ fn clip(text: &str, max: usize) -> &str {
         end -= 1;
     }
     text.get(..end).unwrap_or_default()
+}
+
+/// An Enhanced RTMP `fourCcList` for the log: its string items, each clipped,
+/// until the line would pass [`MAX_AGENT_BYTES`]. Built item by item, since the
+/// array may hold megabytes that must not be formatted first and clipped after.
+fn fourcc_list(value: &Amf0Value) -> String {
+    let mut out = String::from("[");
+    for item in value.as_array().unwrap_or_default() {
+        let text = item.as_str().unwrap_or("?");
+        let piece = format!("{:?}", clip(text, 16));
+        if out.len() + piece.len() + 2 > MAX_AGENT_BYTES {
+            out.push_str(", ...");
+            break;
+        }
+        if out.len() > 1 {
+            out.push_str(", ");
+        }
+        out.push_str(&piece);
+    }
+    out.push(']');
+    out
 }
 
 /// A client that has not published or played this long after it connected
@@ -420,7 +442,7 @@ fn handle_event(
             // Enhanced RTMP clients (OBS 30+, ffmpeg 6.1+) announce their codecs.
             let fourcc = request
                 .get("fourCcList")
-                .map(|v| format!(" fourCcList={:?}", clip(&format!("{v:?}"), MAX_AGENT_BYTES)))
+                .map(|v| format!(" fourCcList={}", fourcc_list(v)))
                 .unwrap_or_default();
             info!(tc_url = ?tc_url, app = ?app, agent = ?agent, "connect{fourcc}");
             info.update(|d| {
@@ -695,5 +717,26 @@ fn to_outbox(session: &mut ServerSession, scratch: &mut Vec<Bytes>, outbox: &mut
     }
     if scratch.capacity() > 32 {
         *scratch = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fourcc_lists_are_logged_short_whatever_their_size() {
+        let list = |items: Vec<Amf0Value>| fourcc_list(&Amf0Value::StrictArray(items));
+        let s = |t: &str| Amf0Value::String(t.into());
+        assert_eq!(list(vec![s("hvc1"), s("av01")]), r#"["hvc1", "av01"]"#);
+        // A newline is escaped, so a client cannot forge log lines.
+        assert_eq!(
+            list(vec![s("x\n"), Amf0Value::Number(1.0)]),
+            r#"["x\n", "?"]"#
+        );
+        assert_eq!(fourcc_list(&Amf0Value::Null), "[]");
+        let huge = list(vec![s(&"a".repeat(60_000)); 200]);
+        assert!(huge.len() <= MAX_AGENT_BYTES + 6, "{}", huge.len());
+        assert!(huge.ends_with(", ...]"), "{huge}");
     }
 }

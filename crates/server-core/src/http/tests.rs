@@ -569,7 +569,9 @@ fn streams_and_clients_json_shapes() {
     assert_eq!(one["stream"]["name"], "cam");
     // A second stream counts only its own clients.
     let (other, _other_guard) = publish(&ctx, "desk");
-    other.info().update(|d| d.url = "rtmp://example.com/live?desk".into());
+    other
+        .info()
+        .update(|d| d.url = "rtmp://example.com/live?desk".into());
     let streams = get(&ctx, Role::Api, "/api/v1/streams").json();
     let by_name = |name: &str| {
         streams["streams"]
