@@ -3,7 +3,7 @@
 # tests, and (in CI, or with --fuzz) a short run of every cargo-fuzz target.
 #
 # On a fresh Debian machine it first installs the real clients the end-to-end tests
-# drive (ffmpeg, rtmpdump, GStreamer, Chromium, node) with apt-get when they are
+# drive (ffmpeg, rtmpdump, curl, GStreamer, Chromium, node) with apt-get when they are
 # missing, and hls.js with npm.
 #
 #   scripts/test.sh            # everything but fuzzing
@@ -28,6 +28,7 @@ step() { printf '\n==> %s\n' "$*"; }
 need_pkgs=()
 command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
 command -v rtmpdump >/dev/null || need_pkgs+=(rtmpdump)
+command -v curl >/dev/null || need_pkgs+=(curl ca-certificates)
 command -v gst-launch-1.0 >/dev/null || need_pkgs+=(gstreamer1.0-tools gstreamer1.0-plugins-base
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)
 # hls.js in headless Chromium (crates/server-tokio/tests/browser.rs).

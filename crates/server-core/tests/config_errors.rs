@@ -175,7 +175,6 @@ fn every_not_supported_directive_is_refused_clearly() {
     }
     for (block, d) in [
         ("http_api", "raw_api { enabled on; }"),
-        ("http_api", "auth { enabled on; }"),
         ("http_server", "https { enabled on; }"),
     ] {
         let name = d.split_whitespace().next().unwrap();
@@ -184,6 +183,38 @@ fn every_not_supported_directive_is_refused_clearly() {
             format!("my.conf:1: directive '{name}' is not supported yet")
         );
     }
+}
+
+#[test]
+fn api_auth_needs_its_credentials() {
+    assert_eq!(
+        err("http_api {\n  auth { enabled on; username admin; }\n}"),
+        "my.conf:2: 'auth' needs both 'username' and 'password' when enabled"
+    );
+    assert_eq!(
+        err("http_api { auth { enabled on; username a:b; password p; } }"),
+        "my.conf:1: invalid value 'a:b' for 'username': expected a name without ':'"
+    );
+    assert_eq!(
+        err("http_api { auth { enabled on; realm x; } }"),
+        "my.conf:1: unknown directive 'realm'"
+    );
+    let c = config::parse_str(
+        "my.conf",
+        "http_api { auth { enabled on; username ops; password \"two words\"; } }",
+    )
+    .unwrap();
+    let auth = c.http_api.auth.expect("credentials");
+    assert_eq!(
+        (auth.username.as_str(), auth.password.as_str()),
+        ("ops", "two words")
+    );
+    assert!(
+        !format!("{auth:?}").contains("two words"),
+        "password in Debug output"
+    );
+    let off = config::parse_str("my.conf", "http_api { auth { enabled off; } }").unwrap();
+    assert_eq!(off.http_api.auth, None);
 }
 
 #[test]

@@ -66,6 +66,8 @@ fn full_conf_parses_with_its_documented_values() {
     assert_eq!(c.chunk_size, 60000);
     assert_eq!(c.log_tank, LogTank::Console);
     assert_eq!(c.log_level, "trace");
+    assert!(c.http_api.enabled && c.http_api.crossdomain);
+    assert_eq!(c.http_api.auth, None, "auth is documented but off");
     let d = c.vhost(DEFAULT_VHOST);
     assert_eq!(d.play.gop_cache_max_frames, 2500);
     assert_eq!(d.play.queue_length, Duration::from_secs(30));

@@ -458,6 +458,42 @@ fn ffmpeg_reads_a_recorded_mp4_over_http_by_seeking_with_byte_ranges() {
 }
 
 #[test]
+fn api_credentials_are_asked_for_and_curl_supplies_them() {
+    if !have("curl") {
+        return;
+    }
+    each_server(|bin| {
+        let server = ServerProcess::start_from(bin, |dir| {
+            test_config(dir, "", "").replacen(
+                "http_api {\n    enabled on;",
+                "http_api {\n    enabled on;\n    auth { enabled on; username ops; password \"pa ss\"; }",
+                1,
+            )
+        });
+        let curl = |args: &[&str], path: &str| {
+            let url = server.api_url(path);
+            let (ok, out, err) = run(
+                Command::new("curl")
+                    .args(["-s", "-o", "/dev/null", "-w", "%{http_code} %header{www-authenticate}"])
+                    .args(args)
+                    .arg(&url),
+                Duration::from_secs(20),
+            );
+            assert!(ok, "curl {url}: {err}");
+            out
+        };
+        let out = curl(&[], "/api/v1/versions");
+        assert!(out.starts_with("401 Basic realm="), "{out}");
+        assert!(curl(&["-u", "ops:pa sx"], "/api/v1/versions").starts_with("401"));
+        assert_eq!(curl(&["-u", "ops:pa ss"], "/api/v1/versions").trim(), "200");
+        assert_eq!(curl(&["-u", "ops:pa ss"], "/api/v1/streams").trim(), "200");
+        // The HTTP server stays open: players carry no credentials.
+        let (status, _, _) = http("GET", server.http, "/");
+        assert_eq!(status, 200);
+    });
+}
+
+#[test]
 fn vhosts_choose_the_chunk_size_and_a_disabled_vhost_refuses_connect() {
     if !have("rtmpdump") {
         return;

@@ -11,8 +11,8 @@ use media_core::jitter::JitterMode;
 
 use super::error::{ConfigError, ConfigErrorKind};
 use super::model::{
-    Config, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank, PlayConfig,
-    PublishConfig, VhostConfig,
+    ApiAuth, Config, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank,
+    PlayConfig, PublishConfig, VhostConfig,
 };
 use super::mount::{MountError, MountTemplate};
 use super::parser::Directive;
@@ -143,7 +143,7 @@ const HTTP_REMUX_NOT_SUPPORTED: &[&str] = &[
     "has_video",
     "guess_has_av",
 ];
-const HTTP_API_NOT_SUPPORTED: &[&str] = &["raw_api", "https", "auth"];
+const HTTP_API_NOT_SUPPORTED: &[&str] = &["raw_api", "https"];
 const HTTP_SERVER_NOT_SUPPORTED: &[&str] = &["https"];
 
 /// HLS template variables the segmenter renders (see `media_core::hls::template`).
@@ -272,10 +272,40 @@ fn http_api(dirs: &[Directive]) -> Result<HttpApiConfig, ConfigError> {
             "enabled" => c.enabled = on_off(d)?,
             "listen" => c.listen = endpoints(d)?,
             "crossdomain" => c.crossdomain = on_off(d)?,
+            "auth" => c.auth = api_auth(d)?,
             _ => return Err(refuse(d, HTTP_API_NOT_SUPPORTED)),
         }
     }
     Ok(c)
+}
+
+/// `auth { enabled; username; password; }`: credentials when enabled.
+fn api_auth(d: &Directive) -> Result<Option<ApiAuth>, ConfigError> {
+    let (mut enabled, mut username, mut password) = (false, None, None);
+    let mut seen = Seen::default();
+    for d in block(d, 0)? {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "enabled" => enabled = on_off(d)?,
+            "username" => {
+                let name = text(d)?;
+                if name.contains(':') {
+                    return Err(bad(d, &name, "a name without ':'"));
+                }
+                username = Some(name);
+            }
+            "password" => password = Some(text(d)?),
+            _ => return Err(refuse(d, &[])),
+        }
+    }
+    match (enabled, username, password) {
+        (false, _, _) => Ok(None),
+        (true, Some(username), Some(password)) => Ok(Some(ApiAuth { username, password })),
+        _ => Err(d.error(ConfigErrorKind::Missing {
+            block: "auth".into(),
+            needs: "both 'username' and 'password' when enabled",
+        })),
+    }
 }
 
 fn http_server(dirs: &[Directive]) -> Result<HttpServerConfig, ConfigError> {

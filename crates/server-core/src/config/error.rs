@@ -115,6 +115,14 @@ pub enum ConfigErrorKind {
         /// What would be accepted.
         expected: String,
     },
+    /// A block that lacks directives it needs (`auth` on without a `password`).
+    #[error("'{block}' needs {needs}")]
+    Missing {
+        /// The block.
+        block: String,
+        /// What it lacks.
+        needs: &'static str,
+    },
     /// A directive given twice in one block.
     #[error("duplicate directive '{directive}' (first at {first})")]
     Duplicate {

@@ -26,8 +26,8 @@ use std::path::Path;
 pub use directives::{LOG_LEVELS, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 pub use error::{ConfigError, ConfigErrorKind};
 pub use model::{
-    Config, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank, PlayConfig,
-    PublishConfig, VhostConfig, DEFAULT_VHOST,
+    ApiAuth, Config, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank,
+    PlayConfig, PublishConfig, VhostConfig, DEFAULT_VHOST,
 };
 pub use mount::{MountError, MountTemplate};
 pub use parser::{MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};

@@ -67,6 +67,29 @@ pub struct HttpApiConfig {
     pub listen: Vec<SocketAddr>,
     /// Answer with `Access-Control-Allow-Origin: *` (`crossdomain`, default on).
     pub crossdomain: bool,
+    /// Credentials every API request must carry (`auth { }`, default none).
+    pub auth: Option<ApiAuth>,
+}
+
+/// `http_api { auth { enabled on; username U; password P; } }` (SRS 5): HTTP
+/// Basic credentials, without which the API answers `401`, so kicking clients
+/// and reading their addresses is not open to anyone who can reach the port.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiAuth {
+    /// `username` (no `:`, which Basic credentials cannot hold in a name).
+    pub username: String,
+    /// `password`.
+    pub password: String,
+}
+
+impl std::fmt::Debug for ApiAuth {
+    // The password stays out of logs and `-t` output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiAuth")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `http_server { }`.
@@ -188,6 +211,7 @@ impl Config {
                 enabled: false,
                 listen: vec![any_v4(1985)],
                 crossdomain: true,
+                auth: None,
             },
             http_server: HttpServerConfig {
                 enabled: false,

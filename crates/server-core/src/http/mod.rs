@@ -15,6 +15,7 @@
 //! timeouts so tests can shorten them.
 
 pub(crate) mod api;
+mod auth;
 mod body;
 mod files;
 mod flv;

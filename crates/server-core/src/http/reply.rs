@@ -86,9 +86,11 @@ pub(crate) fn preflight(cors: bool) -> Reply {
             header::ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static(CORS_METHODS),
         );
+        // `*` does not cover `Authorization` (Fetch standard): a web console
+        // sending API credentials needs it named.
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("*"),
+            HeaderValue::from_static("*, Authorization"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

@@ -11,6 +11,7 @@ use hyper::http::request::Parts;
 use hyper::{Method, Request, StatusCode};
 use tracing::debug;
 
+use super::auth;
 use super::files::{self, Lookup};
 use super::flv::{self, FlvRequest};
 use super::path::{PathError, UrlPath};
@@ -87,6 +88,15 @@ where
     }
 }
 
+/// True when the API needs no credentials or the request has them. CORS
+/// preflights are answered before this: browsers send them without.
+fn api_allowed(ctx: &ServerCtx, headers: &HeaderMap) -> bool {
+    match &ctx.config().http_api.auth {
+        None => true,
+        Some(credentials) => auth::allows(credentials, headers),
+    }
+}
+
 /// Serves one request.
 pub(crate) async fn handle<B>(
     ctx: &Arc<ServerCtx>,
@@ -121,6 +131,10 @@ where
             resp
         }
         Ok(()) if parts.method == Method::OPTIONS => reply::preflight(cors),
+        Ok(()) if is_api && !api_allowed(ctx, &parts.headers) => {
+            debug!(%peer, uri = %parts.uri, "API request without valid credentials");
+            auth::challenge()
+        }
         Ok(()) if is_api => {
             api::handle(
                 ctx,

@@ -370,6 +370,60 @@ fn roles_split_api_and_server() {
 }
 
 #[test]
+fn api_credentials_are_required_once_configured() {
+    let rt = ManualRuntime::new();
+    let mut config = Config::default();
+    config.http_api.auth = Some(crate::config::ApiAuth {
+        username: "ops".into(),
+        password: "pw".into(),
+    });
+    let ctx = ServerCtx::new(rt.clone(), config);
+    let (publisher, _guard) = publish(&ctx, "cam");
+    let id = publisher.info().id;
+    let good = "Basic b3BzOnB3"; // ops:pw
+    let bad = "Basic b3BzOnB4"; // ops:px
+
+    for (role, uri) in [
+        (Role::Api, "/"),
+        (Role::Api, "/api/v1/versions"),
+        (Role::Both, "/api/v1/streams"),
+    ] {
+        let a = get(&ctx, role, uri);
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert!(a
+            .header(header::WWW_AUTHENTICATE)
+            .starts_with("Basic realm="));
+        let a = ask_with(&ctx, role, Method::GET, uri, &[("authorization", bad)]);
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{uri}");
+        let a = ask_with(&ctx, role, Method::GET, uri, &[("authorization", good)]);
+        assert_eq!(a.status, StatusCode::OK, "{uri}");
+    }
+    // Kicking is refused without them, and works with them.
+    let kick = format!("/api/v1/clients/{id}");
+    let a = ask(&ctx, Role::Api, Method::DELETE, &kick);
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(!publisher.info().is_kicked());
+    let a = ask_with(
+        &ctx,
+        Role::Api,
+        Method::DELETE,
+        &kick,
+        &[("authorization", good)],
+    );
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(publisher.info().is_kicked());
+
+    // Browsers send CORS preflights without credentials; the HTTP server
+    // (HLS, HTTP-FLV, files) never asks for them.
+    let a = ask(&ctx, Role::Api, Method::OPTIONS, "/api/v1/streams");
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a
+        .header(header::ACCESS_CONTROL_ALLOW_HEADERS)
+        .contains("Authorization"));
+    assert!(get(&ctx, Role::Both, "/").text().contains("<html>"));
+}
+
+#[test]
 fn versions_and_summaries_envelopes() {
     let (rt, ctx) = setup();
     let v = get(&ctx, Role::Api, "/api/v1/versions");
