@@ -474,7 +474,13 @@ fn api_credentials_are_asked_for_and_curl_supplies_them() {
             let url = server.api_url(path);
             let (ok, out, err) = run(
                 Command::new("curl")
-                    .args(["-s", "-o", "/dev/null", "-w", "%{http_code} %header{www-authenticate}"])
+                    .args([
+                        "-s",
+                        "-o",
+                        "/dev/null",
+                        "-w",
+                        "%{http_code} %header{www-authenticate}",
+                    ])
                     .args(args)
                     .arg(&url),
                 Duration::from_secs(20),
