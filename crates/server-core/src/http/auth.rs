@@ -15,7 +15,7 @@ use crate::config::ApiAuth;
 const CHALLENGE: &str = "Basic realm=\"rtmp-server API\", charset=\"UTF-8\"";
 
 /// True when `headers` carry `auth`'s credentials.
-pub(crate) fn allows(auth: &ApiAuth, headers: &HeaderMap) -> bool {
+pub fn allows(auth: &ApiAuth, headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -15,7 +15,7 @@
 //! timeouts so tests can shorten them.
 
 pub(crate) mod api;
-mod auth;
+pub mod auth;
 mod body;
 mod files;
 mod flv;
@@ -23,7 +23,7 @@ mod hyper_io;
 mod index;
 mod mime;
 pub mod path;
-mod range;
+pub mod range;
 mod reply;
 mod router;
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 /// What part of a file of a given length a request gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Ranged {
+pub enum Ranged {
     /// The whole file (`200`).
     Full,
     /// These bytes (`206`); never empty, always inside the file.
@@ -20,7 +20,7 @@ pub(crate) enum Ranged {
 }
 
 /// Resolves a `Range` header value against a file of `len` bytes.
-pub(crate) fn resolve(header: Option<&str>, len: u64) -> Ranged {
+pub fn resolve(header: Option<&str>, len: u64) -> Ranged {
     let Some(value) = header else {
         return Ranged::Full;
     };
