@@ -10,7 +10,8 @@ use crate::control::{ControlError, ControlMessage};
 use crate::message::{MessageType, RawMessage};
 use crate::reader::Reader;
 
-/// An input buffer with more capacity than this is released once drained.
+/// An input buffer with more capacity than this is shrunk once less than a
+/// quarter of this is left in it.
 const RETAINED_INPUT_BYTES: usize = 16 * 1024;
 
 /// Reassembles the messages of one connection direction from its chunk stream.
@@ -191,10 +192,13 @@ impl ChunkDecoder {
         loop {
             match self.step()? {
                 Step::NeedMore => {
-                    // Payloads are copied out, so the input buffer is never
-                    // shared and keeps its capacity: give back what a burst
-                    // grew once it is drained.
-                    if self.buf.capacity() > RETAINED_INPUT_BYTES
+                    // Payloads are copied out, so nothing else holds the
+                    // input buffer. Most connections sit drained between
+                    // reads: free it then (the next push allocates what it
+                    // needs), and shrink one a burst grew.
+                    if self.buf.is_empty() {
+                        self.buf = BytesMut::new();
+                    } else if self.buf.capacity() > RETAINED_INPUT_BYTES
                         && self.buf.len() <= RETAINED_INPUT_BYTES / 4
                     {
                         self.buf = BytesMut::from(&self.buf[..]);
