@@ -10,6 +10,7 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
 use super::flv::FlvStream;
+use super::pieces::Pieces;
 use crate::fs::READ_PIECE_BYTES;
 use crate::runtime::{BoxFuture, FileReader};
 
@@ -106,21 +107,21 @@ impl ResponseBody {
 }
 
 impl Body for ResponseBody {
-    type Data = Bytes;
+    type Data = Pieces;
     type Error = BodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    ) -> Poll<Option<Result<Frame<Pieces>, BodyError>>> {
         match self.get_mut() {
-            Self::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            Self::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d.into())))),
             Self::File(file) => file
                 .poll_piece(cx)
-                .map(|piece| piece.map(|r| r.map(Frame::data))),
+                .map(|piece| piece.map(|r| r.map(|b| Frame::data(b.into())))),
             Self::Flv(stream) => stream
-                .poll_next_piece(cx)
-                .map(|piece| piece.map(|r| r.map(Frame::data))),
+                .poll_next_pieces(cx)
+                .map(|pieces| pieces.map(|r| r.map(Frame::data))),
         }
     }
 

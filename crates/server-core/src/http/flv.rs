@@ -4,7 +4,9 @@
 //! like an RTMP player and streams its messages as FLV tags (FLV spec v10.1
 //! E.2 header, E.3 body, E.4.1 tag header): a consumer queue feeds the body,
 //! each payload goes out as its own shared `Bytes` (never copied), preceded by
-//! one 15-byte piece holding the previous tag's size and this tag's header.
+//! a 15-byte piece holding the previous tag's size and this tag's header (the
+//! headers of one drain share one buffer). What one merge window releases
+//! leaves as one body frame of up to [`MAX_PIECES`] pieces, so in one `writev`.
 //!
 //! Mounts resolve like SRS's HTTP mux: a template is rendered per vhost, with
 //! `[vhost]/` dropped for `__defaultVhost__` (so the default serves
@@ -18,13 +20,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use media_core::MediaKind;
 use tracing::info;
 
 use super::body::{BodyError, ResponseBody};
+use super::pieces::{Pieces, MAX_PIECES};
 use super::reply::Reply;
 use crate::config::DEFAULT_VHOST;
 use crate::hub::{
@@ -181,6 +184,10 @@ pub(crate) fn head() -> Reply {
 pub(crate) struct FlvStream {
     pending: VecDeque<Bytes>,
     items: Vec<QueueItem>,
+    /// Tag headers of the drain being turned into pieces.
+    headers: BytesMut,
+    /// Each tag of that drain: where its header is in `headers`, and its payload.
+    tags: Vec<(usize, Bytes)>,
     rule: MergeRule,
     kicked: BoxFuture<'static, ()>,
     prev_tag_size: u32,
@@ -201,6 +208,8 @@ impl FlvStream {
         Self {
             pending,
             items: Vec::new(),
+            headers: BytesMut::new(),
+            tags: Vec::new(),
             rule,
             kicked: Box::pin(async move { info.kicked().await }),
             prev_tag_size: 0,
@@ -235,10 +244,8 @@ impl FlvStream {
                 // FLV timestamps are 32-bit milliseconds and wrap (E.4.1).
                 let ts32 = (out & 0xFFFF_FFFF) as u32;
                 let header = flv_tag_header(self.prev_tag_size, frame.msg.kind, ts32, size);
-                self.pending.push_back(Bytes::copy_from_slice(&header));
-                if !payload.is_empty() {
-                    self.pending.push_back(payload.clone());
-                }
+                self.tags.push((self.headers.len(), payload.clone()));
+                self.headers.extend_from_slice(&header);
                 self.prev_tag_size = TAG_HEADER_LEN.saturating_add(size);
             }
             QueueItem::Published => {
@@ -251,19 +258,45 @@ impl FlvStream {
         }
     }
 
-    /// The next piece of the body; `Err` when the client was kicked.
-    pub(crate) fn poll_next_piece(
+    /// Turns the tags of one drain into pieces: each header a slice of one
+    /// shared buffer, each payload as it came.
+    fn flush_tags(&mut self) {
+        let headers = self.headers.split().freeze();
+        for (at, payload) in self.tags.drain(..) {
+            self.pending.push_back(headers.slice(at..at + 15));
+            if !payload.is_empty() {
+                self.pending.push_back(payload);
+            }
+        }
+    }
+
+    /// Up to [`MAX_PIECES`] waiting pieces, as one frame.
+    fn take_pieces(&mut self) -> Pieces {
+        let mut out = Pieces::default();
+        while out.count() < MAX_PIECES {
+            let Some(piece) = self.pending.pop_front() else {
+                break;
+            };
+            out.push(piece);
+        }
+        out
+    }
+
+    /// The next part of the body: everything the queue released, up to
+    /// [`MAX_PIECES`] pieces; `Err` when the client was kicked.
+    pub(crate) fn poll_next_pieces(
         &mut self,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Bytes, BodyError>>> {
+    ) -> Poll<Option<Result<Pieces, BodyError>>> {
         let info = self.registration.info().clone();
         if info.is_kicked() {
             return Poll::Ready(Some(Err(BodyError::Kicked)));
         }
         for _ in 0..MAX_STEPS_PER_POLL {
-            if let Some(piece) = self.pending.pop_front() {
-                info.add_out(piece.len());
-                return Poll::Ready(Some(Ok(piece)));
+            if !self.pending.is_empty() {
+                let pieces = self.take_pieces();
+                info.add_out(pieces.remaining());
+                return Poll::Ready(Some(Ok(pieces)));
             }
             if self.consumer.poll_ready(cx, self.rule).is_pending() {
                 return self.poll_kicked(cx);
@@ -274,13 +307,14 @@ impl FlvStream {
                 self.push_item(item);
             }
             self.items = items;
+            self.flush_tags();
         }
         // Busy stream: let other tasks run, then continue.
         cx.waker().wake_by_ref();
         Poll::Pending
     }
 
-    fn poll_kicked(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BodyError>>> {
+    fn poll_kicked(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Pieces, BodyError>>> {
         match self.kicked.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Some(Err(BodyError::Kicked))),
             Poll::Pending => Poll::Pending,
@@ -373,16 +407,16 @@ mod tests {
         assert!(match_mount(&vhosts, None, "/live/x.flv").is_none());
     }
 
-    fn poll(stream: &mut FlvStream) -> Poll<Option<Result<Bytes, BodyError>>> {
+    fn poll(stream: &mut FlvStream) -> Poll<Option<Result<Pieces, BodyError>>> {
         let waker = futures_util::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        stream.poll_next_piece(&mut cx)
+        stream.poll_next_pieces(&mut cx)
     }
 
     fn drain(stream: &mut FlvStream) -> Vec<u8> {
         let mut out = Vec::new();
-        while let Poll::Ready(Some(Ok(piece))) = poll(stream) {
-            out.extend_from_slice(&piece);
+        while let Poll::Ready(Some(Ok(mut pieces))) = poll(stream) {
+            out.extend_from_slice(&pieces.copy_to_bytes(pieces.remaining()));
         }
         out
     }
@@ -409,7 +443,15 @@ mod tests {
             Bytes::from_static(&[0xAF, 1, 0xAA, 0xBB]),
         );
         source.push(MediaKind::Audio, 40, Bytes::from_static(&[0xAF, 1, 0xCC]));
-        let out = drain(&mut stream);
+        // Released together, the two tags leave as one frame of four pieces.
+        let out = match poll(&mut stream) {
+            Poll::Ready(Some(Ok(mut frame))) => {
+                assert_eq!(frame.count(), 4);
+                frame.copy_to_bytes(frame.remaining())
+            }
+            _ => panic!("two tags ready"),
+        };
+        assert!(poll(&mut stream).is_pending());
         let first_ts;
         {
             // tag 1: prev=0, audio, size 4

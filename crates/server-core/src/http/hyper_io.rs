@@ -2,15 +2,18 @@
 //!
 //! hyper 1 has its own `Read`/`Write` traits; this adapter forwards to the
 //! runtime's stream. Two details:
-//! - Reads go through a small scratch buffer and are copied into hyper's: the
-//!   crate forbids `unsafe`, and filling hyper's uninitialised buffer in place
-//!   would need it. Requests are small, so the copy costs nothing that matters.
+//! - Reads go through a scratch buffer and are copied into hyper's: the crate
+//!   forbids `unsafe`, and filling hyper's uninitialised buffer in place would
+//!   need it. Requests are small, so the copy costs nothing that matters. The
+//!   scratch buffer is one per thread, not per connection: an HTTP-FLV player
+//!   reads nothing for hours, and would hold it all that time.
 //! - Writes pass straight through, vectored (hyper then queues response pieces,
 //!   HTTP-FLV payloads included, without flattening them), and are watched: a
 //!   write or flush that makes no progress for `send_timeout` fails with
 //!   `TimedOut`, which ends the connection. That is what drops a player that
 //!   stopped reading, whichever response it was receiving.
 
+use std::cell::RefCell;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,11 +28,15 @@ use crate::runtime::{BoxFuture, Runtime};
 /// Bytes read from the socket per call (then copied into hyper's buffer).
 pub const READ_CHUNK: usize = 8 * 1024;
 
+thread_local! {
+    /// Every connection's reads on this thread land here first.
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
+}
+
 /// A `futures-io` stream as hyper I/O.
 pub(crate) struct HyperIo<T> {
     inner: T,
     rt: Arc<dyn Runtime>,
-    scratch: Box<[u8]>,
     send_timeout: Duration,
     /// Running while the socket refuses writes; reset by any progress.
     stall: Option<BoxFuture<'static, ()>>,
@@ -41,7 +48,6 @@ impl<T> HyperIo<T> {
         Self {
             inner,
             rt,
-            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
             send_timeout,
             stall: None,
         }
@@ -83,23 +89,29 @@ impl<T: AsyncRead + Unpin> hyper::rt::Read for HyperIo<T> {
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let want = buf.remaining().min(this.scratch.len());
-        let Some(scratch) = this.scratch.get_mut(..want) else {
-            return Poll::Ready(Ok(()));
-        };
-        if scratch.is_empty() {
-            return Poll::Ready(Ok(()));
-        }
-        match Pin::new(&mut this.inner).poll_read(cx, scratch) {
-            Poll::Ready(Ok(n)) => {
-                // `n <= scratch.len()` by the AsyncRead contract; `get` keeps a
-                // misbehaving stream from panicking us.
-                buf.put_slice(scratch.get(..n).unwrap_or_default());
-                Poll::Ready(Ok(()))
+        SCRATCH.with(|scratch| {
+            // Not re-entered: the read below is a plain poll of the socket.
+            let Ok(mut scratch) = scratch.try_borrow_mut() else {
+                return Poll::Ready(Err(io::Error::other("scratch buffer busy")));
+            };
+            let want = buf.remaining().min(scratch.len());
+            let Some(scratch) = scratch.get_mut(..want) else {
+                return Poll::Ready(Ok(()));
+            };
+            if scratch.is_empty() {
+                return Poll::Ready(Ok(()));
             }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+            match Pin::new(&mut this.inner).poll_read(cx, scratch) {
+                Poll::Ready(Ok(n)) => {
+                    // `n <= scratch.len()` by the AsyncRead contract; `get` keeps
+                    // a misbehaving stream from panicking us.
+                    buf.put_slice(scratch.get(..n).unwrap_or_default());
+                    Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
     }
 }
 

@@ -23,6 +23,7 @@ mod hyper_io;
 mod index;
 mod mime;
 pub mod path;
+mod pieces;
 pub mod range;
 mod reply;
 mod router;
