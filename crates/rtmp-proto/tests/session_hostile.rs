@@ -63,6 +63,17 @@ fn connected() -> (ServerSession, ChunkEncoder) {
     (s, enc)
 }
 
+/// A 64 KiB video message on stream 1.
+fn video_64k() -> RawMessage {
+    RawMessage {
+        csid: 6,
+        timestamp: 0,
+        type_id: MessageType::Video,
+        stream_id: 1,
+        payload: Bytes::from(vec![0u8; 64 * 1024]),
+    }
+}
+
 fn text(v: &str) -> Amf0Value {
     Amf0Value::String(v.into())
 }
@@ -281,13 +292,7 @@ fn input_is_bounded_while_a_decision_is_pending() {
         .unwrap();
     assert!(matches!(s.poll_event(), Some(ServerEvent::Connect { .. })));
     // The app has not answered; the client keeps sending.
-    let filler = RawMessage {
-        csid: 6,
-        timestamp: 0,
-        type_id: MessageType::Video,
-        stream_id: 1,
-        payload: Bytes::from(vec![0u8; 64 * 1024]),
-    };
+    let filler = video_64k();
     let mut result = Ok(());
     for _ in 0..(MAX_PENDING_INPUT / (64 * 1024) + 2) {
         result = s.handle_input(0, &enc.encode_to_vec(&filler));
@@ -501,13 +506,7 @@ fn a_reading_peer_and_application_output_never_trip_the_reply_cap() {
     }
     // The application queues far more media than the reply cap, which
     // does not count against it...
-    let video = RawMessage {
-        csid: 6,
-        timestamp: 0,
-        type_id: MessageType::Video,
-        stream_id: 1,
-        payload: Bytes::from(vec![0u8; 64 * 1024]),
-    };
+    let video = video_64k();
     for _ in 0..(2 * MAX_QUEUED_REPLY_BYTES / (64 * 1024)) {
         s.send_media(1, &video);
     }

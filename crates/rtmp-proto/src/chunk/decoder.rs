@@ -380,21 +380,18 @@ impl ChunkDecoder {
 
         self.buf.advance(header_len);
         let chunk_len = chunk_len as usize;
+        let Some(bytes) = self.buf.get(..chunk_len) else {
+            return Ok(Step::NeedMore);
+        };
         let payload = if whole {
             // Whole message in one chunk: copied out, not sliced. A slice would
             // keep the whole input allocation alive (other messages' chunks,
             // already copied) for as long as the message is kept, and would
             // stop the input buffer from being reused.
-            let Some(bytes) = self.buf.get(..chunk_len) else {
-                return Ok(Step::NeedMore);
-            };
             let payload = Bytes::copy_from_slice(bytes);
             self.buf.advance(chunk_len);
             payload
         } else {
-            let Some(bytes) = self.buf.get(..chunk_len) else {
-                return Ok(Step::NeedMore);
-            };
             let capacity = s.partial.capacity();
             if new_capacity > capacity {
                 // Exactly the capacity the cap was checked against

@@ -17,6 +17,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -187,7 +188,7 @@ pub(crate) struct FlvStream {
     /// Tag headers of the drain being turned into pieces.
     headers: BytesMut,
     /// Each tag of that drain: where its header is in `headers`, and its payload.
-    tags: Vec<(usize, Bytes)>,
+    tags: Vec<(Range<usize>, Bytes)>,
     rule: MergeRule,
     kicked: BoxFuture<'static, ()>,
     prev_tag_size: u32,
@@ -244,8 +245,9 @@ impl FlvStream {
                 // FLV timestamps are 32-bit milliseconds and wrap (E.4.1).
                 let ts32 = (out & 0xFFFF_FFFF) as u32;
                 let header = flv_tag_header(self.prev_tag_size, frame.msg.kind, ts32, size);
-                self.tags.push((self.headers.len(), payload.clone()));
+                let at = self.headers.len();
                 self.headers.extend_from_slice(&header);
+                self.tags.push((at..self.headers.len(), payload.clone()));
                 self.prev_tag_size = TAG_HEADER_LEN.saturating_add(size);
             }
             QueueItem::Published => {
@@ -262,8 +264,8 @@ impl FlvStream {
     /// shared buffer, each payload as it came.
     fn flush_tags(&mut self) {
         let headers = self.headers.split().freeze();
-        for (at, payload) in self.tags.drain(..) {
-            self.pending.push_back(headers.slice(at..at + 15));
+        for (header, payload) in self.tags.drain(..) {
+            self.pending.push_back(headers.slice(header));
             if !payload.is_empty() {
                 self.pending.push_back(payload);
             }
