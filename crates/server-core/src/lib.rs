@@ -9,10 +9,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod cli;
 pub mod config;
 pub mod fs;
 pub mod hls_sink;
+pub mod hooks;
 pub mod http;
 pub mod hub;
 pub mod io;
@@ -33,3 +35,15 @@ pub use server::{ListenerKind, Server, ServerCtx};
 pub const SERVER_NAME: &str = "rtmp-server";
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// This process's server id, as the HTTP API's `server` field and the hooks'
+/// `server_id` report it.
+pub fn server_id() -> String {
+    format!("vid-{:x}", std::process::id())
+}
+
+/// This process's service id, as the HTTP API's `service` field and the
+/// hooks' `service_id` report it.
+pub fn service_id() -> String {
+    format!("{:x}", std::process::id())
+}

@@ -40,6 +40,8 @@ pub struct ServerCtx {
     pub hub: Arc<Hub>,
     /// HLS sinks.
     pub hls: HlsManager,
+    /// HTTP callbacks (`http_hooks`).
+    pub hooks: crate::hooks::Hooks,
     config: RwLock<Arc<Config>>,
     vhosts: RwLock<HashMap<String, Arc<VhostSettings>>>,
     http: RwLock<Arc<HttpServerSettings>>,
@@ -56,6 +58,7 @@ impl ServerCtx {
         let vhosts = crate::settings::vhosts(&config);
         let http = crate::settings::http_server(&config);
         Arc::new(Self {
+            hooks: crate::hooks::Hooks::new(rt.clone()),
             rt,
             hub: Hub::new(),
             hls: HlsManager::default(),

@@ -41,6 +41,9 @@ pub fn vhost(v: &VhostConfig) -> VhostSettings {
             config: v.hls.segmenter.clone(),
         }),
         flv_mount: v.http_remux.enabled.then(|| v.http_remux.mount.clone()),
+        hooks: v.http_hooks.clone(),
+        security: v.security.clone(),
+        refer: v.refer.clone(),
     }
 }
 

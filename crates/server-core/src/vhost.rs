@@ -10,7 +10,9 @@ use media_core::gop::GopConfig;
 use media_core::hls::HlsConfig;
 use media_core::jitter::JitterMode;
 
+use crate::access::{ReferConfig, SecurityConfig};
 use crate::config::MountTemplate;
+use crate::hooks::HttpHooksConfig;
 use crate::hub::{MergeRule, SourceOptions};
 
 /// Everything a connection or sink needs to know about its vhost.
@@ -44,6 +46,12 @@ pub struct VhostSettings {
     pub hls: Option<HlsSettings>,
     /// HTTP-FLV mount (e.g. `[vhost]/[app]/[stream].flv`), when `http_remux` is enabled.
     pub flv_mount: Option<MountTemplate>,
+    /// Callbacks (`http_hooks`).
+    pub hooks: HttpHooksConfig,
+    /// Address rules (`security`).
+    pub security: SecurityConfig,
+    /// Page rules (`refer`).
+    pub refer: ReferConfig,
 }
 
 /// HLS output for a vhost.

@@ -89,14 +89,11 @@ const ROOT_NOT_SUPPORTED: &[&str] = &[
 ];
 /// Vhost-level SRS directives not implemented yet.
 const VHOST_NOT_SUPPORTED: &[&str] = &[
-    "http_hooks",
     "forward",
     "cluster",
     "dvr",
     "transcode",
     "ingest",
-    "security",
-    "refer",
     "rtc",
     "srt",
     "hds",
@@ -345,6 +342,9 @@ fn vhost(name: &str, dirs: &[Directive]) -> Result<(VhostConfig, Option<u32>), C
             "publish" => v.publish = publish(block(d, 0)?)?,
             "hls" => v.hls = hls(block(d, 0)?)?,
             "http_remux" => v.http_remux = http_remux(block(d, 0)?)?,
+            "http_hooks" => v.http_hooks = super::hooks::http_hooks(block(d, 0)?)?,
+            "security" => v.security = super::access::security(block(d, 0)?)?,
+            "refer" => v.refer = super::access::refer(block(d, 0)?)?,
             _ => return Err(refuse(d, VHOST_NOT_SUPPORTED)),
         }
     }

@@ -13,8 +13,10 @@
 //! - [`model`]: the typed config and SRS's defaults; [`mount`]: HTTP-FLV mount
 //!   templates.
 
+mod access;
 mod directives;
 mod error;
+mod hooks;
 mod lexer;
 pub mod model;
 pub mod mount;

@@ -15,6 +15,8 @@ use media_core::hls::HlsConfig;
 use media_core::jitter::JitterMode;
 
 use super::mount::MountTemplate;
+use crate::access::{ReferConfig, SecurityConfig};
+use crate::hooks::HttpHooksConfig;
 
 /// The vhost used when a client names no vhost, or one that is not configured.
 pub const DEFAULT_VHOST: &str = "__defaultVhost__";
@@ -127,6 +129,12 @@ pub struct VhostConfig {
     pub hls: HlsVhostConfig,
     /// `http_remux { }` (HTTP-FLV).
     pub http_remux: HttpRemuxConfig,
+    /// `http_hooks { }`: callbacks that admit clients and hear what happens.
+    pub http_hooks: HttpHooksConfig,
+    /// `security { }`: who may publish and play, by address.
+    pub security: SecurityConfig,
+    /// `refer { }`: who may connect, publish and play, by page.
+    pub refer: ReferConfig,
 }
 
 /// `play { }`: delivery to players.
@@ -268,6 +276,9 @@ impl VhostConfig {
             publish: PublishConfig::srs_default(),
             hls: HlsVhostConfig::srs_default(),
             http_remux: HttpRemuxConfig::srs_default(),
+            http_hooks: HttpHooksConfig::default(),
+            security: SecurityConfig::default(),
+            refer: ReferConfig::default(),
         }
     }
 }

@@ -142,8 +142,8 @@ impl Writer {
             StatusCode::OK,
             &Envelope {
                 code: ERROR_SUCCESS,
-                server: format!("vid-{pid:x}"),
-                service: format!("{pid:x}"),
+                server: crate::server_id(),
+                service: crate::service_id(),
                 pid: pid.to_string(),
                 body,
             },
