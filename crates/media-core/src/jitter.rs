@@ -262,6 +262,149 @@ impl TimeJitter {
     }
 }
 
+/// How the timestamps a player receives relate to its stream's: SRS's `atc`
+/// and the jitter every `SrsLiveConsumer` applies on its own
+/// (`SrsLiveConsumer::enqueue`, `SrsRtmpJitter::correct`).
+///
+/// The stream's timestamps are corrected once, at the source ([`TimeJitter`]);
+/// what differs per player is only where its timeline starts, so a player's
+/// clock is an offset, not another corrector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlayTimeline {
+    /// `atc off`, `time_jitter full` (SRS's default): the player's timeline
+    /// starts at 0 when it joins and goes on, without going back, across
+    /// republishes; data messages (`onMetaData`...) are all at 0, as SRS's
+    /// full jitter stamps everything but audio and video. ffmpeg takes only
+    /// script data at time 0 for metadata: later, it becomes a subtitle track.
+    FromJoin,
+    /// `atc off`, `time_jitter zero`: as [`FromJoin`](Self::FromJoin), but
+    /// data messages move with the media.
+    FromJoinWithData,
+    /// `atc off`, `time_jitter off`: the stream's timestamps as they are.
+    Stream,
+    /// `atc on`: the publisher's absolute timestamps, for every player. The
+    /// metadata and sequence headers a joiner starts with are stamped with
+    /// the time of the first frame it gets (SRS `consumer_dumps` stamps them
+    /// with the GOP cache's start), so its timeline never starts backwards.
+    Absolute,
+}
+
+impl PlayTimeline {
+    /// The timeline SRS gives a player of a vhost with `atc` and `time_jitter`.
+    pub fn for_vhost(atc: bool, jitter: JitterMode) -> Self {
+        match (atc, jitter) {
+            (true, _) => PlayTimeline::Absolute,
+            (false, JitterMode::Full) => PlayTimeline::FromJoin,
+            (false, JitterMode::Zero) => PlayTimeline::FromJoinWithData,
+            (false, JitterMode::Off) => PlayTimeline::Stream,
+        }
+    }
+}
+
+/// One player's clock: maps each message of its stream, in the order the
+/// player receives them, to the timestamp the player gets it at.
+///
+/// On the [`FromJoin`](PlayTimeline::FromJoin) timelines the first audio or
+/// video frame (not a sequence header) fixes the offset: it lands at the
+/// timeline's start (0 for a new player). Metadata and sequence headers before
+/// it land there too, so a joiner's first messages are all at 0 whatever the
+/// stream's time. After a republish ([`on_publish`](Self::on_publish)) the
+/// next frame lands [`DEFAULT_FRAME_DELTA_MS`] after the latest one sent, as
+/// SRS's jitter turns the new stream's restart into one 10 ms step. A frame
+/// is never stamped before its segment's start, and a header never before the
+/// latest frame sent (a slow player skipping forward is sent the current
+/// headers again, whose own timestamps may be old).
+///
+/// Pure arithmetic on 64-bit milliseconds: what goes on the wire (32 bits in
+/// RTMP and FLV) is the caller's business.
+#[derive(Debug, Clone)]
+pub struct PlayClock {
+    timeline: PlayTimeline,
+    /// Output minus input, once a frame has fixed it.
+    shift: Option<i128>,
+    /// Where the current segment starts: 0, or after a republish just past
+    /// what was sent before.
+    base: u64,
+    /// The latest frame timestamp sent, if any.
+    last_out: Option<u64>,
+    /// [`Absolute`](PlayTimeline::Absolute): what headers before the first
+    /// frame are stamped with (the time the player starts at, when known).
+    start: Option<u64>,
+}
+
+impl PlayClock {
+    /// A player's clock. `start` is where its stream stands when it joins
+    /// (the first frame it will get, or the newest), used by
+    /// [`PlayTimeline::Absolute`] only.
+    pub fn new(timeline: PlayTimeline, start: Option<u64>) -> Self {
+        Self {
+            timeline,
+            shift: None,
+            base: 0,
+            last_out: None,
+            start,
+        }
+    }
+
+    /// The timeline this clock follows.
+    pub fn timeline(&self) -> PlayTimeline {
+        self.timeline
+    }
+
+    /// The stream was published again: its timestamps start over, so the
+    /// next frame sets the offset anew.
+    pub fn on_publish(&mut self) {
+        self.start = None;
+        if self.shift.take().is_some() {
+            if let Some(last) = self.last_out {
+                self.base = last.saturating_add(DEFAULT_FRAME_DELTA_MS);
+            }
+        }
+    }
+
+    /// The timestamp the player gets `msg` at. Call it for every message the
+    /// player is sent, in order.
+    pub fn stamp(&mut self, msg: &crate::MediaMessage) -> u64 {
+        let header = msg.kind == MediaKind::Data || msg.flags.sequence_header;
+        let t = msg.timestamp;
+        match self.timeline {
+            PlayTimeline::Stream => t,
+            PlayTimeline::Absolute => match (header, self.shift) {
+                (true, None) => self.start.unwrap_or(t),
+                (true, Some(_)) => t.max(self.last_out.unwrap_or(0)),
+                (false, _) => {
+                    self.shift = Some(0);
+                    self.last_out = Some(self.last_out.map_or(t, |l| l.max(t)));
+                    t
+                }
+            },
+            PlayTimeline::FromJoin if msg.kind == MediaKind::Data => 0,
+            PlayTimeline::FromJoin | PlayTimeline::FromJoinWithData => {
+                let floor = if header {
+                    self.last_out.unwrap_or(self.base).max(self.base)
+                } else {
+                    self.base
+                };
+                let shift = match self.shift {
+                    Some(s) => s,
+                    None if header => return floor,
+                    None => {
+                        let s = i128::from(self.base) - i128::from(t);
+                        self.shift = Some(s);
+                        s
+                    }
+                };
+                let mapped = i128::from(t) + shift;
+                let out = u64::try_from(mapped.max(0)).unwrap_or(u64::MAX).max(floor);
+                if !header {
+                    self.last_out = Some(self.last_out.map_or(out, |l| l.max(out)));
+                }
+                out
+            }
+        }
+    }
+}
+
 /// True when forward step `d` repeats the previous forward step `prev`
 /// within the cadence tolerance.
 fn is_cadence(d: u64, prev: u64) -> bool {
@@ -460,6 +603,153 @@ mod tests {
         );
         // The first 1 s step cannot be told from a jump; the rest are a cadence.
         assert_eq!(out, vec![0, 10, 1010, 2010]);
+    }
+
+    /// A message of `kind` at `t`; `header` marks a sequence header.
+    fn msg(kind: MediaKind, t: u64, header: bool) -> crate::MediaMessage {
+        let mut m = crate::MediaMessage::new(kind, t, bytes::Bytes::new());
+        m.flags.sequence_header = header;
+        m
+    }
+
+    fn stamps(clock: &mut PlayClock, input: &[(MediaKind, u64, bool)]) -> Vec<u64> {
+        input
+            .iter()
+            .map(|&(k, t, h)| clock.stamp(&msg(k, t, h)))
+            .collect()
+    }
+
+    /// What a late joiner is sent: metadata and sequence headers from the
+    /// stream's start, then the cached GOP from its key frame at 4000.
+    const JOIN: [(MediaKind, u64, bool); 6] = [
+        (Data, 0, false),
+        (Audio, 0, true),
+        (Video, 0, true),
+        (Video, 4000, false),
+        (Audio, 4010, false),
+        (Video, 4040, false),
+    ];
+
+    #[test]
+    fn a_joiner_starts_at_zero() {
+        let mut c = PlayClock::new(PlayTimeline::FromJoin, Some(4000));
+        assert_eq!(stamps(&mut c, &JOIN), vec![0, 0, 0, 0, 10, 40]);
+        // Metadata later in the stream stays at 0 (SRS's full jitter).
+        assert_eq!(c.stamp(&msg(Data, 5000, false)), 0);
+        // With time_jitter zero it moves with the media instead.
+        let mut c = PlayClock::new(PlayTimeline::FromJoinWithData, None);
+        assert_eq!(stamps(&mut c, &JOIN), vec![0, 0, 0, 0, 10, 40]);
+        assert_eq!(c.stamp(&msg(Data, 5000, false)), 1000);
+    }
+
+    #[test]
+    fn headers_in_a_gop_taken_late_are_not_stamped_after_its_key_frame() {
+        // Metadata re-sent mid-GOP (GStreamer's flvmux) is newer than the key
+        // frame a joiner starts at: it still goes out at the start.
+        let mut c = PlayClock::new(PlayTimeline::FromJoinWithData, None);
+        let out = stamps(
+            &mut c,
+            &[
+                (Data, 4500, false),
+                (Video, 4000, false),
+                (Video, 4040, false),
+            ],
+        );
+        assert_eq!(out, vec![0, 0, 40]);
+    }
+
+    #[test]
+    fn frames_before_the_first_one_are_clamped_to_the_start() {
+        // Audio stamped a little before the key frame that follows it in the log.
+        let mut c = PlayClock::new(PlayTimeline::FromJoin, None);
+        let out = stamps(
+            &mut c,
+            &[
+                (Video, 4000, false),
+                (Audio, 3990, false),
+                (Audio, 4013, false),
+            ],
+        );
+        assert_eq!(out, vec![0, 0, 13]);
+    }
+
+    #[test]
+    fn a_republish_continues_the_timeline() {
+        let mut c = PlayClock::new(PlayTimeline::FromJoin, None);
+        stamps(&mut c, &JOIN);
+        c.on_publish();
+        // The new publisher starts over at 0 with new headers.
+        let out = stamps(
+            &mut c,
+            &[
+                (Data, 0, false),
+                (Audio, 0, true),
+                (Video, 0, true),
+                (Video, 0, false),
+                (Audio, 5, false),
+                (Video, 40, false),
+            ],
+        );
+        let next = 40 + DEFAULT_FRAME_DELTA_MS;
+        assert_eq!(out, vec![0, next, next, next, next + 5, next + 40]);
+        // A publish before any frame was sent changes nothing.
+        let mut c = PlayClock::new(PlayTimeline::FromJoin, None);
+        c.on_publish();
+        assert_eq!(stamps(&mut c, &JOIN), vec![0, 0, 0, 0, 10, 40]);
+    }
+
+    #[test]
+    fn headers_sent_again_after_a_skip_are_not_stamped_in_the_past() {
+        let mut c = PlayClock::new(PlayTimeline::FromJoin, None);
+        stamps(&mut c, &JOIN);
+        // A slow player skips to a key frame at 60000 and is sent the
+        // (old) sequence headers again first.
+        let out = stamps(
+            &mut c,
+            &[(Video, 0, true), (Audio, 0, true), (Video, 60_000, false)],
+        );
+        assert_eq!(out, vec![40, 40, 56_000]);
+    }
+
+    #[test]
+    fn atc_keeps_the_publishers_time() {
+        let base = 1_700_000_000_000;
+        let join: Vec<_> = JOIN.iter().map(|&(k, t, h)| (k, base + t, h)).collect();
+        let mut c = PlayClock::new(PlayTimeline::Absolute, Some(base + 4000));
+        let out = stamps(&mut c, &join);
+        // Headers at the time the player starts at, then the frames as they are.
+        assert_eq!(
+            out,
+            vec![
+                base + 4000,
+                base + 4000,
+                base + 4000,
+                base + 4000,
+                base + 4010,
+                base + 4040
+            ]
+        );
+        // A header later on is not stamped before the frames already sent.
+        assert_eq!(c.stamp(&msg(Video, base, true)), base + 4040);
+        c.on_publish();
+        assert_eq!(c.stamp(&msg(Video, 7, false)), 7);
+        // time_jitter off without atc: the stream's time, headers included.
+        let mut c = PlayClock::new(PlayTimeline::Stream, Some(4000));
+        assert_eq!(stamps(&mut c, &JOIN), vec![0, 0, 0, 4000, 4010, 4040]);
+    }
+
+    #[test]
+    fn timelines_follow_srs_settings() {
+        use JitterMode::{Full, Off, Zero};
+        assert_eq!(PlayTimeline::for_vhost(false, Full), PlayTimeline::FromJoin);
+        assert_eq!(
+            PlayTimeline::for_vhost(false, Zero),
+            PlayTimeline::FromJoinWithData
+        );
+        assert_eq!(PlayTimeline::for_vhost(false, Off), PlayTimeline::Stream);
+        for j in [Full, Zero, Off] {
+            assert_eq!(PlayTimeline::for_vhost(true, j), PlayTimeline::Absolute);
+        }
     }
 
     #[test]

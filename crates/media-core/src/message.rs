@@ -1,6 +1,9 @@
 //! The media message that fans out from one publisher to every consumer.
 
 use bytes::Bytes;
+use rtmp_proto::MessageType;
+
+use crate::flv::TagType;
 
 /// Which track a message belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11,6 +14,39 @@ pub enum MediaKind {
     Video,
     /// RTMP message type 18 (AMF0 data, e.g. onMetaData).
     Data,
+}
+
+impl MediaKind {
+    /// The kind an RTMP message of type `t` carries (RTMP spec 7.1: 8 audio,
+    /// 9 video, 18 AMF0 data; a session turns AMF3 data, 15, into 18), or
+    /// `None` for anything that is not media.
+    pub fn from_message_type(t: MessageType) -> Option<Self> {
+        match t {
+            MessageType::Audio => Some(Self::Audio),
+            MessageType::Video => Some(Self::Video),
+            MessageType::DataAmf0 => Some(Self::Data),
+            _ => None,
+        }
+    }
+
+    /// The RTMP message type that carries this kind.
+    pub fn message_type(self) -> MessageType {
+        match self {
+            Self::Audio => MessageType::Audio,
+            Self::Video => MessageType::Video,
+            Self::Data => MessageType::DataAmf0,
+        }
+    }
+
+    /// The FLV tag type that carries this kind (FLV spec E.4.1: the same
+    /// numbers as the RTMP message types).
+    pub fn tag_type(self) -> TagType {
+        match self {
+            Self::Audio => TagType::Audio,
+            Self::Video => TagType::Video,
+            Self::Data => TagType::Script,
+        }
+    }
 }
 
 /// What a consumer needs to know without parsing the payload again.
@@ -119,5 +155,25 @@ mod tests {
         assert_eq!(flags(MediaKind::Video, &[0x17]), (false, false));
         assert_eq!(flags(MediaKind::Video, b"\x90hv"), (false, false));
         assert_eq!(flags(MediaKind::Audio, &[0xaf]), (false, false));
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_to_message_and_tag_types_both_ways() {
+        for kind in [MediaKind::Audio, MediaKind::Video, MediaKind::Data] {
+            assert_eq!(
+                MediaKind::from_message_type(kind.message_type()),
+                Some(kind)
+            );
+            assert_eq!(kind.tag_type().id(), kind.message_type().id());
+        }
+        assert_eq!(
+            MediaKind::from_message_type(MessageType::SetChunkSize),
+            None
+        );
     }
 }

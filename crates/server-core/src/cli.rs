@@ -1,25 +1,48 @@
 //! The command line and process plumbing both binaries share: arguments, config
-//! loading, logging, the pid file, signals and graceful shutdown.
+//! loading, logging, the pid file, signals and the quit sequences.
 //!
 //! A binary only supplies its runtime; everything else lives here so the tokio
 //! and smol builds cannot drift apart.
+//!
+//! Signals are the operator's interface to a running server, with the
+//! meanings SRS and nginx give them (README "Operations"):
+//!
+//! | signal | `-s` | what it does |
+//! |---|---|---|
+//! | SIGHUP | `reload` | reload the config (not supported yet: logged, ignored) |
+//! | SIGUSR1 | `reopen` | reopen the log file (logrotate) |
+//! | SIGUSR2 | | binary upgrade (not supported yet: logged, ignored) |
+//! | SIGQUIT | `quit` | graceful quit: see [`graceful_quit`] |
+//! | SIGTERM | `stop` | fast quit (graceful under `force_grace_quit on`) |
+//! | SIGINT | | fast quit |
+//!
+//! Every other signal whose default action ends the process is caught and
+//! logged instead ([`IGNORED`]); SIGPIPE stays ignored (Rust's runtime sets
+//! it so: a closed peer is an `EPIPE` error on that connection). Faults
+//! (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS) keep their
+//! default: the process is broken and must stop with a core dump.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use event_listener::Event;
 use tracing::{error, info, warn};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, LogTank};
 use crate::runtime::Runtime;
 use crate::server::{ListenerKind, Server};
 
 /// How long shutdown waits for HLS sinks to close their segments.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often a graceful quit says how many clients it still waits for.
+const DRAIN_REPORT_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a graceful quit looks whether its clients are gone.
+const DRAIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// `rtmp-server`: a live streaming server (RTMP in, RTMP/HLS/HTTP-FLV out).
 #[derive(Debug, Parser)]
@@ -37,11 +60,42 @@ pub struct Cli {
     /// Print the effective embedded default config and exit.
     #[arg(long = "print-default-config")]
     pub print_default_config: bool,
+
+    /// Signal the server running with this config (the pid in its pid file),
+    /// as `nginx -s`: reload (SIGHUP), reopen the log file (SIGUSR1), quit
+    /// gracefully (SIGQUIT) or stop at once (SIGTERM).
+    #[arg(short = 's', long = "signal", value_name = "SIGNAL", value_enum)]
+    pub signal: Option<SignalCommand>,
 }
 
-/// Parses arguments and config, sets up logging, then hands the config to
-/// `serve`, which builds a runtime and calls [`run_server`] on it.
-pub fn main(serve: impl FnOnce(Config) -> std::io::Result<()>) -> ExitCode {
+/// What `rtmp-server -s` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignalCommand {
+    /// SIGHUP: reload the config.
+    Reload,
+    /// SIGUSR1: reopen the log file.
+    Reopen,
+    /// SIGQUIT: graceful quit.
+    Quit,
+    /// SIGTERM: fast quit.
+    Stop,
+}
+
+impl SignalCommand {
+    fn signal(self) -> rustix::process::Signal {
+        use rustix::process::Signal;
+        match self {
+            Self::Reload => Signal::HUP,
+            Self::Reopen => Signal::USR1,
+            Self::Quit => Signal::QUIT,
+            Self::Stop => Signal::TERM,
+        }
+    }
+}
+
+/// Parses arguments and config, sets up logging and signals, then hands the
+/// config to `serve`, which builds a runtime and calls [`run_server`] on it.
+pub fn main(serve: impl FnOnce(Config, OperatorSignals) -> std::io::Result<()>) -> ExitCode {
     let cli = Cli::parse();
     if cli.print_default_config {
         print!("{}", config::DEFAULT_CONFIG);
@@ -70,7 +124,25 @@ pub fn main(serve: impl FnOnce(Config) -> std::io::Result<()>) -> ExitCode {
         println!("the configuration file {name} test is successful");
         return ExitCode::SUCCESS;
     }
+    if let Some(command) = cli.signal {
+        return match send_signal(&config.pid, command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(msg) => {
+                eprintln!("rtmp-server: {msg}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let _log_guard = crate::logging::init(&config);
+    // Before the pid file exists: once it does, `-s` may signal us.
+    let signals = match OperatorSignals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot install signal handlers: {e}");
+            eprintln!("rtmp-server: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let pid_lock = match write_pid(&config.pid) {
         Ok(lock) => lock,
         Err(PidError::Locked) => {
@@ -87,7 +159,7 @@ pub fn main(serve: impl FnOnce(Config) -> std::io::Result<()>) -> ExitCode {
             None
         }
     };
-    let result = serve(config.clone());
+    let result = serve(config.clone(), signals);
     if pid_lock.is_some() {
         let _ = std::fs::remove_file(&config.pid);
     }
@@ -140,9 +212,50 @@ fn write_pid(path: &Path) -> Result<Option<std::fs::File>, PidError> {
     Ok(Some(file))
 }
 
-/// Starts the server on `rt`, runs until SIGINT/SIGTERM, then shuts down gracefully.
-pub async fn run_server(rt: Arc<dyn Runtime>, config: Config) -> std::io::Result<()> {
-    let server = Server::start(rt, config)?;
+/// `rtmp-server -s COMMAND`: signals the pid in the config's pid file.
+///
+/// Unlike nginx, a pid file no server holds locked is refused rather than
+/// trusted: after a crash its pid may belong to another process by now, and
+/// `stop` would kill that one.
+fn send_signal(pid_file: &Path, command: SignalCommand) -> Result<(), String> {
+    if pid_file.as_os_str().is_empty() {
+        return Err("no pid file configured (pid): cannot find the server".into());
+    }
+    let shown = pid_file.display();
+    let file = std::fs::File::open(pid_file)
+        .map_err(|e| format!("open {shown}: {e} (is the server running?)"))?;
+    let text = std::fs::read_to_string(pid_file).map_err(|e| format!("read {shown}: {e}"))?;
+    let pid = text
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|&p| p > 1)
+        .and_then(rustix::process::Pid::from_raw)
+        .ok_or_else(|| format!("invalid pid {:?} in {shown}", text.trim()))?;
+    // The server holds the file locked for as long as it runs.
+    match file.try_lock_shared() {
+        Ok(()) => {
+            return Err(format!(
+                "no server holds {shown} (stale pid file?); nothing signalled"
+            ))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {}
+        // Locks unsupported here (some network file systems): trust the pid.
+        Err(std::fs::TryLockError::Error(_)) => {}
+    }
+    drop(file);
+    rustix::process::kill_process(pid, command.signal())
+        .map_err(|e| format!("signal pid {} from {shown}: {e}", pid.as_raw_nonzero()))
+}
+
+/// Starts the server on `rt` and serves until a quit signal, handling the
+/// operator's signals meanwhile (see the module docs).
+pub async fn run_server(
+    rt: Arc<dyn Runtime>,
+    config: Config,
+    signals: OperatorSignals,
+) -> std::io::Result<()> {
+    let server = Server::start(rt.clone(), config.clone())?;
     for (kind, addr) in server.bound() {
         let what = match kind {
             ListenerKind::Rtmp => "rtmp",
@@ -152,52 +265,421 @@ pub async fn run_server(rt: Arc<dyn Runtime>, config: Config) -> std::io::Result
         };
         info!("{what} listening on {addr}");
     }
-    let signals = ShutdownSignal::install()?;
-    signals.wait().await;
+    let quit = loop {
+        let received = signals.next().await;
+        match received.asks(&config) {
+            OperatorSignal::GracefulQuit => break QuitKind::Graceful(received),
+            OperatorSignal::FastQuit => break QuitKind::Fast(received),
+            other => on_signal(other, received, &config),
+        }
+    };
+    match quit {
+        QuitKind::Fast(received) => info!("{} received: fast quit", received.name),
+        QuitKind::Graceful(received) => {
+            info!("{} received: graceful quit", received.name);
+            graceful_quit(&server, &*rt, &config, &signals).await;
+        }
+    }
     info!("shutting down: closing HLS segments");
     server.shutdown(SHUTDOWN_GRACE).await;
+    if let QuitKind::Graceful(_) = quit {
+        let wait = config.grace_final_wait;
+        if !wait.is_zero() && while_handling(&signals, &config, rt.sleep(wait)).await {
+            info!("final wait of {} ms done", wait.as_millis());
+        }
+    }
     info!("bye");
     Ok(())
 }
 
-/// SIGINT/SIGTERM, delivered as an async wait that works on any runtime: a
-/// plain thread blocks on the signals and wakes waiters through an [`Event`].
-#[derive(Debug, Clone)]
-pub struct ShutdownSignal {
-    fired: Arc<AtomicBool>,
-    event: Arc<Event>,
+#[derive(Debug, Clone, Copy)]
+enum QuitKind {
+    Fast(Received),
+    Graceful(Received),
 }
 
-impl ShutdownSignal {
-    /// Installs the handlers.
+/// SRS's graceful quit (its `gracefully_dispose`), with a bound on the drain:
+/// 1. keep serving for `grace_start_wait` (load balancers catch up);
+/// 2. close the listeners: new clients are refused;
+/// 3. wait up to `grace_drain_timeout` for publishers and players to leave.
+///
+/// The caller then closes what is left and the HLS segments, and waits
+/// `grace_final_wait`. A fast quit signal meanwhile cuts every step short.
+async fn graceful_quit(
+    server: &Server,
+    rt: &dyn Runtime,
+    config: &Config,
+    signals: &OperatorSignals,
+) {
+    let start_wait = config.grace_start_wait;
+    if !start_wait.is_zero() {
+        info!(
+            "still accepting for grace_start_wait {} ms",
+            start_wait.as_millis()
+        );
+        if !while_handling(signals, config, rt.sleep(start_wait)).await {
+            return;
+        }
+    }
+    server.stop_accepting();
+    info!("listeners closed: new clients are refused");
+    // Hook: Enhanced RTMP reconnect requests go here (issue 23, another
+    // part): ask each client that announced support at connect to reconnect,
+    // so it moves to a new server before the drain below runs out.
+    let limit = config.grace_drain_timeout;
+    let drained = drain(server, rt, limit);
+    if while_handling(signals, config, drained).await {
+        let left = server.ctx().hub.clients().len();
+        if left > 0 {
+            info!(
+                "grace_drain_timeout {} ms passed: closing the {left} clients left",
+                limit.as_millis()
+            );
+        }
+    }
+}
+
+/// Completes when no publisher or player (RTMP or HTTP-FLV) is left, or when
+/// `limit` has passed, saying now and then how many it waits for.
+async fn drain(server: &Server, rt: &dyn Runtime, limit: Duration) {
+    let start = rt.now();
+    let mut next_report = start;
+    loop {
+        let left = server.ctx().hub.clients().len();
+        if left == 0 {
+            info!("every client has left");
+            return;
+        }
+        let now = rt.now();
+        let waited = now.saturating_sub(start);
+        if waited >= limit {
+            return;
+        }
+        if now >= next_report {
+            info!(
+                "waiting for {left} clients to leave (at most {} ms more)",
+                (limit - waited).as_millis()
+            );
+            next_report = now + DRAIN_REPORT_INTERVAL;
+        }
+        rt.sleep(DRAIN_POLL_INTERVAL.min(limit - waited)).await;
+    }
+}
+
+/// Runs `step` of a quit while still answering signals: reopen and reload
+/// work as usual, a second graceful quit is redundant, and a fast quit ends
+/// the step early (`false`).
+async fn while_handling(
+    signals: &OperatorSignals,
+    config: &Config,
+    step: impl Future<Output = ()>,
+) -> bool {
+    use futures_util::future::{select, Either};
+    let mut step = std::pin::pin!(step);
+    loop {
+        let next = std::pin::pin!(signals.next());
+        match select(step.as_mut(), next).await {
+            Either::Left(((), _)) => return true,
+            Either::Right((received, _)) => match received.asks(config) {
+                OperatorSignal::FastQuit => {
+                    info!(
+                        "{} received: fast quit, cutting the graceful quit short",
+                        received.name
+                    );
+                    return false;
+                }
+                OperatorSignal::GracefulQuit => {
+                    info!("{} received: already quitting gracefully", received.name)
+                }
+                other => on_signal(other, received, config),
+            },
+        }
+    }
+}
+
+/// The signals that neither quit nor wait: one log line each.
+fn on_signal(asks: OperatorSignal, received: Received, config: &Config) {
+    let name = received.name;
+    match asks {
+        // The reload issue plugs its handler in here.
+        OperatorSignal::Reload => {
+            info!("{name} received: reload requested; not supported yet, ignored")
+        }
+        OperatorSignal::ReopenLog => match crate::logging::reopen() {
+            Some((path, Ok(()))) => info!("{name} received: log file {} reopened", path.display()),
+            Some((path, Err(e))) => warn!(
+                "{name} received: cannot reopen log file {}: {e}; still writing to the old one",
+                path.display()
+            ),
+            None if config.log_tank == LogTank::File => warn!(
+                "{name} received: logs go to the console (the log file could not be opened at start); nothing to reopen"
+            ),
+            None => info!("{name} received: logs go to the console; nothing to reopen"),
+        },
+        OperatorSignal::Upgrade => {
+            warn!("{name} received: binary upgrade requested; not supported yet, ignored")
+        }
+        OperatorSignal::Ignored(why) => warn!("{name} received: ignored ({why})"),
+        // Handled by the callers.
+        OperatorSignal::GracefulQuit | OperatorSignal::FastQuit => {}
+    }
+}
+
+/// What an operator (or the system) asks of the server by a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorSignal {
+    /// SIGHUP: reload the config.
+    Reload,
+    /// SIGUSR1: reopen the log file.
+    ReopenLog,
+    /// SIGUSR2: hand the listening sockets to a new binary.
+    Upgrade,
+    /// SIGQUIT (and SIGTERM under `force_grace_quit on`): graceful quit.
+    GracefulQuit,
+    /// SIGTERM, SIGINT: fast quit.
+    FastQuit,
+    /// A signal that would end the process by default, caught so it does
+    /// not; the reason it means nothing here.
+    Ignored(&'static str),
+}
+
+/// One signal as it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Received {
+    /// The signal number.
+    pub signal: i32,
+    /// Its name (`SIGHUP`).
+    pub name: &'static str,
+    /// What it asks for, before the config's say ([`Received::asks`]).
+    pub meaning: OperatorSignal,
+}
+
+impl Received {
+    /// What the signal asks for under `config`: SIGTERM is a graceful quit
+    /// under `force_grace_quit on` (SRS's rule, for Kubernetes).
+    pub fn asks(&self, config: &Config) -> OperatorSignal {
+        if self.signal == signal_hook::consts::SIGTERM && config.force_grace_quit {
+            OperatorSignal::GracefulQuit
+        } else {
+            self.meaning
+        }
+    }
+}
+
+/// The signals this server catches, and what each means.
+fn handled() -> Vec<(i32, &'static str, OperatorSignal)> {
+    use signal_hook::consts::*;
+    let mut table = vec![
+        (SIGHUP, "SIGHUP", OperatorSignal::Reload),
+        (SIGUSR1, "SIGUSR1", OperatorSignal::ReopenLog),
+        (SIGUSR2, "SIGUSR2", OperatorSignal::Upgrade),
+        (SIGQUIT, "SIGQUIT", OperatorSignal::GracefulQuit),
+        (SIGTERM, "SIGTERM", OperatorSignal::FastQuit),
+        (SIGINT, "SIGINT", OperatorSignal::FastQuit),
+    ];
+    for &(signal, name, why) in IGNORED {
+        table.push((signal, name, OperatorSignal::Ignored(why)));
+    }
+    table
+}
+
+/// Signals whose default action ends the process but that mean nothing to
+/// this server: caught, logged and otherwise ignored, so a stray one (a
+/// mistyped `kill`, a tool's timer) never takes live streams down.
+pub const IGNORED: &[(i32, &str, &str)] = &[
+    (libc::SIGALRM, "SIGALRM", "no timer here uses it"),
+    (libc::SIGVTALRM, "SIGVTALRM", "no timer here uses it"),
+    (libc::SIGPROF, "SIGPROF", "no profiler timer here"),
+    (libc::SIGIO, "SIGIO", "no signal-driven I/O here"),
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    (
+        libc::SIGPWR,
+        "SIGPWR",
+        "power events are the supervisor's to act on",
+    ),
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    (libc::SIGSTKFLT, "SIGSTKFLT", "unused on Linux"),
+    (
+        libc::SIGXCPU,
+        "SIGXCPU",
+        "the CPU time soft limit (ulimit -t) is reached; the hard limit's SIGKILL follows",
+    ),
+    (
+        libc::SIGXFSZ,
+        "SIGXFSZ",
+        "the file size limit (ulimit -f) is reached; writes past it fail and are logged",
+    ),
+];
+
+/// Names the real-time signals `SIGRTMIN+n`; none has another meaning here.
+const RT_NAMES: [&str; 33] = [
+    "SIGRTMIN",
+    "SIGRTMIN+1",
+    "SIGRTMIN+2",
+    "SIGRTMIN+3",
+    "SIGRTMIN+4",
+    "SIGRTMIN+5",
+    "SIGRTMIN+6",
+    "SIGRTMIN+7",
+    "SIGRTMIN+8",
+    "SIGRTMIN+9",
+    "SIGRTMIN+10",
+    "SIGRTMIN+11",
+    "SIGRTMIN+12",
+    "SIGRTMIN+13",
+    "SIGRTMIN+14",
+    "SIGRTMIN+15",
+    "SIGRTMIN+16",
+    "SIGRTMIN+17",
+    "SIGRTMIN+18",
+    "SIGRTMIN+19",
+    "SIGRTMIN+20",
+    "SIGRTMIN+21",
+    "SIGRTMIN+22",
+    "SIGRTMIN+23",
+    "SIGRTMIN+24",
+    "SIGRTMIN+25",
+    "SIGRTMIN+26",
+    "SIGRTMIN+27",
+    "SIGRTMIN+28",
+    "SIGRTMIN+29",
+    "SIGRTMIN+30",
+    "SIGRTMIN+31",
+    "SIGRTMIN+32",
+];
+
+/// The real-time signals (`SIGRTMIN`..=`SIGRTMAX`, as the C library leaves
+/// them to applications), which end the process by default.
+fn realtime() -> Vec<(i32, &'static str, OperatorSignal)> {
+    (libc::SIGRTMIN()..=libc::SIGRTMAX())
+        .zip(RT_NAMES)
+        .map(|(signal, name)| {
+            (
+                signal,
+                name,
+                OperatorSignal::Ignored("no real-time signal means anything here"),
+            )
+        })
+        .collect()
+}
+
+/// Signals as an async stream that works on any runtime: a plain thread
+/// blocks on them and queues what arrives for the shell loop in
+/// [`run_server`].
+#[derive(Debug, Clone)]
+pub struct OperatorSignals {
+    shared: Arc<Queue>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    received: Mutex<VecDeque<Received>>,
+    event: Event,
+}
+
+impl OperatorSignals {
+    /// Installs the handlers for every signal in the module docs' table, the
+    /// ignored ones and the real-time ones.
     pub fn install() -> std::io::Result<Self> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+        let mut table = handled();
+        table.extend(realtime());
+        let mut signals = signal_hook::iterator::Signals::new(table.iter().map(|t| t.0))?;
         let me = Self {
-            fired: Arc::new(AtomicBool::new(false)),
-            event: Arc::new(Event::new()),
+            shared: Arc::default(),
         };
-        let notify = me.clone();
+        let queue = me.shared.clone();
         std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
-                if let Some(sig) = signals.forever().next() {
-                    info!(signal = sig, "signal received");
-                    notify.fired.store(true, Ordering::SeqCst);
-                    notify.event.notify(usize::MAX);
+                for signal in signals.forever() {
+                    let Some(&(_, name, meaning)) = table.iter().find(|t| t.0 == signal) else {
+                        continue;
+                    };
+                    let received = Received {
+                        signal,
+                        name,
+                        meaning,
+                    };
+                    lock(&queue.received).push_back(received);
+                    queue.event.notify(usize::MAX);
                 }
             })?;
         Ok(me)
     }
 
-    /// Completes when a shutdown signal arrives.
-    pub async fn wait(&self) {
+    /// The next signal, in order of arrival. Cancel-safe: a signal is taken
+    /// off the queue only when this returns it.
+    pub async fn next(&self) -> Received {
         loop {
-            let listener = self.event.listen();
-            if self.fired.load(Ordering::SeqCst) {
-                return;
+            let listener = self.shared.event.listen();
+            if let Some(received) = lock(&self.shared.received).pop_front() {
+                return received;
             }
             listener.await;
         }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_terminating_signal_has_a_meaning() {
+        use signal_hook::consts::*;
+        let mut table = handled();
+        table.extend(realtime());
+        // Those whose default action ends the process (signal(7)), less the
+        // faults, which must still stop a broken process, and SIGKILL.
+        let mut terminating = vec![
+            SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGVTALRM, SIGPROF, SIGIO,
+            SIGXCPU, SIGXFSZ,
+        ];
+        #[cfg(target_os = "linux")]
+        terminating.extend([libc::SIGPWR, libc::SIGSTKFLT]);
+        terminating.extend(libc::SIGRTMIN()..=libc::SIGRTMAX());
+        for signal in terminating {
+            assert!(
+                table.iter().any(|t| t.0 == signal),
+                "signal {signal} unhandled"
+            );
+        }
+        for fault in [
+            SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGPIPE,
+        ] {
+            assert!(
+                !table.iter().any(|t| t.0 == fault),
+                "{fault} must keep its default"
+            );
+        }
+        assert!(libc::SIGRTMAX() - libc::SIGRTMIN() < RT_NAMES.len() as i32);
+    }
+
+    #[test]
+    fn force_grace_quit_makes_sigterm_graceful_but_not_sigint() {
+        let table = handled();
+        let find = |s| {
+            let &(signal, name, meaning) = table.iter().find(|t| t.0 == s).unwrap();
+            Received {
+                signal,
+                name,
+                meaning,
+            }
+        };
+        let mut config = Config::default();
+        let term = find(signal_hook::consts::SIGTERM);
+        let int = find(signal_hook::consts::SIGINT);
+        assert_eq!(term.asks(&config), OperatorSignal::FastQuit);
+        config.force_grace_quit = true;
+        assert_eq!(term.asks(&config), OperatorSignal::GracefulQuit);
+        assert_eq!(int.asks(&config), OperatorSignal::FastQuit);
+        assert_eq!(
+            find(signal_hook::consts::SIGQUIT).asks(&config),
+            OperatorSignal::GracefulQuit
+        );
     }
 }

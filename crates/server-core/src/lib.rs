@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod http;
 pub mod hub;
 pub mod io;
+pub mod lifecycle;
 pub mod logging;
 pub mod media;
 pub mod net;

@@ -17,23 +17,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::future::{poll_immediate, BoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::{noop_waker_ref, AtomicWaker};
 use futures_util::FutureExt;
 use media_core::MediaKind;
 use rtmp_proto::amf0::Amf0Value;
+use rtmp_proto::command::status::{PLAY_FAILED, PUBLISH_BAD_NAME};
 use rtmp_proto::control::UserControlEvent;
 use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
-use rtmp_proto::MessageType;
 use tracing::{debug, info, warn, Instrument};
 
-use crate::hub::{
-    ClientInfo, ClientKind, Consumer, MergeRule, PublishGuard, QueueItem, StreamRequest,
-    MAX_NAME_BYTES,
-};
+use crate::hub::{ClientInfo, ClientKind, Consumer, MergeRule, QueueItem, StreamRequest};
 use crate::io::Outbox;
+use crate::lifecycle::{self, Peer, Publishing, Target, Ticket};
 use crate::runtime::{timeout, Connection, WriteHalf};
 use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
@@ -75,6 +73,10 @@ fn fourcc_list(value: &Amf0Value) -> String {
     out
 }
 
+/// A client must complete the handshake and send `connect` within this of
+/// being accepted: shorter than [`IDLE_TIMEOUT`], so one address holding
+/// silent sockets cannot keep `max_connections` full for long.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that has not published or played this long after it connected
 /// (or after its last stream ended) is dropped, however it trickles bytes.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -86,6 +88,10 @@ const MAX_ITEMS_PER_WRITE: usize = 64;
 /// With `mw_latency 0` and `mw_msgs N`, how long a publisher may be quiet
 /// before its players get the fewer than N messages waiting.
 const COUNT_RULE_RELEASE: Duration = Duration::from_millis(100);
+/// Longest first chunk header a frame is given for one player (RTMP spec
+/// 5.3.1: a 3-byte basic header, 11 bytes of message header, an extended
+/// timestamp).
+const RETIMED_HEADER_MAX: usize = 18;
 /// Size of the per-thread read buffer every connection reads into.
 const READ_BUF: usize = 64 * 1024;
 
@@ -100,22 +106,31 @@ thread_local! {
 enum Role {
     Idle,
     Publishing {
-        guard: PublishGuard,
+        publishing: Publishing,
         got_media: bool,
     },
     Playing {
         consumer: Consumer,
         stream_id: u32,
         paused: bool,
+        /// Sends `on_stop` when the play ends.
+        _ticket: Ticket,
     },
 }
 
 struct Conn {
     session: ServerSession,
-    tc_url: String,
+    /// Who the client is, for the lifecycle's checks and hooks.
+    peer: Peer,
     vhost: Arc<VhostSettings>,
     role: Role,
-    /// The session ended (connect rejected): flush what is queued, then close.
+    /// The client sent `connect` (until then the shorter
+    /// [`CONNECT_TIMEOUT`] applies).
+    connect_seen: bool,
+    /// Sends `on_close` when the connection ends.
+    close_ticket: Ticket,
+    /// The session ended (connect rejected, or a publish or play denied):
+    /// flush what is queued, then close.
     closing: bool,
 }
 
@@ -175,7 +190,7 @@ pub async fn serve(ctx: Arc<ServerCtx>, conn: Box<dyn Connection>, peer: SocketA
         let registration = ctx.hub.register_client(info);
         let info = registration.info().clone();
         debug!("accepted");
-        let result = run(&ctx, conn, &info).await;
+        let result = run(&ctx, conn, peer, &info).await;
         match result {
             Err(ConnError::Closed) | Ok(()) => info!("closed"),
             Err(e) => warn!("closed: {e}"),
@@ -188,6 +203,7 @@ pub async fn serve(ctx: Arc<ServerCtx>, conn: Box<dyn Connection>, peer: SocketA
 async fn run(
     ctx: &Arc<ServerCtx>,
     conn: Box<dyn Connection>,
+    addr: SocketAddr,
     info: &Arc<ClientInfo>,
 ) -> Result<(), ConnError> {
     // Until the connect request names one, the default vhost's settings hold.
@@ -203,9 +219,16 @@ async fn run(
     );
     let state = Arc::new(Mutex::new(Conn {
         session,
-        tc_url: String::new(),
+        peer: Peer {
+            info: info.clone(),
+            ip: addr.ip().to_canonical(),
+            tc_url: String::new(),
+            page_url: String::new(),
+        },
         vhost: default_vhost,
         role: Role::Idle,
+        connect_seen: false,
+        close_ticket: Ticket::default(),
         closing: false,
     }));
     let wake = Wake::default();
@@ -224,9 +247,11 @@ async fn run(
     );
     let result = loops.next().await.unwrap_or(Ok(()));
     drop(loops);
-    // Dropping the state releases the publish or consumer guard.
+    // Dropping the state releases the publish or consumer guard, then
+    // reports the close (`on_unpublish`/`on_stop` before `on_close`).
     let mut conn = lock(&state);
     conn.role = Role::Idle;
+    drop(std::mem::take(&mut conn.close_ticket));
     result
 }
 
@@ -259,6 +284,9 @@ async fn read_loop(
                 idle_since = None;
             }
             match &conn.role {
+                Role::Idle if !conn.connect_seen => {
+                    (Some(CONNECT_TIMEOUT), "no connect", None, None)
+                }
                 Role::Idle => (Some(IDLE_TIMEOUT), "no publish or play", None, None),
                 Role::Publishing {
                     got_media: false, ..
@@ -285,15 +313,15 @@ async fn read_loop(
         let quiet = ctx.rt.now().saturating_sub(since);
         // How long the next wait may last before the release is due.
         let until_release = release_after.map(|r| r.saturating_sub(quiet));
-        let closing = if let Some(pause) = merged_read {
+        let mut step = if let Some(pause) = merged_read {
             // SRS's merged read: take what is already waiting without
             // registering for more; once nothing waits, sleep instead of
             // waking for each message, so one wakeup reads many.
-            let step = {
+            let read = {
                 let mut noop = Context::from_waker(noop_waker_ref());
                 read_and_process(&mut noop, ctx, &mut reader, state, info)
             };
-            match step {
+            match read {
                 Poll::Ready(r) => r?,
                 Poll::Pending => {
                     if limit.is_some_and(|l| quiet > l) {
@@ -311,13 +339,13 @@ async fn read_loop(
                 }
             }
         } else {
-            let step =
+            let read =
                 std::future::poll_fn(|cx| read_and_process(cx, ctx, &mut reader, state, info));
             match limit {
-                None => step.await?,
+                None => read.await?,
                 Some(limit) => {
                     let left = limit.saturating_sub(quiet);
-                    match timeout(&*ctx.rt, until_release.map_or(left, |r| r.min(left)), step).await
+                    match timeout(&*ctx.rt, until_release.map_or(left, |r| r.min(left)), read).await
                     {
                         Some(r) => r?,
                         None if ctx.rt.now().saturating_sub(since) >= limit => {
@@ -332,10 +360,17 @@ async fn read_loop(
                 }
             }
         };
+        // The session waits on a decision: the lifecycle may take a while
+        // (a hook is an HTTP call) and reading stops meanwhile, so the
+        // client's bytes wait in the socket; the write loop and a kick carry on.
+        while let Some(decision) = step.decision.take() {
+            wake.notify();
+            step = decide(ctx, state, decision).await?;
+        }
         last_read = ctx.rt.now();
         release_owed = true;
         wake.notify();
-        if closing {
+        if step.closing {
             // The write loop flushes the last replies and ends the connection.
             futures_util::future::pending::<()>().await;
         }
@@ -359,20 +394,19 @@ fn release_delay(conn: &Conn) -> Option<Duration> {
 }
 
 fn release_waiting(state: &Mutex<Conn>) {
-    if let Role::Publishing { guard, .. } = &lock(state).role {
-        guard.source().release_waiting();
+    if let Role::Publishing { publishing, .. } = &lock(state).role {
+        publishing.source().release_waiting();
     }
 }
 
-/// One read into this thread's buffer, handed to the session at once;
-/// whether the session is closing.
+/// One read into this thread's buffer, handed to the session at once.
 fn read_and_process(
     cx: &mut Context<'_>,
     ctx: &Arc<ServerCtx>,
     reader: &mut (impl futures_io::AsyncRead + Unpin),
     state: &Mutex<Conn>,
     info: &Arc<ClientInfo>,
-) -> Poll<Result<bool, ConnError>> {
+) -> Poll<Result<Step, ConnError>> {
     READ_BUFFER.with(|cell| {
         let mut shared = cell.try_borrow_mut();
         // Never nested in practice; a small stack buffer if it ever is.
@@ -388,44 +422,69 @@ fn read_and_process(
             Poll::Ready(Ok(n)) => {
                 info.add_in(n);
                 let data = buf.get(..n).unwrap_or_default();
-                Poll::Ready(process_input(ctx, state, data, info))
+                Poll::Ready(process_input(ctx, state, data))
             }
         }
     })
 }
 
-/// Feeds bytes to the session and acts on its events; returns true once the
-/// session is closing. Synchronous, so the lock is never held across an await.
+/// What one read led to: whether the session is closing, and a decision
+/// the session waits on.
+#[derive(Debug, Default)]
+struct Step {
+    closing: bool,
+    decision: Option<Decision>,
+}
+
+/// A request the session is paused on until the stream lifecycle answers.
+#[derive(Debug)]
+enum Decision {
+    Connect,
+    Publish { stream_id: u32, req: StreamRequest },
+    Play { stream_id: u32, req: StreamRequest },
+}
+
+/// Feeds bytes to the session and acts on its events, up to a decision.
+/// Synchronous, so the lock is never held across an await.
 fn process_input(
     ctx: &Arc<ServerCtx>,
     state: &Mutex<Conn>,
     data: &[u8],
-    info: &Arc<ClientInfo>,
-) -> Result<bool, ConnError> {
+) -> Result<Step, ConnError> {
     let mut conn = lock(state);
     conn.session.handle_input(ctx.now_ms(), data)?;
-    while let Some(event) = conn.session.poll_event() {
-        handle_event(ctx, &mut conn, event, info)?;
-    }
-    Ok(conn.closing)
+    drain_events(&mut conn)
 }
 
-fn handle_event(
-    ctx: &Arc<ServerCtx>,
-    conn: &mut Conn,
-    event: ServerEvent,
-    info: &Arc<ClientInfo>,
-) -> Result<(), ConnError> {
+/// Acts on the session's events until one needs a decision (the session
+/// itself pauses there) or none are left.
+fn drain_events(conn: &mut Conn) -> Result<Step, ConnError> {
+    while let Some(event) = conn.session.poll_event() {
+        if let Some(decision) = handle_event(conn, event)? {
+            return Ok(Step {
+                closing: conn.closing,
+                decision: Some(decision),
+            });
+        }
+    }
+    Ok(Step {
+        closing: conn.closing,
+        decision: None,
+    })
+}
+
+fn handle_event(conn: &mut Conn, event: ServerEvent) -> Result<Option<Decision>, ConnError> {
     match event {
         ServerEvent::Connect {
             tc_url,
             app,
             request,
         } => {
+            conn.connect_seen = true;
             if tc_url.len() > MAX_TC_URL_BYTES {
                 info!(bytes = tc_url.len(), "connect refused: tcUrl too long");
                 conn.session.reject_connect("tcUrl too long")?;
-                return Ok(());
+                return Ok(None);
             }
             // Kept for the API and logged: clipped, since AMF0 strings may be 16 MiB.
             let property = |name: &str| {
@@ -445,123 +504,43 @@ fn handle_event(
                 .map(|v| format!(" fourCcList={}", fourcc_list(v)))
                 .unwrap_or_default();
             info!(tc_url = ?tc_url, app = ?app, agent = ?agent, "connect{fourcc}");
-            info.update(|d| {
-                d.url = tc_url.clone();
+            conn.peer.page_url = property("pageUrl");
+            conn.peer.tc_url = tc_url.clone();
+            conn.peer.info.update(|d| {
+                d.url = tc_url;
                 d.agent = agent;
                 d.page_url = property("pageUrl");
                 d.swf_url = property("swfUrl");
             });
-            // SRS picks the vhost at connect (tcUrl host or `?vhost=`): its
-            // chunk_size goes out with the answer; an unknown or disabled
-            // vhost is refused here.
-            let Some((vhost, _)) = ctx.resolve(&StreamRequest::new(&tc_url, "")) else {
-                info!(tc_url = ?tc_url, "connect refused: unknown or disabled vhost");
-                conn.session.reject_connect("vhost not found or disabled")?;
-                return Ok(());
-            };
-            conn.tc_url = tc_url;
-            conn.session.set_chunk_size(vhost.chunk_size);
-            conn.vhost = vhost;
-            conn.session.accept_connect()?;
+            return Ok(Some(Decision::Connect));
         }
         ServerEvent::Publish {
             stream_id, name, ..
         } => {
-            let req = StreamRequest::new(&conn.tc_url, &name);
-            let Some((vhost, key)) = ctx.resolve(&req) else {
-                info!(stream = ?name, vhost = ?req.key.vhost, "publish refused: unknown or disabled vhost");
-                conn.session.reject_publish(
-                    stream_id,
-                    "NetStream.Publish.BadName",
-                    "vhost not found",
-                )?;
-                return Ok(());
-            };
             if !matches!(conn.role, Role::Idle) {
                 conn.session.reject_publish(
                     stream_id,
-                    "NetStream.Publish.BadName",
+                    PUBLISH_BAD_NAME,
                     "already publishing or playing",
                 )?;
-                return Ok(());
+                return Ok(None);
             }
-            let source = ctx.hub.source(&key, || vhost.source_options());
-            match ctx.hub.publish(&source, info.id, ctx.now_ms()) {
-                Ok(guard) => {
-                    info!(stream = %key, param = ?req.param, "publish");
-                    info.set_kind(ClientKind::RtmpPublish);
-                    info.update(|d| {
-                        d.stream = Some(key.clone());
-                        d.source_id = Some(source.id);
-                    });
-                    conn.session.accept_publish(stream_id)?;
-                    ctx.on_publish(&source, &vhost);
-                    conn.vhost = vhost;
-                    conn.role = Role::Publishing {
-                        guard,
-                        got_media: false,
-                    };
-                }
-                Err(e) => {
-                    info!(stream = ?key.to_string(), "publish refused: {e}");
-                    conn.session.reject_publish(
-                        stream_id,
-                        "NetStream.Publish.BadName",
-                        &e.to_string(),
-                    )?;
-                }
-            }
+            let req = StreamRequest::new(&conn.peer.tc_url, &name);
+            return Ok(Some(Decision::Publish { stream_id, req }));
         }
         ServerEvent::Play {
             stream_id, name, ..
         } => {
-            let req = StreamRequest::new(&conn.tc_url, &name);
-            let Some((vhost, key)) = ctx.resolve(&req) else {
-                info!(stream = ?name, vhost = ?req.key.vhost, "play refused: unknown or disabled vhost");
-                conn.session.reject_play(
-                    stream_id,
-                    "NetStream.Play.StreamNotFound",
-                    "vhost not found",
-                )?;
-                return Ok(());
-            };
             if !matches!(conn.role, Role::Idle) {
                 conn.session.reject_play(
                     stream_id,
-                    "NetStream.Play.Failed",
+                    PLAY_FAILED,
                     "already publishing or playing",
                 )?;
-                return Ok(());
+                return Ok(None);
             }
-            // Names a player asks for are not checked as file names (see
-            // `Hub::publish`), only bounded, since they key the hub and the logs.
-            if key.app.len() > MAX_NAME_BYTES
-                || key.stream.len() > MAX_NAME_BYTES
-                || req.param.len() > MAX_TC_URL_BYTES
-            {
-                info!(bytes = name.len(), "play refused: name too long");
-                conn.session.reject_play(
-                    stream_id,
-                    "NetStream.Play.StreamNotFound",
-                    "stream name too long",
-                )?;
-                return Ok(());
-            }
-            info!(stream = ?key.to_string(), param = ?req.param, "play");
-            let source = ctx.hub.source(&key, || vhost.source_options());
-            conn.session.accept_play(stream_id)?;
-            let consumer = ctx.hub.subscribe(&source);
-            info.set_kind(ClientKind::RtmpPlay);
-            info.update(|d| {
-                d.stream = Some(key.clone());
-                d.source_id = Some(source.id);
-            });
-            conn.vhost = vhost;
-            conn.role = Role::Playing {
-                consumer,
-                stream_id,
-                paused: false,
-            };
+            let req = StreamRequest::new(&conn.peer.tc_url, &name);
+            return Ok(Some(Decision::Play { stream_id, req }));
         }
         ServerEvent::Pause { paused, .. } => {
             if let Role::Playing { paused: p, .. } = &mut conn.role {
@@ -570,22 +549,25 @@ fn handle_event(
             }
         }
         ServerEvent::Media { message, .. } => {
-            if let Role::Publishing { guard, got_media } = &mut conn.role {
-                let kind = match message.type_id {
-                    MessageType::Audio => MediaKind::Audio,
-                    MessageType::Video => MediaKind::Video,
-                    _ => MediaKind::Data,
+            if let Role::Publishing {
+                publishing,
+                got_media,
+            } = &mut conn.role
+            {
+                // The session only hands over audio, video and data.
+                let Some(kind) = MediaKind::from_message_type(message.type_id) else {
+                    return Ok(None);
                 };
                 let payload = if kind == MediaKind::Data {
                     match crate::media::normalize_data(&message.payload) {
                         Some(p) => p,
-                        None => return Ok(()),
+                        None => return Ok(None),
                     }
                 } else {
                     message.payload
                 };
                 *got_media = true;
-                guard.source().push(kind, message.timestamp, payload);
+                publishing.source().push(kind, message.timestamp, payload);
             }
         }
         ServerEvent::Unpublish { .. }
@@ -599,7 +581,98 @@ fn handle_event(
         ServerEvent::Closed => conn.closing = true,
         other => debug!(event = ?other, "ignored"),
     }
-    Ok(())
+    Ok(None)
+}
+
+/// Asks the stream lifecycle for `decision` (no lock held while it runs:
+/// a hook may take seconds), answers the session, and acts on the events
+/// that follow up to the next decision.
+async fn decide(
+    ctx: &Arc<ServerCtx>,
+    state: &Mutex<Conn>,
+    decision: Decision,
+) -> Result<Step, ConnError> {
+    let peer = lock(state).peer.clone();
+    match decision {
+        Decision::Connect => {
+            let mut close = Ticket::default();
+            let result = lifecycle::connect(ctx, &peer, &mut close).await;
+            let mut conn = lock(state);
+            conn.close_ticket = close;
+            match result {
+                Ok(vhost) => {
+                    // SRS picks the vhost at connect (tcUrl host or `?vhost=`):
+                    // its chunk_size goes out with the answer.
+                    conn.session.set_chunk_size(vhost.chunk_size);
+                    conn.vhost = vhost;
+                    conn.session.accept_connect()?;
+                }
+                Err(refusal) => {
+                    info!(tc_url = ?peer.tc_url, "connect refused: {refusal}");
+                    conn.session.reject_connect(&refusal.to_string())?;
+                }
+            }
+            drain_events(&mut conn)
+        }
+        Decision::Publish { stream_id, req } => {
+            let result = match Target::resolve(ctx, &req) {
+                Ok(target) => lifecycle::publish(ctx, &peer, target).await,
+                Err(refusal) => Err(refusal),
+            };
+            let mut conn = lock(state);
+            match result {
+                Ok(publishing) => {
+                    peer.info.set_kind(ClientKind::RtmpPublish);
+                    conn.session.accept_publish(stream_id)?;
+                    conn.vhost = publishing.vhost().clone();
+                    conn.role = Role::Publishing {
+                        publishing,
+                        got_media: false,
+                    };
+                }
+                Err(refusal) => {
+                    info!(stream = ?req.stream_with_query, "publish refused: {refusal}");
+                    conn.session.reject_publish(
+                        stream_id,
+                        refusal.publish_code(),
+                        &refusal.to_string(),
+                    )?;
+                    conn.closing |= refusal.is_denial();
+                }
+            }
+            drain_events(&mut conn)
+        }
+        Decision::Play { stream_id, req } => {
+            let result = match Target::resolve(ctx, &req) {
+                Ok(target) => lifecycle::play(ctx, &peer, target).await,
+                Err(refusal) => Err(refusal),
+            };
+            let mut conn = lock(state);
+            match result {
+                Ok(playing) => {
+                    peer.info.set_kind(ClientKind::RtmpPlay);
+                    conn.session.accept_play(stream_id)?;
+                    conn.vhost = playing.vhost;
+                    conn.role = Role::Playing {
+                        consumer: playing.consumer,
+                        stream_id,
+                        paused: false,
+                        _ticket: playing.ticket,
+                    };
+                }
+                Err(refusal) => {
+                    info!(stream = ?req.stream_with_query, "play refused: {refusal}");
+                    conn.session.reject_play(
+                        stream_id,
+                        refusal.play_code(),
+                        &refusal.to_string(),
+                    )?;
+                    conn.closing |= refusal.is_denial();
+                }
+            }
+            drain_events(&mut conn)
+        }
+    }
 }
 
 async fn write_loop(
@@ -640,14 +713,27 @@ async fn write_loop(
                 consumer,
                 stream_id,
                 paused: false,
+                ..
             } = role
             {
                 if ready_hint || consumer.is_ready(rule) {
                     let stream_id = *stream_id;
                     let chunk_size = session.out_chunk_size();
-                    consumer.drain_with(MAX_ITEMS_PER_WRITE, |item| match item {
+                    // First chunk headers of frames this player gets at a time
+                    // of its own (its timeline starts when it joined): cut
+                    // from one buffer per write, allocated only if needed.
+                    let mut headers = BytesMut::new();
+                    consumer.drain_timed(MAX_ITEMS_PER_WRITE, |item, timestamp| match item {
                         QueueItem::Media(frame) => {
-                            outbox.push_message(frame.rtmp(chunk_size, stream_id));
+                            if headers.capacity() < RETIMED_HEADER_MAX {
+                                headers.reserve(RETIMED_HEADER_MAX * MAX_ITEMS_PER_WRITE);
+                            }
+                            let (header, message) =
+                                frame.rtmp_at(chunk_size, stream_id, timestamp, &mut headers);
+                            if let Some(header) = header {
+                                outbox.push_bytes(header);
+                            }
+                            outbox.push_message(message);
                         }
                         QueueItem::Unpublished => {
                             session.send_status(

@@ -43,6 +43,28 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     /// Opens a TCP connection (forwarding, edge pulls, hooks).
     fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn Connection>>>;
 
+    /// Resolves a host name (or IP literal) to the addresses to try, in
+    /// order, for `port` (hook URLs name hosts). Callers bound the wait with
+    /// [`timeout`]; a backend may keep resolving in the background after
+    /// that (system resolvers cannot be cancelled).
+    ///
+    /// The default knows IP literals only and refuses names, for runtimes
+    /// without a resolver.
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        let parsed = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>();
+        let result = match parsed {
+            Ok(ip) => Ok(vec![SocketAddr::new(ip, port)]),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("this runtime resolves no host names ({host})"),
+            )),
+        };
+        Box::pin(std::future::ready(result))
+    }
+
     /// The file system HLS (and later DVR) output goes to.
     fn fs(&self) -> Arc<dyn FileSystem>;
 }

@@ -6,6 +6,7 @@
 //! any client connects.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use tracing::{info, warn};
 
 use crate::config::{Config, DEFAULT_VHOST};
 use crate::hls_sink::HlsManager;
-use crate::hub::{Hub, Source, StreamKey, StreamRequest};
+use crate::hub::{Hub, StreamKey, StreamRequest};
 use crate::runtime::{BoxFuture, Connection, Listener, Runtime};
 use crate::vhost::VhostSettings;
 
@@ -42,11 +43,17 @@ pub struct ServerCtx {
     pub hls: HlsManager,
     /// HTTP callbacks (`http_hooks`).
     pub hooks: crate::hooks::Hooks,
+    /// What a published stream feeds (HLS...).
+    pub outputs: crate::lifecycle::OutputRegistry,
     config: RwLock<Arc<Config>>,
     vhosts: RwLock<HashMap<String, Arc<VhostSettings>>>,
     http: RwLock<Arc<HttpServerSettings>>,
     connections: AtomicUsize,
+    /// Open connections per client (`max_connections_per_ip`).
+    pub per_ip: crate::access::PerIpLimit,
     shutting_down: AtomicBool,
+    /// Wakes the accept loops when shutdown begins, so the ports close at once.
+    shutdown_begun: event_listener::Event,
     /// The summaries API's previous CPU reading (its CPU shares cover the
     /// time between two calls).
     pub(crate) cpu_sample: Mutex<Option<crate::http::api::system::CpuSample>>,
@@ -62,11 +69,14 @@ impl ServerCtx {
             rt,
             hub: Hub::new(),
             hls: HlsManager::default(),
+            outputs: crate::lifecycle::OutputRegistry::default(),
             config: RwLock::new(Arc::new(config)),
             vhosts: RwLock::new(vhosts),
             http: RwLock::new(Arc::new(http)),
             connections: AtomicUsize::new(0),
+            per_ip: crate::access::PerIpLimit::new(),
             shutting_down: AtomicBool::new(false),
+            shutdown_begun: event_listener::Event::new(),
             cpu_sample: Mutex::new(None),
         })
     }
@@ -139,16 +149,27 @@ impl ServerCtx {
         Limits::default()
     }
 
-    /// Called when a publish starts: starts the vhost's sinks (HLS) for the source.
-    pub fn on_publish(self: &Arc<Self>, source: &Arc<Source>, vhost: &Arc<VhostSettings>) {
-        if let Some(hls) = &vhost.hls {
-            self.hls.ensure(self, source, hls);
-        }
-    }
-
     /// True once shutdown began.
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Runs `work` until it completes, or `None` once shutdown begins: how an
+    /// accept loop lets go of its listener (closing the port) at once.
+    pub async fn unless_shutting_down<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let begun = async {
+            loop {
+                let listener = self.shutdown_begun.listen();
+                if self.is_shutting_down() {
+                    return;
+                }
+                listener.await;
+            }
+        };
+        match futures_util::future::select(std::pin::pin!(work), std::pin::pin!(begun)).await {
+            futures_util::future::Either::Left((out, _)) => Some(out),
+            futures_util::future::Either::Right(_) => None,
+        }
     }
 }
 
@@ -210,10 +231,19 @@ impl Server {
         &self.bound
     }
 
-    /// Graceful shutdown: ends every publish so HLS sinks close their segments and
-    /// write final playlists, waiting at most `grace`.
-    pub async fn shutdown(&self, grace: Duration) {
+    /// Closes every listener: new clients are refused by the system (the
+    /// first step of a graceful quit); connected ones go on.
+    pub fn stop_accepting(&self) {
         self.ctx.shutting_down.store(true, Ordering::SeqCst);
+        self.ctx.shutdown_begun.notify(usize::MAX);
+    }
+
+    /// Ends the server: closes the listeners and every connection, so each
+    /// publish ends and its HLS sink closes its segment and writes the final
+    /// playlist, waiting at most `grace` for those files. A fast quit is this
+    /// alone; a graceful quit drains clients first (see `cli`).
+    pub async fn shutdown(&self, grace: Duration) {
+        self.stop_accepting();
         for client in self.ctx.hub.clients() {
             client.kick();
         }
@@ -223,7 +253,10 @@ impl Server {
 
 async fn accept_loop(ctx: Arc<ServerCtx>, listener: Box<dyn Listener>, kind: ListenerKind) {
     loop {
-        let (conn, peer) = match listener.accept().await {
+        let Some(accepted) = ctx.unless_shutting_down(listener.accept()).await else {
+            return;
+        };
+        let (conn, peer) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 warn!(?kind, "accept: {e}");
@@ -235,7 +268,18 @@ async fn accept_loop(ctx: Arc<ServerCtx>, listener: Box<dyn Listener>, kind: Lis
         if ctx.is_shutting_down() {
             return;
         }
-        let max = ctx.config().max_connections as usize;
+        let config = ctx.config();
+        // Counted across every listener; the slot is given back when the
+        // guard drops with the connection's task, however that ends.
+        let per_ip = match ctx.per_ip.acquire(peer.ip(), config.max_connections_per_ip) {
+            Ok(guard) => guard,
+            Err(refused) => {
+                drop(conn);
+                note_per_ip_refusal(&ctx, refused);
+                continue;
+            }
+        };
+        let max = config.max_connections as usize;
         if ctx.connections.load(Ordering::SeqCst) >= max {
             warn!(%peer, max, "refused: max_connections reached");
             drop(conn);
@@ -251,7 +295,48 @@ async fn accept_loop(ctx: Arc<ServerCtx>, listener: Box<dyn Listener>, kind: Lis
                 tracing::error!(%peer, "connection task panicked; connection closed");
             }
             ctx2.connections.fetch_sub(1, Ordering::SeqCst);
+            drop(per_ip);
         }));
+    }
+}
+
+/// Logs a `max_connections_per_ip` refusal without flooding the log: the
+/// first at once, then one summary a second (a timer writes the last of a burst).
+fn note_per_ip_refusal(ctx: &Arc<ServerCtx>, refused: crate::access::PerIpRefused) {
+    use crate::access::per_ip::RefusalNote;
+    match ctx.per_ip.note_refusal(refused, ctx.rt.now()) {
+        RefusalNote::Log(summary) => log_per_ip_refusals(&summary),
+        RefusalNote::FlushAt(at) => {
+            let ctx = ctx.clone();
+            let wait = at.saturating_sub(ctx.rt.now());
+            ctx.rt.clone().spawn(Box::pin(async move {
+                ctx.rt.sleep(wait).await;
+                if let Some(summary) = ctx.per_ip.flush_refusals(ctx.rt.now()) {
+                    log_per_ip_refusals(&summary);
+                }
+            }));
+        }
+        RefusalNote::Held => {}
+    }
+}
+
+fn log_per_ip_refusals(
+    summary: &crate::access::per_ip::RefusalSummary<crate::access::PerIpRefused>,
+) {
+    let last = &summary.last;
+    match summary.since_last_line {
+        Some(since) if summary.count > 1 => warn!(
+            refused = summary.count,
+            max = last.max,
+            "refused {} connections in {:.1}s: max_connections_per_ip reached (last: {last})",
+            summary.count,
+            since.as_secs_f64()
+        ),
+        _ => warn!(
+            peer = %last.peer,
+            max = last.max,
+            "refused: max_connections_per_ip reached ({last})"
+        ),
     }
 }
 

@@ -26,6 +26,7 @@ pub fn vhost(v: &VhostConfig) -> VhostSettings {
             max_bytes: GOP_CACHE_MAX_BYTES,
         },
         jitter: v.play.effective_jitter(),
+        atc: v.play.atc,
         queue_span: v.play.queue_length,
         mw_latency: if v.min_latency {
             std::time::Duration::ZERO

@@ -28,6 +28,9 @@ pub struct VhostSettings {
     pub gop: GopConfig,
     /// Timestamp correction.
     pub jitter: JitterMode,
+    /// SRS `atc`: players get the publisher's absolute timestamps; off, each
+    /// player's timeline starts at 0 when it joins.
+    pub atc: bool,
     /// Per-player queue bound (SRS `queue_length`).
     pub queue_span: Duration,
     /// Media time merged into one write to a player (SRS `mw_latency`).
@@ -78,6 +81,7 @@ impl VhostSettings {
         SourceOptions {
             gop: self.gop.clone(),
             jitter: self.jitter,
+            atc: self.atc,
             queue_span_ms: self.queue_span.as_millis() as u64,
         }
     }

@@ -96,9 +96,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         "utc_time off;",
         "work_dir ./;",
         "asprocess off;",
-        "grace_start_wait 2300;",
-        "grace_final_wait 3200;",
-        "force_grace_quit off;",
         "disable_daemon_for_docker on;",
         "inotify_auto_reload off;",
         "auto_reload_for_docker on;",
@@ -119,14 +116,11 @@ fn every_not_supported_directive_is_refused_clearly() {
         );
     }
     let vhost = [
-        "http_hooks { enabled on; }",
         "forward { enabled on; }",
         "cluster { mode remote; }",
         "dvr { enabled on; }",
         "transcode { enabled on; }",
         "ingest livestream { enabled on; }",
-        "security { enabled on; }",
-        "refer { enabled on; }",
         "rtc { enabled on; }",
         "srt { enabled on; }",
         "hds { enabled on; }",
@@ -157,7 +151,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         ("hls", "hls_acodec aac;"),
         ("hls", "hls_vcodec h264;"),
         ("hls", "hls_ts_floor off;"),
-        ("hls", "hls_nb_notify 64;"),
         ("hls", "hls_keys on;"),
         ("hls", "hls_ctx on;"),
         ("hls", "hls_dts_directly on;"),

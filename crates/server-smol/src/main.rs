@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 fn main() -> ExitCode {
-    server_core::cli::main(|config| {
+    server_core::cli::main(|config, signals| {
         let executor = Arc::new(async_executor::Executor::new());
         let runtime = runtime::SmolRuntime::new(executor.clone());
         let extra = config.workers.unwrap_or(1).saturating_sub(1);
@@ -24,8 +24,9 @@ fn main() -> ExitCode {
                     .spawn(move || async_io::block_on(executor.run(stopped.recv())))
             })
             .collect::<std::io::Result<_>>()?;
-        let result =
-            async_io::block_on(executor.run(server_core::cli::run_server(runtime, config)));
+        let result = async_io::block_on(
+            executor.run(server_core::cli::run_server(runtime, config, signals)),
+        );
         drop(stop);
         for h in helpers {
             let _ = h.join();

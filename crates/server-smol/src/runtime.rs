@@ -86,6 +86,12 @@ impl Runtime for SmolRuntime {
         })
     }
 
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        let host = host.to_owned();
+        // The system resolver on the `blocking` thread pool.
+        Box::pin(async move { async_net::resolve((host.as_str(), port)).await })
+    }
+
     fn fs(&self) -> Arc<dyn FileSystem> {
         self.fs.clone()
     }

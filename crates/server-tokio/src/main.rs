@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use server_tokio::TokioRuntime;
 
 fn main() -> ExitCode {
-    server_core::cli::main(|config| {
+    server_core::cli::main(|config, signals| {
         // `workers 1` runs everything on this thread: no cross-thread wakeups.
         let mut builder = match config.workers {
             Some(1) => tokio::runtime::Builder::new_current_thread(),
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         let rt = builder.enable_all().build()?;
         rt.block_on(async {
             let runtime = TokioRuntime::new();
-            server_core::cli::run_server(runtime, config).await
+            server_core::cli::run_server(runtime, config, signals).await
         })
     })
 }

@@ -79,6 +79,14 @@ impl Runtime for TokioRuntime {
         })
     }
 
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        let host = host.to_owned();
+        Box::pin(async move {
+            // The system resolver on tokio's blocking pool.
+            Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect())
+        })
+    }
+
     fn fs(&self) -> Arc<dyn FileSystem> {
         self.fs.clone()
     }

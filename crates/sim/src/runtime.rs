@@ -75,6 +75,27 @@ impl Runtime for SimRuntime {
         Box::pin(async move { Ok(Box::new(RuntimeConn(connect.await?)) as Box<dyn Connection>) })
     }
 
+    /// The simulated network has addresses but no names: IP literals
+    /// resolve to themselves and `localhost` to this host's own address;
+    /// any other name is not found.
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>();
+        let result = match literal {
+            Ok(ip) => Ok(vec![SocketAddr::new(ip, port)]),
+            Err(_) if host.eq_ignore_ascii_case("localhost") => {
+                Ok(vec![SocketAddr::new(self.host.ip(), port)])
+            }
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("the simulated network has no host named {host}"),
+            )),
+        };
+        Box::pin(std::future::ready(result))
+    }
+
     fn fs(&self) -> Arc<dyn FileSystem> {
         self.host.sim().fs()
     }

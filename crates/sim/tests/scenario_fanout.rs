@@ -144,7 +144,8 @@ fn fanout(players: u32, run: Duration, seed: u64) -> Figures {
             .last()
             .map_or(0, |r| r.timestamp);
         for p in &list {
-            let last = p.with_log(|l| l.last_frame.map_or(0, |f| f.timestamp));
+            // On the publisher's clock: a late joiner's own starts at 0.
+            let last = p.with_log(|l| l.last_frame.map_or(0, |f| l.publisher_time(f.timestamp)));
             max_lag_ms = max_lag_ms.max(newest.saturating_sub(last));
         }
         assert_eq!(server.ctx().hub.sources().len(), 1);

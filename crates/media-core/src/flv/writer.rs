@@ -9,7 +9,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::tag::{TagHeader, TagType, MAX_TAG_DATA_SIZE, TAG_HEADER_LEN};
 use super::FlvError;
-use crate::message::{MediaKind, MediaMessage};
+use crate::message::MediaMessage;
 
 /// Size of the FLV file header (without PreviousTagSize0).
 pub const FLV_HEADER_LEN: usize = 9;
@@ -67,12 +67,7 @@ impl FlvWriter {
     /// Appends a media message as a tag. FLV timestamps are 32-bit
     /// milliseconds, so the 64-bit timestamp wraps as it does on the RTMP wire.
     pub fn write_message(&mut self, msg: &MediaMessage) -> Result<(), FlvError> {
-        let tag_type = match msg.kind {
-            MediaKind::Audio => TagType::Audio,
-            MediaKind::Video => TagType::Video,
-            MediaKind::Data => TagType::Script,
-        };
-        self.write_tag(tag_type, msg.timestamp as u32, &msg.payload)
+        self.write_tag(msg.kind.tag_type(), msg.timestamp as u32, &msg.payload)
     }
 
     /// Bytes written since the last `take` (or since creation).
@@ -90,6 +85,7 @@ impl FlvWriter {
 mod tests {
     use super::*;
     use crate::flv::FlvReader;
+    use crate::message::MediaKind;
 
     #[test]
     fn writes_header_tags_and_previous_tag_sizes() {

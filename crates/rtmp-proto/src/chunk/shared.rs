@@ -18,13 +18,62 @@ use crate::message::RawMessage;
 #[derive(Debug, Clone)]
 pub struct EncodedMessage {
     pieces: Arc<[Bytes]>,
+    /// Pieces at the front that are not part of this message: its first
+    /// header, when it was [`retimed`](Self::retimed) for one player.
+    skip: usize,
     len: usize,
 }
 
 impl EncodedMessage {
     /// Header and payload pieces in wire order, ready for a vectored write.
     pub fn pieces(&self) -> &[Bytes] {
-        &self.pieces
+        self.pieces.get(self.skip..).unwrap_or_default()
+    }
+
+    /// This message delivered at `timestamp` instead of its own: a new first
+    /// chunk header (fmt 0, at most 18 bytes) written into `scratch` and split
+    /// off it, so one buffer serves the headers of many messages, and the rest
+    /// of the message, whose pieces stay shared. A player whose timeline is
+    /// offset from its stream's thus costs a small header per message, never
+    /// a copy of the payload or of the other headers.
+    ///
+    /// `None` when the rest cannot be shared: the message has continuation
+    /// chunks and the old or the new timestamp needs the extended field, which
+    /// every continuation repeats (spec 5.3.1.3); cut it again with
+    /// [`encode_shared`] at the new timestamp then (the payload is not copied
+    /// either). Also `None` for a message that is itself such a rest.
+    pub fn retimed(&self, timestamp: u64, scratch: &mut BytesMut) -> Option<(Bytes, Self)> {
+        if self.skip != 0 {
+            return None;
+        }
+        let first = self.pieces.first()?;
+        let basic = match first.first()? & 0x3F {
+            0 => 2,
+            1 => 3,
+            _ => 1,
+        };
+        let old_extended = first.len() == basic + 15;
+        let timestamp = timestamp as u32;
+        let extended = needs_extended(timestamp);
+        let continued = self.pieces.len() > 2;
+        if continued && (old_extended || extended) {
+            return None;
+        }
+        scratch.reserve(MAX_HEADER_LEN);
+        scratch.put_slice(first.get(..basic)?);
+        write_timestamp_field(scratch, timestamp);
+        // Length, type and message stream id, as they were.
+        scratch.put_slice(first.get(basic + 3..basic + 11)?);
+        if extended {
+            scratch.put_u32(timestamp);
+        }
+        let header = scratch.split().freeze();
+        let rest = Self {
+            pieces: self.pieces.clone(),
+            skip: 1,
+            len: self.len - first.len(),
+        };
+        Some((header, rest))
     }
 
     /// Total bytes on the wire.
@@ -40,7 +89,7 @@ impl EncodedMessage {
 
     /// The wire bytes in one buffer (tests, simple callers).
     pub fn to_vec(&self) -> Vec<u8> {
-        concat(&self.pieces)
+        concat(self.pieces())
     }
 }
 
@@ -67,6 +116,7 @@ pub fn encode_shared(chunk_size: u32, msg: &RawMessage) -> EncodedMessage {
         debug_assert!(false, "message longer than the 24-bit length field");
         return EncodedMessage {
             pieces: Arc::new([]),
+            skip: 0,
             len: 0,
         };
     }
@@ -92,6 +142,7 @@ pub fn encode_shared(chunk_size: u32, msg: &RawMessage) -> EncodedMessage {
     let len = split_into_chunks(&first, &continuation, &msg.payload, chunk_size, &mut pieces);
     EncodedMessage {
         pieces: pieces.into(),
+        skip: 0,
         len,
     }
 }
@@ -129,5 +180,86 @@ mod tests {
         assert_eq!(enc.pieces()[2].as_ptr() as usize, h0 + 12);
         assert_eq!(enc.pieces()[4].as_ptr() as usize, h0 + 13);
         assert_eq!(enc.to_vec().len(), enc.len());
+    }
+
+    fn video(timestamp: u64, len: usize) -> RawMessage {
+        RawMessage {
+            csid: 70,
+            timestamp,
+            type_id: MessageType::Video,
+            stream_id: 1,
+            payload: Bytes::from((0..len).map(|i| i as u8).collect::<Vec<u8>>()),
+        }
+    }
+
+    /// The wire bytes of a retimed message: its own header, then the rest.
+    fn retimed_wire(enc: &EncodedMessage, timestamp: u64) -> Option<Vec<u8>> {
+        let mut scratch = BytesMut::new();
+        let (header, rest) = enc.retimed(timestamp, &mut scratch)?;
+        assert_eq!(
+            header.len() + rest.len(),
+            rest.to_vec().len() + header.len()
+        );
+        let mut wire = header.to_vec();
+        wire.extend_from_slice(&rest.to_vec());
+        Some(wire)
+    }
+
+    #[test]
+    fn retimed_is_what_encoding_at_that_time_gives() {
+        // 3-byte basic header (csid 70), one chunk and several; timestamps on
+        // both sides of the extended field where the rest can be shared.
+        let cases = [
+            (40, 100, 300),
+            (40, 0xFF_FFFF, 300),
+            (0x0123_4567, 7, 300),
+            (40, 4_000, 1000),
+            (0, 0, 0),
+        ];
+        for (from, to, len) in cases {
+            let enc = encode_shared(60000, &video(from, len));
+            let wire = retimed_wire(&enc, to).expect("shareable");
+            assert_eq!(
+                wire,
+                encode_shared(60000, &video(to, len)).to_vec(),
+                "{from} -> {to}"
+            );
+        }
+        let enc = encode_shared(128, &video(40, 1000));
+        assert_eq!(
+            retimed_wire(&enc, 4_000_000).expect("shareable"),
+            encode_shared(128, &video(4_000_000, 1000)).to_vec()
+        );
+    }
+
+    #[test]
+    fn retimed_shares_everything_but_the_first_header() {
+        let msg = video(40, 1000);
+        let enc = encode_shared(128, &msg);
+        let mut scratch = BytesMut::with_capacity(64);
+        let (h1, rest) = enc.retimed(5, &mut scratch).unwrap();
+        let (h2, _) = enc.retimed(6, &mut scratch).unwrap();
+        // Both headers come from one buffer.
+        assert_eq!(h2.as_ptr() as usize, h1.as_ptr() as usize + h1.len());
+        assert_eq!(rest.pieces().len(), enc.pieces().len() - 1);
+        for (a, b) in rest.pieces().iter().zip(&enc.pieces()[1..]) {
+            assert_eq!(a.as_ptr(), b.as_ptr());
+        }
+        // A rest is not retimed again.
+        assert!(rest.retimed(7, &mut scratch).is_none());
+    }
+
+    #[test]
+    fn retimed_refuses_when_continuations_carry_the_timestamp() {
+        let enc = encode_shared(128, &video(0x0123_4567, 300));
+        assert!(retimed_wire(&enc, 5).is_none());
+        let enc = encode_shared(128, &video(5, 300));
+        assert!(retimed_wire(&enc, 0x0123_4567).is_none());
+        // One chunk: no continuation, so any timestamp will do.
+        let enc = encode_shared(60000, &video(5, 300));
+        assert_eq!(
+            retimed_wire(&enc, 0x0123_4567).unwrap(),
+            encode_shared(60000, &video(0x0123_4567, 300)).to_vec()
+        );
     }
 }

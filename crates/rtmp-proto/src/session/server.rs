@@ -11,8 +11,8 @@ use crate::aggregate::split_aggregate;
 use crate::amf0::Amf0Value;
 use crate::chunk::{ChunkDecoder, EncodedMessage, Limits};
 use crate::command::status::{
-    CONNECT_REJECTED, CONNECT_SUCCESS, DATA_START, LEVEL_ERROR, LEVEL_STATUS, PAUSE_NOTIFY,
-    PLAY_RESET, PLAY_START, PUBLISH_START, UNPAUSE_NOTIFY, UNPUBLISH_SUCCESS,
+    CONNECT_REJECTED, CONNECT_SUCCESS, LEVEL_ERROR, LEVEL_STATUS, PAUSE_NOTIFY, PLAY_RESET,
+    PLAY_START, PUBLISH_START, UNPAUSE_NOTIFY, UNPUBLISH_SUCCESS,
 };
 use crate::command::{
     CallResponse, Command, CommandError, Connect, DataMessage, Play, Publish, PublishType, Status,
@@ -20,6 +20,10 @@ use crate::command::{
 use crate::control::{BandwidthLimit, ControlMessage, UserControlEvent};
 use crate::handshake::{HandshakeKind, HandshakeServer};
 use crate::message::{MessageType, RawMessage};
+
+/// The `clientid` SRS puts in its play statuses (`RTMP_SIG_CLIENT_ID`);
+/// Flash Player only needs one to be there.
+const CLIENT_ID: &str = "ASAICiss";
 
 /// Most message streams one connection may hold at once. Real clients use
 /// one or two; the cap bounds what a hostile `createStream` loop can make us
@@ -185,7 +189,7 @@ enum StreamState {
     Idle,
     PublishPending { name: String },
     Publishing { name: String },
-    PlayPending { reset: bool },
+    PlayPending,
     Playing,
 }
 
@@ -468,7 +472,7 @@ impl ServerSession {
                 ..
             }) => {
                 self.begin_decision(stream_id, "play")?;
-                self.set_state(stream_id, StreamState::PlayPending { reset });
+                self.set_state(stream_id, StreamState::PlayPending);
                 self.events.push_back(ServerEvent::Play {
                     stream_id,
                     name,
@@ -863,7 +867,7 @@ impl ServerSession {
         };
         let matches = match state {
             StreamState::PublishPending { .. } => decision == "publish",
-            StreamState::PlayPending { .. } => decision == "play",
+            StreamState::PlayPending => decision == "play",
             _ => false,
         };
         if !matches {
@@ -909,39 +913,48 @@ impl ServerSession {
         self.fail_on(result)
     }
 
-    /// Answers a [`ServerEvent::Play`] with what SRS sends: Stream Begin,
-    /// `NetStream.Play.Reset` (if `reset`), `NetStream.Play.Start`,
-    /// `|RtmpSampleAccess(true, true)` and the `NetStream.Data.Start` data
-    /// message. Then send media with [`send_media`](Self::send_media) or
+    /// Answers a [`ServerEvent::Play`] with what SRS sends
+    /// (`SrsRtmpServer::start_play`), all at time 0: Stream Begin (on the
+    /// control stream), then on the play's message stream
+    /// `onStatus(NetStream.Play.Reset)` and `onStatus(NetStream.Play.Start)`
+    /// (each with `details` and `clientid`, as SRS fills them) and
+    /// `|RtmpSampleAccess(true, true)`. Reset goes out whatever the request's
+    /// `reset` flag, as in SRS.
+    ///
+    /// No `onStatus(NetStream.Data.Start)` data message: SRS stopped sending
+    /// it because ffmpeg's FLV demuxer turns any data message it does not know
+    /// into a data track, which never gets another packet, so `-map 0` with
+    /// `-t` never ends.
+    ///
+    /// Then send media with [`send_media`](Self::send_media) or
     /// [`send_encoded`](Self::send_encoded), carrying this stream id.
     /// Resumes decoding.
     pub fn accept_play(&mut self, stream_id: u32) -> Result<(), SessionError> {
-        let StreamState::PlayPending { reset } = self.take_decision(stream_id, "play")? else {
+        let StreamState::PlayPending = self.take_decision(stream_id, "play")? else {
             return Err(SessionError::NotPending { decision: "play" });
         };
         self.out
             .control(&ControlMessage::UserControl(UserControlEvent::StreamBegin(
                 stream_id,
             )));
-        if reset {
-            let status = Status::new(LEVEL_STATUS, PLAY_RESET, "Playing and resetting stream.");
-            self.status(stream_id, &status);
-        }
-        let status = Status::new(LEVEL_STATUS, PLAY_START, "Started playing stream.");
-        self.status(stream_id, &status);
+        let srs_status = |code, description| {
+            Status::new(LEVEL_STATUS, code, description)
+                .with("details", Amf0Value::String("stream".to_owned()))
+                .with("clientid", Amf0Value::String(CLIENT_ID.to_owned()))
+        };
+        self.status(
+            stream_id,
+            &srs_status(PLAY_RESET, "Playing and resetting stream."),
+        );
+        self.status(
+            stream_id,
+            &srs_status(PLAY_START, "Started playing stream."),
+        );
         let access = DataMessage::SampleAccess {
             audio: true,
             video: true,
         };
         self.out.data(CSID_STREAM_COMMAND, stream_id, &access);
-        let data_start = DataMessage::Unknown {
-            name: "onStatus".to_owned(),
-            args: vec![Amf0Value::Object(vec![(
-                "code".to_owned(),
-                Amf0Value::String(DATA_START.to_owned()),
-            )])],
-        };
-        self.out.data(CSID_STREAM_COMMAND, stream_id, &data_start);
         self.set_state(stream_id, StreamState::Playing);
         let result = self.process();
         self.fail_on(result)

@@ -1,14 +1,17 @@
-//! Who may publish or play, decided before any hook is asked: SRS's
+//! Who may connect, publish or play, decided before any hook is asked: SRS's
 //! `security` (by client address) and `refer` (by the page the client was
-//! embedded in).
-//!
-//! SCAFFOLD: the interface the stream lifecycle calls.
+//! embedded in), and `max_connections_per_ip` (how many connections one
+//! client may hold open).
 
+pub mod per_ip;
 pub mod refer;
 pub mod security;
 
+pub use per_ip::{PerIpGuard, PerIpLimit, PerIpRefused};
 pub use refer::{ReferConfig, ReferDenied};
-pub use security::{SecurityConfig, SecurityDenied};
+pub use security::{
+    IpNet, IpNetError, RuleAction, RuleTarget, SecurityConfig, SecurityDenied, SecurityRule,
+};
 
 /// What a client asks to do with a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

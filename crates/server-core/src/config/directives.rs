@@ -17,7 +17,7 @@ use super::model::{
 use super::mount::{MountError, MountTemplate};
 use super::parser::Directive;
 use super::values::{
-    bad, block, endpoints, integer, integer_u32, millis, number, on_off, one, seconds, text,
+    bad, block, endpoints, integer, integer_u32, millis, number, on_off, one, seconds, some, text,
 };
 
 /// Smallest `chunk_size` (RTMP spec 5.4.1 default, and SRS's minimum).
@@ -36,6 +36,8 @@ pub const MAX_QUEUE_LENGTH_SECS: f64 = 3600.0;
 pub const MAX_MW_LATENCY_MS: u64 = 10_000;
 /// Largest `mw_msgs` (SRS `SRS_PERF_MW_MSGS`).
 pub const MAX_MW_MSGS: u32 = 128;
+/// Longest `grace_start_wait`, `grace_drain_timeout` and `grace_final_wait`, ms (a day).
+pub const MAX_GRACE_MS: u64 = 86_400_000;
 /// Largest `firstpkt_timeout` / `normal_timeout`, ms.
 pub const MAX_PUBLISH_TIMEOUT_MS: u64 = 3_600_000;
 /// Shortest `mr_latency`, ms.
@@ -64,9 +66,6 @@ const ROOT_NOT_SUPPORTED: &[&str] = &[
     "work_dir",
     "asprocess",
     "empty_ip_ok",
-    "grace_start_wait",
-    "grace_final_wait",
-    "force_grace_quit",
     "disable_daemon_for_docker",
     "inotify_auto_reload",
     "auto_reload_for_docker",
@@ -118,7 +117,6 @@ const HLS_NOT_SUPPORTED: &[&str] = &[
     "hls_ts_floor",
     "hls_acodec",
     "hls_vcodec",
-    "hls_nb_notify",
     "hls_ctx",
     "hls_ts_ctx",
     "hls_keys",
@@ -208,6 +206,9 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
         match d.name.as_str() {
             "listen" => c.listen = endpoints(d)?,
             "max_connections" => c.max_connections = integer_u32(d, 1, MAX_CONNECTIONS_LIMIT)?,
+            "max_connections_per_ip" => {
+                c.max_connections_per_ip = integer_u32(d, 0, MAX_CONNECTIONS_LIMIT)?;
+            }
             "workers" => {
                 c.workers = match one(d)? {
                     "auto" => None,
@@ -230,6 +231,10 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
                 c.log_level = v.to_owned();
             }
             "srs_log_file" => c.log_file = text(d)?.into(),
+            "grace_start_wait" => c.grace_start_wait = millis(d, 0, MAX_GRACE_MS)?,
+            "grace_drain_timeout" => c.grace_drain_timeout = millis(d, 0, MAX_GRACE_MS)?,
+            "grace_final_wait" => c.grace_final_wait = millis(d, 0, MAX_GRACE_MS)?,
+            "force_grace_quit" => c.force_grace_quit = on_off(d)?,
             "srs_log_tank" => {
                 c.log_tank = match one(d)? {
                     "console" => LogTank::Console,
@@ -263,17 +268,51 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
 fn http_api(dirs: &[Directive]) -> Result<HttpApiConfig, ConfigError> {
     let mut c = Config::srs_default().http_api;
     let mut seen = Seen::default();
+    let mut origins_given = None;
     for d in dirs {
         seen.once(d.name.clone(), d)?;
         match d.name.as_str() {
             "enabled" => c.enabled = on_off(d)?,
             "listen" => c.listen = endpoints(d)?,
             "crossdomain" => c.crossdomain = on_off(d)?,
+            "allow_origins" => {
+                c.allow_origins = allow_origins(d)?;
+                origins_given = Some(d);
+            }
             "auth" => c.auth = api_auth(d)?,
             _ => return Err(refuse(d, HTTP_API_NOT_SUPPORTED)),
         }
     }
+    if let Some(d) = origins_given.filter(|_| !c.crossdomain) {
+        // `crossdomain off` allows no origin; a list beside it says otherwise.
+        return Err(bad(
+            d,
+            &d.args.join(" "),
+            "no allow_origins under 'crossdomain off' (which allows no origin at all)",
+        ));
+    }
     Ok(c)
+}
+
+/// `allow_origins ORIGIN...`: web origins as browsers send them in `Origin`
+/// (RFC 6454 serialization: `scheme://host[:port]`, no path), lowercased.
+fn allow_origins(d: &Directive) -> Result<Vec<String>, ConfigError> {
+    let expected = "an origin such as https://console.example.com or http://10.0.0.5:8080 \
+                    (scheme, host and port only; omit allow_origins to allow any origin)";
+    some(d)?
+        .iter()
+        .map(|v| {
+            let rest = v
+                .strip_prefix("http://")
+                .or_else(|| v.strip_prefix("https://"))
+                .ok_or_else(|| bad(d, v, expected))?;
+            let plain = |b: u8| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b);
+            if rest.is_empty() || !rest.bytes().all(plain) {
+                return Err(bad(d, v, expected));
+            }
+            Ok(v.to_ascii_lowercase())
+        })
+        .collect()
 }
 
 /// `auth { enabled; username; password; }`: credentials when enabled.
@@ -430,6 +469,9 @@ fn hls(dirs: &[Directive]) -> Result<HlsVhostConfig, ConfigError> {
             "hls_m3u8_file" => h.segmenter.m3u8_file = hls_template(d, false)?,
             "hls_ts_file" => h.segmenter.ts_file = hls_template(d, true)?,
             "hls_entry_prefix" => h.segmenter.entry_prefix = Some(entry_prefix(d)?),
+            "hls_nb_notify" => {
+                h.nb_notify = integer_u32(d, 0, crate::hooks::MAX_HLS_NB_NOTIFY)?;
+            }
             _ => return Err(refuse(d, HLS_NOT_SUPPORTED)),
         }
     }

@@ -37,6 +37,10 @@ pub struct Config {
     pub listen: Vec<SocketAddr>,
     /// Connections beyond this are refused (`max_connections`, default 1000).
     pub max_connections: u32,
+    /// Connections one client may hold open at once, over all listeners; an
+    /// IPv6 client counts by its /64 (`max_connections_per_ip`, default 0:
+    /// no cap, as SRS, which has no such limit). See [`crate::access::per_ip`].
+    pub max_connections_per_ip: u32,
     /// Outgoing RTMP chunk size in bytes (`chunk_size`, default 60000).
     pub chunk_size: u32,
     /// Threads running connections (`workers`, `auto` or a count; default
@@ -52,6 +56,24 @@ pub struct Config {
     pub log_tank: LogTank,
     /// Log file when `log_tank` is `file` (`srs_log_file`, default `./objs/rtmp-server.log`).
     pub log_file: PathBuf,
+    /// Graceful quit (SIGQUIT), step 1: keep accepting for this long, so a
+    /// load balancer (or Kubernetes, which signals and updates its Service
+    /// at once) stops sending clients first (`grace_start_wait`, ms, default
+    /// 2300, as SRS).
+    pub grace_start_wait: Duration,
+    /// Graceful quit, step 2: with the listeners closed, wait at most this
+    /// long for publishers and players to finish by themselves; those left
+    /// are then closed (`grace_drain_timeout`, ms, default 30000; SRS waits
+    /// without limit).
+    pub grace_drain_timeout: Duration,
+    /// Graceful quit, last step: once every client is gone and HLS segments
+    /// are closed, wait this long before exiting (`grace_final_wait`, ms,
+    /// default 3200, as SRS).
+    pub grace_final_wait: Duration,
+    /// Treat SIGTERM as a graceful quit too, as SRS does for Kubernetes, which
+    /// stops pods with SIGTERM (`force_grace_quit`, default off). SIGINT stays
+    /// a fast quit.
+    pub force_grace_quit: bool,
     /// The HTTP API (`http_api { }`).
     pub http_api: HttpApiConfig,
     /// The HTTP server for HLS, HTTP-FLV and static files (`http_server { }`).
@@ -69,6 +91,10 @@ pub struct HttpApiConfig {
     pub listen: Vec<SocketAddr>,
     /// Answer with `Access-Control-Allow-Origin: *` (`crossdomain`, default on).
     pub crossdomain: bool,
+    /// With `crossdomain on`, the only origins (`scheme://host[:port]`,
+    /// lowercase) browsers are told may call the API (`allow_origins`,
+    /// default none: any origin, as SRS).
+    pub allow_origins: Vec<String>,
     /// Credentials every API request must carry (`auth { }`, default none).
     pub auth: Option<ApiAuth>,
 }
@@ -191,6 +217,9 @@ pub struct HlsVhostConfig {
     /// `hls_wait_keyframe`, `hls_cleanup`, `hls_dispose`, `hls_m3u8_file`,
     /// `hls_ts_file` and `hls_entry_prefix`.
     pub segmenter: HlsConfig,
+    /// Body bytes read from each `on_hls_notify` answer (`hls_nb_notify`,
+    /// default 64; at most 65536).
+    pub nb_notify: u32,
 }
 
 /// `http_remux { }`: HTTP-FLV.
@@ -209,16 +238,22 @@ impl Config {
         Self {
             listen: vec![any_v4(1935)],
             max_connections: 1000,
+            max_connections_per_ip: 0,
             workers: None,
             chunk_size: 60000,
             pid: PathBuf::from("./objs/rtmp-server.pid"),
             log_level: "trace".to_owned(),
             log_tank: LogTank::File,
             log_file: PathBuf::from("./objs/rtmp-server.log"),
+            grace_start_wait: Duration::from_millis(2300),
+            grace_drain_timeout: Duration::from_millis(30_000),
+            grace_final_wait: Duration::from_millis(3200),
+            force_grace_quit: false,
             http_api: HttpApiConfig {
                 enabled: false,
                 listen: vec![any_v4(1985)],
                 crossdomain: true,
+                allow_origins: Vec::new(),
                 auth: None,
             },
             http_server: HttpServerConfig {
@@ -330,6 +365,7 @@ impl HlsVhostConfig {
                 dispose: Duration::from_secs(120),
                 ..HlsConfig::default()
             },
+            nb_notify: crate::hooks::DEFAULT_HLS_NB_NOTIFY,
         }
     }
 }

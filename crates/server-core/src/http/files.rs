@@ -41,8 +41,29 @@ fn roots(ctx: &ServerCtx) -> Vec<PathBuf> {
     roots
 }
 
+/// Longest file name a segment can match: Linux's `NAME_MAX`, the limit of
+/// ext4, XFS, btrfs and tmpfs alike. A longer segment names nothing.
+pub(crate) const NAME_MAX: usize = 255;
+
+/// True when an open failed because nothing can be at that path: it is
+/// absent (`ENOENT`), a file stands where a directory would
+/// (`/index.html/x`: `ENOTDIR`), or a name or the whole path is longer than
+/// the file system allows (`ENAMETOOLONG`). All three are `404`, as nginx's
+/// static module answers them: the resource does not exist, and nothing about
+/// the request is wrong. (`414 URI Too Long` would be untrue: the URI was read
+/// and parsed whole, and one a few hundred bytes long is not long.)
+fn is_absent(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename
+    )
+}
+
 /// Opens the file `path` names under the first root that has it.
 pub(crate) async fn lookup(ctx: &ServerCtx, path: &UrlPath) -> Lookup {
+    if path.segments.iter().any(|s| s.len() > NAME_MAX) {
+        return Lookup::Missing;
+    }
     let fs = ctx.rt.fs();
     let ext = if path.dir {
         "html".to_owned()
@@ -54,7 +75,7 @@ pub(crate) async fn lookup(ctx: &ServerCtx, path: &UrlPath) -> Lookup {
         let file = path.file_under(&root);
         match fs.open(&file).await {
             Ok(reader) => return Lookup::Found(reader, ext),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if is_absent(&e) => {}
             Err(e) => {
                 warn!(file = %file.display(), "read: {e}");
                 failure.get_or_insert(e);

@@ -29,11 +29,12 @@ use tracing::info;
 
 use super::body::{BodyError, ResponseBody};
 use super::pieces::{Pieces, MAX_PIECES};
-use super::reply::Reply;
+use super::reply::{self, Reply};
 use crate::config::DEFAULT_VHOST;
 use crate::hub::{
     ClientInfo, ClientKind, ClientRegistration, Consumer, MergeRule, QueueItem, StreamKey,
 };
+use crate::lifecycle::{self, Peer, Target, Ticket};
 use crate::runtime::BoxFuture;
 use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
@@ -119,46 +120,65 @@ pub(crate) fn match_mount(
         .and_then(|v| hit(v, path))
 }
 
-/// Who is asking, for the client registry.
+/// Who is asking, for the client registry, the access checks and the hooks.
 pub(crate) struct FlvRequest {
     /// Peer address.
     pub(crate) peer: SocketAddr,
-    /// The full request URL (shown as the client's `tcUrl` in the API).
+    /// The full request URL (shown as the client's `tcUrl` in the API, and
+    /// the hooks' `tcUrl`).
     pub(crate) url: String,
     /// The User-Agent.
     pub(crate) agent: String,
+    /// The `Referer` (checked by `refer`, the hooks' `pageUrl`).
+    pub(crate) referer: String,
+    /// The query string, `?` included, or empty (the hooks' `param`).
+    pub(crate) query: String,
 }
 
-/// Starts streaming `key` to a player: subscribes, registers the client and
-/// returns the `200 video/x-flv` response whose body is the live stream.
-pub(crate) fn play(
+/// Starts streaming `key` to a player once the stream lifecycle admits it
+/// (`security`, `refer` on the `Referer`, `on_play`): subscribes, registers
+/// the client and returns the `200 video/x-flv` response whose body is the
+/// live stream. A refused player gets 403 (or 404/414 for a bad request).
+pub(crate) async fn play(
     ctx: &Arc<ServerCtx>,
-    vhost: &VhostSettings,
+    vhost: Arc<VhostSettings>,
     key: StreamKey,
     request: FlvRequest,
 ) -> Reply {
-    let source = ctx.hub.source(&key, || vhost.source_options());
-    let consumer = ctx.hub.subscribe(&source);
     let id = ctx.hub.next_id();
     let registration =
         ctx.hub
             .register_client(ClientInfo::new(id, request.peer.to_string(), ctx.now_ms()));
     let info = registration.info();
-    info.set_kind(ClientKind::FlvPlay);
     info.update(|d| {
-        d.stream = Some(key.clone());
-        d.source_id = Some(source.id);
         d.url = request.url.clone();
         d.agent = request.agent.clone();
+        d.page_url = request.referer.clone();
     });
-    info!(cid = id, peer = %request.peer, stream = ?key.to_string(), url = %request.url, "flv play");
+    let peer = Peer {
+        info: info.clone(),
+        ip: request.peer.ip().to_canonical(),
+        tc_url: request.url.clone(),
+        page_url: request.referer.clone(),
+    };
+    let admitted = match Target::new(vhost, key, request.query.clone()) {
+        Ok(target) => lifecycle::play(ctx, &peer, target).await,
+        Err(refusal) => Err(refusal),
+    };
+    let playing = match admitted {
+        Ok(playing) => playing,
+        Err(refusal) => {
+            info!(cid = id, peer = %request.peer, url = %request.url, "flv play refused: {refusal}");
+            return reply::status(refusal.http_status());
+        }
+    };
+    info.set_kind(ClientKind::FlvPlay);
+    info!(cid = id, peer = %request.peer, stream = ?playing.key.to_string(), url = %request.url, "flv play");
     // Merged writes as for RTMP players (SRS does the same for HTTP-FLV).
-    let rule = vhost.merge_rule();
-    let mut resp = Response::new(ResponseBody::Flv(Box::new(FlvStream::new(
-        consumer,
-        registration,
-        rule,
-    ))));
+    let rule = playing.vhost.merge_rule();
+    let mut stream = FlvStream::new(playing.consumer, registration, rule);
+    stream.ticket = playing.ticket;
+    let mut resp = Response::new(ResponseBody::Flv(Box::new(stream)));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("video/x-flv"),
@@ -184,7 +204,10 @@ pub(crate) fn head() -> Reply {
 /// A player's live FLV body: drains its consumer queue into FLV pieces.
 pub(crate) struct FlvStream {
     pending: VecDeque<Bytes>,
-    items: Vec<QueueItem>,
+    /// One drain's items, each with the time this player gets it at (its
+    /// consumer's clock: from 0 when it joined, going on across republishes;
+    /// the publisher's with `atc on`).
+    items: Vec<(QueueItem, u64)>,
     /// Tag headers of the drain being turned into pieces.
     headers: BytesMut,
     /// Each tag of that drain: where its header is in `headers`, and its payload.
@@ -192,13 +215,11 @@ pub(crate) struct FlvStream {
     rule: MergeRule,
     kicked: BoxFuture<'static, ()>,
     prev_tag_size: u32,
-    /// Last timestamp written, to continue the timeline after a republish.
-    last_out: Option<u64>,
-    offset: u64,
-    rebase: bool,
-    // Dropped last: unsubscribing and unlisting happen when the body goes away.
+    // Dropped last: unsubscribing and unlisting happen when the body goes
+    // away, then `on_stop` is sent.
     consumer: Consumer,
     registration: ClientRegistration,
+    ticket: Ticket,
 }
 
 impl FlvStream {
@@ -214,16 +235,15 @@ impl FlvStream {
             rule,
             kicked: Box::pin(async move { info.kicked().await }),
             prev_tag_size: 0,
-            last_out: None,
-            offset: 0,
-            rebase: false,
             consumer,
             registration,
+            ticket: Ticket::default(),
         }
     }
 
-    /// Turns one queue item into pieces to send.
-    fn push_item(&mut self, item: QueueItem) {
+    /// Turns one queue item, due at `timestamp` on this player's timeline,
+    /// into pieces to send.
+    fn push_item(&mut self, item: QueueItem, timestamp: u64) {
         match item {
             QueueItem::Media(frame) => {
                 let payload = &frame.msg.payload;
@@ -234,29 +254,17 @@ impl FlvStream {
                     // Cannot come from RTMP (24-bit message length); never emit a corrupt tag.
                     return;
                 }
-                let ts = frame.msg.timestamp;
-                if self.rebase {
-                    // A republish restarts time near zero; continue from where we were.
-                    self.offset = self.last_out.unwrap_or(0).saturating_sub(ts);
-                    self.rebase = false;
-                }
-                let out = ts.saturating_add(self.offset);
-                self.last_out = Some(out);
                 // FLV timestamps are 32-bit milliseconds and wrap (E.4.1).
-                let ts32 = (out & 0xFFFF_FFFF) as u32;
+                let ts32 = (timestamp & 0xFFFF_FFFF) as u32;
                 let header = flv_tag_header(self.prev_tag_size, frame.msg.kind, ts32, size);
                 let at = self.headers.len();
                 self.headers.extend_from_slice(&header);
                 self.tags.push((at..self.headers.len(), payload.clone()));
                 self.prev_tag_size = TAG_HEADER_LEN.saturating_add(size);
             }
-            QueueItem::Published => {
-                if self.last_out.is_some() {
-                    self.rebase = true;
-                }
-            }
-            // The player stays and waits for the publisher to return.
-            QueueItem::Unpublished => {}
+            // The player stays and waits for the publisher to return; its
+            // clock continues the timeline when it does.
+            QueueItem::Published | QueueItem::Unpublished => {}
         }
     }
 
@@ -304,9 +312,10 @@ impl FlvStream {
                 return self.poll_kicked(cx);
             }
             let mut items = std::mem::take(&mut self.items);
-            self.consumer.drain_into(&mut items);
-            for item in items.drain(..) {
-                self.push_item(item);
+            self.consumer
+                .drain_timed(usize::MAX, |item, ts| items.push((item.clone(), ts)));
+            for (item, timestamp) in items.drain(..) {
+                self.push_item(item, timestamp);
             }
             self.items = items;
             self.flush_tags();

@@ -15,8 +15,47 @@ pub(crate) type Reply = Response<ResponseBody>;
 
 /// The `Server` header.
 const SERVER: &str = concat!("rtmp-server/", env!("CARGO_PKG_VERSION"));
-/// Methods a CORS preflight is told are allowed.
-const CORS_METHODS: &str = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
+
+/// What a response tells browsers about cross-origin callers (CORS, Fetch
+/// standard): which origin may read it, and whether that depends on `Origin`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cors {
+    /// The `Access-Control-Allow-Origin` value (`*`, or the caller's own
+    /// origin when it is listed); none: cross-origin pages may not read it.
+    pub(crate) allow_origin: Option<HeaderValue>,
+    /// The answer depends on the request's `Origin` (`Vary: Origin`, so a
+    /// cache never hands one origin's answer to another).
+    pub(crate) vary_origin: bool,
+}
+
+impl Cors {
+    /// `Access-Control-Allow-Origin: *` (SRS `crossdomain on`).
+    pub(crate) fn any() -> Self {
+        Self {
+            allow_origin: Some(HeaderValue::from_static("*")),
+            vary_origin: false,
+        }
+    }
+
+    /// No CORS headers (`crossdomain off`).
+    pub(crate) fn off() -> Self {
+        Self::default()
+    }
+
+    /// Only the listed origins: the caller's `origin` is echoed when listed.
+    pub(crate) fn listed(allowed: &[String], origin: Option<&HeaderValue>) -> Self {
+        let allow_origin = origin
+            .filter(|o| {
+                o.to_str()
+                    .is_ok_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
+            })
+            .cloned();
+        Self {
+            allow_origin,
+            vary_origin: true,
+        }
+    }
+}
 
 /// A response with a complete body of `content_type`.
 pub(crate) fn full(
@@ -71,20 +110,22 @@ pub(crate) fn close(resp: &mut Reply) {
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
 }
 
-/// The answer to a CORS preflight (`OPTIONS`).
-pub(crate) fn preflight(cors: bool) -> Reply {
+/// The answer to `OPTIONS`: the methods the path really answers (`allow`, as
+/// in `Allow`), and to a CORS preflight from an allowed origin the same
+/// methods as `Access-Control-Allow-Methods`.
+pub(crate) fn preflight(cors: &Cors, allow: &'static str) -> Reply {
     let mut resp = Response::new(ResponseBody::empty());
-    *resp.status_mut() = if cors {
+    *resp.status_mut() = if cors.allow_origin.is_some() {
         StatusCode::OK
     } else {
         StatusCode::NO_CONTENT
     };
     let headers = resp.headers_mut();
-    headers.insert(header::ALLOW, HeaderValue::from_static(CORS_METHODS));
-    if cors {
+    headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+    if cors.allow_origin.is_some() {
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(CORS_METHODS),
+            HeaderValue::from_static(allow),
         );
         // `*` does not cover `Authorization` (Fetch standard): a web console
         // sending API credentials needs it named.
@@ -100,9 +141,17 @@ pub(crate) fn preflight(cors: bool) -> Reply {
     resp
 }
 
-/// Adds `Server`, `Date` (from the runtime's wall clock) and, with `cors`,
-/// `Access-Control-Allow-Origin: *` (SRS `crossdomain on`).
-pub(crate) fn finish(resp: &mut Reply, rt: &dyn Runtime, cors: bool) {
+/// `405 Method Not Allowed` with the `Allow` header RFC 9110 15.5.6 requires.
+pub(crate) fn not_allowed(allow: &'static str) -> Reply {
+    let mut resp = status(StatusCode::METHOD_NOT_ALLOWED);
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    resp
+}
+
+/// Adds `Server`, `Date` (from the runtime's wall clock) and the CORS
+/// headers `cors` calls for.
+pub(crate) fn finish(resp: &mut Reply, rt: &dyn Runtime, cors: &Cors) {
     let headers = resp.headers_mut();
     headers.insert(header::SERVER, HeaderValue::from_static(SERVER));
     if let Some(now) = UNIX_EPOCH.checked_add(Duration::from_millis(rt.unix_time_ms())) {
@@ -110,10 +159,10 @@ pub(crate) fn finish(resp: &mut Reply, rt: &dyn Runtime, cors: bool) {
             headers.insert(header::DATE, date);
         }
     }
-    if cors {
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
+    if let Some(origin) = &cors.allow_origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
+    if cors.vary_origin {
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderMap};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, StatusCode};
 use tracing::debug;
@@ -15,7 +15,7 @@ use super::auth;
 use super::files::{self, Lookup};
 use super::flv::{self, FlvRequest};
 use super::path::{PathError, UrlPath};
-use super::reply::{self, Reply};
+use super::reply::{self, Cors, Reply};
 use super::{api, index, HttpOptions, Role, MAX_REQUEST_BODY};
 use crate::runtime::timeout;
 use crate::server::ServerCtx;
@@ -88,6 +88,31 @@ where
     }
 }
 
+/// What the HTTP server (files, HLS, HTTP-FLV) answers, on every path.
+const SERVER_METHODS: &str = "GET, HEAD, OPTIONS";
+
+/// The CORS headers a response gets: the HTTP server's `crossdomain` allows
+/// any origin (players load HLS from any page); the API's may be narrowed to
+/// the `allow_origins` list, echoing a listed caller's `Origin`.
+fn cors_for(ctx: &ServerCtx, is_api: bool, headers: &HeaderMap) -> Cors {
+    if !is_api {
+        return if ctx.http().crossdomain {
+            Cors::any()
+        } else {
+            Cors::off()
+        };
+    }
+    let config = ctx.config();
+    let api = &config.http_api;
+    if !api.crossdomain {
+        Cors::off()
+    } else if api.allow_origins.is_empty() {
+        Cors::any()
+    } else {
+        Cors::listed(&api.allow_origins, headers.get(header::ORIGIN))
+    }
+}
+
 /// True when the API needs no credentials or the request has them. CORS
 /// preflights are answered before this: browsers send them without.
 fn api_allowed(ctx: &ServerCtx, headers: &HeaderMap) -> bool {
@@ -117,11 +142,7 @@ where
         Role::Server => false,
         Role::Both => path == "/api" || path.starts_with("/api/"),
     };
-    let cors = if is_api {
-        ctx.config().http_api.crossdomain
-    } else {
-        ctx.http().crossdomain
-    };
+    let cors = cors_for(ctx, is_api, &parts.headers);
     debug!(method = %parts.method, uri = %parts.uri, "request");
     let mut resp = match discard_body(ctx, &parts, body, options).await {
         Err(status) => {
@@ -130,7 +151,17 @@ where
             reply::close(&mut resp);
             resp
         }
-        Ok(()) if parts.method == Method::OPTIONS => reply::preflight(cors),
+        Ok(()) if parts.method == Method::OPTIONS => {
+            let allow = if is_api {
+                api::allowed_methods(path, role == Role::Api)
+            } else {
+                Some(SERVER_METHODS)
+            };
+            match allow {
+                Some(allow) => reply::preflight(&cors, allow),
+                None => reply::status(StatusCode::NOT_FOUND),
+            }
+        }
         Ok(()) if is_api && !api_allowed(ctx, &parts.headers) => {
             debug!(%peer, uri = %parts.uri, "API request without valid credentials");
             auth::challenge()
@@ -150,7 +181,7 @@ where
     if parts.method == Method::HEAD {
         reply::strip_body(&mut resp);
     }
-    reply::finish(&mut resp, &*ctx.rt, cors);
+    reply::finish(&mut resp, &*ctx.rt, &cors);
     resp
 }
 
@@ -158,12 +189,7 @@ where
 async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Reply {
     let head = parts.method == Method::HEAD;
     if parts.method != Method::GET && !head {
-        let mut resp = reply::status(StatusCode::METHOD_NOT_ALLOWED);
-        resp.headers_mut().insert(
-            header::ALLOW,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        );
-        return resp;
+        return reply::not_allowed(SERVER_METHODS);
     }
     let path = match UrlPath::parse(parts.uri.path()) {
         Ok(p) => p,
@@ -179,7 +205,7 @@ async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Re
         if let Some((vhost, key)) = flv::match_mount(&ctx.vhosts(), name, &path.to_path_string()) {
             // A live (or waiting) stream wins; otherwise an FLV file on disk
             // with that name; otherwise subscribe and wait for the publisher.
-            let live = ctx.hub.sources().iter().any(|s| s.key == key);
+            let live = ctx.hub.find(&key).is_some();
             if !live {
                 if let Lookup::Found(reader, ext) = files::lookup(ctx, &path).await {
                     return files::found(reader, &ext, &parts.headers);
@@ -199,7 +225,25 @@ async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Re
                 host.as_deref().unwrap_or_default(),
                 parts.uri.path_and_query().map_or("/", |p| p.as_str())
             );
-            return flv::play(ctx, &vhost, key, FlvRequest { peer, url, agent });
+            let referer = parts
+                .headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let query = parts
+                .uri
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            let request = FlvRequest {
+                peer,
+                url,
+                agent,
+                referer,
+                query,
+            };
+            return flv::play(ctx, vhost, key, request).await;
         }
     }
     match files::lookup(ctx, &path).await {

@@ -88,6 +88,9 @@ impl Runtime for ManualRuntime {
     }
 }
 
+/// Linux's longest path, terminating NUL included.
+const PATH_MAX: usize = 4096;
+
 /// Files in memory.
 #[derive(Debug, Default)]
 pub(crate) struct MemFs {
@@ -120,9 +123,17 @@ impl FileSystem for MemFs {
     }
 
     fn read(&self, path: &Path, limit: u64) -> BoxFuture<'static, io::Result<Bytes>> {
-        let found = self.files.lock().unwrap().get(path).cloned();
+        let files = self.files.lock().unwrap();
+        let found = files.get(path).cloned();
+        // As a disk answers: a path through a file is ENOTDIR, one longer
+        // than PATH_MAX is ENAMETOOLONG.
+        let through_file = path.ancestors().skip(1).any(|a| files.contains_key(a));
+        let too_long = path.as_os_str().len() >= PATH_MAX;
+        drop(files);
         Box::pin(async move {
             match found {
+                _ if too_long => Err(io::ErrorKind::InvalidFilename.into()),
+                _ if through_file => Err(io::ErrorKind::NotADirectory.into()),
                 Some(b) if b.len() as u64 > limit => {
                     Err(io::Error::new(io::ErrorKind::InvalidData, "too large"))
                 }

@@ -252,9 +252,189 @@ fn refuses_traversal_and_other_methods() {
     let a = ask(&ctx, Role::Server, Method::OPTIONS, "/live/s.m3u8");
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+    // Only what the HTTP server answers: POST, PUT and DELETE are 405 here.
+    assert_eq!(a.header(header::ALLOW), "GET, HEAD, OPTIONS");
+    assert_eq!(
+        a.header(header::ACCESS_CONTROL_ALLOW_METHODS),
+        "GET, HEAD, OPTIONS"
+    );
+}
+
+#[test]
+fn paths_that_cannot_name_a_file_are_404_not_500() {
+    let (rt, ctx) = setup();
+    put_file(&rt, &ctx, "index.html", b"<html>home</html>");
+    assert_eq!(
+        get(&ctx, Role::Server, "/index.html").status,
+        StatusCode::OK
+    );
+    // A file where a directory would be: ENOTDIR on a disk.
+    for uri in ["/index.html/", "/index.html/x", "/index.html/x/y.ts"] {
+        assert_eq!(
+            get(&ctx, Role::Server, uri).status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+    }
+    // A segment longer than any file name (NAME_MAX), and a path longer than
+    // PATH_MAX made of segments that are each short enough.
+    let long = "a".repeat(super::files::NAME_MAX + 1);
+    let a = get(&ctx, Role::Server, &format!("/{long}.ts"));
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let deep = format!("/{}x.ts", format!("{}/", "b".repeat(250)).repeat(20));
+    assert_eq!(get(&ctx, Role::Server, &deep).status, StatusCode::NOT_FOUND);
+    // The longest name a file system holds is still served.
+    let name = format!("{}.ts", "c".repeat(super::files::NAME_MAX - 3));
+    put_file(&rt, &ctx, &name, b"ts");
+    let a = get(&ctx, Role::Server, &format!("/{name}"));
+    assert_eq!(a.status, StatusCode::OK);
+}
+
+#[test]
+fn options_announces_what_each_route_answers() {
+    let (_rt, ctx) = setup();
+    let (publisher, _guard) = publish(&ctx, "cam");
+    let client = format!("/api/v1/clients/{}", publisher.info().id);
+    let read_only = "GET, HEAD, OPTIONS";
+    for (role, uri, allow) in [
+        (Role::Api, "/", read_only),
+        (Role::Api, "/api/v1/streams", read_only),
+        (Role::Api, "/api/v1/streams/1", read_only),
+        (Role::Api, "/api/v1/clients", read_only),
+        (Role::Both, "/api/v1/versions", read_only),
+        (Role::Api, client.as_str(), "GET, HEAD, DELETE, OPTIONS"),
+        (Role::Both, client.as_str(), "GET, HEAD, DELETE, OPTIONS"),
+        (Role::Both, "/", read_only),
+    ] {
+        let a = ask(&ctx, role, Method::OPTIONS, uri);
+        assert_eq!(a.status, StatusCode::OK, "{uri}");
+        assert_eq!(a.header(header::ALLOW), allow, "{uri}");
+        assert_eq!(
+            a.header(header::ACCESS_CONTROL_ALLOW_METHODS),
+            allow,
+            "{uri}"
+        );
+    }
+    assert_eq!(
+        ask(&ctx, Role::Api, Method::OPTIONS, "/api/v2/nothing").status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[test]
+fn the_api_answers_exactly_the_methods_it_announces() {
+    let (_rt, ctx) = setup();
+    let (publisher, _guard) = publish(&ctx, "cam");
+    let client = format!("/api/v1/clients/{}", publisher.info().id);
+    let paths = [
+        "/",
+        "/api",
+        "/api/v1",
+        "/api/v1/versions",
+        "/api/v1/summaries",
+        "/api/v1/vhosts",
+        "/api/v1/vhosts/__defaultVhost__",
+        "/api/v1/streams",
+        "/api/v1/streams/1",
+        "/api/v1/clients",
+        "/api/v1/clients/999999",
+        "/api/v1/nothing",
+        "/api/v1/streams/1/x",
+    ];
+    for path in paths {
+        let allow = super::api::allowed_methods(path, true);
+        // DELETE last: it kicks the publisher.
+        for method in [
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+        ] {
+            let a = ask(&ctx, Role::Api, method.clone(), path);
+            let announced = allow.is_some_and(|m| m.split(", ").any(|m| m == method.as_str()));
+            if announced {
+                assert_ne!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            } else if allow.is_some() {
+                assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+                assert_eq!(a.header(header::ALLOW), allow.unwrap(), "{method} {path}");
+            } else {
+                assert_eq!(a.status, StatusCode::NOT_FOUND, "{method} {path}");
+            }
+        }
+    }
+    let a = ask(&ctx, Role::Api, Method::DELETE, &client);
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(publisher.info().is_kicked());
+}
+
+#[test]
+fn api_cors_can_be_limited_to_listed_origins() {
+    let rt = ManualRuntime::new();
+    let mut config = Config::default();
+    config.http_api.allow_origins = vec!["https://console.example.com".into()];
+    let ctx = ServerCtx::new(rt.clone(), config);
+    let listed = [("origin", "https://console.example.com")];
+    let other = [("origin", "https://evil.example")];
+
+    let a = ask_with(
+        &ctx,
+        Role::Api,
+        Method::OPTIONS,
+        "/api/v1/clients/1",
+        &listed,
+    );
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(
+        a.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        "https://console.example.com"
+    );
     assert!(a
         .header(header::ACCESS_CONTROL_ALLOW_METHODS)
         .contains("DELETE"));
+    assert_eq!(a.header(header::VARY), "Origin");
+
+    // Another origin is told nothing: the browser refuses the call.
+    for headers in [&other[..], &[]] {
+        let a = ask_with(
+            &ctx,
+            Role::Api,
+            Method::OPTIONS,
+            "/api/v1/clients/1",
+            headers,
+        );
+        assert_eq!(a.status, StatusCode::NO_CONTENT);
+        assert!(a.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+        assert!(a
+            .headers
+            .get(header::ACCESS_CONTROL_ALLOW_METHODS)
+            .is_none());
+        assert_eq!(a.header(header::VARY), "Origin");
+        let a = ask_with(&ctx, Role::Api, Method::GET, "/api/v1/versions", headers);
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(a.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    }
+    let a = ask_with(&ctx, Role::Both, Method::GET, "/api/v1/versions", &listed);
+    assert_eq!(
+        a.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        "https://console.example.com"
+    );
+    // The HTTP server (HLS, HTTP-FLV) still serves pages from anywhere.
+    let a = ask_with(&ctx, Role::Both, Method::GET, "/", &other);
+    assert_eq!(a.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+
+    // SRS's default: any origin; `crossdomain off`: none.
+    let (_rt, ctx) = setup();
+    let a = ask_with(&ctx, Role::Api, Method::OPTIONS, "/api/v1/streams", &other);
+    assert_eq!(a.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+    assert!(a.headers.get(header::VARY).is_none());
+    let mut config = Config::default();
+    config.http_api.crossdomain = false;
+    let ctx = ServerCtx::new(rt, config);
+    let a = ask_with(&ctx, Role::Api, Method::OPTIONS, "/api/v1/streams", &listed);
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    assert_eq!(a.header(header::ALLOW), "GET, HEAD, OPTIONS");
+    assert!(a.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }
 
 #[test]

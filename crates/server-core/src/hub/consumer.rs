@@ -8,11 +8,17 @@
 //! sequence headers and publish news it skipped over are still delivered. A
 //! stalled player therefore never slows the publisher or other players, and
 //! holds nothing of its own: the frames it has not read stay shared in the log.
+//!
+//! Each consumer also keeps its player's clock (`PlayClock`, SRS's per-consumer
+//! jitter): with `atc off` a player's timeline starts at 0 when it joins, so
+//! the timestamp it gets a frame at is its own, handed out with the frame by
+//! [`Consumer::drain_timed`]. The frame itself, shared, keeps the stream's.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use media_core::jitter::PlayClock;
 use media_core::MediaKind;
 
 use super::fanout::{MergeRule, QueueItem};
@@ -34,6 +40,8 @@ pub struct Consumer {
     /// Waker slot in the log while parked.
     slot: Option<usize>,
     dropped: u64,
+    /// Where this consumer's timeline stands against the stream's.
+    clock: PlayClock,
 }
 
 impl Consumer {
@@ -43,6 +51,7 @@ impl Consumer {
         cursor: u64,
         span_ms: u64,
         preroll: VecDeque<QueueItem>,
+        clock: PlayClock,
     ) -> Self {
         Self {
             source,
@@ -53,6 +62,7 @@ impl Consumer {
             skip_to_keyframe: false,
             slot: None,
             dropped: 0,
+            clock,
         }
     }
 
@@ -105,7 +115,31 @@ impl Consumer {
     /// encoding): at most about `max` items (a join burst goes out in slices,
     /// so no player holds room for a whole GOP); returns how many. `f` runs
     /// under the source's fan-out lock: it must not touch the source.
+    ///
+    /// Media goes out with the stream's timestamps (`frame.msg.timestamp`);
+    /// a player uses [`drain_timed`](Self::drain_timed) instead.
     pub fn drain_with(&mut self, max: usize, mut f: impl FnMut(&QueueItem)) -> usize {
+        self.drain_timed(max, |item, _| f(item))
+    }
+
+    /// [`drain_with`](Self::drain_with), with the timestamp this consumer's
+    /// player gets each media item at on its own timeline (the vhost's `atc`
+    /// and `time_jitter`, see `media_core::jitter::PlayTimeline`): with
+    /// `atc off` it starts at 0 when the player joins and goes on across
+    /// republishes. For publish news the timestamp means nothing (0).
+    pub fn drain_timed(&mut self, max: usize, mut f: impl FnMut(&QueueItem, u64)) -> usize {
+        let clock = &mut self.clock;
+        let mut f = |item: &QueueItem| {
+            let timestamp = match item {
+                QueueItem::Media(frame) => clock.stamp(&frame.msg),
+                QueueItem::Published => {
+                    clock.on_publish();
+                    0
+                }
+                QueueItem::Unpublished => 0,
+            };
+            f(item, timestamp)
+        };
         let mut count = 0;
         while count < max {
             let Some(item) = self.preroll.pop_front() else {

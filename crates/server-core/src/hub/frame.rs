@@ -4,9 +4,16 @@
 //! message is chunk-encoded once per distinct (chunk size, message stream id) and
 //! the resulting pieces (small header bytes plus slices of the payload) are shared
 //! by every RTMP player. Payload bytes are never copied per player.
+//!
+//! A player whose timeline is offset from the stream's (it joined late, or
+//! stayed across a republish: see `media_core::jitter::PlayClock`) gets the
+//! same encoding with a first chunk header of its own ([`Frame::rtmp_at`]):
+//! up to 18 bytes per message, cut from one buffer per write; the payload and
+//! the continuation headers are still shared.
 
 use std::sync::{Arc, OnceLock};
 
+use bytes::{Bytes, BytesMut};
 use media_core::{MediaKind, MediaMessage};
 use rtmp_proto::chunk::EncodedMessage;
 use rtmp_proto::session::encode_shared_media;
@@ -78,6 +85,37 @@ impl Frame {
             encode_shared_media(chunk_size, stream_id, &self.raw(stream_id))
         }
     }
+
+    /// The chunk encoding for a player that gets this frame at `timestamp`
+    /// on its own timeline: the shared encoding of [`rtmp`](Self::rtmp) when
+    /// that is the frame's own time; otherwise a first chunk header of its
+    /// own, written into `scratch` (reserve room for several, so one buffer
+    /// serves a whole write), then the shared rest. Write the header, if any,
+    /// then the message. Only when continuation chunks repeat an extended
+    /// timestamp (past 4.6 hours) is the message cut again for this player,
+    /// and then too the payload is shared, not copied.
+    pub fn rtmp_at(
+        &self,
+        chunk_size: u32,
+        stream_id: u32,
+        timestamp: u64,
+        scratch: &mut BytesMut,
+    ) -> (Option<Bytes>, EncodedMessage) {
+        if timestamp == self.msg.timestamp {
+            return (None, self.rtmp(chunk_size, stream_id));
+        }
+        if stream_id == CACHED_STREAM_ID {
+            let shared = self.rtmp(chunk_size, stream_id);
+            if let Some((header, rest)) = shared.retimed(timestamp, scratch) {
+                return (Some(header), rest);
+            }
+        }
+        let raw = RawMessage {
+            timestamp,
+            ..self.raw(stream_id)
+        };
+        (None, encode_shared_media(chunk_size, stream_id, &raw))
+    }
 }
 
 #[cfg(test)]
@@ -106,5 +144,61 @@ mod tests {
         assert!(shared(&a, &b), "stream-1 players share one encoding");
         assert!(!shared(&odd, &a));
         assert_eq!(odd.len(), a.len());
+    }
+
+    /// The wire bytes a player is sent for `frame` at `timestamp`.
+    fn wire_at(frame: &Frame, chunk_size: u32, timestamp: u64, scratch: &mut BytesMut) -> Vec<u8> {
+        let (header, rest) = frame.rtmp_at(chunk_size, 1, timestamp, scratch);
+        let mut wire = header.map(|h| h.to_vec()).unwrap_or_default();
+        wire.extend_from_slice(&rest.to_vec());
+        wire
+    }
+
+    #[test]
+    fn players_on_another_timeline_share_all_but_a_header() {
+        let payload = Bytes::from((0..200u8).collect::<Vec<_>>());
+        let frame = Frame::new(MediaMessage::new(MediaKind::Video, 4000, payload.clone()));
+        let own = frame.rtmp(128, 1);
+        let mut scratch = BytesMut::with_capacity(256);
+        // At the frame's own time: the shared encoding itself.
+        let (header, same) = frame.rtmp_at(128, 1, 4000, &mut scratch);
+        assert!(header.is_none() && shared(&same, &own));
+        // Elsewhere: a header of its own, then the very same pieces.
+        let (header, rest) = frame.rtmp_at(128, 1, 0, &mut scratch);
+        assert_eq!(header.map(|h| h.len()), Some(12));
+        assert!(rest
+            .pieces()
+            .iter()
+            .zip(&own.pieces()[1..])
+            .all(|(a, b)| a.as_ptr() == b.as_ptr()));
+        // What goes on the wire is what encoding at that time gives.
+        for (ts, chunk_size) in [
+            (0, 128),
+            (33, 60000),
+            (0x0100_0000, 60000),
+            (0x0100_0000, 128),
+        ] {
+            let expected = encode_shared_media(
+                chunk_size,
+                1,
+                &RawMessage {
+                    timestamp: ts,
+                    ..frame.raw(1)
+                },
+            );
+            assert_eq!(
+                wire_at(&frame, chunk_size, ts, &mut scratch),
+                expected.to_vec()
+            );
+        }
+        // Whichever path, the payload is never copied.
+        let (_, again) = frame.rtmp_at(128, 1, 0x0100_0000, &mut scratch);
+        let inside: usize = again
+            .pieces()
+            .iter()
+            .filter(|p| payload.as_ptr_range().contains(&p.as_ptr()))
+            .map(Bytes::len)
+            .sum();
+        assert_eq!(inside, payload.len());
     }
 }

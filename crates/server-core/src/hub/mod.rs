@@ -66,6 +66,11 @@ impl Hub {
         source
     }
 
+    /// The source for `key`, if the hub has one.
+    pub fn find(&self, key: &StreamKey) -> Option<Arc<Source>> {
+        lock(&self.sources).get(key).cloned()
+    }
+
     /// Claims `source` for a publisher. Dropping the returned guard unpublishes.
     ///
     /// Every way in for media passes here, so this is where a name that could

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use media_core::gop::{GopCache, GopConfig};
-use media_core::jitter::{JitterMode, TimeJitter};
+use media_core::gop::{is_metadata, GopCache, GopConfig};
+use media_core::jitter::{JitterMode, PlayClock, PlayTimeline, TimeJitter};
 use media_core::{MediaKind, MediaMessage};
 
 use super::consumer::Consumer;
@@ -27,6 +27,9 @@ pub struct SourceOptions {
     pub gop: GopConfig,
     /// Timestamp correction mode.
     pub jitter: JitterMode,
+    /// SRS `atc`: players get the publisher's absolute timestamps instead of
+    /// a timeline of their own from 0 (see [`PlayTimeline`]).
+    pub atc: bool,
     /// Per-consumer bound in milliseconds of unread media (SRS `queue_length`; 0: none).
     pub queue_span_ms: u64,
 }
@@ -175,18 +178,23 @@ impl Source {
     }
 
     /// Subscribes a consumer; if the stream is live it first gets what a late
-    /// joiner needs (metadata, sequence headers, the GOP from its key frame).
+    /// joiner needs (metadata, sequence headers, the GOP from its key frame),
+    /// in SRS's order (`SrsMetaCache::dumps`: metadata, audio sequence header,
+    /// video sequence header). A player (`span_ms` none) gets a clock on the
+    /// vhost's timeline; a sink keeps the stream's timestamps.
     pub(super) fn add_consumer(self: &Arc<Self>, span_ms: Option<u64>) -> Consumer {
         let span = span_ms.unwrap_or(self.options.queue_span_ms);
         let inner = self.lock();
         let mut fanout = self.fanout();
         let mut preroll = VecDeque::new();
         let mut cursor = fanout.head();
+        // Where the stream stands for this joiner: the first frame it gets.
+        let mut start = None;
         if inner.publisher.is_some() {
             // A player joining a live stream starts with the cache; only a
-            // later (re)publish is announced with PublishNotify, as in SRS.
+            // later (re)publish is announced with PublishNotify.
             match inner.gop_start.filter(|&start| start >= fanout.first()) {
-                Some(start) => {
+                Some(gop_start) => {
                     // The GOP is still in the shared log: start reading there,
                     // after the current configuration. Every joiner shares the
                     // same frames and their chunk encodings. (A header repeated
@@ -194,25 +202,56 @@ impl Source {
                     // dropped the GOP: reading it twice is harmless.)
                     let h = &fanout.headers;
                     preroll.extend(
-                        [&h.metadata, &h.video, &h.audio]
+                        [&h.metadata, &h.audio, &h.video]
                             .into_iter()
                             .flatten()
                             .map(|(_, frame)| QueueItem::Media(frame.clone())),
                     );
-                    cursor = start;
+                    start = fanout.ts_from(gop_start);
+                    cursor = gop_start;
                 }
-                None => preroll.extend(
-                    inner
-                        .gop
-                        .snapshot()
-                        .map(|msg| QueueItem::Media(Frame::new(msg.clone()))),
-                ),
+                None => {
+                    let mut cached: Vec<_> = inner.gop.snapshot().collect();
+                    // The snapshot opens with metadata, then the video
+                    // sequence header before the audio one.
+                    let opening = cached
+                        .iter()
+                        .take_while(|m| {
+                            m.flags.sequence_header
+                                || (m.kind == MediaKind::Data && is_metadata(&m.payload))
+                        })
+                        .count();
+                    if let Some(headers) = cached.get_mut(..opening) {
+                        headers.sort_by_key(|m| match m.kind {
+                            MediaKind::Data => 0,
+                            MediaKind::Audio => 1,
+                            MediaKind::Video => 2,
+                        });
+                    }
+                    start = cached.get(opening).map(|m| m.timestamp);
+                    preroll.extend(
+                        cached
+                            .into_iter()
+                            .map(|msg| QueueItem::Media(Frame::new(msg.clone()))),
+                    );
+                }
             }
         }
+        let timeline = match span_ms {
+            Some(_) => PlayTimeline::Stream,
+            None => PlayTimeline::for_vhost(self.options.atc, self.options.jitter),
+        };
         let owner = fanout.add_consumer(span);
         drop(fanout);
         drop(inner);
-        Consumer::new(self.clone(), owner, cursor, span, preroll)
+        Consumer::new(
+            self.clone(),
+            owner,
+            cursor,
+            span,
+            preroll,
+            PlayClock::new(timeline, start),
+        )
     }
 
     /// The publishing client's id, if any.

@@ -15,6 +15,7 @@ fn options(queue_span_ms: u64) -> SourceOptions {
     SourceOptions {
         gop: GopConfig::default(),
         jitter: JitterMode::Off,
+        atc: false,
         queue_span_ms,
     }
 }
@@ -442,4 +443,156 @@ fn closed_consumers_are_forgotten_and_idle_sources_reaped() {
     drop(source);
     assert_eq!(hub.reap_idle(), 1);
     assert!(hub.sources().is_empty());
+}
+
+/// `onMetaData` with an empty ECMA array.
+fn metadata() -> Bytes {
+    let mut b = vec![0x02, 0x00, 0x0A];
+    b.extend_from_slice(b"onMetaData");
+    b.extend_from_slice(&[0x08, 0, 0, 0, 0, 0, 0, 9]);
+    Bytes::from(b)
+}
+
+fn audio_header() -> Bytes {
+    Bytes::from_static(&[0xAF, 0, 0x12, 0x10])
+}
+
+fn audio() -> Bytes {
+    Bytes::from_static(&[0xAF, 1, 0x21, 0x10])
+}
+
+/// A source on a vhost with `atc` and `time_jitter` as given.
+fn timed_source(hub: &Hub, stream: &str, atc: bool, jitter: JitterMode) -> Arc<Source> {
+    hub.source(&key(stream), || SourceOptions {
+        jitter,
+        atc,
+        ..options(30_000)
+    })
+}
+
+/// Publishes the opening of a stream then two GOPs (key frames at 0 and
+/// 4000 ms, a frame every 200 ms, audio 10 ms after each), from `base` ms on.
+fn push_two_gops(source: &Source, base: u64) {
+    source.push(MediaKind::Data, base, metadata());
+    source.push(MediaKind::Video, base, video_header());
+    source.push(MediaKind::Audio, base, audio_header());
+    for frame in 0..40 {
+        let t = base + frame * 200;
+        source.push(MediaKind::Video, t, video(frame % 20 == 0));
+        source.push(MediaKind::Audio, t + 10, audio());
+    }
+}
+
+/// What a consumer's player is sent, with the time it gets each item at.
+fn drain_timed(consumer: &mut Consumer) -> Vec<(MediaMessage, u64)> {
+    let mut out = Vec::new();
+    consumer.drain_timed(usize::MAX, |item, ts| {
+        if let QueueItem::Media(f) = item {
+            out.push((f.msg.clone(), ts));
+        }
+    });
+    out
+}
+
+fn times(sent: &[(MediaMessage, u64)]) -> Vec<u64> {
+    sent.iter().map(|(_, ts)| *ts).collect()
+}
+
+#[test]
+fn a_late_joiner_starts_at_zero_with_metadata_and_headers_first_in_srs_order() {
+    let hub = Hub::new();
+    let source = timed_source(&hub, "join", false, JitterMode::Full);
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    push_two_gops(&source, 0);
+    let mut late = hub.subscribe(&source);
+    let sent = drain_timed(&mut late);
+    let kinds: Vec<_> = sent
+        .iter()
+        .map(|(m, _)| (m.kind, m.flags.sequence_header))
+        .collect();
+    assert_eq!(
+        kinds[..3],
+        [
+            (MediaKind::Data, false),
+            (MediaKind::Audio, true),
+            (MediaKind::Video, true)
+        ]
+    );
+    // The stream's own times stay in the shared frames.
+    assert_eq!(sent[3].0.timestamp, 4000);
+    assert_eq!(times(&sent)[..7], [0, 0, 0, 0, 10, 200, 210]);
+    // Live frames follow on the same timeline; metadata stays at 0.
+    source.push(MediaKind::Video, 8000, video(false));
+    source.push(MediaKind::Data, 8005, metadata());
+    assert_eq!(times(&drain_timed(&mut late)), vec![4000, 0]);
+    // A sink (HLS) keeps the stream's timestamps.
+    let mut sink = hub.subscribe_with_span(&source, 30_000);
+    let sent = drain_timed(&mut sink);
+    assert_eq!(sent[3].1, 4000);
+    assert!(sent.iter().all(|(m, ts)| m.timestamp == *ts));
+}
+
+#[test]
+fn players_from_the_start_get_the_streams_own_times_so_share_its_encodings() {
+    let hub = Hub::new();
+    let source = timed_source(&hub, "early", false, JitterMode::Full);
+    let mut early = hub.subscribe(&source);
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    push_two_gops(&source, 0);
+    let sent = drain_timed(&mut early);
+    assert!(
+        sent.iter()
+            .all(|(m, ts)| m.timestamp == *ts || m.kind == MediaKind::Data),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn a_player_staying_across_a_republish_goes_on_from_where_it_was() {
+    let hub = Hub::new();
+    let source = timed_source(&hub, "again", false, JitterMode::Full);
+    let mut player = hub.subscribe(&source);
+    let guard = hub.publish(&source, 1, 0).unwrap();
+    push_two_gops(&source, 0);
+    let first = drain_timed(&mut player);
+    let last = *times(&first).iter().max().unwrap();
+    drop(guard);
+    let _guard = hub.publish(&source, 2, 10_000).unwrap();
+    // The new publisher's clock starts over.
+    push_two_gops(&source, 0);
+    let second = drain_timed(&mut player);
+    let frames: Vec<u64> = second
+        .iter()
+        .filter(|(m, _)| m.kind != MediaKind::Data)
+        .map(|(_, ts)| *ts)
+        .collect();
+    assert_eq!(frames[0], last + media_core::jitter::DEFAULT_FRAME_DELTA_MS);
+    assert!(frames.windows(2).all(|w| w[0] <= w[1]), "{frames:?}");
+    // A player joining now starts at 0 again.
+    let mut fresh = hub.subscribe(&source);
+    assert_eq!(times(&drain_timed(&mut fresh))[..4], [0, 0, 0, 0]);
+}
+
+#[test]
+fn with_atc_every_player_gets_the_publishers_time() {
+    let hub = Hub::new();
+    // atc turns the source's correction off (PlayConfig::effective_jitter).
+    let source = timed_source(&hub, "atc", true, JitterMode::Off);
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    let base = 1_000_000_000;
+    push_two_gops(&source, base);
+    let mut late = hub.subscribe(&source);
+    let sent = drain_timed(&mut late);
+    // Metadata and sequence headers at the start of the GOP the player gets.
+    let expected: Vec<u64> = [4000, 4000, 4000, 4000, 4010, 4200]
+        .iter()
+        .map(|t| base + t)
+        .collect();
+    assert_eq!(times(&sent)[..6], expected);
+    // time_jitter off without atc: the stream's times, headers as they were.
+    let source = timed_source(&hub, "off", false, JitterMode::Off);
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    push_two_gops(&source, base);
+    let sent = drain_timed(&mut hub.subscribe(&source));
+    assert!(sent.iter().all(|(m, ts)| m.timestamp == *ts));
 }

@@ -5,6 +5,13 @@
 //! two cannot drift apart.
 #![allow(dead_code)]
 
+mod hook_server;
+mod test_client;
+#[allow(unused_imports)]
+pub use hook_server::{Answer, HookCall, HookServer};
+#[allow(unused_imports)]
+pub use test_client::TestClient;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -80,6 +80,11 @@ pub struct PlayerLog {
     last_audio_ts: Option<u64>,
     last_video_ts: Option<u64>,
     cursor: Option<usize>,
+    /// This player's timestamps minus the publisher's, learnt from the first
+    /// matched frame: with `atc off` a player's timeline starts at 0 when it
+    /// joins (SRS's consumer jitter), so a late joiner's times are the
+    /// publisher's shifted by a constant.
+    offset: Option<i128>,
 }
 
 impl PlayerLog {
@@ -93,6 +98,19 @@ impl PlayerLog {
             && self.timestamp_regressions == 0
             && self.gaps == 0
             && self.unknown == 0
+    }
+
+    /// This player's timestamps minus the publisher's (with `expect`, once a
+    /// frame matched): 0 for a player there from the start, minus the
+    /// stream time it joined at for a late one.
+    pub fn timeline_offset(&self) -> Option<i128> {
+        self.offset
+    }
+
+    /// A timestamp this player received, on the publisher's clock.
+    pub fn publisher_time(&self, timestamp: u64) -> u64 {
+        let t = i128::from(timestamp) - self.offset.unwrap_or(0);
+        u64::try_from(t.max(0)).unwrap_or(u64::MAX)
     }
 
     fn problem(&mut self, what: String) {
@@ -135,20 +153,31 @@ impl PlayerLog {
         }
     }
 
-    /// Matches `rec` with the publisher's next frame after the cursor.
+    /// Matches `rec` with the publisher's next frame after the cursor, at the
+    /// offset the first match set; the first frame matches the publisher's
+    /// latest frame with its payload (a joiner starts at the newest GOP).
     fn verify(&mut self, rec: MediaRecord, sent: &[MediaRecord]) {
+        let offset = self.offset;
         let same = |s: &MediaRecord| {
             s.kind == rec.kind
                 && s.digest == rec.digest
                 && s.len == rec.len
-                && s.timestamp == rec.timestamp
+                && offset.map_or(true, |o| {
+                    i128::from(s.timestamp) + o == i128::from(rec.timestamp)
+                })
         };
         let is_frame = |s: &MediaRecord| !(s.sequence_header || s.kind == MessageType::DataAmf0);
         let from = self.cursor.map_or(0, |c| c + 1);
-        let found = sent
-            .get(from..)
-            .and_then(|rest| rest.iter().position(same))
-            .map(|i| i + from);
+        let found = match offset {
+            Some(_) => sent
+                .get(from..)
+                .and_then(|rest| rest.iter().position(same))
+                .map(|i| i + from),
+            None => sent.iter().rposition(same),
+        };
+        if let (None, Some(at)) = (offset, found.and_then(|at| sent.get(at))) {
+            self.offset = Some(i128::from(rec.timestamp) - i128::from(at.timestamp));
+        }
         match found {
             Some(at) => {
                 if self.cursor.is_some() {

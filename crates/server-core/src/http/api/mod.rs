@@ -32,6 +32,10 @@ pub const DEFAULT_LIST_COUNT: usize = 10;
 pub const MAX_LIST_COUNT: usize = 10_000;
 /// Longest JSONP callback name accepted.
 const MAX_CALLBACK_LEN: usize = 64;
+/// `Allow` for the read-only paths.
+const READ_ONLY: &str = "GET, HEAD, OPTIONS";
+/// `Allow` for `/api/v1/clients/ID`, which can also kick.
+const READ_AND_DELETE: &str = "GET, HEAD, DELETE, OPTIONS";
 
 /// The envelope around every successful answer.
 #[derive(Serialize)]
@@ -188,6 +192,24 @@ fn version_numbers(version: &str) -> [u32; 3] {
     out
 }
 
+/// The methods `path` answers (its `Allow`, and what a CORS preflight is
+/// told), or `None` for a path the API does not serve. [`handle`] answers
+/// exactly these: the tests hold the two together.
+pub(crate) fn allowed_methods(path: &str, serve_root: bool) -> Option<&'static str> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        [] if serve_root => Some(READ_ONLY),
+        ["api"] | ["api", "v1"] | ["api", "v1", "versions" | "summaries" | "clients"] => {
+            Some(READ_ONLY)
+        }
+        ["api", "v1", "vhosts" | "streams"] | ["api", "v1", "vhosts" | "streams", _] => {
+            Some(READ_ONLY)
+        }
+        ["api", "v1", "clients", _] => Some(READ_AND_DELETE),
+        _ => None,
+    }
+}
+
 /// Serves one API request. `serve_root` answers `/` (a listener dedicated to
 /// the API); on a shared port `/` is the HTTP server's.
 pub(crate) async fn handle(
@@ -212,7 +234,6 @@ pub(crate) async fn handle(
         now_ms: ctx.now_ms(),
         unix_ms: ctx.rt.unix_time_ms(),
     };
-    let not_allowed = || reply::status(StatusCode::METHOD_NOT_ALLOWED);
     match segments.as_slice() {
         [] if serve_root && reading => w.ok(Urls {
             urls: RootUrls { api: "the api root" },
@@ -300,10 +321,10 @@ pub(crate) async fn handle(
                 }),
             }
         }
-        [] if serve_root => not_allowed(),
-        ["api"] | ["api", "v1"] | ["api", "v1", "versions" | "summaries" | "clients"] => not_allowed(),
-        ["api", "v1", "vhosts" | "streams", ..] => not_allowed(),
-        _ => reply::status(StatusCode::NOT_FOUND),
+        _ => match allowed_methods(path, serve_root) {
+            Some(allow) => reply::not_allowed(allow),
+            None => reply::status(StatusCode::NOT_FOUND),
+        },
     }
 }
 
