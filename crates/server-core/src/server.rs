@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -21,16 +20,8 @@ use crate::config::{Config, DEFAULT_VHOST};
 use crate::hls_sink::HlsManager;
 use crate::hub::{Hub, StreamKey, StreamRequest};
 use crate::runtime::{BoxFuture, Connection, Listener, Runtime};
+pub use crate::settings::{HttpServerSettings, ListenerKind};
 use crate::vhost::VhostSettings;
-
-/// HTTP server settings (SRS `http_server`).
-#[derive(Debug, Clone)]
-pub struct HttpServerSettings {
-    /// Document root for static files and, usually, HLS output.
-    pub dir: PathBuf,
-    /// Send `Access-Control-Allow-Origin: *`.
-    pub crossdomain: bool,
-}
 
 /// Shared state of a running server.
 #[derive(Debug)]
@@ -171,19 +162,6 @@ impl ServerCtx {
             futures_util::future::Either::Right(_) => None,
         }
     }
-}
-
-/// What a listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListenerKind {
-    /// RTMP.
-    Rtmp,
-    /// The HTTP server (HLS, HTTP-FLV, static files); also the API when both share a port.
-    HttpServer,
-    /// The HTTP API.
-    HttpApi,
-    /// HTTP server and API on one port.
-    HttpBoth,
 }
 
 /// A running server.

@@ -3,16 +3,38 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use media_core::gop::GopConfig;
 
 use crate::config::{Config, VhostConfig, DEFAULT_VHOST};
-use crate::server::{HttpServerSettings, ListenerKind};
 use crate::vhost::{HlsSettings, VhostSettings};
 
 /// Payload bytes a GOP cache may hold per stream (in addition to its frame bound).
 pub const GOP_CACHE_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// HTTP server settings (SRS `http_server`).
+#[derive(Debug, Clone)]
+pub struct HttpServerSettings {
+    /// Document root for static files and, usually, HLS output.
+    pub dir: PathBuf,
+    /// Send `Access-Control-Allow-Origin: *`.
+    pub crossdomain: bool,
+}
+
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// RTMP.
+    Rtmp,
+    /// The HTTP server (HLS, HTTP-FLV, static files); also the API when both share a port.
+    HttpServer,
+    /// The HTTP API.
+    HttpApi,
+    /// HTTP server and API on one port.
+    HttpBoth,
+}
 
 /// One vhost's settings.
 pub fn vhost(v: &VhostConfig) -> VhostSettings {

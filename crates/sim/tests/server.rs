@@ -95,6 +95,30 @@ fn a_client_trickling_its_handshake_is_dropped_after_the_idle_timeout() {
     assert_eq!(server.ctx().hub.clients().len(), 0);
 }
 
+#[test]
+fn a_silent_client_is_dropped_at_the_connect_deadline_not_the_idle_one() {
+    let mut sim = Sim::from_env(4);
+    let (server, rtmp) = start(&sim);
+    let host = sim.host(Ipv4Addr::new(10, 0, 1, 1));
+    let h = sim.handle();
+    // Connects and says nothing: one socket of many an abusive address may hold.
+    let closed_at = sim
+        .block_on(async move {
+            let mut conn = host.connect(rtmp).await.unwrap();
+            let mut probe = [0u8; 1];
+            let _ = h.timeout(secs(60), conn.read(&mut probe)).await;
+            h.now()
+        })
+        .unwrap();
+    let deadline = server_core::rtmp_conn::CONNECT_TIMEOUT;
+    assert!(deadline < server_core::rtmp_conn::IDLE_TIMEOUT);
+    assert!(
+        closed_at >= deadline && closed_at <= deadline + secs(1),
+        "closed at {closed_at:?} (connect deadline {deadline:?})"
+    );
+    assert_eq!(server.ctx().hub.clients().len(), 0);
+}
+
 /// One publisher, `players` players joining over the first seconds, for `secs` of virtual time.
 fn fanout(
     sim: &mut Sim,
