@@ -273,26 +273,27 @@ pub async fn run_server(
             other => on_signal(other, received, &config),
         }
     };
-    match quit {
-        QuitKind::Fast(received) => info!("{} received: fast quit", received.name),
+    let graceful = match quit {
+        QuitKind::Fast(received) => {
+            info!("{} received: fast quit", received.name);
+            false
+        }
         QuitKind::Graceful(received) => {
             info!("{} received: graceful quit", received.name);
-            graceful_quit(&server, &*rt, &config, &signals).await;
+            graceful_quit(&server, &*rt, &config, &signals).await
         }
-    }
+    };
     info!("shutting down: closing HLS segments");
     server.shutdown(SHUTDOWN_GRACE).await;
-    if let QuitKind::Graceful(_) = quit {
-        let wait = config.grace_final_wait;
-        if !wait.is_zero() && while_handling(&signals, &config, rt.sleep(wait)).await {
-            info!("final wait of {} ms done", wait.as_millis());
-        }
+    let wait = config.grace_final_wait;
+    if graceful && !wait.is_zero() && while_handling(&signals, &config, rt.sleep(wait)).await {
+        info!("final wait of {} ms done", wait.as_millis());
     }
     info!("bye");
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 enum QuitKind {
     Fast(Received),
     Graceful(Received),
@@ -304,13 +305,14 @@ enum QuitKind {
 /// 3. wait up to `grace_drain_timeout` for publishers and players to leave.
 ///
 /// The caller then closes what is left and the HLS segments, and waits
-/// `grace_final_wait`. A fast quit signal meanwhile cuts every step short.
+/// `grace_final_wait`. A fast quit signal meanwhile cuts every step short,
+/// the final wait included (`false`).
 async fn graceful_quit(
     server: &Server,
     rt: &dyn Runtime,
     config: &Config,
     signals: &OperatorSignals,
-) {
+) -> bool {
     let start_wait = config.grace_start_wait;
     if !start_wait.is_zero() {
         info!(
@@ -318,7 +320,7 @@ async fn graceful_quit(
             start_wait.as_millis()
         );
         if !while_handling(signals, config, rt.sleep(start_wait)).await {
-            return;
+            return false;
         }
     }
     server.stop_accepting();
@@ -328,15 +330,17 @@ async fn graceful_quit(
     // so it moves to a new server before the drain below runs out.
     let limit = config.grace_drain_timeout;
     let drained = drain(server, rt, limit);
-    if while_handling(signals, config, drained).await {
-        let left = server.ctx().hub.clients().len();
-        if left > 0 {
-            info!(
-                "grace_drain_timeout {} ms passed: closing the {left} clients left",
-                limit.as_millis()
-            );
-        }
+    if !while_handling(signals, config, drained).await {
+        return false;
     }
+    let left = server.ctx().hub.clients().len();
+    if left > 0 {
+        info!(
+            "grace_drain_timeout {} ms passed: closing the {left} clients left",
+            limit.as_millis()
+        );
+    }
+    true
 }
 
 /// Completes when no publisher or player (RTMP or HTTP-FLV) is left, or when
