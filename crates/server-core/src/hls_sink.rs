@@ -20,6 +20,7 @@ use media_core::hls::{HlsAction, HlsSegmenter};
 use tracing::{debug, warn, Instrument};
 
 use crate::fs::stays_below;
+use crate::hooks::{segment_urls, HookEvent, HookRequest};
 use crate::hub::{MergeRule, QueueItem, Source, StreamKey};
 use crate::server::ServerCtx;
 use crate::vhost::HlsSettings;
@@ -101,6 +102,7 @@ impl HlsManager {
             segmenter,
             pending: HashMap::new(),
             control,
+            publisher: None,
         };
         let span = tracing::info_span!("hls", stream = %source.key);
         ctx.rt.spawn(Box::pin(sink.run().instrument(span)));
@@ -170,6 +172,8 @@ struct Sink {
     /// Bytes of open segments not yet flushed, by sequence number.
     pending: HashMap<u64, (PathBuf, Vec<Bytes>, usize)>,
     control: Arc<Control>,
+    /// The publisher as the hooks saw it last (for `on_hls`).
+    publisher: Option<HookRequest>,
 }
 
 impl Sink {
@@ -277,13 +281,18 @@ impl Sink {
                     }
                 }
             }
-            HlsAction::CloseSegment { seq, path, .. } => {
+            HlsAction::CloseSegment {
+                seq,
+                path,
+                duration_ms,
+            } => {
                 // The final name may differ from the one at open (`[duration]`
                 // is only known now); the bytes went to the open name's temp file.
                 if let Some((open_path, buf, _)) = self.pending.remove(&seq) {
                     fs.append(&tmp(&open_path), buf).await?;
                     fs.rename(&tmp(&open_path), &under(&self.root, &path)?)
                         .await?;
+                    self.segment_hooks(seq, &path, duration_ms);
                 }
             }
             HlsAction::WritePlaylist { path, text } => {
@@ -295,6 +304,64 @@ impl Sink {
             }
         }
         Ok(())
+    }
+}
+
+impl Sink {
+    /// `on_hls` and `on_hls_notify` for a segment just made visible (SRS
+    /// calls them once the segment is renamed). In the background: a slow
+    /// hook server never holds up slicing.
+    fn segment_hooks(&mut self, seq: u64, path: &str, duration_ms: u64) {
+        let key = &self.source.key;
+        let config = self.ctx.config();
+        let vhost = config.vhost(&key.vhost);
+        let hooks = &vhost.http_hooks;
+        if !hooks.enabled || (hooks.on_hls.is_empty() && hooks.on_hls_notify.is_empty()) {
+            return;
+        }
+        // The last segment closes after the publisher left: it keeps the
+        // publisher seen last. (The hub does not keep the query: no param.)
+        if let Some(client) = self
+            .source
+            .publisher()
+            .and_then(|id| self.ctx.hub.client(id))
+        {
+            self.publisher = Some(HookRequest::from_client(&client, key));
+        }
+        let req = self.publisher.clone().unwrap_or_else(|| HookRequest {
+            vhost: key.vhost.clone(),
+            app: key.app.clone(),
+            stream: key.stream.clone(),
+            ..HookRequest::default()
+        });
+        let m3u8_url = self
+            .segmenter
+            .playlist_path()
+            .unwrap_or_default()
+            .to_owned();
+        let urls = segment_urls(
+            self.segmenter.config().entry_prefix.as_deref(),
+            &m3u8_url,
+            path,
+        );
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        let event = HookEvent::Hls {
+            req: req.clone(),
+            duration: duration_ms as f64 / 1000.0,
+            cwd,
+            file: self.root.join(path).display().to_string(),
+            url: urls.url,
+            m3u8: self.root.join(&m3u8_url).display().to_string(),
+            m3u8_url,
+            seq_no: seq,
+        };
+        self.ctx.hooks.notify(hooks, event);
+        let nb_notify = usize::try_from(vhost.hls.nb_notify).unwrap_or(usize::MAX);
+        self.ctx
+            .hooks
+            .notify_hls(hooks, &req, &urls.ts_url, nb_notify);
     }
 }
 

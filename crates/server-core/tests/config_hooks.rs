@@ -166,3 +166,27 @@ fn hls_nb_notify_is_read_from_the_hls_block() {
         "my.conf:1: invalid value '65537' for 'hls_nb_notify': expected an integer from 0 to 65536"
     );
 }
+
+#[test]
+fn full_conf_documents_http_hooks_at_their_defaults() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conf/full.conf");
+    let c = config::load(&path).unwrap();
+    let v = c.vhost(DEFAULT_VHOST);
+    let h = &v.http_hooks;
+    assert!(!h.enabled, "documented, off");
+    assert_eq!(h.timeout, DEFAULT_TIMEOUT);
+    assert_eq!(h.on_publish.len(), 2);
+    for urls in [
+        &h.on_connect,
+        &h.on_close,
+        &h.on_unpublish,
+        &h.on_play,
+        &h.on_stop,
+        &h.on_dvr,
+        &h.on_hls,
+        &h.on_hls_notify,
+    ] {
+        assert_eq!(urls.len(), 1);
+    }
+    assert_eq!(v.hls.nb_notify, DEFAULT_HLS_NB_NOTIFY);
+}

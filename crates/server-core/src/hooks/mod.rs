@@ -531,7 +531,7 @@ impl Inner {
             self.queued.fetch_sub(1, Ordering::AcqRel);
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             // Every drop counts; a flood is logged sparsely.
-            if dropped.is_power_of_two() || dropped % 1000 == 0 {
+            if dropped.is_power_of_two() || dropped.is_multiple_of(1000) {
                 warn!(
                     action,
                     dropped,
