@@ -129,6 +129,9 @@ struct Conn {
     connect_seen: bool,
     /// Sends `on_close` when the connection ends.
     close_ticket: Ticket,
+    /// When the publisher's last complete media message arrived (or its
+    /// publish began): its `firstpkt_timeout`/`normal_timeout` run from here.
+    media_since: Duration,
     /// The session ended (connect rejected, or a publish or play denied):
     /// flush what is queued, then close.
     closing: bool,
@@ -229,6 +232,7 @@ async fn run(
         role: Role::Idle,
         connect_seen: false,
         close_ticket: Ticket::default(),
+        media_since: Duration::ZERO,
         closing: false,
     }));
     let wake = Wake::default();
@@ -276,14 +280,14 @@ async fn read_loop(
     // handshake must not hold a connection slot for hours.
     let mut idle_since: Option<Duration> = None;
     loop {
-        let (limit, what, merged_read, release_after) = {
+        let (limit, what, merged_read, release_after, media_since) = {
             let conn = lock(state);
             if matches!(conn.role, Role::Idle) {
                 idle_since.get_or_insert(ctx.rt.now());
             } else {
                 idle_since = None;
             }
-            match &conn.role {
+            let (limit, what, merged_read, release_after) = match &conn.role {
                 Role::Idle if !conn.connect_seen => {
                     (Some(CONNECT_TIMEOUT), "no connect", None, None)
                 }
@@ -307,12 +311,20 @@ async fn read_loop(
                 // Players legitimately send nothing; stalls are caught by the
                 // write side. No timer then: thousands of players, one read each.
                 Role::Playing { .. } => (None, "player silent", None, None),
-            }
+            };
+            let media_since = match &conn.role {
+                Role::Publishing { .. } => Some(conn.media_since),
+                _ => None,
+            };
+            (limit, what, merged_read, release_after, media_since)
         };
-        let since = idle_since.unwrap_or(last_read);
+        // A publisher's deadlines count complete media messages, not bytes:
+        // one trickling an unfinished message a byte at a time is silent.
+        let since = idle_since.or(media_since).unwrap_or(last_read);
         let quiet = ctx.rt.now().saturating_sub(since);
+        let quiet_reading = ctx.rt.now().saturating_sub(idle_since.unwrap_or(last_read));
         // How long the next wait may last before the release is due.
-        let until_release = release_after.map(|r| r.saturating_sub(quiet));
+        let until_release = release_after.map(|r| r.saturating_sub(quiet_reading));
         let mut step = if let Some(pause) = merged_read {
             // SRS's merged read: take what is already waiting without
             // registering for more; once nothing waits, sleep instead of
@@ -453,14 +465,14 @@ fn process_input(
 ) -> Result<Step, ConnError> {
     let mut conn = lock(state);
     conn.session.handle_input(ctx.now_ms(), data)?;
-    drain_events(&mut conn)
+    drain_events(&mut conn, ctx.rt.now())
 }
 
 /// Acts on the session's events until one needs a decision (the session
 /// itself pauses there) or none are left.
-fn drain_events(conn: &mut Conn) -> Result<Step, ConnError> {
+fn drain_events(conn: &mut Conn, now: Duration) -> Result<Step, ConnError> {
     while let Some(event) = conn.session.poll_event() {
-        if let Some(decision) = handle_event(conn, event)? {
+        if let Some(decision) = handle_event(conn, event, now)? {
             return Ok(Step {
                 closing: conn.closing,
                 decision: Some(decision),
@@ -473,7 +485,11 @@ fn drain_events(conn: &mut Conn) -> Result<Step, ConnError> {
     })
 }
 
-fn handle_event(conn: &mut Conn, event: ServerEvent) -> Result<Option<Decision>, ConnError> {
+fn handle_event(
+    conn: &mut Conn,
+    event: ServerEvent,
+    now: Duration,
+) -> Result<Option<Decision>, ConnError> {
     match event {
         ServerEvent::Connect {
             tc_url,
@@ -559,7 +575,7 @@ fn handle_event(conn: &mut Conn, event: ServerEvent) -> Result<Option<Decision>,
                     return Ok(None);
                 };
                 let payload = if kind == MediaKind::Data {
-                    match crate::media::normalize_data(&message.payload) {
+                    match media_core::metadata::strip_set_data_frame(&message.payload) {
                         Some(p) => p,
                         None => return Ok(None),
                     }
@@ -567,6 +583,7 @@ fn handle_event(conn: &mut Conn, event: ServerEvent) -> Result<Option<Decision>,
                     message.payload
                 };
                 *got_media = true;
+                conn.media_since = now;
                 publishing.source().push(kind, message.timestamp, payload);
             }
         }
@@ -612,7 +629,7 @@ async fn decide(
                     conn.session.reject_connect(&refusal.to_string())?;
                 }
             }
-            drain_events(&mut conn)
+            drain_events(&mut conn, ctx.rt.now())
         }
         Decision::Publish { stream_id, req } => {
             let result = match Target::resolve(ctx, &req) {
@@ -629,6 +646,7 @@ async fn decide(
                         publishing,
                         got_media: false,
                     };
+                    conn.media_since = ctx.rt.now();
                 }
                 Err(refusal) => {
                     info!(stream = ?req.stream_with_query, "publish refused: {refusal}");
@@ -640,7 +658,7 @@ async fn decide(
                     conn.closing |= refusal.is_denial();
                 }
             }
-            drain_events(&mut conn)
+            drain_events(&mut conn, ctx.rt.now())
         }
         Decision::Play { stream_id, req } => {
             let result = match Target::resolve(ctx, &req) {
@@ -670,7 +688,7 @@ async fn decide(
                     conn.closing |= refusal.is_denial();
                 }
             }
-            drain_events(&mut conn)
+            drain_events(&mut conn, ctx.rt.now())
         }
     }
 }

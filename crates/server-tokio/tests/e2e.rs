@@ -1023,6 +1023,68 @@ fn a_publisher_that_sends_no_media_is_dropped_after_firstpkt_timeout() {
 }
 
 #[test]
+fn a_publisher_trickling_an_unfinished_message_is_dropped_after_normal_timeout() {
+    use rtmp_proto::session::ClientEvent;
+    use std::io::Write;
+    each_server(|bin| {
+        let server = ServerProcess::start_with(
+            bin,
+            "publish { firstpkt_timeout 1500; normal_timeout 1500; }",
+        );
+        let mut client = TestClient::connect(server.rtmp, "live");
+        client
+            .session
+            .publish_fmle("trickle", rtmp_proto::command::PublishType::Live);
+        let mut sid = None;
+        assert!(client.pump_until(Duration::from_secs(5), |e| match e {
+            ClientEvent::Status {
+                stream_id, code, ..
+            } if code == "NetStream.Publish.Start" => {
+                sid = Some(*stream_id);
+                true
+            }
+            _ => false,
+        }));
+        let sid = sid.unwrap();
+        // A 64 KiB video message whose last bytes come one a second: bytes
+        // keep arriving, but no media message ever completes.
+        let message = rtmp_proto::RawMessage {
+            csid: 6,
+            timestamp: 0,
+            type_id: rtmp_proto::MessageType::Video,
+            stream_id: sid,
+            payload: bytes::Bytes::from(vec![0x17; 64 * 1024]),
+        };
+        client.session.send_media(sid, &message);
+        let mut out = Vec::new();
+        client.session.poll_transmit(&mut out);
+        let wire: Vec<u8> = out.concat();
+        let (body, tail) = wire.split_at(wire.len() - 20);
+        client.socket.write_all(body).unwrap();
+        let started = std::time::Instant::now();
+        let mut closed = false;
+        for byte in tail {
+            if client.socket.write_all(&[*byte]).is_err()
+                || client.closed_by_server(Duration::from_secs(1))
+            {
+                closed = true;
+                break;
+            }
+        }
+        assert!(
+            closed,
+            "a publisher completing no message was kept for {:?}",
+            started.elapsed()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{:?}",
+            started.elapsed()
+        );
+    });
+}
+
+#[test]
 fn enhanced_rtmp_hevc_is_relayed_and_sliced_into_hls() {
     if !have("ffprobe") {
         return;
