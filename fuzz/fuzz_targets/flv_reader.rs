@@ -1,11 +1,16 @@
 //! FLV reader: iterate every tag of arbitrary bytes (with and without a valid
 //! file header), parse each audio/video tag header, classify each message,
 //! and parse script tags as onMetaData. Nothing may panic; the iteration must
-//! end; a header's length never exceeds its body.
+//! end; a header's length never exceeds its body. The same bytes through the
+//! live-stream `TagScanner`, whole and in pieces: it finds the same tags in
+//! any split, and every tag the reader reads whole, in order.
 #![no_main]
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use media_core::flv::{AudioTagHeader, FlvReader, FlvWriter, TagType, VideoTagHeader};
+use media_core::flv::{
+    AudioTagHeader, FlvReader, FlvWriter, ScannedTag, TagScanner, TagType, VideoTagHeader,
+    BODY_START_LEN,
+};
 use media_core::metadata::Metadata;
 use media_core::{MediaKind, MediaMessage};
 
@@ -30,11 +35,42 @@ fn check_body(tag_type: TagType, body: Bytes) {
     }
 }
 
+/// Every tag the scanner finds in `data` fed `piece` bytes at a time, and
+/// whether it refused the stream.
+fn scan(data: &[u8], piece: usize) -> (Vec<ScannedTag>, bool) {
+    let mut scanner = TagScanner::new();
+    let mut tags = Vec::new();
+    for mut chunk in data.chunks(piece) {
+        loop {
+            match scanner.scan(&mut chunk) {
+                Ok(Some(tag)) => {
+                    assert!(tags.len() < data.len(), "every tag consumes bytes");
+                    let start = tag.body_start();
+                    assert_eq!(
+                        start.len(),
+                        BODY_START_LEN.min(tag.header.data_size as usize)
+                    );
+                    tags.push(tag);
+                }
+                Ok(None) => {
+                    assert!(chunk.is_empty());
+                    break;
+                }
+                Err(_) => return (tags, true),
+            }
+        }
+    }
+    (tags, false)
+}
+
 fuzz_target!(|data: &[u8]| {
     // The input as a whole file, and behind a valid header.
     let mut framed = FlvWriter::file_header(true, true).to_vec();
     framed.extend_from_slice(data);
     for file in [Bytes::copy_from_slice(data), Bytes::from(framed)] {
+        let whole = scan(&file, file.len().max(1));
+        let split = usize::from(file.first().copied().unwrap_or(0) % 16) + 1;
+        assert_eq!(scan(&file, split), whole, "same tags in any split");
         let Ok(reader) = FlvReader::new(file.clone()) else {
             continue;
         };
@@ -43,6 +79,12 @@ fuzz_target!(|data: &[u8]| {
             tags += 1;
             assert!(tags <= file.len() / 11 + 1, "every tag consumes bytes");
             let Ok(tag) = tag else { break };
+            let scanned = whole.0.get(tags - 1).expect("the scanner found it too");
+            assert_eq!(
+                (scanned.header.tag_type, scanned.header.timestamp),
+                (tag.tag_type, tag.timestamp)
+            );
+            assert!(tag.body.starts_with(scanned.body_start()));
             check_body(tag.tag_type, tag.body);
         }
     }

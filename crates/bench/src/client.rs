@@ -5,6 +5,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use media_core::flv::VideoTagHeader;
+
 use crate::options::{Mode, Options};
 use crate::progress::Counters;
 use crate::publisher::Clip;
@@ -16,6 +18,17 @@ use crate::{hls, http_flv, player, publisher};
 /// Pause after a failed or dropped session before the next attempt, so a
 /// refusing server is not hammered in a loop.
 pub const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+impl Arrival {
+    /// A video message or tag whose body starts with `body` (a whole body,
+    /// or the start a [`TagScanner`](media_core::flv::TagScanner) kept): a
+    /// picture when its header says so ([`VideoTagHeader::is_picture`]).
+    pub fn video(body: &[u8]) -> Self {
+        Self::Video {
+            picture: VideoTagHeader::parse(body).is_ok_and(|(h, _)| h.is_picture()),
+        }
+    }
+}
 
 /// Everything the clients of one run share (read-only but the counters).
 #[derive(Debug)]

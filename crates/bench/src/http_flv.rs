@@ -4,8 +4,9 @@
 use std::pin::pin;
 use std::time::Instant;
 
+use media_core::flv::{TagScanner, TagType};
+
 use crate::client::{Arrival, Session};
-use crate::flv::TagScanner;
 use crate::http::{next_body_event, BodyEvent, HttpConn};
 use crate::rtmp_conn::ConnError;
 
@@ -31,17 +32,18 @@ pub async fn session(session: &mut Session<'_>) -> Result<(), ConnError> {
                 session.add_bytes(data.len() as u64);
                 let now = Instant::now();
                 let now_ms = env.now_ms();
-                scanner.push(&data, |tag| {
+                let mut rest: &[u8] = &data;
+                while let Some(tag) = scanner.scan(&mut rest)? {
                     let len = u64::from(tag.header.data_size);
                     match tag.header.tag_type {
-                        8 => session.on_media(now, now_ms, Arrival::Audio, len),
-                        9 => {
-                            let picture = tag.video_frame;
-                            session.on_media(now, now_ms, Arrival::Video { picture }, len)
+                        TagType::Audio => session.on_media(now, now_ms, Arrival::Audio, len),
+                        TagType::Video => {
+                            let arrival = Arrival::video(tag.body_start());
+                            session.on_media(now, now_ms, arrival, len)
                         }
                         _ => {}
                     }
-                })?;
+                }
             }
         }
     }

@@ -24,7 +24,6 @@
 
 pub mod client;
 pub mod cpu;
-pub mod flv;
 pub mod hls;
 pub mod http;
 pub mod http_flv;

@@ -8,7 +8,6 @@ use rtmp_proto::session::{ClientConfig, ClientEvent};
 use rtmp_proto::MessageType;
 
 use crate::client::{Arrival, Session};
-use crate::flv::is_video_frame;
 use crate::rtmp_conn::{ConnError, RtmpConn, Wake};
 
 /// `onStatus` level of a refusal (RTMP spec 7.2.2).
@@ -86,9 +85,7 @@ fn on_event(
         ClientEvent::Media { message, .. } => {
             session.established = true;
             let arrival = if message.type_id == MessageType::Video {
-                Arrival::Video {
-                    picture: is_video_frame(&message.payload),
-                }
+                Arrival::video(&message.payload)
             } else {
                 Arrival::Audio
             };

@@ -5,13 +5,15 @@
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
+use media_core::flv::{FlvError, FlvReader};
+use media_core::metadata::add_set_data_frame;
+use media_core::{MediaKind, MediaMessage};
 use rtmp_proto::command::PublishType;
 use rtmp_proto::session::{ClientConfig, ClientEvent};
-use rtmp_proto::{MessageType, RawMessage};
+use rtmp_proto::RawMessage;
 
 use crate::client::{Arrival, Session};
-use crate::flv::{is_video_frame, FlvTag};
 use crate::rtmp_conn::{ConnError, RtmpConn, Wake};
 
 /// Most tags sent in one go before reading again: a publisher that fell
@@ -22,45 +24,104 @@ pub const MAX_TAGS_PER_WAKE: usize = 256;
 pub const DEFAULT_LOOP_GAP_MS: u64 = 40;
 /// `onStatus` code of an accepted publish (RTMP spec 7.2.2.6).
 const PUBLISH_START: &str = "NetStream.Publish.Start";
+/// Tags a file may hold: a 10 s test clip has ~700; the cap bounds what a
+/// broken file can make us index.
+pub const MAX_CLIP_TAGS: usize = 10_000_000;
+
+/// Why an FLV file cannot be published.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClipError {
+    /// Not an FLV file (bad signature or header).
+    #[error(transparent)]
+    Flv(#[from] FlvError),
+    /// A tag with the filter (encryption) bit, which we cannot publish.
+    #[error("encrypted FLV tag at byte {0}")]
+    Encrypted(usize),
+    /// More than [`MAX_CLIP_TAGS`] tags.
+    #[error("more than {MAX_CLIP_TAGS} tags")]
+    TooManyTags,
+    /// No audio or video tag at all.
+    #[error("no audio or video tags")]
+    NoMedia,
+}
+
+/// Every audio, video and data tag of an FLV file, as messages to publish
+/// (media-core's [`FlvReader`]; bodies share the file's memory). A truncated
+/// last tag (a file still being written) is dropped, not an error; other
+/// tag types are skipped.
+pub fn read_flv(file: Bytes) -> Result<Vec<MediaMessage>, ClipError> {
+    let mut reader = FlvReader::new(file)?;
+    let mut messages = Vec::new();
+    loop {
+        let at = reader.position();
+        let tag = match reader.next() {
+            None => break,
+            Some(Ok(tag)) => tag,
+            // The file is whole in memory: running out of it is its end.
+            Some(Err(FlvError::Truncated(_) | FlvError::TagPastEnd { .. })) => break,
+            Some(Err(e)) => return Err(e.into()),
+        };
+        if tag.filter {
+            return Err(ClipError::Encrypted(at));
+        }
+        if let Some(kind) = tag.tag_type.media_kind() {
+            if messages.len() >= MAX_CLIP_TAGS {
+                return Err(ClipError::TooManyTags);
+            }
+            messages.push(MediaMessage::new(kind, u64::from(tag.timestamp), tag.body));
+        }
+    }
+    if !messages.iter().any(|m| m.kind != MediaKind::Data) {
+        return Err(ClipError::NoMedia);
+    }
+    Ok(messages)
+}
+
+/// Codec configuration or metadata: a sequence header (AVC/HEVC/AV1
+/// record, AudioSpecificConfig, ...) or a data message. A publisher sends
+/// these once, not on every loop of the file.
+fn is_config(msg: &MediaMessage) -> bool {
+    msg.kind == MediaKind::Data || msg.is_sequence_header()
+}
 
 /// A file ready to publish in a loop: timestamps rebased to 0, metadata
 /// wrapped in `@setDataFrame` as FMLE and ffmpeg send it.
 #[derive(Debug, Clone)]
 pub struct Clip {
-    tags: Vec<FlvTag>,
+    tags: Vec<MediaMessage>,
     /// Duration of one loop: where the next loop's timestamps start.
     loop_ms: u64,
 }
 
 impl Clip {
-    /// Prepares `tags` (from [`read_file`](crate::flv::read_file)).
-    pub fn new(mut tags: Vec<FlvTag>) -> Self {
+    /// Prepares `tags` (from [`read_flv`]).
+    pub fn new(mut tags: Vec<MediaMessage>) -> Self {
         let first = tags.iter().map(|t| t.timestamp).min().unwrap_or(0);
         for tag in &mut tags {
             tag.timestamp -= first;
-            if tag.kind == MessageType::DataAmf0 {
-                tag.data = set_data_frame(&tag.data);
+            if tag.kind == MediaKind::Data {
+                tag.payload = add_set_data_frame(&tag.payload);
             }
         }
         let last = tags.iter().map(|t| t.timestamp).max().unwrap_or(0);
         // One video frame interval past the last tag, so loops do not overlap.
         let mut video = tags
             .iter()
-            .filter(|t| t.kind == MessageType::Video)
+            .filter(|t| t.kind == MediaKind::Video)
             .map(|t| t.timestamp)
             .rev();
         let gap = match (video.next(), video.next()) {
-            (Some(a), Some(b)) if a > b => u64::from(a - b).min(1000),
+            (Some(a), Some(b)) if a > b => (a - b).min(1000),
             _ => DEFAULT_LOOP_GAP_MS,
         };
         Self {
             tags,
-            loop_ms: u64::from(last) + gap,
+            loop_ms: last + gap,
         }
     }
 
     /// The tags, timestamps from 0.
-    pub fn tags(&self) -> &[FlvTag] {
+    pub fn tags(&self) -> &[MediaMessage] {
         &self.tags
     }
 
@@ -71,24 +132,9 @@ impl Clip {
 
     /// Average bitrate of the tag bodies over one loop, in kbit/s.
     pub fn kbps(&self) -> f64 {
-        let bytes: usize = self.tags.iter().map(|t| t.data.len()).sum();
+        let bytes: usize = self.tags.iter().map(|t| t.payload.len()).sum();
         crate::stats::rate_kbps(bytes as u64, self.loop_ms)
     }
-}
-
-/// `onMetaData` as a publisher sends it: prefixed with the AMF0 string
-/// `@setDataFrame`, which servers strip before storing it.
-fn set_data_frame(data: &Bytes) -> Bytes {
-    const NAME: &[u8] = b"@setDataFrame";
-    if data.get(3..3 + NAME.len()) == Some(NAME) {
-        return data.clone();
-    }
-    let mut b = BytesMut::with_capacity(3 + NAME.len() + data.len());
-    b.put_u8(0x02);
-    b.put_u16(NAME.len() as u16);
-    b.put_slice(NAME);
-    b.put_slice(data);
-    b.freeze()
 }
 
 /// Where the publisher is in the clip.
@@ -104,7 +150,7 @@ impl Cursor {
     /// The stream time of the next tag, in ms since publishing started.
     fn due_ms(&self, clip: &Clip) -> Option<u64> {
         let tag = clip.tags.get(self.index)?;
-        Some(self.round * clip.loop_ms + u64::from(tag.timestamp))
+        Some(self.round * clip.loop_ms + tag.timestamp)
     }
 
     fn advance(&mut self, clip: &Clip) {
@@ -155,23 +201,21 @@ pub async fn session(
                 let Some(tag) = clip.tags.get(cursor.index) else {
                     break;
                 };
-                if cursor.round == 0 || !tag.is_config() {
+                if cursor.round == 0 || !is_config(tag) {
                     let msg = RawMessage {
                         csid: 0,
                         timestamp: due,
-                        type_id: tag.kind,
+                        type_id: tag.kind.message_type(),
                         stream_id: sid,
-                        payload: tag.data.clone(),
+                        payload: tag.payload.clone(),
                     };
                     conn.session.send_media(sid, &msg);
-                    let arrival = if tag.kind == MessageType::Video {
-                        Arrival::Video {
-                            picture: is_video_frame(&tag.data),
-                        }
+                    let arrival = if tag.kind == MediaKind::Video {
+                        Arrival::video(&tag.payload)
                     } else {
                         Arrival::Audio
                     };
-                    session.on_media(now, env.now_ms(), arrival, tag.data.len() as u64);
+                    session.on_media(now, env.now_ms(), arrival, tag.payload.len() as u64);
                 }
                 cursor.advance(clip);
             }
@@ -226,30 +270,98 @@ pub async fn session(
 mod tests {
     use super::*;
 
-    fn tag(kind: MessageType, timestamp: u32, data: &'static [u8]) -> FlvTag {
-        FlvTag {
-            kind,
-            timestamp,
-            data: Bytes::from_static(data),
+    fn tag(kind: MediaKind, timestamp: u64, data: &'static [u8]) -> MediaMessage {
+        MediaMessage::new(kind, timestamp, Bytes::from_static(data))
+    }
+
+    /// An FLV file with the given (type, timestamp, body) tags.
+    fn build(tags: &[(u8, u32, &[u8])]) -> Vec<u8> {
+        let mut w = media_core::flv::FlvWriter::new(true, true);
+        for (t, ts, body) in tags {
+            w.write_tag(media_core::flv::TagType::from_id(*t), *ts, body)
+                .unwrap();
         }
+        w.finish().to_vec()
+    }
+
+    const AVC_SEQ: &[u8] = &[0x17, 0, 0, 0, 0, 1, 2];
+    const AVC_KEY: &[u8] = &[0x17, 1, 0, 0, 0, 9, 9, 9];
+    const AVC_INTER: &[u8] = &[0x27, 1, 0, 0, 0, 8];
+    const AAC_SEQ: &[u8] = &[0xaf, 0, 0x12, 0x10];
+    const AAC_RAW: &[u8] = &[0xaf, 1, 5, 5, 5];
+
+    #[test]
+    fn reads_tags_and_extended_timestamps() {
+        let file = build(&[
+            (18, 0, b"\x02\x00\x0aonMetaData\x05"),
+            (9, 0, AVC_SEQ),
+            (8, 0, AAC_SEQ),
+            (9, 0, AVC_KEY),
+            (8, 23, AAC_RAW),
+            (9, 0x0100_0040, AVC_INTER),
+            // Not media: skipped.
+            (7, 50, b"x"),
+        ]);
+        let tags = read_flv(Bytes::from(file)).unwrap();
+        assert_eq!(tags.len(), 6);
+        assert_eq!(tags[0].kind, MediaKind::Data);
+        assert_eq!(tags[3].payload.as_ref(), AVC_KEY);
+        assert_eq!(tags[5].timestamp, 0x0100_0040);
+        let config: Vec<bool> = tags.iter().map(is_config).collect();
+        assert_eq!(config, [true, true, true, false, false, false]);
+    }
+
+    #[test]
+    fn truncated_last_tag_is_dropped() {
+        let mut file = build(&[(9, 0, AVC_KEY), (9, 40, AVC_INTER)]);
+        file.truncate(file.len() - 6);
+        let tags = read_flv(Bytes::from(file.clone())).unwrap();
+        assert_eq!(tags.len(), 1);
+        // Cut inside the last tag's header.
+        file.truncate(13 + 11 + AVC_KEY.len() + 4 + 5);
+        assert_eq!(read_flv(Bytes::from(file)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refuses_bad_files() {
+        assert!(matches!(
+            read_flv(Bytes::from_static(b"FLX\x01\x05\0\0\0\x09\0\0\0\0")),
+            Err(ClipError::Flv(FlvError::BadSignature))
+        ));
+        assert!(matches!(
+            read_flv(Bytes::from_static(b"FLV\x01\x05\xff\0\0\x09\0\0\0\0")),
+            Err(ClipError::Flv(FlvError::BadHeaderSize(_)))
+        ));
+        let only_meta = build(&[(18, 0, b"\x02\x00\x01x")]);
+        assert_eq!(read_flv(Bytes::from(only_meta)), Err(ClipError::NoMedia));
+        let mut encrypted = build(&[(9, 0, AVC_KEY)]);
+        encrypted[13] |= 0x20;
+        assert_eq!(
+            read_flv(Bytes::from(encrypted)),
+            Err(ClipError::Encrypted(13))
+        );
+        assert!(matches!(
+            read_flv(Bytes::from_static(b"FL")),
+            Err(ClipError::Flv(FlvError::Truncated(_)))
+        ));
     }
 
     #[test]
     fn clip_rebases_loops_and_wraps_metadata() {
         let clip = Clip::new(vec![
-            tag(MessageType::DataAmf0, 1000, b"\x02\x00\x0aonMetaData"),
-            tag(MessageType::Video, 1000, &[0x17, 0, 0]),
-            tag(MessageType::Video, 1000, &[0x17, 1, 0]),
-            tag(MessageType::Video, 1040, &[0x27, 1, 0]),
-            tag(MessageType::Audio, 1050, &[0xaf, 1, 0]),
-            tag(MessageType::Video, 1080, &[0x27, 1, 0]),
+            tag(MediaKind::Data, 1000, b"\x02\x00\x0aonMetaData"),
+            tag(MediaKind::Video, 1000, &[0x17, 0, 0]),
+            tag(MediaKind::Video, 1000, &[0x17, 1, 0]),
+            tag(MediaKind::Video, 1040, &[0x27, 1, 0]),
+            tag(MediaKind::Audio, 1050, &[0xaf, 1, 0]),
+            tag(MediaKind::Video, 1080, &[0x27, 1, 0]),
         ]);
-        let ts: Vec<u32> = clip.tags().iter().map(|t| t.timestamp).collect();
+        let ts: Vec<u64> = clip.tags().iter().map(|t| t.timestamp).collect();
         assert_eq!(ts, [0, 0, 0, 40, 50, 80]);
         // Last tag at 80 plus one 40 ms frame interval.
         assert_eq!(clip.loop_ms(), 120);
         assert!(clip.tags()[0]
-            .data
+            .payload
             .starts_with(b"\x02\x00\x0d@setDataFrame\x02"));
         let mut c = Cursor { index: 0, round: 0 };
         let mut dues = Vec::new();
@@ -261,11 +373,5 @@ mod tests {
         assert_eq!(c.round, 1);
         // 3 + 3 + 3 + 3 + 3 body bytes (metadata counted wrapped) over 120 ms.
         assert!(clip.kbps() > 0.0);
-    }
-
-    #[test]
-    fn already_wrapped_metadata_is_kept() {
-        let wrapped = Bytes::from_static(b"\x02\x00\x0d@setDataFrame\x02\x00\x0aonMetaData");
-        assert_eq!(set_data_frame(&wrapped), wrapped);
     }
 }

@@ -22,7 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
-use crate::flv::FlvError;
+use media_core::flv::FlvError;
 
 /// The shared read buffer's size. A read goes whole into the session's
 /// chunk decoder, whose buffer keeps the capacity of the largest read it

@@ -11,10 +11,9 @@ use bytes::Bytes;
 
 use crate::client::{self, Env};
 use crate::cpu;
-use crate::flv::{self, FlvError};
 use crate::options::{Mode, Options};
 use crate::progress::{self, Counters};
-use crate::publisher::Clip;
+use crate::publisher::{self, Clip, ClipError};
 use crate::report::Report;
 use crate::stats::ConnStats;
 use crate::url::Scheme;
@@ -48,7 +47,7 @@ pub enum RunError {
         /// The file.
         path: String,
         /// The error.
-        source: FlvError,
+        source: ClipError,
     },
     /// The runtime could not be built.
     #[error("runtime: {0}")]
@@ -84,7 +83,7 @@ pub fn run(opts: Options) -> Result<Report, RunError> {
                 path: shown.clone(),
                 source,
             })?;
-            let tags = flv::read_file(&Bytes::from(data)).map_err(|source| RunError::Flv {
+            let tags = publisher::read_flv(Bytes::from(data)).map_err(|source| RunError::Flv {
                 path: shown,
                 source,
             })?;

@@ -3,11 +3,15 @@
 
 mod common;
 
-use bench::flv::{self, TagScanner};
 use bench::playlist::{self, Playlist};
-use bench::publisher::Clip;
+use bench::publisher::{self as publisher, Clip};
 use bytes::Bytes;
-use rtmp_proto::MessageType;
+use media_core::flv::{AudioTagHeader, TagScanner, VideoTagHeader};
+use media_core::MediaKind;
+
+fn is_picture(body: &[u8]) -> bool {
+    VideoTagHeader::parse(body).is_ok_and(|(h, _)| h.is_picture())
+}
 
 #[test]
 fn srs_bbb_flv_reads_as_published() {
@@ -15,40 +19,46 @@ fn srs_bbb_flv_reads_as_published() {
         return;
     };
     let file = Bytes::from(data);
-    let tags = flv::read_file(&file).unwrap();
+    let tags = publisher::read_flv(file.clone()).unwrap();
     // PROVENANCE.md: 686 tags, H.264 + AAC, 10.0 s.
     assert_eq!(tags.len(), 686);
-    assert_eq!(tags[0].kind, MessageType::DataAmf0);
-    let video: Vec<_> = tags
-        .iter()
-        .filter(|t| t.kind == MessageType::Video)
-        .collect();
-    let audio: Vec<_> = tags
-        .iter()
-        .filter(|t| t.kind == MessageType::Audio)
-        .collect();
-    assert!(flv::is_video_sequence_header(&video[0].data));
-    assert!(flv::is_aac_sequence_header(&audio[0].data));
+    assert_eq!(tags[0].kind, MediaKind::Data);
+    let video: Vec<_> = tags.iter().filter(|t| t.kind == MediaKind::Video).collect();
+    let audio: Vec<_> = tags.iter().filter(|t| t.kind == MediaKind::Audio).collect();
+    assert!(VideoTagHeader::parse(&video[0].payload)
+        .unwrap()
+        .0
+        .is_sequence_header());
+    assert!(AudioTagHeader::parse(&audio[0].payload)
+        .unwrap()
+        .0
+        .is_sequence_header());
     // Pictures between the sequence header and the closing AVC end of
     // sequence (packet type 2), which is no picture.
     let (last, pictures) = video[1..].split_last().unwrap();
-    assert!(pictures.iter().all(|t| flv::is_video_frame(&t.data)));
-    assert_eq!(last.data.get(1), Some(&2));
-    assert!(!flv::is_video_frame(&last.data));
+    assert!(pictures.iter().all(|t| is_picture(&t.payload)));
+    assert_eq!(last.payload.get(1), Some(&2));
+    assert!(!is_picture(&last.payload));
     let clip = Clip::new(tags.clone());
     let loop_s = clip.loop_ms() as f64 / 1000.0;
     assert!((9.9..=10.2).contains(&loop_s), "loop of {loop_s} s");
-    // The scanner, fed in odd pieces, finds the same tags.
+    // The scanner, fed in odd pieces, finds the same tags and the same
+    // pictures from the start of each body.
     let mut scanned = Vec::new();
     let mut scanner = TagScanner::new();
-    for piece in file.chunks(1000) {
-        scanner
-            .push(piece, |t| {
-                scanned.push((t.header.tag_type, t.header.timestamp))
-            })
-            .unwrap();
+    for mut piece in file.chunks(1000) {
+        while let Some(t) = scanner.scan(&mut piece).unwrap() {
+            scanned.push((
+                t.header.tag_type.media_kind(),
+                u64::from(t.header.timestamp),
+                is_picture(t.body_start()),
+            ));
+        }
     }
-    let expected: Vec<(u8, u32)> = tags.iter().map(|t| (t.kind.id(), t.timestamp)).collect();
+    let expected: Vec<_> = tags
+        .iter()
+        .map(|t| (Some(t.kind), t.timestamp, is_picture(&t.payload)))
+        .collect();
     assert_eq!(scanned, expected);
 }
 

@@ -2,11 +2,53 @@
 //! "onMetaData"; E-RTMP "Enhancing onMetaData" for FourCC codec ids).
 //!
 //! Publishers send it as an AMF0 data message `@setDataFrame, onMetaData,
-//! {...}`; files and players see `onMetaData, {...}`. Both parse here. Every
+//! {...}`; files and players see `onMetaData, {...}`. Both parse here, and
+//! [`strip_set_data_frame`] / [`add_set_data_frame`] turn one into the other. Every
 //! typed field is optional because encoders send what they like; the raw
 //! properties are kept for everything else.
 
+use bytes::{BufMut, Bytes, BytesMut};
 use rtmp_proto::amf0::{self, Amf0Error, Amf0Value};
+
+/// The command a publisher puts before a data message it wants the server
+/// to keep and hand to every player (FMLE, ffmpeg, OBS).
+pub const SET_DATA_FRAME: &str = "@setDataFrame";
+
+/// `@setDataFrame` as an AMF0 string: marker 2, 16-bit length, the name.
+const SET_DATA_FRAME_AMF0: &[u8] = b"\x02\x00\x0d@setDataFrame";
+
+/// Turns a publisher's `@setDataFrame("onMetaData", {...})` into the
+/// `onMetaData({...})` players expect (what SRS and FMS do). Other data
+/// messages, and bodies that are not AMF0, pass unchanged. Returns `None` for
+/// an empty body, which carries nothing to keep.
+pub fn strip_set_data_frame(payload: &Bytes) -> Option<Bytes> {
+    if payload.is_empty() {
+        return None;
+    }
+    let Ok(values) = amf0::decode(payload) else {
+        return Some(payload.clone());
+    };
+    match values.split_first() {
+        Some((Amf0Value::String(name), rest)) if name == SET_DATA_FRAME => {
+            let mut out = Vec::with_capacity(payload.len());
+            amf0::encode(rest, &mut out);
+            Some(Bytes::from(out))
+        }
+        _ => Some(payload.clone()),
+    }
+}
+
+/// The other way: a data message as a publisher sends it, prefixed with
+/// `@setDataFrame`; one that already is passes unchanged.
+pub fn add_set_data_frame(payload: &Bytes) -> Bytes {
+    if payload.starts_with(SET_DATA_FRAME_AMF0) {
+        return payload.clone();
+    }
+    let mut b = BytesMut::with_capacity(SET_DATA_FRAME_AMF0.len() + payload.len());
+    b.put_slice(SET_DATA_FRAME_AMF0);
+    b.put_slice(payload);
+    b.freeze()
+}
 
 /// Why a data message is not usable metadata.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -92,7 +134,7 @@ impl Metadata {
         let values = amf0::decode(body)?;
         let mut rest = values.as_slice();
         if let Some((Amf0Value::String(s), tail)) = rest.split_first() {
-            if s == "@setDataFrame" {
+            if s == SET_DATA_FRAME {
                 rest = tail;
             }
         }
@@ -182,6 +224,37 @@ mod tests {
         assert_eq!(m.properties.len(), 7);
         let plain = Metadata::parse(&body(&[s("onMetaData"), props])).unwrap();
         assert_eq!(plain, m);
+    }
+
+    #[test]
+    fn set_data_frame_is_unwrapped_and_other_data_passes() {
+        let props = Amf0Value::EcmaArray(vec![("width".into(), Amf0Value::Number(640.0))]);
+        let wrapped = Bytes::from(body(&[s(SET_DATA_FRAME), s("onMetaData"), props.clone()]));
+        let out = strip_set_data_frame(&wrapped).unwrap();
+        let values = amf0::decode(&out).unwrap();
+        assert_eq!(values[0], s("onMetaData"));
+        assert_eq!(values.len(), 2);
+        assert_eq!(Metadata::parse(&out), Metadata::parse(&wrapped));
+
+        let plain = Bytes::from(body(&[s("onMetaData"), props]));
+        assert_eq!(strip_set_data_frame(&plain).unwrap(), plain);
+        let garbage = Bytes::from_static(&[0xff, 0x00]);
+        assert_eq!(strip_set_data_frame(&garbage).unwrap(), garbage);
+        assert!(strip_set_data_frame(&Bytes::new()).is_none());
+    }
+
+    #[test]
+    fn set_data_frame_is_added_once() {
+        let plain = Bytes::from(body(&[s("onMetaData")]));
+        let wrapped = add_set_data_frame(&plain);
+        assert_eq!(
+            amf0::decode(&wrapped).unwrap(),
+            [s(SET_DATA_FRAME), s("onMetaData")]
+        );
+        assert_eq!(add_set_data_frame(&wrapped), wrapped);
+        assert_eq!(strip_set_data_frame(&wrapped).unwrap(), plain);
+        // Not AMF0 at all: wrapped regardless, as a publisher would send it.
+        assert!(add_set_data_frame(&Bytes::new()).starts_with(SET_DATA_FRAME_AMF0));
     }
 
     #[test]

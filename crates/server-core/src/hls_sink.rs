@@ -19,10 +19,10 @@ use futures_util::future::select;
 use media_core::hls::{HlsAction, HlsSegmenter};
 use tracing::{debug, warn, Instrument};
 
+use crate::context::ServerCtx;
 use crate::fs::stays_below;
 use crate::hooks::{segment_urls, HookEvent, HookRequest};
 use crate::hub::{MergeRule, QueueItem, Source, StreamKey};
-use crate::server::ServerCtx;
 use crate::vhost::HlsSettings;
 
 /// How long a sink waits for a republish before it stops.

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod fs;
 pub mod hls_sink;
 pub mod hooks;
@@ -29,8 +30,9 @@ pub mod settings;
 pub mod vhost;
 
 pub use config::Config;
+pub use context::ServerCtx;
 pub use runtime::Runtime;
-pub use server::{ListenerKind, Server, ServerCtx};
+pub use server::{ListenerKind, Server};
 
 /// Server name reported in RTMP `_result` and the HTTP API.
 pub const SERVER_NAME: &str = "rtmp-server";

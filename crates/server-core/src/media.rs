@@ -1,33 +1,11 @@
-//! Small media-message chores at the server edge: data-message normalisation and
-//! describing codecs for the API.
+//! Describing a stream's codecs for the HTTP API (SRS's names for codecs,
+//! profiles and levels), from the sequence headers media-core parses.
 
-use bytes::Bytes;
 use media_core::aac::AudioSpecificConfig;
 use media_core::avc::{AvcConfig, Sps as AvcSps};
 use media_core::flv::{AudioTagHeader, SoundFormat, VideoCodec, VideoTagHeader};
-use rtmp_proto::amf0::{self, Amf0Value};
 
 use crate::hub::{AudioInfo, VideoInfo};
-
-/// Turns a publisher's `@setDataFrame("onMetaData", {...})` into the
-/// `onMetaData({...})` players expect (what SRS and FMS do). Other data messages
-/// pass unchanged. Returns `None` for an empty message (dropped).
-pub fn normalize_data(payload: &Bytes) -> Option<Bytes> {
-    if payload.is_empty() {
-        return None;
-    }
-    let Ok(values) = amf0::decode(payload) else {
-        return Some(payload.clone());
-    };
-    match values.first() {
-        Some(Amf0Value::String(name)) if name == "@setDataFrame" => {
-            let mut out = Vec::with_capacity(payload.len());
-            amf0::encode(&values[1..], &mut out);
-            Some(Bytes::from(out))
-        }
-        _ => Some(payload.clone()),
-    }
-}
 
 /// Why a codec header could not be described.
 #[derive(Debug, thiserror::Error)]
@@ -135,27 +113,6 @@ pub fn describe_audio(payload: &[u8]) -> Result<Option<AudioInfo>, DescribeError
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn set_data_frame_is_unwrapped_and_other_data_passes() {
-        let mut body = Vec::new();
-        amf0::encode(
-            &[
-                Amf0Value::String("@setDataFrame".into()),
-                Amf0Value::String("onMetaData".into()),
-                Amf0Value::EcmaArray(vec![("width".into(), Amf0Value::Number(640.0))]),
-            ],
-            &mut body,
-        );
-        let out = normalize_data(&Bytes::from(body)).unwrap();
-        let values = amf0::decode(&out).unwrap();
-        assert_eq!(values[0], Amf0Value::String("onMetaData".into()));
-        assert_eq!(values.len(), 2);
-
-        let garbage = Bytes::from_static(&[0xff, 0x00]);
-        assert_eq!(normalize_data(&garbage).unwrap(), garbage);
-        assert!(normalize_data(&Bytes::new()).is_none());
-    }
 
     #[test]
     fn hevc_profile_comes_from_the_record() {

@@ -29,11 +29,11 @@ use rtmp_proto::control::UserControlEvent;
 use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
 use tracing::{debug, info, warn, Instrument};
 
+use crate::context::ServerCtx;
 use crate::hub::{ClientInfo, ClientKind, Consumer, MergeRule, QueueItem, StreamRequest};
 use crate::io::Outbox;
 use crate::lifecycle::{self, Peer, Publishing, Target, Ticket};
 use crate::runtime::{timeout, Connection, WriteHalf};
-use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
 
 /// Longest tcUrl accepted at connect (real ones, tokens included, are far

@@ -1,168 +1,21 @@
 //! The server: binds the listeners, accepts, and spawns a task per connection.
 //!
-//! Everything a connection needs is in [`ServerCtx`]: the runtime, the hub and
-//! the resolved settings. Listeners are bound synchronously in [`Server::start`]
+//! Everything a connection needs is in [`ServerCtx`] (see [`crate::context`]). Listeners are bound synchronously in [`Server::start`]
 //! so that a caller (a test on port 0, or `main`) knows the real addresses before
 //! any client connects.
 
-use std::collections::HashMap;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use rtmp_proto::chunk::Limits;
 use tracing::{info, warn};
 
-use crate::config::{Config, DEFAULT_VHOST};
-use crate::hls_sink::HlsManager;
-use crate::hub::{Hub, StreamKey, StreamRequest};
+use crate::config::Config;
+use crate::context::ServerCtx;
 use crate::runtime::{BoxFuture, Connection, Listener, Runtime};
-pub use crate::settings::{HttpServerSettings, ListenerKind};
-use crate::vhost::VhostSettings;
-
-/// Shared state of a running server.
-#[derive(Debug)]
-pub struct ServerCtx {
-    /// The async runtime.
-    pub rt: Arc<dyn Runtime>,
-    /// Streams and clients.
-    pub hub: Arc<Hub>,
-    /// HLS sinks.
-    pub hls: HlsManager,
-    /// HTTP callbacks (`http_hooks`).
-    pub hooks: crate::hooks::Hooks,
-    /// What a published stream feeds (HLS...).
-    pub outputs: crate::lifecycle::OutputRegistry,
-    config: RwLock<Arc<Config>>,
-    vhosts: RwLock<HashMap<String, Arc<VhostSettings>>>,
-    http: RwLock<Arc<HttpServerSettings>>,
-    connections: AtomicUsize,
-    /// Open connections per client (`max_connections_per_ip`).
-    pub per_ip: crate::access::PerIpLimit,
-    shutting_down: AtomicBool,
-    /// Wakes the accept loops when shutdown begins, so the ports close at once.
-    shutdown_begun: event_listener::Event,
-    /// The summaries API's previous CPU reading (its CPU shares cover the
-    /// time between two calls).
-    pub(crate) cpu_sample: Mutex<Option<crate::http::api::system::CpuSample>>,
-}
-
-impl ServerCtx {
-    /// Builds the context for `config`.
-    pub fn new(rt: Arc<dyn Runtime>, config: Config) -> Arc<Self> {
-        let vhosts = crate::settings::vhosts(&config);
-        let http = crate::settings::http_server(&config);
-        Arc::new(Self {
-            hooks: crate::hooks::Hooks::new(rt.clone()),
-            rt,
-            hub: Hub::new(),
-            hls: HlsManager::default(),
-            outputs: crate::lifecycle::OutputRegistry::default(),
-            config: RwLock::new(Arc::new(config)),
-            vhosts: RwLock::new(vhosts),
-            http: RwLock::new(Arc::new(http)),
-            connections: AtomicUsize::new(0),
-            per_ip: crate::access::PerIpLimit::new(),
-            shutting_down: AtomicBool::new(false),
-            shutdown_begun: event_listener::Event::new(),
-            cpu_sample: Mutex::new(None),
-        })
-    }
-
-    /// Milliseconds of runtime time since the runtime started.
-    pub fn now_ms(&self) -> u64 {
-        self.rt.now().as_millis() as u64
-    }
-
-    /// The current config.
-    pub fn config(&self) -> Arc<Config> {
-        self.config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// HTTP server settings.
-    pub fn http(&self) -> Arc<HttpServerSettings> {
-        self.http.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Settings of vhost `name`, falling back to the default vhost.
-    pub fn vhost(&self, name: &str) -> Arc<VhostSettings> {
-        let vhosts = self.vhosts.read().unwrap_or_else(|e| e.into_inner());
-        vhosts
-            .get(name)
-            .or_else(|| vhosts.get(DEFAULT_VHOST))
-            .cloned()
-            .unwrap_or_else(|| Arc::new(crate::settings::default_vhost()))
-    }
-
-    /// Every configured vhost.
-    pub fn vhosts(&self) -> Vec<Arc<VhostSettings>> {
-        let vhosts = self.vhosts.read().unwrap_or_else(|e| e.into_inner());
-        let mut v: Vec<_> = vhosts.values().cloned().collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
-    }
-
-    /// Resolves a request's vhost the way SRS does: a configured vhost by that
-    /// name, else `__defaultVhost__` if configured, else refused (`None`). A
-    /// vhost configured with `enabled off` is refused too, not served by the
-    /// default vhost. The returned key names the vhost actually used.
-    pub fn resolve(&self, req: &StreamRequest) -> Option<(Arc<VhostSettings>, StreamKey)> {
-        let vhosts = self.vhosts.read().unwrap_or_else(|e| e.into_inner());
-        let vhost = match vhosts.get(&req.key.vhost) {
-            Some(v) => v.clone(),
-            None if self.is_disabled(&req.key.vhost) => return None,
-            None => vhosts.get(DEFAULT_VHOST)?.clone(),
-        };
-        let key = StreamKey {
-            vhost: vhost.name.clone(),
-            app: req.key.app.clone(),
-            stream: req.key.stream.clone(),
-        };
-        Some((vhost, key))
-    }
-
-    /// Whether the config names vhost `name` with `enabled off`.
-    fn is_disabled(&self, name: &str) -> bool {
-        self.config()
-            .vhosts
-            .iter()
-            .any(|v| v.name == name && !v.enabled)
-    }
-
-    /// Chunk decoder limits from the config.
-    pub fn chunk_limits(&self) -> Limits {
-        Limits::default()
-    }
-
-    /// True once shutdown began.
-    pub fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::SeqCst)
-    }
-
-    /// Runs `work` until it completes, or `None` once shutdown begins: how an
-    /// accept loop lets go of its listener (closing the port) at once.
-    pub async fn unless_shutting_down<T>(&self, work: impl Future<Output = T>) -> Option<T> {
-        let begun = async {
-            loop {
-                let listener = self.shutdown_begun.listen();
-                if self.is_shutting_down() {
-                    return;
-                }
-                listener.await;
-            }
-        };
-        match futures_util::future::select(std::pin::pin!(work), std::pin::pin!(begun)).await {
-            futures_util::future::Either::Left((out, _)) => Some(out),
-            futures_util::future::Either::Right(_) => None,
-        }
-    }
-}
+pub use crate::settings::ListenerKind;
 
 /// A running server.
 #[derive(Debug)]

@@ -14,10 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
+use media_core::flv::{FlvWriter, TagType};
+use media_core::{MediaKind, MediaMessage};
 use rtmp_proto::amf0::{self, Amf0Value};
 use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
-use rtmp_proto::{MessageType, RawMessage};
+use rtmp_proto::RawMessage;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -54,16 +56,15 @@ struct Hub {
 
 impl Hub {
     fn on_media(&mut self, msg: RawMessage) {
-        let p = &msg.payload;
-        match msg.type_id {
-            MessageType::DataAmf0 => self.meta = Some(msg.clone()),
-            MessageType::Video if p.get(1) == Some(&0) => self.video_config = Some(msg.clone()),
-            MessageType::Audio
-                if p.first().is_some_and(|b| b >> 4 == 10) && p.get(1) == Some(&0) =>
-            {
-                self.audio_config = Some(msg.clone())
-            }
-            MessageType::Video if p.first().is_some_and(|b| b >> 4 == 1) => {
+        let Some(kind) = MediaKind::from_message_type(msg.type_id) else {
+            return;
+        };
+        let media = MediaMessage::new(kind, msg.timestamp, msg.payload.clone());
+        match kind {
+            MediaKind::Data => self.meta = Some(msg.clone()),
+            MediaKind::Video if media.is_sequence_header() => self.video_config = Some(msg.clone()),
+            MediaKind::Audio if media.is_sequence_header() => self.audio_config = Some(msg.clone()),
+            MediaKind::Video if media.is_keyframe() => {
                 self.gop.clear();
                 self.gop.push(msg.clone());
             }
@@ -232,30 +233,21 @@ async fn http_conn(mut s: TcpStream, hub: Arc<Mutex<Hub>>, started: Instant) {
     }
 }
 
-/// An FLV tag for `msg` (FLV spec E.4.1) with its PreviousTagSize.
-fn flv_tag(msg: &RawMessage) -> Bytes {
-    let mut b = BytesMut::with_capacity(15 + msg.payload.len());
-    let ts = msg.timestamp as u32;
-    b.put_u8(msg.type_id.id());
-    b.put_uint(msg.payload.len() as u64, 3);
-    b.put_uint(u64::from(ts & 0xff_ffff), 3);
-    b.put_u8((ts >> 24) as u8);
-    b.put_uint(0, 3);
-    b.put_slice(&msg.payload);
-    b.put_u32(11 + msg.payload.len() as u32);
-    b.freeze()
-}
-
+/// Streams the hub's messages as FLV (FLV spec E.2, E.3), one tag per write.
 async fn http_flv(mut s: TcpStream, hub: Arc<Mutex<Hub>>) {
     let head = "HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nConnection: close\r\n\r\n";
-    if s.write_all(head.as_bytes()).await.is_err()
-        || s.write_all(b"FLV\x01\x05\0\0\0\x09\0\0\0\0").await.is_err()
-    {
+    let mut flv = FlvWriter::new(true, true);
+    if s.write_all(head.as_bytes()).await.is_err() || s.write_all(&flv.take()).await.is_err() {
         return;
     }
     let mut rx = hub.lock().unwrap().subscribe();
     while let Some(msg) = rx.recv().await {
-        if s.write_all(&flv_tag(&msg)).await.is_err() {
+        let tag_type = TagType::from_id(msg.type_id.id());
+        if flv
+            .write_tag(tag_type, msg.timestamp as u32, &msg.payload)
+            .is_err()
+            || s.write_all(&flv.take()).await.is_err()
+        {
             return;
         }
     }
@@ -300,18 +292,11 @@ pub fn write_test_flv(path: &std::path::Path, seconds: u32) -> f64 {
     }
     media.sort_by_key(|(_, ts, _)| *ts);
     tags.extend(media);
-    let mut f = b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00".to_vec();
+    let mut w = FlvWriter::new(true, true);
     for (t, ts, body) in &tags {
-        let size = body.len() as u32;
-        f.push(*t);
-        f.extend_from_slice(&size.to_be_bytes()[1..]);
-        f.extend_from_slice(&ts.to_be_bytes()[1..]);
-        f.push((ts >> 24) as u8);
-        f.extend_from_slice(&[0, 0, 0]);
-        f.extend_from_slice(body);
-        f.extend_from_slice(&(size + 11).to_be_bytes());
+        w.write_tag(TagType::from_id(*t), *ts, body).unwrap();
     }
-    std::fs::write(path, f).unwrap();
+    std::fs::write(path, w.finish()).unwrap();
     let per_second = 6000 + 24 * 1800 + 43 * 200;
     f64::from(per_second) * 8.0 / 1000.0
 }

@@ -5,7 +5,8 @@
 //! RTMP audio and video messages carry exactly an FLV tag body, so the tag
 //! header parsers ([`AudioTagHeader`], [`VideoTagHeader`]) serve the live path
 //! (flag classification, codec info, remuxing) as well as FLV files
-//! ([`FlvReader`], [`FlvWriter`], [`TagHeader`]).
+//! ([`FlvReader`], [`FlvWriter`], [`TagHeader`]) and live FLV streams
+//! ([`TagScanner`] to read one, [`tag_prefix`] to write one).
 //!
 //! Every parser reads through [`rtmp_proto::reader::Reader`] and returns a
 //! typed [`FlvError`]; nothing here panics or allocates on hostile input.
@@ -13,6 +14,7 @@
 mod audio;
 mod error;
 mod reader;
+mod scanner;
 mod tag;
 mod video;
 mod writer;
@@ -20,9 +22,10 @@ mod writer;
 pub use audio::{AacPacketType, AudioPacketType, AudioTagHeader, SoundFormat};
 pub use error::FlvError;
 pub use reader::{FlvHeader, FlvReader, Tag, MAX_HEADER_LEN};
+pub use scanner::{ScannedTag, TagScanner, BODY_START_LEN};
 pub use tag::{TagHeader, TagType, MAX_TAG_DATA_SIZE, TAG_HEADER_LEN};
 pub use video::{
     AvcPacketType, FourCc, FrameType, Multitrack, MultitrackType, VideoCodec, VideoPacketType,
     VideoTagHeader, MAX_MODEX,
 };
-pub use writer::{FlvWriter, FLV_HEADER_LEN};
+pub use writer::{tag_prefix, FlvWriter, FLV_HEADER_LEN, TAG_PREFIX_LEN};

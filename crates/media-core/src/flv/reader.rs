@@ -28,6 +28,30 @@ pub struct FlvHeader {
     pub data_offset: u32,
 }
 
+impl FlvHeader {
+    /// Reads the 9-byte header at the start of `data` and checks the
+    /// signature and `DataOffset` (9 up to [`MAX_HEADER_LEN`]). Shared by
+    /// [`FlvReader`] (a file) and [`TagScanner`](super::TagScanner) (a stream).
+    pub fn parse(data: &[u8]) -> Result<Self, FlvError> {
+        let mut r = Reader::new(data);
+        if r.take(3)? != b"FLV" {
+            return Err(FlvError::BadSignature);
+        }
+        let version = r.u8()?;
+        let flags = r.u8()?;
+        let data_offset = r.u32()?;
+        if !(FLV_HEADER_LEN as u32..=MAX_HEADER_LEN).contains(&data_offset) {
+            return Err(FlvError::BadHeaderSize(data_offset));
+        }
+        Ok(Self {
+            version,
+            has_audio: flags & 0x04 != 0,
+            has_video: flags & 0x01 != 0,
+            data_offset,
+        })
+    }
+}
+
 /// One tag of an FLV file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tag {
@@ -62,28 +86,16 @@ impl FlvReader {
     /// first tag. PreviousTagSize0 may be missing in an empty file.
     pub fn new(data: impl Into<Bytes>) -> Result<Self, FlvError> {
         let data = data.into();
+        let header = FlvHeader::parse(&data)?;
         let mut r = Reader::new(&data);
-        if r.take(3)? != b"FLV" {
-            return Err(FlvError::BadSignature);
-        }
-        let version = r.u8()?;
-        let flags = r.u8()?;
-        let data_offset = r.u32()?;
-        if !(FLV_HEADER_LEN as u32..=MAX_HEADER_LEN).contains(&data_offset) {
-            return Err(FlvError::BadHeaderSize(data_offset));
-        }
-        r.skip(data_offset as usize - FLV_HEADER_LEN)?;
+        // DataOffset counts the header itself (at least 9, checked above).
+        r.skip(header.data_offset as usize)?;
         // PreviousTagSize0 (always 0); tolerate a file that stops right here.
         r.skip(r.remaining().min(4))?;
         Ok(Self {
             pos: r.position(),
             data,
-            header: FlvHeader {
-                version,
-                has_audio: flags & 0x04 != 0,
-                has_video: flags & 0x01 != 0,
-                data_offset,
-            },
+            header,
             failed: false,
         })
     }

@@ -1,8 +1,10 @@
 //! The 11-byte FLV tag header (FLV spec v10.1 E.4.1, `FLVTAG`).
 
 use rtmp_proto::reader::Reader;
+use rtmp_proto::MessageType;
 
 use super::FlvError;
+use crate::message::MediaKind;
 
 /// Size of a tag header on the wire.
 pub const TAG_HEADER_LEN: usize = 11;
@@ -35,6 +37,13 @@ impl TagType {
             Self::Script => 18,
             Self::Other(v) => v & 0x1F,
         }
+    }
+
+    /// The media a tag of this type carries, through the RTMP message type of
+    /// the same number (FLV spec E.4.1: a tag body is an RTMP message body);
+    /// `None` for types that are not media.
+    pub fn media_kind(self) -> Option<MediaKind> {
+        MediaKind::from_message_type(MessageType::from_id(self.id()))
     }
 
     /// From the wire value (only the low 5 bits are the type).
@@ -132,6 +141,14 @@ mod tests {
         assert_eq!((h.tag_type, h.stream_id), (TagType::Script, 7));
         assert_eq!(h.to_bytes().unwrap(), b);
         assert_eq!(TagType::from_id(0xC3), TagType::Other(3));
+    }
+
+    #[test]
+    fn media_kinds_round_trip() {
+        for kind in [MediaKind::Audio, MediaKind::Video, MediaKind::Data] {
+            assert_eq!(kind.tag_type().media_kind(), Some(kind));
+        }
+        assert_eq!(TagType::Other(1).media_kind(), None);
     }
 
     #[test]

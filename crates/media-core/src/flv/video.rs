@@ -427,14 +427,20 @@ impl VideoTagHeader {
         )
     }
 
-    /// A key frame carrying a picture (frame type 1 with coded frames; a
-    /// sequence header, end of sequence, metadata or command is not one).
+    /// Coded picture data follows, whatever the frame type: legacy AVC/HEVC
+    /// NALUs, E-RTMP `CodedFrames`/`CodedFramesX`, or a legacy codec's frame.
+    /// What a viewer sees; a sequence header, end of sequence, metadata or
+    /// command is not one.
+    pub fn is_picture(&self) -> bool {
+        matches!(
+            self.payload_type(),
+            VideoPacketType::CodedFrames | VideoPacketType::CodedFramesX | VideoPacketType::Raw
+        )
+    }
+
+    /// A key frame carrying a picture (frame type 1 and [`Self::is_picture`]).
     pub fn is_keyframe(&self) -> bool {
-        self.frame_type == FrameType::Key
-            && matches!(
-                self.payload_type(),
-                VideoPacketType::CodedFrames | VideoPacketType::CodedFramesX | VideoPacketType::Raw
-            )
+        self.frame_type == FrameType::Key && self.is_picture()
     }
 }
 
@@ -565,6 +571,34 @@ mod tests {
             VideoTagHeader::parse(&chain),
             Err(FlvError::UnsupportedExHeader("too many ModEx modifiers"))
         );
+    }
+
+    /// What the load tool counts as a frame a viewer sees (time to first
+    /// frame, stalls): pictures of any frame type, nothing else.
+    #[test]
+    fn pictures_are_coded_frames_of_any_frame_type() {
+        let picture = |b: &[u8]| VideoTagHeader::parse(b).is_ok_and(|(h, _)| h.is_picture());
+        let sequence_header =
+            |b: &[u8]| VideoTagHeader::parse(b).is_ok_and(|(h, _)| h.is_sequence_header());
+        let avc_seq = [0x17, 0, 0, 0, 0, 1, 2];
+        assert!(sequence_header(&avc_seq) && !picture(&avc_seq));
+        assert!(picture(&[0x17, 1, 0, 0, 0, 9, 9, 9]));
+        assert!(picture(&[0x27, 1, 0, 0, 0, 8]));
+        // AVC end of sequence (packet type 2).
+        assert!(!picture(&[0x17, 2, 0, 0, 0]));
+        // Video info / command frame.
+        assert!(!picture(&[0x57, 0]));
+        // Enhanced RTMP: SequenceStart, CodedFrames (hvc1 carries a
+        // composition time), CodedFramesX of an inter frame.
+        assert!(sequence_header(b"\x90hvc1"));
+        assert!(picture(b"\x91hvc1\0\0\0"));
+        assert!(picture(b"\xa3av01"));
+        // A header cut short tells nothing.
+        assert!(!picture(b"\x91hvc1"));
+        assert!(!picture(&[]));
+        // Multitrack: judged by what the tracks carry.
+        assert!(picture(b"\xa6\x03avc1"));
+        assert!(!picture(b"\x96\x00avc1"));
     }
 
     #[test]

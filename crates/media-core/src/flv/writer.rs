@@ -14,6 +14,36 @@ use crate::message::MediaMessage;
 /// Size of the FLV file header (without PreviousTagSize0).
 pub const FLV_HEADER_LEN: usize = 9;
 
+/// Size of [`tag_prefix`]: a `PreviousTagSize` and a tag header.
+pub const TAG_PREFIX_LEN: usize = 4 + TAG_HEADER_LEN;
+
+/// The `PreviousTagSize` of the tag before (0 for the first tag, which makes
+/// it PreviousTagSize0), then the header of a tag whose body is `data_size`
+/// bytes (FLV spec E.3, E.4.1). A live stream that sends each body as its own
+/// shared buffer writes this before every body, so bodies are never copied;
+/// [`FlvWriter`] instead appends whole tags to one buffer. Fails like
+/// [`TagHeader::to_bytes`] for a size beyond 24 bits.
+pub fn tag_prefix(
+    previous_tag_size: u32,
+    tag_type: TagType,
+    timestamp: u32,
+    data_size: u32,
+) -> Result<[u8; TAG_PREFIX_LEN], FlvError> {
+    let header = TagHeader {
+        tag_type,
+        filter: false,
+        data_size,
+        timestamp,
+        stream_id: 0,
+    }
+    .to_bytes()?;
+    let mut out = [0u8; TAG_PREFIX_LEN];
+    let (size, rest) = out.split_at_mut(4);
+    size.copy_from_slice(&previous_tag_size.to_be_bytes());
+    rest.copy_from_slice(&header);
+    Ok(out)
+}
+
 /// Builds FLV bytes in memory.
 #[derive(Debug, Clone)]
 pub struct FlvWriter {
@@ -116,6 +146,33 @@ mod tests {
         assert_eq!(tag.len(), 11 + 5 + 4);
         assert_eq!(TagHeader::parse(&tag).unwrap().timestamp, 40);
         assert!(w.finish().is_empty());
+    }
+
+    #[test]
+    fn tag_prefix_layout() {
+        let p = tag_prefix(0x0102_0304, TagType::Video, 0x1122_3344, 0x00AB_CDEF).unwrap();
+        assert_eq!(
+            p,
+            [1, 2, 3, 4, 9, 0xAB, 0xCD, 0xEF, 0x22, 0x33, 0x44, 0x11, 0, 0, 0]
+        );
+        assert_eq!(tag_prefix(0, TagType::Audio, 0, 0).unwrap()[4], 8);
+        assert_eq!(tag_prefix(0, TagType::Script, 0, 0).unwrap()[4], 18);
+        assert_eq!(
+            tag_prefix(0, TagType::Video, 0, MAX_TAG_DATA_SIZE + 1),
+            Err(FlvError::BodyTooLarge(0x0100_0000))
+        );
+        // A prefix per body after the file header is what the writer writes,
+        // with the last PreviousTagSize still to come.
+        let mut w = FlvWriter::new(true, true);
+        w.write_tag(TagType::Audio, 7, b"ab").unwrap();
+        w.write_tag(TagType::Video, 9, b"cde").unwrap();
+        let mut streamed = FlvWriter::file_header(true, true)[..FLV_HEADER_LEN].to_vec();
+        streamed.extend_from_slice(&tag_prefix(0, TagType::Audio, 7, 2).unwrap());
+        streamed.extend_from_slice(b"ab");
+        streamed.extend_from_slice(&tag_prefix(13, TagType::Video, 9, 3).unwrap());
+        streamed.extend_from_slice(b"cde");
+        streamed.extend_from_slice(&14u32.to_be_bytes());
+        assert_eq!(w.finish(), streamed);
     }
 
     #[test]

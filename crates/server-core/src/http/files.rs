@@ -15,8 +15,8 @@ use super::mime;
 use super::path::UrlPath;
 use super::range::{self, Ranged};
 use super::reply::{self, Reply};
+use crate::context::ServerCtx;
 use crate::runtime::FileReader;
-use crate::server::ServerCtx;
 
 /// What looking a path up found.
 pub(crate) enum Lookup {

@@ -24,19 +24,19 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes, BytesMut};
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
-use media_core::MediaKind;
+use media_core::flv;
 use tracing::info;
 
 use super::body::{BodyError, ResponseBody};
 use super::pieces::{Pieces, MAX_PIECES};
 use super::reply::{self, Reply};
 use crate::config::DEFAULT_VHOST;
+use crate::context::ServerCtx;
 use crate::hub::{
     ClientInfo, ClientKind, ClientRegistration, Consumer, MergeRule, QueueItem, StreamKey,
 };
 use crate::lifecycle::{self, Peer, Target, Ticket};
 use crate::runtime::BoxFuture;
-use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
 
 /// FLV file header (E.2) announcing audio and video, followed by nothing: the
@@ -48,27 +48,6 @@ pub const TAG_HEADER_LEN: u32 = 11;
 pub const MAX_TAG_DATA: usize = 0x00FF_FFFF;
 /// Queue items handled per poll before yielding to other tasks.
 const MAX_STEPS_PER_POLL: usize = 256;
-
-/// `PreviousTagSize` of the tag before, then this tag's header (E.4.1): type,
-/// 24-bit data size, 24-bit timestamp plus its upper 8 bits, stream id 0.
-pub fn flv_tag_header(
-    prev_tag_size: u32,
-    kind: MediaKind,
-    timestamp: u32,
-    data_size: u32,
-) -> [u8; 15] {
-    let tag_type = match kind {
-        MediaKind::Audio => 8,
-        MediaKind::Video => 9,
-        MediaKind::Data => 18,
-    };
-    let [p0, p1, p2, p3] = prev_tag_size.to_be_bytes();
-    let [_, s0, s1, s2] = data_size.to_be_bytes();
-    let [t_ext, t0, t1, t2] = timestamp.to_be_bytes();
-    [
-        p0, p1, p2, p3, tag_type, s0, s1, s2, t0, t1, t2, t_ext, 0, 0, 0,
-    ]
-}
 
 /// The vhost and stream a request path names, if it matches an HTTP-FLV mount.
 /// `path` is the decoded path with its leading `/`; `host` is the request host
@@ -256,7 +235,11 @@ impl FlvStream {
                 }
                 // FLV timestamps are 32-bit milliseconds and wrap (E.4.1).
                 let ts32 = (timestamp & 0xFFFF_FFFF) as u32;
-                let header = flv_tag_header(self.prev_tag_size, frame.msg.kind, ts32, size);
+                let Ok(header) =
+                    flv::tag_prefix(self.prev_tag_size, frame.msg.kind.tag_type(), ts32, size)
+                else {
+                    return;
+                };
                 let at = self.headers.len();
                 self.headers.extend_from_slice(&header);
                 self.tags.push((at..self.headers.len(), payload.clone()));
@@ -351,6 +334,7 @@ mod tests {
     use crate::config::MountTemplate;
     use crate::hub::Hub;
     use bytes::Bytes;
+    use media_core::MediaKind;
 
     fn vhost(name: &str, mount: Option<&str>) -> Arc<VhostSettings> {
         let mut v = crate::settings::default_vhost();
@@ -365,17 +349,6 @@ mod tests {
             app: a.into(),
             stream: s.into(),
         }
-    }
-
-    #[test]
-    fn tag_header_layout() {
-        let h = flv_tag_header(0x0102_0304, MediaKind::Video, 0x1122_3344, 0x00AB_CDEF);
-        assert_eq!(
-            h,
-            [1, 2, 3, 4, 9, 0xAB, 0xCD, 0xEF, 0x22, 0x33, 0x44, 0x11, 0, 0, 0]
-        );
-        assert_eq!(flv_tag_header(0, MediaKind::Audio, 0, 0)[4], 8);
-        assert_eq!(flv_tag_header(0, MediaKind::Data, 0, 0)[4], 18);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use hyper::StatusCode;
 
 use super::path::encode_path;
 use super::reply::{self, Reply};
-use crate::server::ServerCtx;
+use crate::context::ServerCtx;
 
 /// Escapes text for HTML element content and double-quoted attributes.
 pub fn escape_html(text: &str) -> String {

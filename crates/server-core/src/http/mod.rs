@@ -42,8 +42,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use tracing::{debug, Instrument};
 
+use crate::context::ServerCtx;
 use crate::runtime::Connection;
-use crate::server::ServerCtx;
 
 /// Largest request head (request line plus headers) accepted, in bytes. hyper
 /// answers a larger one with `431 Request Header Fields Too Large`. This is also

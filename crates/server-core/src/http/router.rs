@@ -17,8 +17,8 @@ use super::flv::{self, FlvRequest};
 use super::path::{PathError, UrlPath};
 use super::reply::{self, Cors, Reply};
 use super::{api, index, HttpOptions, Role, MAX_REQUEST_BODY};
+use crate::context::ServerCtx;
 use crate::runtime::timeout;
-use crate::server::ServerCtx;
 
 /// The host part of a `Host` header value (`[::1]:8080` → `::1`, `a.b:80` → `a.b`).
 pub(crate) fn hostname(host: &str) -> &str {

@@ -18,8 +18,8 @@ use super::body::ResponseBody;
 use super::testing::ManualRuntime;
 use super::{router, HttpOptions, Role};
 use crate::config::{Config, DEFAULT_VHOST};
+use crate::context::ServerCtx;
 use crate::hub::{ClientInfo, ClientKind, ClientRegistration, PublishGuard, StreamKey};
-use crate::server::ServerCtx;
 
 const PEER: &str = "192.0.2.7:50000";
 

@@ -18,12 +18,12 @@ use tracing::info;
 
 use super::outputs::PublishedStream;
 use crate::access::{ReferDenied, SecurityDenied, Verb};
+use crate::context::ServerCtx;
 use crate::hooks::{HookDenied, HookEvent, HookRequest, HttpHooksConfig};
 use crate::hub::{
     ClientInfo, Consumer, NameError, PublishError, PublishGuard, Source, StreamKey, StreamRequest,
     MAX_NAME_BYTES,
 };
-use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
 
 /// Longest query string (`?token=...`) a play or publish may carry.

@@ -10,9 +10,9 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use crate::context::ServerCtx;
 use crate::hooks::HookRequest;
 use crate::hub::Source;
-use crate::server::ServerCtx;
 use crate::vhost::VhostSettings;
 
 /// A stream that has just started being published.

@@ -15,8 +15,8 @@ use hyper::{Method, StatusCode};
 use serde::Serialize;
 
 use super::reply::{self, Reply};
+use crate::context::ServerCtx;
 use crate::hub::query_param;
-use crate::server::ServerCtx;
 
 /// Success.
 pub const ERROR_SUCCESS: i32 = 0;

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
-use crate::server::ServerCtx;
+use crate::context::ServerCtx;
 
 /// The most bytes read from one `/proc` file.
 pub const PROC_READ_LIMIT: u64 = 1024 * 1024;
