@@ -748,3 +748,57 @@ async fn a_hook_server_that_never_answers_does_not_hold_up_others() {
         assert!(w.await.unwrap().is_err());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_clients_events_arrive_in_order() {
+    let rt = tokio_rt();
+    // on_unpublish answers late; on_close must still come after it, while
+    // another client's event is not held up.
+    let server = HookServer::start(&rt, |c: &Call| {
+        if c.body.contains("on_unpublish") {
+            late(Duration::from_millis(500), answer(200, "0"))
+        } else {
+            answer(200, "0")
+        }
+    })
+    .await;
+    let hooks = Hooks::new(rt.clone());
+    let config = HttpHooksConfig {
+        enabled: true,
+        on_unpublish: vec![server.url("/u")],
+        on_close: vec![server.url("/c")],
+        ..HttpHooksConfig::default()
+    };
+    let close = |client: &str| HookEvent::Close {
+        req: HookRequest {
+            client_id: client.into(),
+            ..req()
+        },
+        send_bytes: 0,
+        recv_bytes: 0,
+    };
+    hooks.notify(&config, HookEvent::Unpublish(req()));
+    hooks.notify(&config, close("7"));
+    hooks.notify(&config, close("8"));
+    let calls = server.wait_calls(3).await;
+    let order: Vec<String> = calls
+        .iter()
+        .map(|c| {
+            let j = c.json();
+            format!(
+                "{}:{}",
+                j["action"].as_str().unwrap(),
+                j["client_id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // Client 8 runs beside client 7 (either may arrive first); client 7's
+    // on_close waits for its on_unpublish's answer.
+    assert_eq!(order.len(), 3);
+    assert!(
+        order[..2].contains(&"on_unpublish:7".to_owned()),
+        "{order:?}"
+    );
+    assert!(order[..2].contains(&"on_close:8".to_owned()), "{order:?}");
+    assert_eq!(order[2], "on_close:7", "{order:?}");
+}

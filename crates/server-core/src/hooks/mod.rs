@@ -29,6 +29,8 @@ mod hls;
 mod tls;
 mod url;
 
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,7 +53,7 @@ pub use url::{
 };
 
 use crate::hub::{ClientInfo, StreamKey};
-use crate::runtime::{Connection, Runtime};
+use crate::runtime::{BoxFuture, Connection, Runtime};
 use client::{exchange, request, ExchangeError, Overflow, Response};
 
 /// A hook call's default time limit, all included: name resolution,
@@ -305,7 +307,6 @@ pub struct Hooks {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     rt: Arc<dyn Runtime>,
     ids: ServerIds,
@@ -315,6 +316,18 @@ struct Inner {
     notifying: Slots,
     queued: AtomicUsize,
     dropped: AtomicU64,
+    /// Background work waiting behind a running event, by chain (a client).
+    chains: Mutex<HashMap<String, VecDeque<BoxFuture<'static, ()>>>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("limits", &self.limits)
+            .field("queued", &self.queued)
+            .field("dropped", &self.dropped)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Hooks {
@@ -340,6 +353,7 @@ impl Hooks {
                 notifying: Slots::new(limits.notifying),
                 queued: AtomicUsize::new(0),
                 dropped: AtomicU64::new(0),
+                chains: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -399,6 +413,12 @@ impl Hooks {
     /// Calls a non-deciding event's URLs in order, in the background; never
     /// waits and never fails: what goes wrong is logged. As in SRS, a failed
     /// `on_hls` or `on_dvr` URL stops its chain; the others are all called.
+    ///
+    /// One client's events are sent one after another in the order given
+    /// (SRS calls them from the client's own coroutine: `on_unpublish` or
+    /// `on_stop` reaches the hook server before `on_close`); its HLS events
+    /// form a chain of their own, so a slow `on_hls_notify` never delays its
+    /// `on_close`. Different clients' events run side by side.
     pub fn notify(&self, config: &HttpHooksConfig, event: HookEvent) {
         if !config.enabled || event.urls(config).is_empty() {
             return;
@@ -412,8 +432,12 @@ impl Hooks {
         let stop_on_failure = matches!(event, HookEvent::Hls { .. } | HookEvent::Dvr { .. });
         let action = event.action();
         let client = event.request().client_id.clone();
+        let chain = match event {
+            HookEvent::Hls { .. } => format!("{client}/hls"),
+            _ => client.clone(),
+        };
         let inner = self.inner.clone();
-        self.inner.rt.spawn(Box::pin(async move {
+        self.inner.submit(chain, async move {
             let _ticket = ticket;
             for url in &urls {
                 match inner.post(&inner.notifying, url, &body, timeout).await {
@@ -426,7 +450,7 @@ impl Hooks {
                     }
                 }
             }
-        }));
+        });
     }
 
     /// SRS's `on_hls_notify`: a `GET` of each of the vhost's templates in
@@ -475,7 +499,8 @@ impl Hooks {
         let limit = nb_notify.min(MAX_BODY_BYTES);
         let timeout = config.timeout;
         let inner = self.inner.clone();
-        self.inner.rt.spawn(Box::pin(async move {
+        let chain = format!("{}/hls", req.client_id);
+        self.inner.submit(chain, async move {
             let _ticket = ticket;
             for url in &urls {
                 let started = inner.rt.now();
@@ -493,7 +518,7 @@ impl Hooks {
                     Err(e) => warn!(url = %name(url), "on_hls_notify failed (ignored): {e}"),
                 }
             }
-        }));
+        });
     }
 }
 
@@ -524,6 +549,35 @@ enum CallError {
 }
 
 impl Inner {
+    /// Runs `job` in the background after the jobs of `chain` submitted
+    /// before it; one task per busy chain, none for an idle one.
+    fn submit(self: &Arc<Self>, chain: String, job: impl Future<Output = ()> + Send + 'static) {
+        let job: BoxFuture<'static, ()> = Box::pin(job);
+        {
+            let mut chains = self.chains.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(waiting) = chains.get_mut(&chain) {
+                waiting.push_back(job);
+                return;
+            }
+            chains.insert(chain.clone(), VecDeque::new());
+        }
+        let inner = self.clone();
+        self.rt.spawn(Box::pin(async move {
+            let mut job = job;
+            loop {
+                job.await;
+                let mut chains = inner.chains.lock().unwrap_or_else(|e| e.into_inner());
+                match chains.get_mut(&chain).and_then(VecDeque::pop_front) {
+                    Some(next) => job = next,
+                    None => {
+                        chains.remove(&chain);
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+
     /// Takes a place in the background queue, or counts a drop.
     fn enqueue(self: &Arc<Self>, action: &str) -> Option<QueueTicket> {
         let before = self.queued.fetch_add(1, Ordering::AcqRel);
