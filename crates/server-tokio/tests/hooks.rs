@@ -94,11 +94,10 @@ fn hooks_hear_a_publisher_and_its_players_with_srs_fields() {
         // client_id is the id the HTTP API lists.
         let (_, _, body) = http("GET", server.api, "/api/v1/clients?count=100");
         let clients: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let listed = clients["clients"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["id"].to_string() == publish.body["client_id"].as_str().unwrap());
+        let listed = clients["clients"].as_array().unwrap().iter().any(|c| {
+            c["id"].as_u64().map(|id| id.to_string()).as_deref()
+                == publish.body["client_id"].as_str()
+        });
         assert!(listed, "client_id not listed: {clients}");
 
         // ffmpeg, rtmpdump and an HTTP-FLV player: on_play, then on_stop.
