@@ -15,6 +15,7 @@ pub mod hls;
 pub mod jitter;
 pub mod message;
 pub mod metadata;
+pub mod mp4;
 pub mod remux;
 pub mod ts;
 

@@ -102,22 +102,30 @@ pub(crate) fn entry_uri(prefix: Option<&str>, playlist: &str, segment: &str) -> 
     }
 }
 
-/// A UTC calendar date and time.
+/// A UTC calendar date and time (the `[2006]`...`[999]` template variables;
+/// DVR paths use it too).
 #[derive(Debug, PartialEq, Eq)]
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-    milli: u32,
+pub struct Civil {
+    /// Year.
+    pub year: i64,
+    /// Month, 1-12.
+    pub month: u32,
+    /// Day of the month, 1-31.
+    pub day: u32,
+    /// Hour, 0-23.
+    pub hour: u32,
+    /// Minute, 0-59.
+    pub minute: u32,
+    /// Second, 0-59.
+    pub second: u32,
+    /// Millisecond, 0-999.
+    pub milli: u32,
 }
 
 impl Civil {
     /// Days-to-civil conversion (proleptic Gregorian calendar; the
     /// well-known era-based algorithm).
-    fn from_unix_ms(ms: u64) -> Self {
+    pub fn from_unix_ms(ms: u64) -> Self {
         let secs = ms / 1000;
         let days = (secs / 86_400) as i64;
         let sod = secs % 86_400;

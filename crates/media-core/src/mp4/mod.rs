@@ -1,0 +1,16 @@
+//! ISO base media files (ISO/IEC 14496-12) for recordings: fragmented MP4
+//! with H.264 video (ISO/IEC 14496-15 `avc1`) and AAC audio (ISO/IEC
+//! 14496-14 `mp4a`).
+//!
+//! [`Fmp4Muxer`] turns the stream's [`MediaMessage`](crate::MediaMessage)s
+//! into bytes to append to a file: an initialization part (`ftyp`, `moov`
+//! with `mvex`), then one `moof`+`mdat` fragment per GOP, so a file cut off
+//! anywhere (a crash, a full disk) plays up to its last whole fragment; and
+//! at the end a `mfra` random-access index (8.8.9) pointing at every fragment.
+//! Nothing is ever written twice, so the file can be appended to a disk
+//! without seeking.
+
+mod boxes;
+mod fmp4;
+
+pub use fmp4::{Fmp4Muxer, Mp4Error, MAX_FRAGMENT_BYTES, MAX_FRAGMENT_MS, MAX_INDEX_ENTRIES};
