@@ -43,6 +43,9 @@ struct Control {
     wake: Event,
     done: AtomicBool,
     done_event: Event,
+    /// The publisher as the lifecycle admitted it (with the query it sent),
+    /// for `on_hls`; set on every publish, so a republish updates it.
+    publisher: Mutex<Option<HookRequest>>,
 }
 
 /// Tracks the running HLS sinks.
@@ -91,6 +94,8 @@ impl HlsManager {
                 .position(|(k, _)| *k == source.key)
                 .and_then(|i| parked.remove(i))
                 .map(|(_, s)| s)
+                // A reload changed the options: they apply from a new segmenter.
+                .filter(|s| *s.config() == settings.config)
         };
         let segmenter = parked.unwrap_or_else(|| {
             HlsSegmenter::new(settings.config.clone(), &source.key.app, &source.key.stream)
@@ -106,6 +111,57 @@ impl HlsManager {
         };
         let span = tracing::info_span!("hls", stream = %source.key);
         ctx.rt.spawn(Box::pin(sink.run().instrument(span)));
+    }
+
+    /// Stops the sink of `key`, if one runs: it closes its segment and
+    /// writes the playlist (a reload switched HLS off). The segmenter is
+    /// parked, so switching HLS on again continues the numbering after a
+    /// discontinuity.
+    pub fn stop(&self, key: &StreamKey) -> Option<impl std::future::Future<Output = ()>> {
+        let control = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()?;
+        control.stop.store(true, Ordering::SeqCst);
+        control.wake.notify(usize::MAX);
+        Some(async move {
+            loop {
+                let l = control.done_event.listen();
+                if control.done.load(Ordering::SeqCst) {
+                    return;
+                }
+                l.await;
+            }
+        })
+    }
+
+    /// Restarts the sink of `source` with `settings` (a reload changed
+    /// them): the running one closes its segment, then a new one starts at
+    /// the stream's next keyframe. Numbering continues when the segmenter's
+    /// options are unchanged (only `hls_path` moved); other changes start a
+    /// new segmenter, whose numbering starts again at 0.
+    pub fn restart(&self, ctx: &Arc<ServerCtx>, source: &Arc<Source>, settings: &HlsSettings) {
+        let stopped = self.stop(&source.key);
+        let (ctx, source, settings) = (ctx.clone(), source.clone(), settings.clone());
+        ctx.rt.clone().spawn(Box::pin(async move {
+            if let Some(stopped) = stopped {
+                stopped.await;
+            }
+            if source.publisher().is_some() {
+                ctx.hls.ensure(&ctx, &source, &settings);
+            }
+        }));
+    }
+
+    /// Tells `key`'s running sink who publishes it now (as the hooks know the
+    /// publisher, with its `param`), for the `on_hls` calls that follow.
+    pub fn set_publisher(&self, key: &StreamKey, publisher: &HookRequest) {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(control) = running.get(key) {
+            *control.publisher.lock().unwrap_or_else(|e| e.into_inner()) = Some(publisher.clone());
+        }
     }
 
     /// Keeps a stopped sink's segmenter for a republish and forgets the sink.
@@ -248,7 +304,13 @@ impl Sink {
                     }
                 }
                 QueueItem::Unpublished => self.segmenter.on_unpublish(),
-                QueueItem::Published => self.segmenter.on_republish(),
+                QueueItem::Published => {
+                    self.segmenter.on_republish();
+                    // A reload switched HLS off while the stream was away.
+                    if self.ctx.vhost(&self.source.key.vhost).hls.is_none() {
+                        self.control.stop.store(true, Ordering::SeqCst);
+                    }
+                }
             }
             self.execute().await;
         }
@@ -319,9 +381,17 @@ impl Sink {
         if !hooks.enabled || (hooks.on_hls.is_empty() && hooks.on_hls_notify.is_empty()) {
             return;
         }
-        // The last segment closes after the publisher left: it keeps the
-        // publisher seen last. (The hub does not keep the query: no param.)
-        if let Some(client) = self
+        // The publisher the lifecycle admitted (query included); the last
+        // segment closes after the publisher left: it keeps the one seen last.
+        let admitted = self
+            .control
+            .publisher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(req) = admitted {
+            self.publisher = Some(req);
+        } else if let Some(client) = self
             .source
             .publisher()
             .and_then(|id| self.ctx.hub.client(id))

@@ -17,6 +17,7 @@ fn hooks_block(hooks: &HookServer) -> String {
         "on_unpublish",
         "on_play",
         "on_stop",
+        "on_hls",
     ];
     let lines: String = events
         .iter()
@@ -140,6 +141,28 @@ fn hooks_hear_a_publisher_and_its_players_with_srs_fields() {
             flv.is_some(),
             "HTTP-FLV on_play with its query: {:?}",
             hooks.calls()
+        );
+
+        // Each HLS segment: on_hls with the publisher's query and the files.
+        let hls = hooks
+            .wait_action("on_hls", Some("cam"), Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("no on_hls: {:?}", hooks.actions()));
+        let b = &hls.body;
+        assert_eq!(b["param"], "?token=abc", "{b}");
+        assert!(b["duration"].as_f64().unwrap_or(0.0) > 0.5, "{b}");
+        assert!(b["seq_no"].is_u64(), "{b}");
+        let file = b["file"].as_str().unwrap_or_default();
+        assert!(
+            file.ends_with(".ts") && std::path::Path::new(file).is_file(),
+            "{b}"
+        );
+        assert!(
+            b["m3u8"].as_str().unwrap_or_default().ends_with("cam.m3u8"),
+            "{b}"
+        );
+        assert!(
+            b["url"].as_str().unwrap_or_default().ends_with(".ts"),
+            "{b}"
         );
 
         // The publisher quits: on_unpublish, then on_close with byte counts.
