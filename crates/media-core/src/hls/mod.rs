@@ -14,7 +14,7 @@ mod template;
 pub use config::HlsConfig;
 pub use error::HlsError;
 pub use playlist::MAX_WINDOW_SEGMENTS;
-pub use template::Civil;
+pub use template::{entry_uri, Civil};
 pub use segmenter::{
     HlsAction, HlsSegmenter, APPEND_MIN_BYTES, AUDIO_PES_MAX_BYTES, AUDIO_PES_MAX_FRAMES,
     AUDIO_PES_MAX_SPAN, MAX_SEGMENT_BYTES, MIN_SEGMENT_MS, PROBE_MAX_BYTES, PROBE_MAX_FRAMES,

@@ -91,7 +91,7 @@ pub(crate) fn relative_uri(playlist: &str, segment: &str) -> String {
 /// The URI of `segment` as the playlist at `playlist` lists it: relative to
 /// the playlist ([`relative_uri`]) or, with an `hls_entry_prefix`, absolute
 /// under that prefix (see [`HlsConfig::entry_prefix`](super::HlsConfig)).
-pub(crate) fn entry_uri(prefix: Option<&str>, playlist: &str, segment: &str) -> String {
+pub fn entry_uri(prefix: Option<&str>, playlist: &str, segment: &str) -> String {
     match prefix.filter(|p| !p.is_empty()) {
         None => relative_uri(playlist, segment),
         Some(p) if p.ends_with('/') => format!("{p}{}", relative_uri(playlist, segment)),

@@ -13,43 +13,16 @@ pub struct SegmentUrls {
 }
 
 /// The URLs of the segment at `segment` (below `hls_path`) listed in the
-/// playlist at `m3u8` (below `hls_path`), with `hls_entry_prefix` if any.
-///
-/// The entry follows the segmenter's rule (media-core `entry_uri`, which it
-/// keeps to itself): relative to the playlist's directory without a prefix;
-/// under the prefix's directory for a prefix ending in `/`; under the prefix
-/// as `hls_path` otherwise.
+/// playlist at `m3u8` (below `hls_path`), with `hls_entry_prefix` if any: the
+/// entry is the segmenter's own ([`media_core::hls::entry_uri`]).
 pub fn segment_urls(entry_prefix: Option<&str>, m3u8: &str, segment: &str) -> SegmentUrls {
-    let below_root = segment.trim_start_matches('/');
-    let ts_url = match entry_prefix.filter(|p| !p.is_empty()) {
-        None => relative_to_playlist(m3u8, segment),
-        Some(p) if p.ends_with('/') => format!("{p}{}", relative_to_playlist(m3u8, segment)),
-        Some(p) => format!("{p}/{below_root}"),
-    };
+    let ts_url = media_core::hls::entry_uri(entry_prefix, m3u8, segment);
     let url = if entry_prefix.is_some_and(|p| !p.is_empty()) {
         ts_url.clone()
     } else {
-        below_root.to_owned()
+        segment.trim_start_matches('/').to_owned()
     };
     SegmentUrls { url, ts_url }
-}
-
-/// `segment` relative to the directory of `playlist` (RFC 3986 5.2 in
-/// reverse): the common leading directories dropped, one `../` per
-/// directory of the playlist left.
-fn relative_to_playlist(playlist: &str, segment: &str) -> String {
-    let mut dir: Vec<&str> = playlist.split('/').filter(|c| !c.is_empty()).collect();
-    dir.pop();
-    let seg: Vec<&str> = segment.split('/').filter(|c| !c.is_empty()).collect();
-    let common = dir
-        .iter()
-        .zip(&seg)
-        .take(seg.len().saturating_sub(1))
-        .take_while(|(a, b)| a == b)
-        .count();
-    let mut out = "../".repeat(dir.len() - common);
-    out.push_str(&seg.get(common..).unwrap_or_default().join("/"));
-    out
 }
 
 #[cfg(test)]
