@@ -20,8 +20,13 @@
 #   DURATION   seconds of each player run (default 30)
 #   SERVERS    any of: nginx tokio smol, and our servers with suffixes:
 #              -mw0 (mw_latency 0), -mr (publish { mr on; }), e.g. tokio-mr
-#              (default "nginx tokio smol").
-#              nginx runs first: the ratios need it.
+#              (default "nginx tokio smol"); `base` is the tokio binary in
+#              $BASE_BIN (an A/B against an older build: check out the old
+#              commit in a git worktree, build it with its own
+#              CARGO_TARGET_DIR, then SERVERS="base tokio"
+#              BASE_BIN=/that/target/release).
+#              The first server is the reference of the ratio columns
+#              (nginx in the default list).
 #   REPEATS    rounds of the whole matrix (default 1); with more, the rounds
 #              interleave (every server at every N, then again), each row's
 #              ratio is against nginx in its own round, and a last table gives
@@ -200,9 +205,10 @@ rtmp {
 EOF
         "${SERVER_PIN[@]}" nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
         ;;
-    tokio | smol | tokio-* | smol-*)
+    tokio | smol | tokio-* | smol-* | base)
         local bin=$BIN/rtmp-server mw=350 mr=off
         [[ $name == smol* ]] && bin=$BIN/rtmp-server-smol
+        [[ $name == base ]] && bin=${BASE_BIN:?BASE_BIN must name the release directory of the baseline build}/rtmp-server
         [[ $name == *-mw0* ]] && mw=0
         [[ $name == *-mr* ]] && mr=on
         cat >"$dir/server.conf" <<EOF
@@ -236,6 +242,8 @@ EOF
 ratio() { awk -v a="$1" -v b="${2:-}" 'BEGIN { if (b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
 # --- runs --------------------------------------------------------------------
+# The ratio columns are against the first server (nginx by default).
+REF=${SERVERS%% *}
 declare -A NGINX_EFF NGINX_KBPP CPU_RUNS EFF_RUNS RATIO_RUNS
 ROWS=()
 for round in $(seq 1 "$REPEATS"); do
@@ -289,7 +297,7 @@ for server in $SERVERS; do
               (.first_frame_ms.median // "-"), (.first_frame_ms.p95 // "-"),
               (.totals.errors + .totals.disconnects + .totals.no_media),
               (.cpu.percent_of_core | floor) ] | @tsv' "$dir/load.json")
-        if [[ $server == nginx ]]; then
+        if [[ $server == "$REF" ]]; then
             NGINX_EFF[$n]=$eff
             NGINX_KBPP[$n]=$kbpp
         fi
@@ -305,7 +313,7 @@ done
 
 echo
 echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, players ramped at ${RAMP}/s reading every ${READ_INTERVAL} ms, loopback, $(nproc) CPUs${SERVER_CPUS:+ (server on CPU $SERVER_CPUS, publisher and players on CPU ${LOAD_CPUS:-any})}; nginx worker_processes 1, our servers workers ${WORKERS}."
-echo "CPU eff. = player-seconds served per server CPU-second (higher is better); × nginx = ratio to nginx-rtmp at the same N."
+echo "CPU eff. = player-seconds served per server CPU-second (higher is better); × $REF = ratio to $REF at the same N (the ratio columns are headed × nginx)."
 echo "KB/player = (peak RSS - RSS before players) / N (lower is better)."
 echo
 echo "| server | players | server CPU s | % of a core | kernel share | CPU eff. | × nginx | peak RSS MB | KB/player | × nginx | player kbit/s min / median | players < 95 % | stalls | first frame ms p50 / p95 | errors + drops | rtmp-load CPU |"
@@ -326,7 +334,7 @@ if [[ $REPEATS -gt 1 ]]; then
             key=$server/$n
             [[ -n ${CPU_RUNS[$key]:-} ]] || continue
             eff_med=$(median <<<"${EFF_RUNS[$key]}")
-            nginx_med=$(median <<<"${EFF_RUNS[nginx/$n]:-}")
+            nginx_med=$(median <<<"${EFF_RUNS[$REF/$n]:-}")
             echo "| $server | $n | $(list "${CPU_RUNS[$key]}") | $(median <<<"${CPU_RUNS[$key]}") | $(list "${RATIO_RUNS[$key]}") | $(median <<<"${RATIO_RUNS[$key]}") | $(ratio "$eff_med" "$nginx_med") |"
         done
     done
