@@ -291,7 +291,8 @@ fn a_hook_server_that_fails_refuses_the_publish_and_two_urls_are_called_in_order
         assert_eq!(code, "NetStream.Play.Rejected");
         drop(client);
 
-        // Each failing hook server refuses the connect within the timeout.
+        // Each failing hook server refuses, within the timeout, a connect
+        // (on_connect) and a publish (on_publish).
         for url in [
             format!("http://{down}/down"),
             hooks.url("/garbage"),
@@ -314,6 +315,20 @@ fn a_hook_server_that_fails_refuses_the_publish_and_two_urls_are_called_in_order
                 matches!(&answer, Err((code, _)) if code == "NetConnection.Connect.Rejected"),
                 "{url}: {answer:?}"
             );
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{url}: took {:?}",
+                started.elapsed()
+            );
+            drop(server);
+            let server = ServerProcess::start_with(
+                bin,
+                &format!("http_hooks {{ enabled on; timeout 2000; on_publish {url}; }}"),
+            );
+            let started = std::time::Instant::now();
+            let mut client = TestClient::connect(server.rtmp, "live");
+            let (code, description) = client.request(true, "s");
+            assert_eq!(code, "NetStream.Publish.Rejected", "{url}: {description}");
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "{url}: took {:?}",
