@@ -9,7 +9,7 @@
 //!
 //! | signal | `-s` | what it does |
 //! |---|---|---|
-//! | SIGHUP | `reload` | reload the config (not supported yet: logged, ignored) |
+//! | SIGHUP | `reload` | reload the config file: see [`crate::reload`] |
 //! | SIGUSR1 | `reopen` | reopen the log file (logrotate) |
 //! | SIGUSR2 | | binary upgrade (not supported yet: logged, ignored) |
 //! | SIGQUIT | `quit` | graceful quit: see [`graceful_quit`] |
@@ -35,7 +35,7 @@ use tracing::{error, info, warn};
 
 use crate::config::{self, Config, LogTank};
 use crate::runtime::Runtime;
-use crate::server::{ListenerKind, Server};
+use crate::server::Server;
 
 /// How long shutdown waits for HLS sinks to close their segments.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -124,6 +124,7 @@ pub fn main(serve: impl FnOnce(Config, OperatorSignals) -> std::io::Result<()>) 
         println!("the configuration file {name} test is successful");
         return ExitCode::SUCCESS;
     }
+    let _ = CONFIG_FILE.set(cli.config.clone());
     if let Some(command) = cli.signal {
         return match send_signal(&config.pid, command) {
             Ok(()) => ExitCode::SUCCESS,
@@ -248,6 +249,9 @@ fn send_signal(pid_file: &Path, command: SignalCommand) -> Result<(), String> {
         .map_err(|e| format!("signal pid {} from {shown}: {e}", pid.as_raw_nonzero()))
 }
 
+/// The config file given with `-c`, which a reload reads again.
+static CONFIG_FILE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
 /// Starts the server on `rt` and serves until a quit signal, handling the
 /// operator's signals meanwhile (see the module docs).
 pub async fn run_server(
@@ -255,24 +259,27 @@ pub async fn run_server(
     config: Config,
     signals: OperatorSignals,
 ) -> std::io::Result<()> {
-    let server = Server::start(rt.clone(), config.clone())?;
+    let server = Server::start(rt.clone(), config)?;
+    server
+        .ctx()
+        .reload
+        .set_path(CONFIG_FILE.get().cloned().flatten());
     for (kind, addr) in server.bound() {
-        let what = match kind {
-            ListenerKind::Rtmp => "rtmp",
-            ListenerKind::HttpServer => "http server",
-            ListenerKind::HttpApi => "http api",
-            ListenerKind::HttpBoth => "http server+api",
-        };
+        let what = crate::reload::kind_name(*kind);
         info!("{what} listening on {addr}");
     }
     let quit = loop {
         let received = signals.next().await;
+        // A reload may have changed `force_grace_quit` and the grace timings.
+        let config = server.ctx().config();
         match received.asks(&config) {
             OperatorSignal::GracefulQuit => break QuitKind::Graceful(received),
             OperatorSignal::FastQuit => break QuitKind::Fast(received),
+            OperatorSignal::Reload => reload(&server, received).await,
             other => on_signal(other, received, &config),
         }
     };
+    let config = server.ctx().config();
     let graceful = match quit {
         QuitKind::Fast(received) => {
             info!("{} received: fast quit", received.name);
@@ -370,8 +377,8 @@ async fn drain(server: &Server, rt: &dyn Runtime, limit: Duration) {
     }
 }
 
-/// Runs `step` of a quit while still answering signals: reopen and reload
-/// work as usual, a second graceful quit is redundant, and a fast quit ends
+/// Runs `step` of a quit while still answering signals: reopen works as
+/// usual, a reload is refused (the listeners are closing), a second graceful quit is redundant, and a fast quit ends
 /// the step early (`false`).
 async fn while_handling(
     signals: &OperatorSignals,
@@ -385,6 +392,10 @@ async fn while_handling(
         match select(step.as_mut(), next).await {
             Either::Left(((), _)) => return true,
             Either::Right((received, _)) => match received.asks(config) {
+                // During a quit: refused, the quit runs with the config it started with.
+                OperatorSignal::Reload => {
+                    warn!("{} received: quitting, reload refused", received.name)
+                }
                 OperatorSignal::FastQuit => {
                     info!(
                         "{} received: fast quit, cutting the graceful quit short",
@@ -401,14 +412,28 @@ async fn while_handling(
     }
 }
 
+/// SIGHUP: reads the config file again and applies it ([`crate::reload`]);
+/// a file with an error is refused and the running config stays.
+async fn reload(server: &Server, received: Received) {
+    let name = received.name;
+    info!("{name} received: reloading the config");
+    match crate::reload::reload_file(server.ctx()).await {
+        Ok(report) if report.failures.is_empty() => info!("{name}: config reloaded"),
+        Ok(report) => warn!(
+            "{name}: config reloaded; {} change(s) could not be applied: {}",
+            report.failures.len(),
+            report.failures.join("; ")
+        ),
+        Err(e) => error!("{name}: reload refused, the running config stays: {e}"),
+    }
+}
+
 /// The signals that neither quit nor wait: one log line each.
 fn on_signal(asks: OperatorSignal, received: Received, config: &Config) {
     let name = received.name;
     match asks {
-        // The reload issue plugs its handler in here.
-        OperatorSignal::Reload => {
-            info!("{name} received: reload requested; not supported yet, ignored")
-        }
+        // Handled by the shell loop (refused while quitting).
+        OperatorSignal::Reload => {}
         OperatorSignal::ReopenLog => match crate::logging::reopen() {
             Some((path, Ok(()))) => info!("{name} received: log file {} reopened", path.display()),
             Some((path, Err(e))) => warn!(

@@ -43,6 +43,8 @@ pub struct ServerCtx {
     /// The summaries API's previous CPU reading (its CPU shares cover the
     /// time between two calls).
     pub(crate) cpu_sample: Mutex<Option<crate::http::api::system::CpuSample>>,
+    /// The config file and the running listeners, for a reload ([`crate::reload`]).
+    pub reload: crate::reload::ReloadState,
 }
 
 impl ServerCtx {
@@ -64,6 +66,7 @@ impl ServerCtx {
             shutting_down: AtomicBool::new(false),
             shutdown_begun: event_listener::Event::new(),
             cpu_sample: Mutex::new(None),
+            reload: crate::reload::ReloadState::default(),
         })
     }
 
@@ -78,6 +81,17 @@ impl ServerCtx {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Puts `config` in force (a reload, see [`crate::reload::apply`]):
+    /// what is read from now on is resolved from it; sessions keep the
+    /// settings they already hold.
+    pub fn replace_config(&self, config: Config) {
+        let vhosts = crate::settings::vhosts(&config);
+        let http = crate::settings::http_server(&config);
+        *self.http.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(http);
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        *self.vhosts.write().unwrap_or_else(|e| e.into_inner()) = vhosts;
     }
 
     /// HTTP server settings.

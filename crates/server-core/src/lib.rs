@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod logging;
 pub mod media;
 pub mod net;
+pub mod reload;
 pub mod rtmp_conn;
 pub mod runtime;
 pub mod server;

@@ -38,11 +38,18 @@ pub struct LogGuard;
 /// The file the global subscriber writes to, when `srs_log_tank file`.
 static LOG_FILE: OnceLock<SharedLogFile> = OnceLock::new();
 
+/// Changes the installed subscriber's level (a reload of `srs_log_level`).
+type SetLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// How to change the level, once [`init`] installed a subscriber without `RUST_LOG`.
+static SET_LEVEL: OnceLock<SetLevel> = OnceLock::new();
+
 /// Installs the global subscriber. Falls back to the console if the log file
 /// cannot be opened (and says so).
 pub fn init(config: &Config) -> LogGuard {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(filter_for(&config.log_level)));
+    let from_env = EnvFilter::try_from_default_env().ok();
+    let by_config = from_env.is_none();
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(filter_for(&config.log_level)));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -50,13 +57,20 @@ pub fn init(config: &Config) -> LogGuard {
         match LogFile::open(&config.log_file) {
             Ok(file) => {
                 let file = SharedLogFile(Arc::new(file));
-                let installed = builder
+                let builder = builder
                     .with_ansi(false)
                     .with_writer(file.clone())
-                    .try_init()
-                    .is_ok();
-                if installed {
+                    .with_filter_reloading();
+                let handle = builder.reload_handle();
+                if builder.try_init().is_ok() {
                     let _ = LOG_FILE.set(file);
+                    if by_config {
+                        let _ = SET_LEVEL.set(Box::new(move |level| {
+                            handle
+                                .reload(EnvFilter::new(filter_for(level)))
+                                .map_err(|e| e.to_string())
+                        }));
+                    }
                 }
                 return LogGuard;
             }
@@ -66,8 +80,26 @@ pub fn init(config: &Config) -> LogGuard {
             ),
         }
     }
-    let _ = builder.with_writer(std::io::stderr).try_init();
+    let builder = builder.with_writer(std::io::stderr).with_filter_reloading();
+    let handle = builder.reload_handle();
+    if builder.try_init().is_ok() && by_config {
+        let _ = SET_LEVEL.set(Box::new(move |level| {
+            handle
+                .reload(EnvFilter::new(filter_for(level)))
+                .map_err(|e| e.to_string())
+        }));
+    }
     LogGuard
+}
+
+/// Logs at SRS level `srs_level` from now on (a reload). Refused when
+/// `RUST_LOG` chose the level at start (it wins over the config), or when
+/// this process installed no subscriber of its own (tests, embedders).
+pub fn set_level(srs_level: &str) -> Result<(), String> {
+    match SET_LEVEL.get() {
+        Some(set) => set(srs_level),
+        None => Err("the level is set by RUST_LOG (or logging is not ours): unchanged".into()),
+    }
 }
 
 /// Reopens the log file at its configured path (SIGUSR1). `None` when logs go

@@ -14,6 +14,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::context::ServerCtx;
+use crate::reload::{ListenerEntry, ListenerStop};
 use crate::runtime::{BoxFuture, Connection, Listener, Runtime};
 pub use crate::settings::ListenerKind;
 
@@ -31,13 +32,10 @@ impl Server {
         let ctx = ServerCtx::new(rt.clone(), config);
         let mut bound = Vec::new();
         for (kind, addr) in plan {
-            let listener = rt
-                .bind(addr)
+            let local = start_listener(&ctx, kind, addr)
                 .map_err(|e| io::Error::new(e.kind(), format!("listen {addr}: {e}")))?;
-            let local = listener.local_addr()?;
             info!(?kind, %local, "listening");
             bound.push((kind, local));
-            rt.spawn(Box::pin(accept_loop(ctx.clone(), listener, kind)));
         }
         rt.spawn(Box::pin(reaper(ctx.clone())));
         Ok(Server { ctx, bound })
@@ -82,9 +80,48 @@ impl Server {
     }
 }
 
-async fn accept_loop(ctx: Arc<ServerCtx>, listener: Box<dyn Listener>, kind: ListenerKind) {
+/// Binds `addr` (as configured: port 0 picks one) and starts accepting on it;
+/// the listener is registered so a reload can stop it alone. The bound address.
+pub(crate) fn start_listener(
+    ctx: &Arc<ServerCtx>,
+    kind: ListenerKind,
+    addr: SocketAddr,
+) -> io::Result<SocketAddr> {
+    let listener = ctx.rt.bind(addr)?;
+    let local = listener.local_addr()?;
+    let stop = Arc::new(ListenerStop::default());
+    ctx.reload
+        .listeners
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(ListenerEntry {
+            kind,
+            configured: addr,
+            local,
+            stop: stop.clone(),
+        });
+    ctx.rt
+        .spawn(Box::pin(accept_loop(ctx.clone(), listener, kind, stop)));
+    Ok(local)
+}
+
+/// Accepts until shutdown begins or a reload stops this listener; either way
+/// the listener is dropped (the port closes) and accepted connections go on.
+async fn accept_loop(
+    ctx: Arc<ServerCtx>,
+    listener: Box<dyn Listener>,
+    kind: ListenerKind,
+    stop: Arc<ListenerStop>,
+) {
     loop {
-        let Some(accepted) = ctx.unless_shutting_down(listener.accept()).await else {
+        let accept = async {
+            use futures_util::future::{select, Either};
+            match select(listener.accept(), std::pin::pin!(stop.stopped())).await {
+                Either::Left((accepted, _)) => Some(accepted),
+                Either::Right(_) => None,
+            }
+        };
+        let Some(Some(accepted)) = ctx.unless_shutting_down(accept).await else {
             return;
         };
         let (conn, peer) = match accepted {

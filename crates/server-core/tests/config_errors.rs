@@ -167,7 +167,7 @@ fn every_not_supported_directive_is_refused_clearly() {
         );
     }
     for (block, d) in [
-        ("http_api", "raw_api { enabled on; }"),
+        ("http_api", "https { enabled on; }"),
         ("http_server", "https { enabled on; }"),
     ] {
         let name = d.split_whitespace().next().unwrap();

@@ -12,7 +12,7 @@ use media_core::jitter::JitterMode;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::model::{
     ApiAuth, Config, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank,
-    PlayConfig, PublishConfig, VhostConfig,
+    PlayConfig, PublishConfig, RawApi, VhostConfig,
 };
 use super::mount::{MountError, MountTemplate};
 use super::parser::Directive;
@@ -138,7 +138,7 @@ const HTTP_REMUX_NOT_SUPPORTED: &[&str] = &[
     "has_video",
     "guess_has_av",
 ];
-const HTTP_API_NOT_SUPPORTED: &[&str] = &["raw_api", "https"];
+const HTTP_API_NOT_SUPPORTED: &[&str] = &["https"];
 const HTTP_SERVER_NOT_SUPPORTED: &[&str] = &["https"];
 
 /// HLS template variables the segmenter renders (see `media_core::hls::template`).
@@ -280,6 +280,7 @@ fn http_api(dirs: &[Directive]) -> Result<HttpApiConfig, ConfigError> {
                 origins_given = Some(d);
             }
             "auth" => c.auth = api_auth(d)?,
+            "raw_api" => c.raw_api = raw_api(d)?,
             _ => return Err(refuse(d, HTTP_API_NOT_SUPPORTED)),
         }
     }
@@ -313,6 +314,22 @@ fn allow_origins(d: &Directive) -> Result<Vec<String>, ConfigError> {
             Ok(v.to_ascii_lowercase())
         })
         .collect()
+}
+
+/// `raw_api { enabled on; allow_reload on; }` (SRS 5's set: its older
+/// `allow_query` and `allow_update` are gone there and refused here).
+fn raw_api(d: &Directive) -> Result<RawApi, ConfigError> {
+    let mut c = RawApi::default();
+    let mut seen = Seen::default();
+    for d in block(d, 0)? {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "enabled" => c.enabled = on_off(d)?,
+            "allow_reload" => c.allow_reload = on_off(d)?,
+            _ => return Err(refuse(d, &[])),
+        }
+    }
+    Ok(c)
 }
 
 /// `auth { enabled; username; password; }`: credentials when enabled.

@@ -29,7 +29,7 @@ pub use directives::{LOG_LEVELS, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 pub use error::{ConfigError, ConfigErrorKind};
 pub use model::{
     ApiAuth, Config, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank,
-    PlayConfig, PublishConfig, VhostConfig, DEFAULT_VHOST,
+    PlayConfig, PublishConfig, RawApi, VhostConfig, DEFAULT_VHOST,
 };
 pub use mount::{MountError, MountTemplate};
 pub use parser::{MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};

@@ -97,6 +97,20 @@ pub struct HttpApiConfig {
     pub allow_origins: Vec<String>,
     /// Credentials every API request must carry (`auth { }`, default none).
     pub auth: Option<ApiAuth>,
+    /// SRS's HTTP RPC (`raw_api { }`, default off).
+    pub raw_api: RawApi,
+}
+
+/// `http_api { raw_api { enabled on; allow_reload on; } }`: SRS's HTTP RPC,
+/// `GET /api/v1/raw?rpc=reload` reloads the config file. Both default off:
+/// whoever reaches the API (and holds its `auth` credentials, when set) may
+/// then reload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RawApi {
+    /// `enabled` (default off).
+    pub enabled: bool,
+    /// `allow_reload` (default off).
+    pub allow_reload: bool,
 }
 
 /// `http_api { auth { enabled on; username U; password P; } }` (SRS 5): HTTP
@@ -255,6 +269,7 @@ impl Config {
                 crossdomain: true,
                 allow_origins: Vec::new(),
                 auth: None,
+                raw_api: RawApi::default(),
             },
             http_server: HttpServerConfig {
                 enabled: false,

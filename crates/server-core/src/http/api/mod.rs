@@ -159,6 +159,60 @@ impl Writer {
     }
 }
 
+/// SRS `ERROR_SYSTEM_CONFIG_INVALID`: the new config file has an error.
+pub const ERROR_SYSTEM_CONFIG_INVALID: i32 = 1023;
+/// SRS `ERROR_SYSTEM_CONFIG_RAW`: no such RPC.
+pub const ERROR_SYSTEM_CONFIG_RAW: i32 = 1060;
+/// SRS `ERROR_SYSTEM_CONFIG_RAW_DISABLED`: `raw_api` (or `allow_reload`) is off.
+pub const ERROR_SYSTEM_CONFIG_RAW_DISABLED: i32 = 1061;
+
+/// SRS's HTTP RPC `GET /api/v1/raw?rpc=reload` (`http_api { raw_api { } }`).
+/// Unlike SRS, which answers before it reloads, the reload is done when the
+/// answer comes, and a refused file's `file:line` reason is in it.
+async fn raw(ctx: &std::sync::Arc<ServerCtx>, w: &Writer, query: &str) -> Reply {
+    #[derive(Serialize)]
+    struct Refused {
+        code: i32,
+        error: String,
+    }
+    #[derive(Serialize)]
+    struct Reloaded {
+        changes: Vec<String>,
+        failures: Vec<String>,
+    }
+    let raw_api = ctx.config().http_api.raw_api;
+    if !raw_api.enabled {
+        return w.error(StatusCode::FORBIDDEN, ERROR_SYSTEM_CONFIG_RAW_DISABLED);
+    }
+    if query_param(query, "rpc") != Some("reload") {
+        return w.error(StatusCode::BAD_REQUEST, ERROR_SYSTEM_CONFIG_RAW);
+    }
+    if !raw_api.allow_reload {
+        return w.error(StatusCode::FORBIDDEN, ERROR_SYSTEM_CONFIG_RAW_DISABLED);
+    }
+    tracing::info!("reload requested by the HTTP API (rpc=reload)");
+    match crate::reload::reload_file(ctx).await {
+        Ok(report) => w.ok(Reloaded {
+            changes: report.changes,
+            failures: report.failures,
+        }),
+        Err(e) => {
+            tracing::error!("rpc=reload refused, the running config stays: {e}");
+            let status = match e {
+                crate::reload::ReloadError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            w.send(
+                status,
+                &Refused {
+                    code: ERROR_SYSTEM_CONFIG_INVALID,
+                    error: e.to_string(),
+                },
+            )
+        }
+    }
+}
+
 /// A JSONP callback must be a plain JavaScript name path (`cb`, `a.b_c$1`):
 /// anything else could inject script into the page that loads it.
 fn valid_callback(name: &str) -> bool {
@@ -206,6 +260,7 @@ pub(crate) fn allowed_methods(path: &str, serve_root: bool) -> Option<&'static s
             Some(READ_ONLY)
         }
         ["api", "v1", "clients", _] => Some(READ_AND_DELETE),
+        ["api", "v1", "raw"] => Some(READ_ONLY),
         _ => None,
     }
 }
@@ -213,7 +268,7 @@ pub(crate) fn allowed_methods(path: &str, serve_root: bool) -> Option<&'static s
 /// Serves one API request. `serve_root` answers `/` (a listener dedicated to
 /// the API); on a shared port `/` is the HTTP server's.
 pub(crate) async fn handle(
-    ctx: &ServerCtx,
+    ctx: &std::sync::Arc<ServerCtx>,
     method: &Method,
     path: &str,
     query: &str,
@@ -321,6 +376,7 @@ pub(crate) async fn handle(
                 }),
             }
         }
+        ["api", "v1", "raw"] if reading => raw(ctx, &w, query).await,
         _ => match allowed_methods(path, serve_root) {
             Some(allow) => reply::not_allowed(allow),
             None => reply::status(StatusCode::NOT_FOUND),
