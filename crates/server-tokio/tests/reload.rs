@@ -431,3 +431,108 @@ fn three_reloads_under_a_publisher_and_a_player_lose_no_frame() {
         );
     });
 }
+
+#[test]
+fn a_disabled_vhost_ends_its_streams_and_refuses_new_clients() {
+    if !have("ffmpeg") {
+        return;
+    }
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let mut publisher = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("gone"), true);
+        wait_for(Duration::from_secs(20), || {
+            server.playlist("gone").filter(|p| !segments(p).is_empty())
+        })
+        .expect("publishing");
+        let recording = server.dir.path().join("gone.flv");
+        let mut player = Player::start(&server.rtmp_url("gone"), &recording, 60);
+        assert!(grows(&recording, 10_000, Duration::from_secs(15)));
+
+        let disabled = test_config(server.dir.path(), "", "").replacen(
+            "vhost __defaultVhost__ {",
+            "vhost __defaultVhost__ {\n    enabled off;",
+            1,
+        );
+        reload_with(&server, &disabled, 1);
+        wait_log_n(
+            &server,
+            "clients of removed or disabled vhosts disconnected",
+            1,
+        );
+        // The publisher and the player are disconnected.
+        assert!(
+            wait_for(Duration::from_secs(15), || publisher
+                .0
+                .try_wait()
+                .expect("wait"))
+            .is_some(),
+            "the publisher is still connected"
+        );
+        assert!(
+            wait_for(Duration::from_secs(15), || player
+                .0
+                .try_wait()
+                .expect("wait"))
+            .is_some(),
+            "the player is still connected"
+        );
+        // HLS closed its segment: every listed segment is there, none half-written.
+        let dir = server.hls_dir().join("live");
+        wait_for(Duration::from_secs(10), || {
+            let leftovers = std::fs::read_dir(&dir)
+                .ok()?
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+                .count();
+            (leftovers == 0).then_some(())
+        })
+        .expect("a half-written segment left");
+        let playlist = server.playlist("gone").expect("playlist");
+        assert!(segments(&playlist).iter().all(|s| dir.join(s).exists()));
+        // New clients of the vhost are refused.
+        let (ok, _) = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("again"), false)
+            .wait(Duration::from_secs(20));
+        assert!(!ok, "a publish on a disabled vhost was accepted");
+    });
+}
+
+#[test]
+fn srs_log_level_applies_at_once() {
+    if !have("ffmpeg") {
+        return;
+    }
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let quiet = test_config(server.dir.path(), "", "").replacen(
+            "srs_log_level trace;",
+            "srs_log_level warn;",
+            1,
+        );
+        std::fs::write(conf_of(&server), quiet).unwrap();
+        hup(&server);
+        wait_log_n(&server, "srs_log_level: \"trace\" -> \"warn\"", 1);
+        std::thread::sleep(Duration::from_millis(500));
+        let publishes = |stream: &str| {
+            plain(&server.log_text())
+                .lines()
+                .filter(|l| l.contains(": publish ") && l.contains(&format!("/live/{stream} ")))
+                .count()
+        };
+        let quiet_one = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("quiet"), true);
+        wait_for(Duration::from_secs(20), || {
+            server.playlist("quiet").filter(|p| !segments(p).is_empty())
+        })
+        .expect("publishing");
+        assert_eq!(publishes("quiet"), 0, "{}", server.log_text());
+        drop(quiet_one);
+        // Back to trace: the next publish is logged.
+        std::fs::write(conf_of(&server), test_config(server.dir.path(), "", "")).unwrap();
+        hup(&server);
+        std::thread::sleep(Duration::from_millis(1000));
+        let _loud = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("loud"), true);
+        wait_for(Duration::from_secs(20), || {
+            (publishes("loud") == 1).then_some(())
+        })
+        .unwrap_or_else(|| panic!("no publish line at trace:\n{}", server.log_text()));
+    });
+}
