@@ -13,6 +13,7 @@ pub mod access;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod dvr;
 pub mod fs;
 pub mod hls_sink;
 pub mod hooks;

@@ -63,6 +63,7 @@ pub fn vhost(v: &VhostConfig) -> VhostSettings {
             path: v.hls.path.clone(),
             config: v.hls.segmenter.clone(),
         }),
+        dvr: v.dvr.enabled.then(|| v.dvr.clone()),
         flv_mount: v.http_remux.enabled.then(|| v.http_remux.mount.clone()),
         hooks: v.http_hooks.clone(),
         security: v.security.clone(),

@@ -47,6 +47,8 @@ pub struct VhostSettings {
     pub merged_read: Option<Duration>,
     /// HLS output, when enabled.
     pub hls: Option<HlsSettings>,
+    /// Recording (`dvr`), when enabled.
+    pub dvr: Option<crate::config::DvrConfig>,
     /// HTTP-FLV mount (e.g. `[vhost]/[app]/[stream].flv`), when `http_remux` is enabled.
     pub flv_mount: Option<MountTemplate>,
     /// Callbacks (`http_hooks`).

@@ -118,7 +118,6 @@ fn every_not_supported_directive_is_refused_clearly() {
     let vhost = [
         "forward { enabled on; }",
         "cluster { mode remote; }",
-        "dvr { enabled on; }",
         "transcode { enabled on; }",
         "ingest livestream { enabled on; }",
         "rtc { enabled on; }",

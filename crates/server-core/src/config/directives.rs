@@ -90,7 +90,6 @@ const ROOT_NOT_SUPPORTED: &[&str] = &[
 const VHOST_NOT_SUPPORTED: &[&str] = &[
     "forward",
     "cluster",
-    "dvr",
     "transcode",
     "ingest",
     "rtc",
@@ -397,6 +396,7 @@ fn vhost(name: &str, dirs: &[Directive]) -> Result<(VhostConfig, Option<u32>), C
             }
             "publish" => v.publish = publish(block(d, 0)?)?,
             "hls" => v.hls = hls(block(d, 0)?)?,
+            "dvr" => v.dvr = super::dvr::dvr(block(d, 0)?)?,
             "http_remux" => v.http_remux = http_remux(block(d, 0)?)?,
             "http_hooks" => v.http_hooks = super::hooks::http_hooks(block(d, 0)?)?,
             "security" => v.security = super::access::security(block(d, 0)?)?,

@@ -15,6 +15,7 @@
 
 mod access;
 mod directives;
+mod dvr;
 mod error;
 mod hooks;
 mod lexer;
@@ -26,6 +27,7 @@ mod values;
 use std::path::Path;
 
 pub use directives::{LOG_LEVELS, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+pub use dvr::{DvrConfig, DvrPlan, MAX_DVR_DURATION_SECS, MIN_DVR_DURATION_SECS};
 pub use error::{ConfigError, ConfigErrorKind};
 pub use model::{
     ApiAuth, Config, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank,

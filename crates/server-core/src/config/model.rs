@@ -167,6 +167,8 @@ pub struct VhostConfig {
     pub publish: PublishConfig,
     /// `hls { }`.
     pub hls: HlsVhostConfig,
+    /// `dvr { }`: recording to files.
+    pub dvr: super::DvrConfig,
     /// `http_remux { }` (HTTP-FLV).
     pub http_remux: HttpRemuxConfig,
     /// `http_hooks { }`: callbacks that admit clients and hear what happens.
@@ -325,6 +327,7 @@ impl VhostConfig {
             play: PlayConfig::srs_default(),
             publish: PublishConfig::srs_default(),
             hls: HlsVhostConfig::srs_default(),
+            dvr: super::DvrConfig::srs_default(),
             http_remux: HttpRemuxConfig::srs_default(),
             http_hooks: HttpHooksConfig::default(),
             security: SecurityConfig::default(),
