@@ -370,6 +370,7 @@ fn http_server(dirs: &[Directive]) -> Result<HttpServerConfig, ConfigError> {
             "listen" => c.listen = endpoints(d)?,
             "dir" => c.dir = text(d)?.into(),
             "crossdomain" => c.crossdomain = on_off(d)?,
+            "console" => c.console = super::console::console(d)?,
             _ => return Err(refuse(d, HTTP_SERVER_NOT_SUPPORTED)),
         }
     }

@@ -14,6 +14,7 @@
 //!   templates.
 
 mod access;
+mod console;
 mod directives;
 mod dvr;
 mod error;
@@ -26,6 +27,7 @@ mod values;
 
 use std::path::Path;
 
+pub use console::{ConsoleConfig, MAX_CONSOLE_PATH};
 pub use directives::{LOG_LEVELS, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 pub use dvr::{DvrConfig, DvrPlan, MAX_DVR_DURATION_SECS, MIN_DVR_DURATION_SECS};
 pub use error::{ConfigError, ConfigErrorKind};

@@ -145,6 +145,8 @@ pub struct HttpServerConfig {
     pub dir: PathBuf,
     /// Answer with `Access-Control-Allow-Origin: *` (`crossdomain`, default on).
     pub crossdomain: bool,
+    /// The web console (`console { }`, default on at `/console/`).
+    pub console: super::console::ConsoleConfig,
 }
 
 /// `vhost NAME { }`.
@@ -278,6 +280,7 @@ impl Config {
                 listen: vec![any_v4(8080)],
                 dir: PathBuf::from("./objs/nginx/html"),
                 crossdomain: true,
+                console: super::console::ConsoleConfig::default(),
             },
             vhosts: Vec::new(),
         }

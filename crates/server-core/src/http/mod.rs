@@ -8,8 +8,8 @@
 //!   send-stall timeout (a player that stops reading is dropped).
 //! - [`timer`]: hyper's timer on `Runtime::sleep`/`now`, so `header_read_timeout`
 //!   (a client that connects and says nothing, or idles between requests) works.
-//! - [`router`]: one request to its handler; [`files`], [`flv`], [`index`] and
-//!   [`api`] are the handlers; [`path`] and [`mime`] map URLs to files safely.
+//! - [`router`]: one request to its handler; [`files`], [`flv`], [`index`],
+//!   [`console`] and [`api`] are the handlers; [`path`] and [`mime`] map URLs to files safely.
 //!
 //! Connection-level limits are the constants below; [`HttpOptions`] carries the
 //! timeouts so tests can shorten them.
@@ -17,6 +17,7 @@
 pub(crate) mod api;
 pub mod auth;
 mod body;
+mod console;
 mod files;
 mod flv;
 mod hyper_io;

@@ -12,6 +12,7 @@ use hyper::{Method, Request, StatusCode};
 use tracing::debug;
 
 use super::auth;
+use super::console;
 use super::files::{self, Lookup};
 use super::flv::{self, FlvRequest};
 use super::path::{PathError, UrlPath};
@@ -190,6 +191,10 @@ async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Re
     let head = parts.method == Method::HEAD;
     if parts.method != Method::GET && !head {
         return reply::not_allowed(SERVER_METHODS);
+    }
+    if console::owns(ctx, parts.uri.path()) {
+        let (path, query) = (parts.uri.path(), parts.uri.query().unwrap_or(""));
+        return console::serve(ctx, path, query, host_of(parts).as_deref(), &parts.headers).await;
     }
     let path = match UrlPath::parse(parts.uri.path()) {
         Ok(p) => p,
