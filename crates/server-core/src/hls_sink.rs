@@ -94,8 +94,12 @@ impl HlsManager {
                 .position(|(k, _)| *k == source.key)
                 .and_then(|i| parked.remove(i))
                 .map(|(_, s)| s)
-                // A reload changed the options: they apply from a new segmenter.
-                .filter(|s| *s.config() == settings.config)
+                // A reload changed the options: the segmenter takes them
+                // when it can (numbering and window go on), else a new one starts.
+                .and_then(|mut s| {
+                    (*s.config() == settings.config || s.reconfigure(settings.config.clone()))
+                        .then_some(s)
+                })
         };
         let segmenter = parked.unwrap_or_else(|| {
             HlsSegmenter::new(settings.config.clone(), &source.key.app, &source.key.stream)
@@ -139,15 +143,28 @@ impl HlsManager {
 
     /// Restarts the sink of `source` with `settings` (a reload changed
     /// them): the running one closes its segment, then a new one starts at
-    /// the stream's next keyframe. Numbering continues when the segmenter's
-    /// options are unchanged (only `hls_path` moved); other changes start a
-    /// new segmenter, whose numbering starts again at 0.
-    pub fn restart(&self, ctx: &Arc<ServerCtx>, source: &Arc<Source>, settings: &HlsSettings) {
+    /// the stream's next keyframe, after a discontinuity. The playlist's
+    /// numbering and window go on, unless `hls_path`, `hls_m3u8_file` or
+    /// `hls_entry_prefix` changed (`moved`, or refused by
+    /// `HlsSegmenter::reconfigure`): the playlist is then a new one, at its
+    /// new place, numbered from 0.
+    pub fn restart(
+        &self,
+        ctx: &Arc<ServerCtx>,
+        source: &Arc<Source>,
+        settings: &HlsSettings,
+        moved: bool,
+    ) {
         let stopped = self.stop(&source.key);
         let (ctx, source, settings) = (ctx.clone(), source.clone(), settings.clone());
         ctx.rt.clone().spawn(Box::pin(async move {
             if let Some(stopped) = stopped {
                 stopped.await;
+            }
+            if moved {
+                // The old playlist lists segments under the old root.
+                let mut parked = ctx.hls.parked.lock().unwrap_or_else(|e| e.into_inner());
+                parked.retain(|(k, _)| *k != source.key);
             }
             if source.publisher().is_some() {
                 ctx.hls.ensure(&ctx, &source, &settings);

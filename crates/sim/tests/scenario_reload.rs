@@ -1,7 +1,8 @@
 //! Config reloads while a publisher and its players run: every player gets
 //! every frame, in order, without a gap, across reloads that switch HLS on
-//! for the running stream, change the chunk size, add a listener and switch
-//! HLS off again; HLS starts without a republish and stops with its last
+//! for the running stream, change the chunk size and the HLS fragment, add a
+//! listener and switch HLS off again; HLS starts without a republish, goes on
+//! in the same playlist when its options change, and stops with its last
 //! segment listed.
 
 mod scenario_support;
@@ -85,7 +86,7 @@ fn players_connected_across_reloads_lose_no_frame() {
         &server,
         config(
             "listen 1935 1936;",
-            "hls { enabled on; hls_fragment 2; }\nchunk_size 4096;",
+            "hls { enabled on; hls_fragment 3; }\nchunk_size 4096;",
         ),
     );
     assert_eq!(report.started.len(), 1, "{report:?}");
@@ -109,6 +110,15 @@ fn players_connected_across_reloads_lose_no_frame() {
         "HLS goes on while off"
     );
     assert!(off.len() > on.len());
+    // hls_fragment changed under the running stream: the same playlist goes
+    // on (its first segments kept, numbering continued), the cut marked.
+    assert_eq!(
+        names(&off[..on.len()]),
+        names(&on),
+        "the playlist started over"
+    );
+    let text = String::from_utf8(sim.fs().read(PLAYLIST).expect("playlist").to_vec()).unwrap();
+    assert!(text.contains("#EXT-X-DISCONTINUITY\n"), "{text}");
 
     sim.run_until(secs(31)).unwrap();
     for (i, player) in players.iter().enumerate() {

@@ -299,6 +299,24 @@ impl HlsSegmenter {
         &self.config
     }
 
+    /// New options for the segments to come (a config reload), keeping the
+    /// playlist's window and numbering. Only between segments (after
+    /// [`on_unpublish`](Self::on_unpublish)); and `m3u8_file` and
+    /// `entry_prefix` name the playlist and the entries already listed, so
+    /// they must stay. Otherwise nothing changes and `false` says to start
+    /// a new segmenter.
+    pub fn reconfigure(&mut self, config: HlsConfig) -> bool {
+        let between = self.current.is_none() && self.probe.is_empty();
+        if !between
+            || config.m3u8_file != self.config.m3u8_file
+            || config.entry_prefix != self.config.entry_prefix
+        {
+            return false;
+        }
+        self.config = config;
+        true
+    }
+
     /// `held` is what the frame keeps in memory while it waits.
     fn on_frame(&mut self, frame: EsFrame, dts_ms: u64, held: usize, now_unix_ms: u64) {
         if self.current.is_some() {
@@ -581,6 +599,44 @@ mod tests {
         b.extend_from_slice(&[0x67, 0x64, 0, level]);
         b.extend_from_slice(&[1, 0, 2, 0x68, 0xEB]);
         b
+    }
+
+    /// New options apply between segments only, and never rename the playlist.
+    #[test]
+    fn reconfigure_between_segments_keeps_the_numbering() {
+        let mut seg = HlsSegmenter::new(HlsConfig::default(), "live", "s");
+        let key = vec![0x17, 1, 0, 0, 0, 0, 0, 0, 2, 0x65, 0x88];
+        for m in [
+            msg(MediaKind::Video, avc_header(0x1F)),
+            msg(MediaKind::Video, key.clone()),
+        ] {
+            seg.push(&m, 0).unwrap();
+        }
+        let longer = HlsConfig {
+            fragment: std::time::Duration::from_secs(7),
+            ..HlsConfig::default()
+        };
+        assert!(!seg.reconfigure(longer.clone()), "a segment is open");
+        seg.on_unpublish();
+        let renamed = HlsConfig {
+            m3u8_file: "[app]/other.m3u8".into(),
+            ..longer.clone()
+        };
+        assert!(!seg.reconfigure(renamed));
+        assert!(seg.reconfigure(longer.clone()));
+        assert_eq!(*seg.config(), longer);
+        let _: Vec<_> = std::iter::from_fn(|| seg.poll_action()).collect();
+        seg.push(&msg(MediaKind::Video, avc_header(0x1F)), 0)
+            .unwrap();
+        seg.push(&msg(MediaKind::Video, key), 0).unwrap();
+        seg.on_unpublish();
+        let opened: Vec<u64> = std::iter::from_fn(|| seg.poll_action())
+            .filter_map(|a| match a {
+                HlsAction::OpenSegment { seq, .. } => Some(seq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(opened, [1], "numbering continues");
     }
 
     /// A window full of zero-length segments (what alternating sequence

@@ -187,7 +187,7 @@ impl Output for Hls {
             }
             (Some(a), Some(b)) if a.path != b.path || a.config != b.config => {
                 tracing::info!(stream = %stream.source.key, "reload: hls changed, restarting its sink");
-                ctx.hls.restart(ctx, &stream.source, b);
+                ctx.hls.restart(ctx, &stream.source, b, a.path != b.path);
             }
             (Some(_), Some(_)) => {}
         }
