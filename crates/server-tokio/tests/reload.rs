@@ -536,3 +536,36 @@ fn srs_log_level_applies_at_once() {
         .unwrap_or_else(|| panic!("no publish line at trace:\n{}", server.log_text()));
     });
 }
+
+#[test]
+fn max_connections_applies_at_once() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let _publisher = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("full"), true);
+        wait_for(Duration::from_secs(20), || {
+            server.playlist("full").filter(|p| !segments(p).is_empty())
+        })
+        .expect("publishing");
+        // One connection (the publisher's) is the limit now: a player is refused.
+        let one = test_config(server.dir.path(), "", "").replacen(
+            "max_connections 1000;",
+            "max_connections 1;",
+            1,
+        );
+        reload_with(&server, &one, 1);
+        assert!(
+            !probe_plays(&server.rtmp_url("full")),
+            "a player got past max_connections 1"
+        );
+        wait_log_n(&server, "refused: max_connections reached", 1);
+        reload_with(&server, &test_config(server.dir.path(), "", ""), 2);
+        assert!(
+            probe_plays(&server.rtmp_url("full")),
+            "no play once max_connections is back to 1000; log:\n{}",
+            server.log_text()
+        );
+    });
+}
