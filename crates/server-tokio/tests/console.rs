@@ -10,7 +10,7 @@
 //! players load from the console's local `vendor_dir` (tests have no
 //! internet): a directory linking the npm packages' files of `tests/browser`.
 //!
-//! Screenshots go to `target/tmp/console-screenshots/<binary>/` (kept as
+//! Screenshots go to `target/tmp/console-screenshots/<scenario>/<binary>/` (kept as
 //! artifacts, not in git). Needs what `browser.rs` needs plus mpegts.js;
 //! without them the test skips unless `RTMP_TEST_REQUIRE_BROWSER=1`.
 
@@ -92,11 +92,21 @@ fn run_console(
     url: &str,
     out: &Path,
     stream: &str,
+    auth: bool,
+    unreachable_url: Option<&str>,
     on_ready: impl FnOnce(),
 ) -> Value {
-    let child = Command::new("node")
+    let mut args = vec![url.to_owned(), out.display().to_string(), stream.to_owned()];
+    if auth {
+        args.extend([USER.to_owned(), PASS.to_owned()]);
+    }
+    let mut node = Command::new("node");
+    if let Some(u) = unreachable_url {
+        node.env("UNREACHABLE_URL", u);
+    }
+    let child = node
         .arg(dir.join("console-check.mjs"))
-        .args([url, &out.display().to_string(), stream, USER, PASS])
+        .args(&args)
         .env("CHROMIUM", chromium)
         .process_group(0)
         .stdin(Stdio::null())
@@ -165,8 +175,38 @@ fn brief(report: &Value) -> String {
     b.to_string()
 }
 
+/// How a scenario sets the console up.
+struct Setup {
+    /// `http_api { auth { } }` on: the page must ask for credentials.
+    auth: bool,
+    /// Configure a wrong `console { api }` and pass the right one as `?api=`
+    /// (which must win); otherwise the page finds the API by itself.
+    query_api: bool,
+    /// Screenshot subdirectory.
+    tag: &'static str,
+}
+
 #[test]
 fn console_lists_kicks_and_plays_with_auth_cross_origin() {
+    scenario(Setup {
+        auth: true,
+        query_api: false,
+        tag: "auth",
+    });
+}
+
+#[test]
+fn console_without_auth_takes_the_api_from_the_query() {
+    scenario(Setup {
+        auth: false,
+        query_api: true,
+        tag: "query-api",
+    });
+}
+
+/// The console end to end against each binary; the API always listens on
+/// another port than the page's, so every call is cross-origin.
+fn scenario(setup: Setup) {
     let Some((dir, chromium)) = browser_dir() else {
         return;
     };
@@ -179,57 +219,83 @@ fn console_lists_kicks_and_plays_with_auth_cross_origin() {
             .into_owned();
         let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join("console-screenshots")
+            .join(setup.tag)
             .join(&name);
         let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).expect("screenshot dir");
         let vendor = vendor_dir(&dir, &shots);
         let server = ServerProcess::start_from(bin, |d| {
+            let auth = if setup.auth {
+                format!("auth {{ enabled on; username {USER}; password '{PASS}'; }}")
+            } else {
+                String::new()
+            };
+            // Port 1 on loopback: nothing answers there.
+            let api = if setup.query_api {
+                "api http://127.0.0.1:1;"
+            } else {
+                ""
+            };
             test_config(d, "", "")
                 .replacen(
                     "http_api {\n    enabled on;",
-                    &format!(
-                        "http_api {{\n    enabled on;\n    auth {{ enabled on; username {USER}; password '{PASS}'; }}"
-                    ),
+                    &format!("http_api {{\n    enabled on;\n    {auth}"),
                     1,
                 )
                 .replacen(
                     "http_server {\n    enabled on;",
                     &format!(
-                        "http_server {{\n    enabled on;\n    console {{ enabled on; path /console/; vendor_dir {}; }}",
+                        "http_server {{\n    enabled on;\n    console {{ enabled on; path /console/; {api} vendor_dir {}; }}",
                         vendor.display()
                     ),
                     1,
                 )
         });
-        // The page finds the API on its own port (cross-origin) by default.
-        let url = server.http_url("/console/");
+        let url = if setup.query_api {
+            server.http_url(&format!("/console/?api=http://{}", server.api))
+        } else {
+            // The page finds the API on its own port by default.
+            server.http_url("/console/")
+        };
 
         // An RTMP player to kick, once the stream is there.
         let mut rtmp_player = None;
         let mut published_at = 0;
         let mut publisher = None;
-        let report = run_console(&dir, &chromium, &url, &shots, "cons", || {
-            published_at = unix_ms();
-            publisher = Some(Publisher::start(&media, &server.rtmp_url("cons"), true));
-            std::thread::sleep(Duration::from_secs(1));
-            rtmp_player = Some(
-                Command::new("ffmpeg")
-                    .args([
-                        "-v",
-                        "error",
-                        "-i",
-                        &server.rtmp_url("cons"),
-                        "-f",
-                        "null",
-                        "-",
-                    ])
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("ffmpeg player"),
-            );
-        });
+        // With the wrong configured API, the page without ?api= must say it
+        // cannot reach it.
+        let unreachable = setup.query_api.then(|| server.http_url("/console/"));
+        let report = run_console(
+            &dir,
+            &chromium,
+            &url,
+            &shots,
+            "cons",
+            setup.auth,
+            unreachable.as_deref(),
+            || {
+                published_at = unix_ms();
+                publisher = Some(Publisher::start(&media, &server.rtmp_url("cons"), true));
+                std::thread::sleep(Duration::from_secs(1));
+                rtmp_player = Some(
+                    Command::new("ffmpeg")
+                        .args([
+                            "-v",
+                            "error",
+                            "-i",
+                            &server.rtmp_url("cons"),
+                            "-f",
+                            "null",
+                            "-",
+                        ])
+                        .stdin(Stdio::null())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .expect("ffmpeg player"),
+                );
+            },
+        );
         let b = brief(&report);
         eprintln!("[{name}] console saw: {b}");
         eprintln!("[{name}] screenshots in {}", shots.display());
@@ -238,7 +304,14 @@ fn console_lists_kicks_and_plays_with_auth_cross_origin() {
             "{b}\nlog:\n{}",
             server.log_text()
         );
-        assert_eq!(report["loginAsked"], true, "{b}");
+        assert_eq!(report["loginAsked"], setup.auth, "{b}");
+        if setup.query_api {
+            let status = report["unreachableStatus"].as_str().unwrap_or_default();
+            assert!(
+                status.contains("cannot reach http://127.0.0.1:1"),
+                "{status}: {b}"
+            );
+        }
         assert_eq!(report["apiReached"], true, "{b}");
 
         // The row appears within a few seconds of publishing.
@@ -318,7 +391,7 @@ fn console_lists_kicks_and_plays_with_auth_cross_origin() {
                 .is_some_and(|e| e.iter().all(|e| !e.to_string().contains("pageerror"))),
             "{b}"
         );
-        for shot in ["login.png", "list.png", "stream-hls.png", "stream-flv.png"] {
+        for shot in ["list.png", "stream-hls.png", "stream-flv.png"] {
             assert!(shots.join(shot).is_file(), "no {shot}: {b}");
         }
         drop(publisher);

@@ -11,7 +11,8 @@
 // stream's page, play HLS then HTTP-FLV watching the video advance, and
 // screenshot each.
 //
-// CHROMIUM selects the browser binary (default: chromium on PATH).
+// CHROMIUM selects the browser binary (default: chromium on PATH). With
+// UNREACHABLE_URL, that console page (whose API is down) is checked first.
 
 import { chromium } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
@@ -49,8 +50,16 @@ try {
   page.on('pageerror', (e) => report.consoleErrors.push('pageerror: ' + e.message));
   page.on('requestfailed', (r) => report.failedRequests.push(r.url() + ' ' + (r.failure() || {}).errorText));
 
+  // First, optionally, a page whose API is unreachable: it must say so.
+  if (process.env.UNREACHABLE_URL) {
+    await page.goto(process.env.UNREACHABLE_URL);
+    await page.waitForSelector('#status-dot.bad', { timeout: 15000 });
+    report.unreachableStatus = await page.$eval('#status-text', (e) => e.textContent);
+    await page.screenshot({ path: join(outDir, 'unreachable.png') });
+  }
   await page.goto(url);
   step('loaded');
+  report.loginAsked = false;
   if (user) {
     await page.waitForSelector('#login:not([hidden])', { timeout: 10000 });
     report.loginAsked = true;
@@ -60,6 +69,8 @@ try {
     await page.click('#login-form button[type=submit]');
   }
   await page.waitForSelector('#status-dot.ok', { timeout: 10000 });
+  // Without credentials to give, the page must not have asked for any.
+  if (!user) report.loginAsked = await page.$eval('#login', (e) => !e.hidden);
   report.apiReached = true;
   writeFileSync(join(outDir, 'ready'), String(Date.now()));
 

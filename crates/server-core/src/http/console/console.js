@@ -28,6 +28,7 @@
     urls: null,
     timer: null,
     needLogin: false,
+    loaded: false, // a poll has succeeded
   };
 
   // ---- formatting -------------------------------------------------------
@@ -148,6 +149,7 @@
       state.clients = clients.clients || [];
       state.vhosts = vhosts.vhosts || [];
       state.summary = summary.data || null;
+      state.loaded = true;
       sample();
       render();
       setStatus(true, 'live · updated ' + new Date().toLocaleTimeString());
@@ -163,7 +165,12 @@
         }
         return; // resumes on sign-in
       }
-      setStatus(false, 'API unreachable: ' + e.message);
+      // fetch() says only "Failed to fetch" for a refused connection and a
+      // CORS refusal alike: name both.
+      const why = e instanceof TypeError
+        ? 'cannot reach ' + (state.api || location.origin) + ' (down, or CORS: is this page\'s origin allowed?)'
+        : e.name === 'AbortError' ? 'no answer from ' + (state.api || location.origin) + ' within 5 s' : e.message;
+      setStatus(false, 'API unreachable: ' + why);
       state.timer = setTimeout(poll, POLL_MS * 2);
     }
   }
@@ -216,6 +223,12 @@
   }
 
   function renderOverview() {
+    if (!state.loaded) {
+      // Nothing heard from the API yet: show no figures rather than zeros.
+      for (const id of ['sum-streams', 'sum-clients', 'sum-in', 'sum-out', 'sum-uptime']) $(id).textContent = '–';
+      for (const id of ['streams-empty', 'clients-empty']) $(id).hidden = true;
+      return;
+    }
     const sum = state.summary;
     const published = state.streams.filter((s) => s.publish && s.publish.active);
     let tin = 0, tout = 0;
