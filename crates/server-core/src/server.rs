@@ -69,7 +69,8 @@ impl Server {
 
     /// Ends the server: closes the listeners and every connection, so each
     /// publish ends and its HLS sink closes its segment and writes the final
-    /// playlist, waiting at most `grace` for those files. A fast quit is this
+    /// playlist and its DVR recorder completes its file, waiting at most
+    /// `grace` for each. A fast quit is this
     /// alone; a graceful quit drains clients first (see `cli`).
     pub async fn shutdown(&self, grace: Duration) {
         self.stop_accepting();
@@ -77,6 +78,7 @@ impl Server {
             client.kick();
         }
         self.ctx.hls.finish_all(&self.ctx, grace).await;
+        self.ctx.outputs.finish_all(&self.ctx, grace).await;
     }
 }
 

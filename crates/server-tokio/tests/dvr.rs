@@ -321,3 +321,76 @@ fn an_unwritable_dvr_path_leaves_publishing_and_playing_working() {
         assert!(hooks.calls().iter().all(|c| c.action() != "on_dvr"));
     });
 }
+
+#[test]
+fn an_mp4_cut_short_by_kill_9_still_plays() {
+    if !tools() {
+        return;
+    }
+    each_server(|bin| {
+        let hooks = HookServer::start(|_| Answer::Allow);
+        let mut server = server(bin, &hooks, "dvr_path {dvr}/[stream].mp4;");
+        let _publisher = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("cam"), true);
+        let tmp = server.dir.path().join("dvr/cam.mp4.tmp");
+        // Fragments are appended at each key frame (every 2 s): wait for a few.
+        let grown = wait_for(Duration::from_secs(30), || {
+            std::fs::metadata(&tmp)
+                .ok()
+                .filter(|m| m.len() > 600_000)
+                .map(|_| ())
+        });
+        assert!(
+            grown.is_some(),
+            "no recording at {tmp:?}\n{}",
+            server.log_text()
+        );
+        server.child.kill().expect("SIGKILL");
+        let _ = server.child.wait();
+        let (duration, codecs) = probe(&tmp);
+        eprintln!("{tmp:?}: {duration} s after kill -9");
+        assert_eq!(codecs, ["aac", "h264"]);
+        assert!(duration >= 2.0, "{duration} s");
+        decodes_cleanly(&tmp);
+    });
+}
+
+#[test]
+fn a_server_that_quits_completes_its_recordings() {
+    if !tools() {
+        return;
+    }
+    each_server(|bin| {
+        let hooks = HookServer::start(|_| Answer::Allow);
+        let mut server = server(bin, &hooks, "dvr_path {dvr}/[stream].mp4;");
+        let _publisher = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("cam"), true);
+        let tmp = server.dir.path().join("dvr/cam.mp4.tmp");
+        let grown = wait_for(Duration::from_secs(30), || {
+            std::fs::metadata(&tmp)
+                .ok()
+                .filter(|m| m.len() > 300_000)
+                .map(|_| ())
+        });
+        assert!(
+            grown.is_some(),
+            "no recording at {tmp:?}\n{}",
+            server.log_text()
+        );
+        let status = server.terminate();
+        assert!(status.success(), "{status:?}\n{}", server.log_text());
+        let file = server.dir.path().join("dvr/cam.mp4");
+        assert!(
+            !tmp.exists() && file.exists(),
+            "{:?}",
+            files(&server.dir.path().join("dvr"))
+        );
+        // on_dvr is sent, but the server does not wait for hooks before it
+        // exits: when it made it out, it names the file.
+        if let Some(call) = hooks.wait_action("on_dvr", Some("cam"), Duration::from_secs(1)) {
+            assert_eq!(call.body["file"], file.display().to_string());
+        }
+        let (duration, codecs) = probe(&file);
+        assert_eq!(codecs, ["aac", "h264"]);
+        assert!(duration >= 1.0, "{duration} s");
+        decodes_cleanly(&file);
+    });
+}

@@ -77,3 +77,71 @@ fn segment_plan_cuts_files_at_key_frames_after_dvr_duration() {
     }
     assert_eq!(video_frames, sent_video, "every frame sent is in a file");
 }
+
+fn vhost_config(dvr: &str) -> server_core::Config {
+    server_core::config::parse_str(
+        "scenario.conf",
+        &format!("listen 1935;\nvhost __defaultVhost__ {{\n{dvr}\n}}\n"),
+    )
+    .expect("scenario config parses")
+}
+
+/// Reloads switch recording on and off for a stream being published: a
+/// file from the reload that enabled it to the one that disabled it,
+/// completed (renamed) at once.
+#[test]
+fn reloads_start_and_stop_recording_a_running_stream() {
+    let mut sim = Sim::from_env(20);
+    let path = "dvr_path objs/dvr/[stream]-[timestamp].flv;";
+    let off = format!("dvr {{ enabled off; {path} }}");
+    let on = format!("dvr {{ enabled on; {path} }}");
+    let (server, rtmp) = start(&sim, Some(&off));
+    let _publisher = SimPublisher::spawn(
+        &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
+        rtmp,
+        PublisherOptions::new("live", "cam").ending(PublishEnd::Hold),
+        Synthetic::default().messages(secs(30)),
+    );
+    sim.run_for(secs(3)).unwrap();
+    assert!(sim.fs().files_under("objs/dvr").is_empty());
+    let reload = |sim: &mut Sim, text: &str| {
+        let ctx = server.ctx().clone();
+        let config = vhost_config(text);
+        let report = sim
+            .block_on(async move { server_core::reload::apply(&ctx, config).await })
+            .expect("reload runs");
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+    };
+    reload(&mut sim, &on);
+    sim.run_for(secs(6)).unwrap();
+    let files = sim.fs().files_under("objs/dvr");
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].display().to_string().ends_with(".flv.tmp"),
+        "{files:?}"
+    );
+    reload(&mut sim, &off);
+    sim.run_for(secs(2)).unwrap();
+    let files = sim.fs().files_under("objs/dvr");
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].display().to_string();
+    assert!(
+        name.starts_with("objs/dvr/cam-") && name.ends_with(".flv"),
+        "{name}"
+    );
+    let tags: Vec<_> = FlvReader::new(sim.fs().read(&files[0]).unwrap())
+        .unwrap()
+        .map(|t| t.unwrap())
+        .filter(|t| t.tag_type == TagType::Video)
+        .collect();
+    // A recorder joining a running stream starts, as a player does, at the
+    // cached GOP's key frame (at 2 s), and ends at the second reload (9 s).
+    let span = tags.last().unwrap().timestamp;
+    assert!((6800..=7000).contains(&span), "{span} ms");
+    sim.run_for(secs(3)).unwrap();
+    assert_eq!(
+        sim.fs().files_under("objs/dvr").len(),
+        1,
+        "no new file while off"
+    );
+}

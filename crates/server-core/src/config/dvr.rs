@@ -70,7 +70,7 @@ impl DvrConfig {
             None => true,
             Some(ids) => {
                 let id = format!("{}/{}", key.app, key.stream);
-                ids.iter().any(|i| *i == id)
+                ids.contains(&id)
             }
         }
     }

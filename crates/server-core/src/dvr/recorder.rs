@@ -15,6 +15,7 @@ use media_core::{MediaKind, MediaMessage};
 use tracing::{debug, error, info, Instrument};
 
 use super::path::Container;
+use super::{Control, Recordings};
 use crate::config::{DvrConfig, DvrPlan};
 use crate::context::ServerCtx;
 use crate::hooks::{HookEvent, HookRequest};
@@ -32,7 +33,14 @@ pub const FLUSH_MS: u64 = 1_000;
 pub const FS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Starts recording `stream` in the background.
-pub(super) fn start(ctx: &Arc<ServerCtx>, stream: &PublishedStream, config: DvrConfig) {
+pub(super) fn start(
+    ctx: &Arc<ServerCtx>,
+    stream: &PublishedStream,
+    config: DvrConfig,
+    recordings: Arc<Recordings>,
+    id: (u64, String),
+    control: Arc<Control>,
+) {
     let recorder = Recorder {
         ctx: ctx.clone(),
         source: stream.source.clone(),
@@ -40,9 +48,15 @@ pub(super) fn start(ctx: &Arc<ServerCtx>, stream: &PublishedStream, config: DvrC
         config,
         headers: Headers::default(),
         file: None,
+        control,
     };
     let span = tracing::info_span!("dvr", stream = %stream.source.key);
-    ctx.rt.spawn(Box::pin(recorder.run().instrument(span)));
+    let run = async move {
+        let control = recorder.control.clone();
+        recorder.run().await;
+        recordings.ended(&id, &control);
+    };
+    ctx.rt.spawn(Box::pin(run.instrument(span)));
 }
 
 /// The latest metadata and decoder configurations: every file starts with them.
@@ -111,6 +125,7 @@ struct Recorder {
     config: DvrConfig,
     headers: Headers,
     file: Option<OpenFile>,
+    control: Arc<Control>,
 }
 
 impl Recorder {
@@ -123,6 +138,10 @@ impl Recorder {
         debug!("dvr recorder started");
         let mut items = Vec::new();
         'run: loop {
+            let stop = self.control.listen();
+            if self.control.stopped() {
+                break;
+            }
             if consumer.drain_into(&mut items) > 0 {
                 for item in items.drain(..) {
                     let QueueItem::Media(frame) = item else {
@@ -141,7 +160,7 @@ impl Recorder {
             }
             let tick = self.ctx.rt.sleep(Duration::from_secs(1));
             let ready = Box::pin(consumer.ready(MergeRule::IMMEDIATE));
-            let _ = select(ready, tick).await;
+            let _ = select(select(ready, stop), tick).await;
         }
         drop(consumer);
         if let Err(e) = self.close().await {

@@ -58,6 +58,13 @@ pub trait Output: Send + Sync + Debug {
     ) {
         let _ = (ctx, stream, old, new);
     }
+
+    /// The server is ending and every client was closed: complete what is
+    /// being written (a DVR file). The registry bounds the wait.
+    fn finish<'a>(&'a self, ctx: &'a Arc<ServerCtx>) -> crate::runtime::BoxFuture<'a, ()> {
+        let _ = ctx;
+        Box::pin(async {})
+    }
 }
 
 /// Every output of the server, in the order they are started.
@@ -74,7 +81,7 @@ impl Default for OutputRegistry {
     fn default() -> Self {
         Self::new(vec![
             Box::new(Hls),
-            Box::new(crate::dvr::Dvr),
+            Box::new(crate::dvr::Dvr::default()),
             // MUTATION Box::new(crate::forward::Forward),
         ])
     }
@@ -103,6 +110,15 @@ impl OutputRegistry {
         lock(&self.live).retain(|s| !s.same_publish(stream));
         for output in self.outputs.iter().rev() {
             output.on_unpublish(ctx, stream);
+        }
+    }
+
+    /// Lets every output complete its files ([`Output::finish`]), waiting
+    /// at most `grace` for all of them together.
+    pub async fn finish_all(&self, ctx: &Arc<ServerCtx>, grace: std::time::Duration) {
+        let all = futures_util::future::join_all(self.outputs.iter().map(|o| o.finish(ctx)));
+        if crate::runtime::timeout(&*ctx.rt, grace, all).await.is_none() {
+            tracing::warn!("outputs still writing after {grace:?}: left unfinished");
         }
     }
 
