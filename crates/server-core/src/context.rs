@@ -27,6 +27,8 @@ pub struct ServerCtx {
     pub hub: Arc<Hub>,
     /// HLS sinks.
     pub hls: HlsManager,
+    /// Forwards to other servers.
+    pub forwards: crate::forward::ForwardManager,
     /// HTTP callbacks (`http_hooks`).
     pub hooks: crate::hooks::Hooks,
     /// What a published stream feeds (HLS...).
@@ -57,6 +59,7 @@ impl ServerCtx {
             rt,
             hub: Hub::new(),
             hls: HlsManager::default(),
+            forwards: crate::forward::ForwardManager::default(),
             outputs: crate::lifecycle::OutputRegistry::default(),
             config: RwLock::new(Arc::new(config)),
             vhosts: RwLock::new(vhosts),

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod dvr;
+pub mod forward;
 pub mod fs;
 pub mod hls_sink;
 pub mod hooks;
@@ -29,6 +30,7 @@ pub mod rtmp_conn;
 pub mod runtime;
 pub mod server;
 pub mod settings;
+pub mod upstream;
 pub mod vhost;
 
 pub use config::Config;

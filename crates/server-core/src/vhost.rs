@@ -51,6 +51,8 @@ pub struct VhostSettings {
     pub dvr: Option<crate::config::DvrConfig>,
     /// HTTP-FLV mount (e.g. `[vhost]/[app]/[stream].flv`), when `http_remux` is enabled.
     pub flv_mount: Option<MountTemplate>,
+    /// Forwarding to other servers (`forward`), when enabled.
+    pub forward: Option<crate::forward::ForwardConfig>,
     /// Callbacks (`http_hooks`).
     pub hooks: HttpHooksConfig,
     /// Address rules (`security`).

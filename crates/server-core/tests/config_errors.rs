@@ -116,7 +116,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         );
     }
     let vhost = [
-        "forward { enabled on; }",
         "cluster { mode remote; }",
         "transcode { enabled on; }",
         "ingest livestream { enabled on; }",

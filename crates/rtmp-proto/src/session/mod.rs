@@ -29,11 +29,13 @@ mod ack;
 mod client;
 mod error;
 mod outbox;
+mod publish_step;
 mod server;
 
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use error::SessionError;
 pub use outbox::MAX_QUEUED_REPLY_BYTES;
+pub use publish_step::{judge_publish, PublishStep};
 pub use server::{ServerConfig, ServerEvent, ServerSession, MAX_PENDING_INPUT, MAX_STREAMS};
 
 use crate::chunk::{encode_shared, EncodedMessage};

@@ -88,7 +88,6 @@ const ROOT_NOT_SUPPORTED: &[&str] = &[
 ];
 /// Vhost-level SRS directives not implemented yet.
 const VHOST_NOT_SUPPORTED: &[&str] = &[
-    "forward",
     "cluster",
     "transcode",
     "ingest",
@@ -400,6 +399,7 @@ fn vhost(name: &str, dirs: &[Directive]) -> Result<(VhostConfig, Option<u32>), C
             "dvr" => v.dvr = super::dvr::dvr(block(d, 0)?)?,
             "http_remux" => v.http_remux = http_remux(block(d, 0)?)?,
             "http_hooks" => v.http_hooks = super::hooks::http_hooks(block(d, 0)?)?,
+            "forward" => v.forward = super::forward::forward(block(d, 0)?)?,
             "security" => v.security = super::access::security(block(d, 0)?)?,
             "refer" => v.refer = super::access::refer(block(d, 0)?)?,
             _ => return Err(refuse(d, VHOST_NOT_SUPPORTED)),

@@ -18,6 +18,7 @@ mod console;
 mod directives;
 mod dvr;
 mod error;
+mod forward;
 mod hooks;
 mod lexer;
 pub mod model;

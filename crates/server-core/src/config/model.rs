@@ -171,6 +171,8 @@ pub struct VhostConfig {
     pub hls: HlsVhostConfig,
     /// `dvr { }`: recording to files.
     pub dvr: super::DvrConfig,
+    /// `forward { }`: push every stream to other servers.
+    pub forward: crate::forward::ForwardConfig,
     /// `http_remux { }` (HTTP-FLV).
     pub http_remux: HttpRemuxConfig,
     /// `http_hooks { }`: callbacks that admit clients and hear what happens.
@@ -331,6 +333,7 @@ impl VhostConfig {
             publish: PublishConfig::srs_default(),
             hls: HlsVhostConfig::srs_default(),
             dvr: super::DvrConfig::srs_default(),
+            forward: crate::forward::ForwardConfig::default(),
             http_remux: HttpRemuxConfig::srs_default(),
             http_hooks: HttpHooksConfig::default(),
             security: SecurityConfig::default(),

@@ -47,6 +47,7 @@ pub use client::{
 };
 pub use hls::{segment_urls, SegmentUrls};
 pub use tls::RootCertError;
+pub(crate) use url::ip_literal;
 pub use url::{
     check_notify_template, render_notify, HookUrl, NotifyVars, UrlError, MAX_URL_BYTES,
     NOTIFY_VARIABLES,
@@ -451,6 +452,38 @@ impl Hooks {
                 }
             }
         });
+    }
+
+    /// POSTs a JSON `body` to `url` and returns the answer's body when the
+    /// answer allows (status 200 or 201 and `0` or `{"code":0,...}`, see
+    /// [`judge_answer`]): for calls whose answer carries data, such as SRS's
+    /// dynamic forward (`forward { backend URL; }`, `on_forward`). Bounded
+    /// like a deciding hook: a slot of [`HookLimits::deciding`], `timeout`
+    /// for everything, at most [`MAX_BODY_BYTES`] of answer.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, HookDenied> {
+        let denied = |e: CallError| HookDenied {
+            url: name(url),
+            reason: e.to_string(),
+        };
+        let r = self
+            .inner
+            .call(
+                &self.inner.deciding,
+                url,
+                Some(body),
+                timeout,
+                MAX_BODY_BYTES,
+                Overflow::Refuse,
+            )
+            .await
+            .map_err(denied)?;
+        judge_answer(r.status, &r.body).map_err(|e| denied(e.into()))?;
+        Ok(r.body)
     }
 
     /// SRS's `on_hls_notify`: a `GET` of each of the vhost's templates in

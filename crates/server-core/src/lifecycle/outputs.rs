@@ -82,7 +82,7 @@ impl Default for OutputRegistry {
         Self::new(vec![
             Box::new(Hls),
             Box::new(crate::dvr::Dvr::default()),
-            // MUTATION Box::new(crate::forward::Forward),
+            Box::new(crate::forward::Forward),
         ])
     }
 }

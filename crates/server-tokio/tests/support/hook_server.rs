@@ -41,6 +41,8 @@ pub enum Answer {
     Garbage,
     /// Say nothing for this long, then allow.
     Slow(Duration),
+    /// `200` with this JSON body (answers that carry data: `on_forward`).
+    Json(String),
 }
 
 type Policy = dyn Fn(&HookCall) -> Answer + Send + Sync;
@@ -170,6 +172,7 @@ fn serve(mut socket: TcpStream, calls: &Mutex<Vec<HookCall>>, policy: &Policy, s
         Answer::Deny(reason) => (200, format!(r#"{{"code":403,"msg":"{reason}"}}"#)),
         Answer::Status(status) => (status, String::new()),
         Answer::Garbage => (200, "<html>not json</html>".to_owned()),
+        Answer::Json(body) => (200, body),
         Answer::Slow(delay) => {
             let deadline = Instant::now() + delay;
             while Instant::now() < deadline && !stop.load(Ordering::SeqCst) {

@@ -106,6 +106,17 @@ pub(crate) struct Stream {
     pub(crate) publish: Publish,
     pub(crate) video: Option<Video>,
     pub(crate) audio: Option<Audio>,
+    /// The stream's forward destinations (`vhost { forward { } }`; our
+    /// addition: SRS's API does not show forwards).
+    pub(crate) forwards: Vec<crate::forward::ForwardStatus>,
+}
+
+impl Stream {
+    /// The stream with its forward destinations.
+    pub(crate) fn with_forwards(mut self, forwards: Vec<crate::forward::ForwardStatus>) -> Self {
+        self.forwards = forwards;
+        self
+    }
 }
 
 /// One element of `/api/v1/clients`.
@@ -271,6 +282,7 @@ pub(crate) fn stream(
             channel: a.channels,
             profile: a.profile,
         }),
+        forwards: Vec::new(),
     }
 }
 

@@ -343,13 +343,17 @@ pub(crate) async fn handle(
                     let all = ctx.hub.sources();
                     let streams = page(all, window(query))
                         .iter()
-                        .map(|s| json::stream(s, &by_source, clock))
+                        .map(|s| {
+                            json::stream(s, &by_source, clock)
+                                .with_forwards(ctx.forwards.status(&s.key))
+                        })
                         .collect();
                     w.ok(Streams { streams })
                 }
                 [id] => match id.parse().ok().and_then(|id| ctx.hub.source_by_id(id)) {
                     Some(s) => w.ok(OneStream {
-                        stream: json::stream(&s, &by_source, clock),
+                        stream: json::stream(&s, &by_source, clock)
+                            .with_forwards(ctx.forwards.status(&s.key)),
                     }),
                     None => w.error(StatusCode::NOT_FOUND, ERROR_RTMP_STREAM_NOT_FOUND),
                 },
