@@ -118,6 +118,9 @@ pub enum ReloadError {
     /// Another reload is under way.
     #[error("a reload is already under way")]
     Busy,
+    /// The server is quitting: its listeners are closing.
+    #[error("the server is quitting")]
+    Quitting,
     /// The new file has an error (`file:line: reason`); nothing changed.
     #[error("{0}")]
     Invalid(String),
@@ -141,6 +144,9 @@ pub struct ReloadReport {
 /// Reads the config file again and applies it (see the module docs). The
 /// running config stays in force when the file has an error.
 pub async fn reload_file(ctx: &Arc<ServerCtx>) -> Result<ReloadReport, ReloadError> {
+    if ctx.is_shutting_down() {
+        return Err(ReloadError::Quitting);
+    }
     let path = lock(&ctx.reload.path).clone().ok_or(ReloadError::NoFile)?;
     if ctx.reload.busy.swap(true, Ordering::SeqCst) {
         return Err(ReloadError::Busy);

@@ -354,8 +354,21 @@ fn a_hook_url_changed_by_reload_is_the_one_called_next() {
             .expect("on_publish at the first URL");
         drop(p1);
 
+        // This time by `rtmp-server -c FILE -s reload`, as nginx's.
         let b = hooks(second.url("/b"));
-        reload_with(&server, &test_config(server.dir.path(), "", &b), 1);
+        std::fs::write(conf_of(&server), test_config(server.dir.path(), "", &b)).unwrap();
+        let out = Command::new(bin)
+            .arg("-c")
+            .arg(conf_of(&server))
+            .args(["-s", "reload"])
+            .output()
+            .expect("run -s reload");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        wait_log_n(&server, "reload done", 1);
         let _p2 = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("two"), true);
         second
             .wait_action("on_publish", Some("two"), Duration::from_secs(15))

@@ -199,7 +199,9 @@ async fn raw(ctx: &std::sync::Arc<ServerCtx>, w: &Writer, query: &str) -> Reply 
         Err(e) => {
             tracing::error!("rpc=reload refused, the running config stays: {e}");
             let status = match e {
-                crate::reload::ReloadError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                crate::reload::ReloadError::Busy | crate::reload::ReloadError::Quitting => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             w.send(
