@@ -145,3 +145,47 @@ fn reloads_start_and_stop_recording_a_running_stream() {
         "no new file while off"
     );
 }
+
+/// `dvr_wait_keyframe off`: a file ends at the first message past
+/// `dvr_duration`, key frame or not (SRS's behaviour; the next file starts
+/// with the headers, then mid-GOP).
+#[test]
+fn without_wait_keyframe_files_are_cut_at_dvr_duration() {
+    let mut sim = Sim::from_env(21);
+    let (_server, rtmp) = start(
+        &sim,
+        Some(
+            "dvr { enabled on; dvr_plan segment; dvr_duration 5; dvr_wait_keyframe off; \
+             dvr_path objs/dvr/[stream]-[timestamp].flv; }",
+        ),
+    );
+    let publisher = SimPublisher::spawn(
+        &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
+        rtmp,
+        PublisherOptions::new("live", "cam").ending(PublishEnd::Unpublish),
+        Synthetic::default().messages(secs(21)),
+    );
+    sim.run_until(secs(35)).unwrap();
+    assert!(publisher.is_finished());
+    let mut files = sim.fs().files_under("objs/dvr");
+    files.sort();
+    // 0-5, 5-10, 10-15, 15-20, 20-21.
+    assert_eq!(files.len(), 5, "{files:?}");
+    for (i, file) in files.iter().enumerate().take(4) {
+        let tags: Vec<_> = FlvReader::new(sim.fs().read(file).unwrap())
+            .unwrap()
+            .map(|t| t.unwrap())
+            .filter(|t| t.tag_type != TagType::Script)
+            .collect();
+        let last = tags.last().unwrap().timestamp;
+        assert!((4950..=5000).contains(&last), "file {i}: {last} ms");
+        let first_picture = tags
+            .iter()
+            .filter(|t| t.tag_type == TagType::Video)
+            .map(|t| VideoTagHeader::parse(&t.body).unwrap().0)
+            .find(|h| h.is_picture())
+            .unwrap();
+        // Only the first file starts at a key frame (5 s is mid-GOP).
+        assert_eq!(first_picture.is_keyframe(), i == 0, "file {i}");
+    }
+}
