@@ -12,6 +12,7 @@ use media_core::gop::is_metadata;
 use media_core::jitter::TimeJitter;
 use media_core::mp4::Fmp4Muxer;
 use media_core::{MediaKind, MediaMessage};
+use rtmp_proto::amf0::{self, Amf0Value};
 use tracing::{debug, error, info, Instrument};
 
 use super::path::Container;
@@ -92,10 +93,13 @@ impl OpenFile {
 
     fn write(&mut self, msg: &MediaMessage, input_ts: u64) {
         let ts = self.jitter.correct(msg.kind, input_ts);
-        let out = MediaMessage {
+        let mut out = MediaMessage {
             timestamp: ts,
             ..msg.clone()
         };
+        if msg.kind == MediaKind::Data && is_metadata(&msg.payload) {
+            out.payload = without_length(&msg.payload);
+        }
         if msg.kind != MediaKind::Data {
             self.first_ts.get_or_insert(ts);
             self.last_ts = self.last_ts.max(ts);
@@ -326,6 +330,35 @@ async fn fs_call(
     }
 }
 
+/// Properties of `onMetaData` that describe a whole file, not the stream.
+const FILE_LENGTH_PROPERTIES: [&str; 2] = ["duration", "filesize"];
+
+/// An `onMetaData` body without `duration` and `filesize`: a recording's
+/// differ from what the publisher said (a live encoder says 0, one
+/// publishing a file that file's length, and a segment is shorter still),
+/// and a file is appended to, never rewritten to correct them (SRS seeks
+/// back to patch them). Without them players measure the file itself.
+/// Anything that does not decode as AMF0 is kept as it is.
+fn without_length(payload: &Bytes) -> Bytes {
+    let Ok(mut values) = amf0::decode(payload) else {
+        return payload.clone();
+    };
+    let mut changed = false;
+    for value in &mut values {
+        if let Amf0Value::Object(props) | Amf0Value::EcmaArray(props) = value {
+            let before = props.len();
+            props.retain(|(k, _)| !FILE_LENGTH_PROPERTIES.contains(&k.as_str()));
+            changed |= props.len() != before;
+        }
+    }
+    if !changed {
+        return payload.clone();
+    }
+    let mut out = Vec::with_capacity(payload.len());
+    amf0::encode(&values, &mut out);
+    Bytes::from(out)
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -334,4 +367,36 @@ fn tmp(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(props: Vec<(String, Amf0Value)>) -> Bytes {
+        let mut out = Vec::new();
+        amf0::encode(
+            &[
+                Amf0Value::String("onMetaData".into()),
+                Amf0Value::EcmaArray(props),
+            ],
+            &mut out,
+        );
+        Bytes::from(out)
+    }
+
+    #[test]
+    fn metadata_loses_the_publishers_length_and_keeps_the_rest() {
+        let width = ("width".to_owned(), Amf0Value::Number(640.0));
+        let body = metadata(vec![
+            ("duration".into(), Amf0Value::Number(8.08)),
+            width.clone(),
+            ("filesize".into(), Amf0Value::Number(1e6)),
+        ]);
+        assert_eq!(without_length(&body), metadata(vec![width.clone()]));
+        let kept = metadata(vec![width]);
+        assert_eq!(without_length(&kept), kept);
+        let junk = Bytes::from_static(b"\x02\x00");
+        assert_eq!(without_length(&junk), junk);
+    }
 }
