@@ -308,3 +308,59 @@ fn a_backend_answering_two_urls_pushes_to_both() {
     plays_cleanly(&c.http_url("/copy/two.flv"), dir.path(), "two", 3);
     assert_eq!(forwards(&a, "src").len(), 2);
 }
+
+#[test]
+fn a_reload_starts_and_stops_the_forwards_of_a_running_stream() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    let bins = server_binaries();
+    let b = ServerProcess::start(&bins[0]);
+    let a = ServerProcess::start(bins.last().expect("a server binary"));
+    let _publisher = Publisher::start(&media, &a.rtmp_url("hot"), true);
+    wait_live(&a, "hot", Duration::from_secs(20));
+    assert!(forwards(&a, "hot").is_empty());
+    let conf = a.dir.path().join("test.conf");
+    let reload = |extra: &str, n: usize| {
+        std::fs::write(&conf, test_config(a.dir.path(), "", extra)).expect("write config");
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(a.child.id().to_string())
+            .status()
+            .expect("kill -HUP");
+        assert!(status.success());
+        let done = wait_for(Duration::from_secs(15), || {
+            (a.log_text().matches("reload done").count() >= n).then_some(())
+        });
+        assert!(
+            done.is_some(),
+            "reload {n} not done; log:\n{}",
+            a.log_text()
+        );
+    };
+    // Switched on: the running stream is forwarded without a republish.
+    reload(&forward_to(&[b.rtmp.port()]), 1);
+    wait_live(&b, "hot", Duration::from_secs(20));
+    assert_eq!(forwards(&a, "hot").len(), 1);
+    // Switched off: the forward stops and B's stream ends.
+    reload("", 2);
+    let gone = wait_stream(&b, "hot", Duration::from_secs(15), |s| {
+        s["publish"]["active"] == false
+    })
+    .or_else(|| {
+        // B may also have dropped the stream altogether.
+        let (_, _, body) = http("GET", b.api, "/api/v1/streams");
+        let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        (!v["streams"]
+            .as_array()?
+            .iter()
+            .any(|s| s["name"] == "hot" && s["publish"]["active"] == true))
+        .then_some(serde_json::Value::Null)
+    });
+    assert!(
+        gone.is_some(),
+        "B still has the stream after the forward was switched off"
+    );
+    assert!(forwards(&a, "hot").is_empty());
+}

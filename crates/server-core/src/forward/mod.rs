@@ -498,6 +498,14 @@ impl Output for Forward {
         ctx.forwards.stop(stream);
     }
 
+    /// The server is ending: every forward stops now (their publishers were
+    /// closed, so they were stopping anyway; this also covers a forward
+    /// still waiting on its backend).
+    fn finish<'a>(&'a self, ctx: &'a Arc<ServerCtx>) -> crate::runtime::BoxFuture<'a, ()> {
+        ctx.forwards.stop_all();
+        Box::pin(async {})
+    }
+
     /// `forward` changed: the stream's forwards stop and start again with
     /// the new settings (each destination reconnects from a key frame);
     /// switched off, they stop. Unchanged, they go on untouched.
