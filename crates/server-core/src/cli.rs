@@ -112,7 +112,13 @@ pub fn main(serve: impl FnOnce(Config, OperatorSignals) -> std::io::Result<()>) 
                 return ExitCode::FAILURE;
             }
         },
-        None => Config::default(),
+        None => match config::load_default() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     if cli.test {
         let name = cli

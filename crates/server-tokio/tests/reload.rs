@@ -582,3 +582,31 @@ fn max_connections_applies_at_once() {
         );
     });
 }
+
+#[test]
+fn srs_environment_overrides_are_read_with_the_file() {
+    each_server(|bin| {
+        let dir = support::TempDir::new("env");
+        let conf = dir.path().join("test.conf");
+        std::fs::write(&conf, test_config(dir.path(), "", "")).unwrap();
+        let check = |value: &str| {
+            let out = Command::new(bin)
+                .args(["-t", "-c"])
+                .arg(&conf)
+                .env("SRS_VHOST_HLS_HLS_FRAGMENT", value)
+                .output()
+                .expect("run -t");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (ok, err) = check("soon");
+        assert!(!ok, "a bad SRS_VHOST_HLS_HLS_FRAGMENT was accepted");
+        assert!(
+            err.contains("env SRS_VHOST_HLS_HLS_FRAGMENT: ") && err.contains("'soon'"),
+            "{err}"
+        );
+        assert!(check("3").0);
+    });
+}

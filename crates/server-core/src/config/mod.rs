@@ -17,6 +17,7 @@ mod access;
 mod console;
 mod directives;
 mod dvr;
+pub mod env;
 mod error;
 mod forward;
 mod hooks;
@@ -43,9 +44,25 @@ pub use parser::{MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_B
 /// [`Config::default`] holds. `conf/srs.conf` is the same config as a file.
 pub const DEFAULT_CONFIG: &str = include_str!("default.conf");
 
-/// Reads, parses and validates the config file at `path` and its includes.
+/// Reads, parses and validates the config file at `path` and its includes,
+/// with the process's `SRS_*` environment overrides applied ([`env`]).
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    directives::build(&parser::parse_file(path)?)
+    let mut tree = parser::parse_file(path)?;
+    env::apply(&mut tree, process_env())?;
+    directives::build(&tree)
+}
+
+/// The embedded default config ([`DEFAULT_CONFIG`]) with the process's
+/// `SRS_*` environment overrides applied: what runs without `-c`.
+pub fn load_default() -> Result<Config, ConfigError> {
+    let mut tree = parser::parse_text("(embedded default)", DEFAULT_CONFIG)?;
+    env::apply(&mut tree, process_env())?;
+    directives::build(&tree)
+}
+
+/// The environment as text (a variable that is not UTF-8 is no override).
+fn process_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
 }
 
 /// Parses and validates `text` as if it were the file `name` (used in error
