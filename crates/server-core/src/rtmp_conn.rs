@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::future::{poll_immediate, BoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::{noop_waker_ref, AtomicWaker};
@@ -88,10 +88,6 @@ const MAX_ITEMS_PER_WRITE: usize = 64;
 /// With `mw_latency 0` and `mw_msgs N`, how long a publisher may be quiet
 /// before its players get the fewer than N messages waiting.
 const COUNT_RULE_RELEASE: Duration = Duration::from_millis(100);
-/// Longest first chunk header a frame is given for one player (RTMP spec
-/// 5.3.1: a 3-byte basic header, 11 bytes of message header, an extended
-/// timestamp).
-const RETIMED_HEADER_MAX: usize = 18;
 /// Size of the per-thread read buffer every connection reads into.
 const READ_BUF: usize = 64 * 1024;
 
@@ -737,17 +733,12 @@ async fn write_loop(
                 if ready_hint || consumer.is_ready(rule) {
                     let stream_id = *stream_id;
                     let chunk_size = session.out_chunk_size();
-                    // First chunk headers of frames this player gets at a time
-                    // of its own (its timeline starts when it joined): cut
-                    // from one buffer per write, allocated only if needed.
-                    let mut headers = BytesMut::new();
+                    // Each frame at this player's time (its timeline starts
+                    // when it joined): the shared encoding, or that behind a
+                    // first chunk header of its own.
                     consumer.drain_timed(MAX_ITEMS_PER_WRITE, |item, timestamp| match item {
                         QueueItem::Media(frame) => {
-                            if headers.capacity() < RETIMED_HEADER_MAX {
-                                headers.reserve(RETIMED_HEADER_MAX * MAX_ITEMS_PER_WRITE);
-                            }
-                            let (header, message) =
-                                frame.rtmp_at(chunk_size, stream_id, timestamp, &mut headers);
+                            let (header, message) = frame.rtmp_at(chunk_size, stream_id, timestamp);
                             if let Some(header) = header {
                                 outbox.push_bytes(header);
                             }

@@ -39,6 +39,10 @@ pub const MAX_WIRE_CHUNK_SIZE: u32 = 0x7FFF_FFFF;
 /// The largest message the 24-bit message length field can describe (spec 5.3.1.2.1).
 pub const MAX_MESSAGE_LENGTH: usize = 0xFF_FFFF;
 
+/// The longest chunk header: a 3-byte basic header, an 11-byte type 0
+/// message header and an extended timestamp (spec 5.3.1).
+pub const MAX_CHUNK_HEADER_LEN: usize = header::MAX_HEADER_LEN;
+
 /// The lowest chunk stream id a message can use: 0 and 1 only select the 2- and
 /// 3-byte basic header forms (spec 5.3.1.1).
 pub const MIN_CSID: u32 = 2;

@@ -59,14 +59,18 @@ impl EncodedMessage {
         if continued && (old_extended || extended) {
             return None;
         }
-        scratch.reserve(MAX_HEADER_LEN);
-        scratch.put_slice(first.get(..basic)?);
-        write_timestamp_field(scratch, timestamp);
+        // Built on the stack, then copied out once.
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let mut out = &mut header[..];
+        out.put_slice(first.get(..basic)?);
+        write_timestamp_field(&mut out, timestamp);
         // Length, type and message stream id, as they were.
-        scratch.put_slice(first.get(basic + 3..basic + 11)?);
+        out.put_slice(first.get(basic + 3..basic + 11)?);
         if extended {
-            scratch.put_u32(timestamp);
+            out.put_u32(timestamp);
         }
+        let written = MAX_HEADER_LEN - out.len();
+        scratch.extend_from_slice(header.get(..written)?);
         let header = scratch.split().freeze();
         let rest = Self {
             pieces: self.pieces.clone(),

@@ -6,11 +6,17 @@
 //! by every RTMP player. Payload bytes are never copied per player.
 //!
 //! A player whose timeline is offset from the stream's (it joined late, or
-//! stayed across a republish: see `media_core::jitter::PlayClock`) gets the
-//! same encoding with a first chunk header of its own ([`Frame::rtmp_at`]):
-//! up to 18 bytes per message, cut from one buffer per write; the payload and
-//! the continuation headers are still shared.
+//! stayed across a republish: see `media_core::jitter::PlayClock`) needs the
+//! message at another timestamp, which lives in the first chunk's header
+//! ([`Frame::rtmp_at`]). Players that joined during the same GOP share an
+//! offset, so the first such timestamp asked for is encoded once and shared
+//! too (a crowd arriving together costs what players from the start cost);
+//! any other gets the shared encoding behind a first chunk header of its own,
+//! up to 18 bytes per message, cut from a buffer each thread keeps for them
+//! (one allocation per few hundred headers). The payload and the continuation
+//! headers are shared either way.
 
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
@@ -26,6 +32,10 @@ pub struct Frame {
     pub msg: MediaMessage,
     /// The encoding for the most common (chunk size, stream id) pair.
     rtmp: OnceLock<((u32, u32), EncodedMessage)>,
+    /// The encoding at the first other timestamp a player asked for, with
+    /// its (chunk size, stream id, timestamp): the offset of the players
+    /// that joined together.
+    retimed: OnceLock<((u32, u32, u64), EncodedMessage)>,
 }
 
 /// The message stream id whose encodings are cached: the one `createStream`
@@ -33,6 +43,17 @@ pub struct Frame {
 /// (some skip `createStream`); such a player gets encodings of its own rather
 /// than deciding, by draining a frame first, which one everybody shares.
 pub const CACHED_STREAM_ID: u32 = 1;
+
+/// Bytes of first chunk headers each thread cuts per allocation (a header is
+/// at most 18: RTMP spec 5.3.1).
+const HEADER_BLOCK: usize = 4096;
+
+thread_local! {
+    /// Where the per-player first chunk headers of [`Frame::rtmp_at`] are
+    /// written, then split off: a write's headers share one block, and so do
+    /// many players' writes, instead of one allocation each.
+    static HEADERS: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
 
 /// Frames travel in `Arc`s: a queue entry is one pointer.
 pub type SharedFrame = Arc<Frame>;
@@ -43,6 +64,7 @@ impl Frame {
         Arc::new(Self {
             msg,
             rtmp: OnceLock::new(),
+            retimed: OnceLock::new(),
         })
     }
 
@@ -69,8 +91,17 @@ impl Frame {
     /// (players of a source share its vhost's) is cached and shared; other
     /// pairs get a fresh encoding, which still shares the payload bytes.
     pub fn rtmp(&self, chunk_size: u32, stream_id: u32) -> EncodedMessage {
+        match self.cached(chunk_size, stream_id) {
+            Some(encoded) => encoded.clone(),
+            None => encode_shared_media(chunk_size, stream_id, &self.raw(stream_id)),
+        }
+    }
+
+    /// The cached encoding, if (`chunk_size`, `stream_id`) is the pair it is
+    /// (or now becomes) cached for.
+    fn cached(&self, chunk_size: u32, stream_id: u32) -> Option<&EncodedMessage> {
         if stream_id != CACHED_STREAM_ID {
-            return encode_shared_media(chunk_size, stream_id, &self.raw(stream_id));
+            return None;
         }
         let key = (chunk_size, stream_id);
         let (cached_key, encoded) = self.rtmp.get_or_init(|| {
@@ -79,34 +110,48 @@ impl Frame {
                 encode_shared_media(chunk_size, stream_id, &self.raw(stream_id)),
             )
         });
-        if *cached_key == key {
-            encoded.clone()
-        } else {
-            encode_shared_media(chunk_size, stream_id, &self.raw(stream_id))
-        }
+        (*cached_key == key).then_some(encoded)
     }
 
     /// The chunk encoding for a player that gets this frame at `timestamp`
     /// on its own timeline: the shared encoding of [`rtmp`](Self::rtmp) when
-    /// that is the frame's own time; otherwise a first chunk header of its
-    /// own, written into `scratch` (reserve room for several, so one buffer
-    /// serves a whole write), then the shared rest. Write the header, if any,
-    /// then the message. Only when continuation chunks repeat an extended
-    /// timestamp (past 4.6 hours) is the message cut again for this player,
-    /// and then too the payload is shared, not copied.
+    /// that is the frame's own time, or the one cached for the first other
+    /// time asked for when it is that one; otherwise a first chunk header of
+    /// its own (from a per-thread block), then the shared rest. Write the
+    /// header, if any, then the message. Only when continuation chunks repeat
+    /// an extended timestamp (past 4.6 hours) is the message cut again for
+    /// this player, and then too the payload is shared, not copied.
     pub fn rtmp_at(
         &self,
         chunk_size: u32,
         stream_id: u32,
         timestamp: u64,
-        scratch: &mut BytesMut,
     ) -> (Option<Bytes>, EncodedMessage) {
         if timestamp == self.msg.timestamp {
             return (None, self.rtmp(chunk_size, stream_id));
         }
         if stream_id == CACHED_STREAM_ID {
-            let shared = self.rtmp(chunk_size, stream_id);
-            if let Some((header, rest)) = shared.retimed(timestamp, scratch) {
+            let key = (chunk_size, stream_id, timestamp);
+            let (cached_key, encoded) = self.retimed.get_or_init(|| {
+                let raw = RawMessage {
+                    timestamp,
+                    ..self.raw(stream_id)
+                };
+                (key, encode_shared_media(chunk_size, stream_id, &raw))
+            });
+            if *cached_key == key {
+                return (None, encoded.clone());
+            }
+            let retimed = self.cached(chunk_size, stream_id).and_then(|shared| {
+                HEADERS.with(|cell| {
+                    let mut block = cell.try_borrow_mut().ok()?;
+                    if block.capacity() < rtmp_proto::chunk::MAX_CHUNK_HEADER_LEN {
+                        *block = BytesMut::with_capacity(HEADER_BLOCK);
+                    }
+                    shared.retimed(timestamp, &mut block)
+                })
+            });
+            if let Some((header, rest)) = retimed {
                 return (Some(header), rest);
             }
         }
@@ -147,8 +192,8 @@ mod tests {
     }
 
     /// The wire bytes a player is sent for `frame` at `timestamp`.
-    fn wire_at(frame: &Frame, chunk_size: u32, timestamp: u64, scratch: &mut BytesMut) -> Vec<u8> {
-        let (header, rest) = frame.rtmp_at(chunk_size, 1, timestamp, scratch);
+    fn wire_at(frame: &Frame, chunk_size: u32, timestamp: u64) -> Vec<u8> {
+        let (header, rest) = frame.rtmp_at(chunk_size, 1, timestamp);
         let mut wire = header.map(|h| h.to_vec()).unwrap_or_default();
         wire.extend_from_slice(&rest.to_vec());
         wire
@@ -159,12 +204,26 @@ mod tests {
         let payload = Bytes::from((0..200u8).collect::<Vec<_>>());
         let frame = Frame::new(MediaMessage::new(MediaKind::Video, 4000, payload.clone()));
         let own = frame.rtmp(128, 1);
-        let mut scratch = BytesMut::with_capacity(256);
         // At the frame's own time: the shared encoding itself.
-        let (header, same) = frame.rtmp_at(128, 1, 4000, &mut scratch);
+        let (header, same) = frame.rtmp_at(128, 1, 4000);
         assert!(header.is_none() && shared(&same, &own));
-        // Elsewhere: a header of its own, then the very same pieces.
-        let (header, rest) = frame.rtmp_at(128, 1, 0, &mut scratch);
+        // The first other time asked for (players that joined together) is
+        // encoded once and shared.
+        let (header, first) = frame.rtmp_at(128, 1, 0);
+        let (_, again) = frame.rtmp_at(128, 1, 0);
+        assert!(header.is_none() && shared(&first, &again));
+        assert!(
+            first
+                .pieces()
+                .iter()
+                .zip(own.pieces())
+                .skip(1)
+                .step_by(2)
+                .all(|(a, b)| a.as_ptr() == b.as_ptr()),
+            "payload shared"
+        );
+        // Any other: a header of its own, then the very same pieces.
+        let (header, rest) = frame.rtmp_at(128, 1, 7);
         assert_eq!(header.map(|h| h.len()), Some(12));
         assert!(rest
             .pieces()
@@ -186,13 +245,10 @@ mod tests {
                     ..frame.raw(1)
                 },
             );
-            assert_eq!(
-                wire_at(&frame, chunk_size, ts, &mut scratch),
-                expected.to_vec()
-            );
+            assert_eq!(wire_at(&frame, chunk_size, ts), expected.to_vec());
         }
         // Whichever path, the payload is never copied.
-        let (_, again) = frame.rtmp_at(128, 1, 0x0100_0000, &mut scratch);
+        let (_, again) = frame.rtmp_at(128, 1, 0x0100_0000);
         let inside: usize = again
             .pieces()
             .iter()
