@@ -77,7 +77,10 @@ fn probe(file: &Path) -> (f64, Vec<String>) {
             "-show_format",
             "-show_streams",
         ])
-        .args(["-show_entries", "packet=pts_time,dts_time,duration_time"])
+        .args([
+            "-show_entries",
+            "packet=stream_index,pts_time,dts_time,duration_time",
+        ])
         .arg(file)
         .output()
         .expect("run ffprobe");
@@ -91,7 +94,19 @@ fn probe(file: &Path) -> (f64, Vec<String>) {
     let v: serde_json::Value = serde_json::from_str(&out).expect("ffprobe json");
     let number = |v: &serde_json::Value| v.as_str().and_then(|d| d.parse::<f64>().ok());
     let (mut first, mut last, mut last_decoded) = (f64::MAX, f64::MIN, f64::MIN);
+    // Decode timestamps rise in every track.
+    let mut dts_by_track = std::collections::HashMap::new();
     for p in v["packets"].as_array().into_iter().flatten() {
+        if let Some(dts) = number(&p["dts_time"]) {
+            let track = p["stream_index"].as_u64().unwrap_or_default();
+            if let Some(before) = dts_by_track.insert(track, dts) {
+                assert!(
+                    dts > before,
+                    "{}: track {track} dts {before} then {dts}",
+                    file.display()
+                );
+            }
+        }
         let (Some(pts), Some(d)) = (number(&p["pts_time"]), number(&p["duration_time"])) else {
             continue;
         };
