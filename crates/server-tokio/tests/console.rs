@@ -27,8 +27,14 @@ use support::*;
 const USER: &str = "ops";
 const PASS: &str = "s3cret:with colon";
 
+/// The browser test directory and the Chromium binary.
+struct Browser {
+    dir: PathBuf,
+    chromium: PathBuf,
+}
+
 /// The browser test directory, if everything the console test needs is there.
-fn browser_dir() -> Option<(PathBuf, PathBuf)> {
+fn browser_dir() -> Option<Browser> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let chromium = std::env::var_os("CHROMIUM").map(PathBuf::from).or_else(|| {
         let path = std::env::var_os("PATH")?;
@@ -53,7 +59,10 @@ fn browser_dir() -> Option<(PathBuf, PathBuf)> {
     .flatten()
     .collect();
     if missing.is_empty() {
-        return Some((dir, chromium?));
+        return Some(Browser {
+            dir,
+            chromium: chromium?,
+        });
     }
     let why = format!("console tests need {}", missing.join(", "));
     if std::env::var("RTMP_TEST_REQUIRE_BROWSER").as_deref() == Ok("1") {
@@ -87,8 +96,7 @@ fn unix_ms() -> u64 {
 /// Runs `console-check.mjs`; calls `on_ready` once the page is up and signed
 /// in (the test publishes then); returns the script's report.
 fn run_console(
-    dir: &Path,
-    chromium: &Path,
+    browser: &Browser,
     url: &str,
     out: &Path,
     stream: &str,
@@ -105,9 +113,9 @@ fn run_console(
         node.env("UNREACHABLE_URL", u);
     }
     let child = node
-        .arg(dir.join("console-check.mjs"))
+        .arg(browser.dir.join("console-check.mjs"))
         .args(&args)
-        .env("CHROMIUM", chromium)
+        .env("CHROMIUM", &browser.chromium)
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -207,7 +215,7 @@ fn console_without_auth_takes_the_api_from_the_query() {
 /// The console end to end against each binary; the API always listens on
 /// another port than the page's, so every call is cross-origin.
 fn scenario(setup: Setup) {
-    let Some((dir, chromium)) = browser_dir() else {
+    let Some(browser) = browser_dir() else {
         return;
     };
     let media = media(Media::AvcAac);
@@ -223,7 +231,7 @@ fn scenario(setup: Setup) {
             .join(&name);
         let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).expect("screenshot dir");
-        let vendor = vendor_dir(&dir, &shots);
+        let vendor = vendor_dir(&browser.dir, &shots);
         let server = ServerProcess::start_from(bin, |d| {
             let auth = if setup.auth {
                 format!("auth {{ enabled on; username {USER}; password '{PASS}'; }}")
@@ -266,8 +274,7 @@ fn scenario(setup: Setup) {
         // cannot reach it.
         let unreachable = setup.query_api.then(|| server.http_url("/console/"));
         let report = run_console(
-            &dir,
-            &chromium,
+            &browser,
             &url,
             &shots,
             "cons",
