@@ -459,6 +459,7 @@ fn vhost_diff(old: &VhostConfig, new: &VhostConfig, out: &mut Vec<String>) {
     part!("play", play);
     part!("publish", publish);
     part!("hls", hls);
+    part!("dvr", dvr);
     part!("http_remux", http_remux);
     part!("http_hooks", http_hooks);
     part!("security", security);

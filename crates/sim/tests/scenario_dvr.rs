@@ -111,6 +111,11 @@ fn reloads_start_and_stop_recording_a_running_stream() {
             .block_on(async move { server_core::reload::apply(&ctx, config).await })
             .expect("reload runs");
         assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert!(
+            report.changes.iter().any(|c| c.contains(" dvr: ")),
+            "{:?}",
+            report.changes
+        );
     };
     reload(&mut sim, &on);
     sim.run_for(secs(6)).unwrap();
