@@ -163,7 +163,21 @@ fn sighup_adds_a_listen_port_and_removes_another() {
             server.log_text()
         );
 
-        reload_with(&server, &with_rtmp_port(server.dir.path(), new_port, ""), 1);
+        // The API moves too: from its port-0 listener to a fixed one.
+        let api_port = free_port();
+        let moved = with_rtmp_port(server.dir.path(), new_port, "").replacen(
+            "http_api {\n    enabled on;\n    listen 127.0.0.1:0;",
+            &format!("http_api {{\n    enabled on;\n    listen 127.0.0.1:{api_port};"),
+            1,
+        );
+        reload_with(&server, &moved, 1);
+        let new_api: SocketAddr = format!("127.0.0.1:{api_port}").parse().unwrap();
+        let (status, _, _) = http("GET", new_api, "/api/v1/versions");
+        assert_eq!(status, 200);
+        assert!(
+            TcpStream::connect_timeout(&server.api, Duration::from_secs(2)).is_err(),
+            "the old API port still accepts"
+        );
         let log = server.log_text();
         assert!(
             log.contains(&format!("rtmp listening on 127.0.0.1:{new_port}")),
