@@ -339,3 +339,75 @@ fn with_atc_on_players_get_the_publishers_timestamps_and_with_it_off_their_own()
         }
     });
 }
+
+#[test]
+fn a_player_that_pauses_resumes_on_a_timeline_that_only_goes_forward() {
+    use rtmp_proto::command::Command;
+    use rtmp_proto::session::ClientEvent;
+    use rtmp_proto::MessageType;
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let _publisher = publish_live_looping(&server, &media, "pause");
+        std::thread::sleep(Duration::from_millis(3000));
+        let mut player = TestClient::connect(server.rtmp, "live");
+        player.session.create_stream();
+        let mut sid = None;
+        player.pump_until(Duration::from_secs(10), |e| match e {
+            ClientEvent::StreamCreated { stream_id, .. } => {
+                sid = Some(*stream_id);
+                true
+            }
+            _ => false,
+        });
+        let sid = sid.expect("createStream answered");
+        player.session.play(sid, "pause");
+        // (track, timestamp) of every audio and video message, in order.
+        let mut got: Vec<(MessageType, u64)> = Vec::new();
+        /// Pumps until `frames` more audio or video messages arrived.
+        fn media_until(player: &mut TestClient, got: &mut Vec<(MessageType, u64)>, frames: usize) {
+            let mut n = 0;
+            let ok = player.pump_until(Duration::from_secs(15), |e| {
+                if let ClientEvent::Media { message, .. } = e {
+                    got.push((message.type_id, message.timestamp));
+                    n += 1;
+                }
+                n >= frames
+            });
+            assert!(ok, "no media: {}", player.gave_up);
+        }
+        media_until(&mut player, &mut got, 60);
+        let pause = |player: &mut TestClient, paused: bool| {
+            player.session.send_command(
+                sid,
+                &Command::Pause {
+                    transaction_id: 0.0,
+                    paused,
+                    position_ms: 0.0,
+                },
+            );
+        };
+        pause(&mut player, true);
+        // Paused for 3 s: what still arrives was in flight.
+        player.pump_until(Duration::from_secs(3), |_| false);
+        pause(&mut player, false);
+        let before = got.len();
+        media_until(&mut player, &mut got, 60);
+        assert!(got.len() > before);
+        for kind in [MessageType::Audio, MessageType::Video] {
+            let times: Vec<u64> = got
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, t)| *t)
+                .collect();
+            assert!(times[0] < 300, "{kind:?} starts at {}", times[0]);
+            assert!(
+                times.windows(2).all(|w| w[0] <= w[1]),
+                "{kind:?} went back: {times:?}"
+            );
+        }
+    });
+}

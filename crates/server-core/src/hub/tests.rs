@@ -596,3 +596,33 @@ fn with_atc_every_player_gets_the_publishers_time() {
     let sent = drain_timed(&mut hub.subscribe(&source));
     assert!(sent.iter().all(|(m, ts)| m.timestamp == *ts));
 }
+
+#[test]
+fn a_player_that_paused_past_its_queue_skips_ahead_on_a_forward_timeline() {
+    let hub = Hub::new();
+    let source = hub.source(&key("paused"), || SourceOptions {
+        jitter: JitterMode::Full,
+        ..options(1_000)
+    });
+    let _guard = hub.publish(&source, 1, 0).unwrap();
+    push_two_gops(&source, 0);
+    let mut player = hub.subscribe(&source);
+    let first = times(&drain_timed(&mut player));
+    // Paused (not drained) while two more GOPs went by: more than its
+    // 1 s bound, so it skips to the latest key frame, after the headers.
+    for frame in 40..80 {
+        let t = frame * 200;
+        source.push(MediaKind::Video, t, video(frame % 20 == 0));
+        source.push(MediaKind::Audio, t + 10, audio());
+    }
+    let after = drain_timed(&mut player);
+    assert!(player.dropped() > 0, "it skipped");
+    let last = *first.iter().max().unwrap();
+    assert!(after.iter().all(|(_, ts)| *ts >= last), "{after:?}");
+    let frames: Vec<u64> = after
+        .iter()
+        .filter(|(m, _)| !m.flags.sequence_header && m.kind != MediaKind::Data)
+        .map(|(_, ts)| *ts)
+        .collect();
+    assert!(frames.windows(2).all(|w| w[0] <= w[1]), "{frames:?}");
+}
