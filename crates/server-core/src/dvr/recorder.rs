@@ -13,7 +13,7 @@ use media_core::jitter::TimeJitter;
 use media_core::mp4::Fmp4Muxer;
 use media_core::{MediaKind, MediaMessage};
 use rtmp_proto::amf0::{self, Amf0Value};
-use tracing::{debug, error, info, Instrument};
+use tracing::{debug, error, info, warn, Instrument};
 
 use super::path::Container;
 use super::{Control, Recordings};
@@ -84,6 +84,8 @@ struct OpenFile {
     pending: Vec<Bytes>,
     pending_len: usize,
     flushed_ts: u64,
+    /// Messages the muxer refused.
+    skipped: u64,
 }
 
 impl OpenFile {
@@ -109,7 +111,13 @@ impl OpenFile {
             Muxer::Mp4(m) => m.push(&out).map_err(|e| e.to_string()),
         };
         if let Err(e) = result {
-            debug!("dvr: message not recorded: {e}");
+            // Once per file at warn (an MP4 of a codec it cannot hold), then quietly.
+            if self.skipped == 0 {
+                warn!(file = %self.path.display(), "dvr: message not recorded: {e}");
+            } else {
+                debug!("dvr: message not recorded: {e}");
+            }
+            self.skipped = self.skipped.saturating_add(1);
         }
         let bytes = match &mut self.muxer {
             Muxer::Flv(w) => w.take(),
@@ -237,6 +245,7 @@ impl Recorder {
             pending: Vec::new(),
             pending_len: 0,
             flushed_ts: 0,
+            skipped: 0,
         };
         // The FLV header itself.
         if let Muxer::Flv(w) = &mut file.muxer {
