@@ -207,7 +207,7 @@ impl ForwardManager {
         }
         let listen = ctx.config().listen.clone();
         for dest in &config.destinations {
-            match destination_url(dest, key, &stream.publisher.param, hops + 1) {
+            match destination_url(dest, key, &stream.publisher, hops + 1) {
                 Ok(url) if is_self(&url, &listen) => {
                     warn!(stream = %key, destination = %url.redacted(), "forward: refused: the destination is this server (a loop)");
                 }

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::{Destination, HOPS_PARAM};
 use crate::config::DEFAULT_VHOST;
-use crate::hooks::{stream_url, HookRequest, ServerIds};
-use crate::hub::{query_param, StreamKey};
+use crate::hooks::{HookRequest, ServerIds};
+use crate::hub::{query_param, StreamKey, TcUrl};
 use crate::upstream::{RtmpUrl, RtmpUrlError};
 
 /// Most URLs taken from one backend answer.
@@ -21,27 +21,37 @@ pub fn arrived_hops(param: &str) -> u32 {
         .unwrap_or(0)
 }
 
-/// The URL stream `key` (published with query `param`) is forwarded to at
-/// `dest`, marked with `hops`.
+/// The URL stream `key`, published as `publisher` describes (its query and
+/// tcUrl), is forwarded to at `dest`, marked with `hops`.
 ///
-/// As SRS (`srs_generate_tc_url`, `srs_generate_stream_with_query`): a
-/// `HOST:PORT` destination gets the same app and stream, the publisher's
-/// query, and `vhost=VHOST` unless the vhost is the default one or the
-/// destination's host itself. A full URL is taken as written, with
-/// `[vhost]`, `[app]` and `[stream]` replaced.
+/// As SRS (`srs_generate_rtmp_url`, `srs_generate_stream_with_query`): a
+/// `HOST:PORT` destination gets the same app and stream and the
+/// publisher's query; unless that query names a vhost, `vhost=VHOST` is
+/// added for a vhost other than the default one, or, on the default vhost,
+/// `vhost=HOST` when the publisher's tcUrl named a host rather than an IPv4
+/// address. A full URL is taken as written, with `[vhost]`, `[app]` and
+/// `[stream]` replaced.
 pub fn destination_url(
     dest: &Destination,
     key: &StreamKey,
-    param: &str,
+    publisher: &HookRequest,
     hops: u32,
 ) -> Result<RtmpUrl, RtmpUrlError> {
     match dest {
         Destination::HostPort { host, port } => {
-            let mut query: Vec<String> = Vec::new();
-            if key.vhost != DEFAULT_VHOST && key.vhost != *host {
-                query.push(format!("vhost={}", key.vhost));
+            let mut query: Vec<String> = kept_params(&publisher.param).collect();
+            let param = publisher
+                .param
+                .strip_prefix('?')
+                .unwrap_or(&publisher.param);
+            if query_param(param, "vhost").is_none() {
+                let tc_host = TcUrl::parse(&publisher.tc_url).host;
+                if key.vhost != DEFAULT_VHOST {
+                    query.push(format!("vhost={}", key.vhost));
+                } else if !tc_host.is_empty() && tc_host.parse::<std::net::Ipv4Addr>().is_err() {
+                    query.push(format!("vhost={tc_host}"));
+                }
             }
-            query.extend(kept_params(param));
             query.push(format!("{HOPS_PARAM}={hops}"));
             Ok(RtmpUrl {
                 host: host.clone(),
@@ -73,8 +83,8 @@ fn mark(mut url: RtmpUrl, hops: u32) -> Result<RtmpUrl, RtmpUrlError> {
     Ok(url)
 }
 
-/// The parameters of `query` a forward passes on: all but the vhost
-/// (given anew) and our hop mark (counted anew).
+/// The parameters of `query` a forward passes on: all but our hop mark
+/// (counted anew).
 fn kept_params(query: &str) -> impl Iterator<Item = String> + '_ {
     query
         .strip_prefix('?')
@@ -83,17 +93,15 @@ fn kept_params(query: &str) -> impl Iterator<Item = String> + '_ {
         .filter(|kv| !kv.is_empty())
         .filter(|kv| {
             let k = kv.split_once('=').map_or(*kv, |(k, _)| k);
-            !["vhost", "domain", HOPS_PARAM]
-                .iter()
-                .any(|n| k.eq_ignore_ascii_case(n))
+            !k.eq_ignore_ascii_case(HOPS_PARAM)
         })
         .map(str::to_owned)
 }
 
 /// The body SRS's dynamic forward POSTs to `backend`
-/// (`SrsHttpHooks::on_forward_backend`).
+/// (`SrsHttpHooks::on_forward_backend`), field for field.
 pub fn backend_body(req: &HookRequest, ids: &ServerIds) -> String {
-    let fields: [(&str, &str); 11] = [
+    let fields: [(&str, &str); 10] = [
         ("action", "on_forward"),
         ("server_id", &ids.server_id),
         ("service_id", &ids.service_id),
@@ -104,7 +112,6 @@ pub fn backend_body(req: &HookRequest, ids: &ServerIds) -> String {
         ("tcUrl", &req.tc_url),
         ("stream", &req.stream),
         ("param", &req.param),
-        ("stream_url", &stream_url(req)),
     ];
     let map: serde_json::Map<String, Value> = fields
         .iter()
@@ -149,33 +156,51 @@ mod tests {
         }
     }
 
+    fn publisher(tc_url: &str, param: &str) -> HookRequest {
+        HookRequest {
+            tc_url: tc_url.into(),
+            param: param.into(),
+            ..HookRequest::default()
+        }
+    }
+
     #[test]
     fn host_port_destinations_keep_app_stream_query_and_pass_the_vhost() {
-        let u = destination_url(&hp("127.0.0.1"), &key(DEFAULT_VHOST), "?token=x", 1).unwrap();
+        let ip = "rtmp://192.0.2.1/live";
+        let p = publisher(ip, "?token=x");
+        let u = destination_url(&hp("127.0.0.1"), &key(DEFAULT_VHOST), &p, 1).unwrap();
         assert_eq!(
             u.to_string(),
             "rtmp://127.0.0.1:19350/live/cam?token=x&forward_hops=1"
         );
-        let u = destination_url(
-            &hp("10.0.0.2"),
-            &key("v.example"),
-            "?vhost=v.example&token=x&forward_hops=3",
-            4,
-        )
-        .unwrap();
+        // A configured vhost is passed on, after the query.
+        let p = publisher(ip, "?token=x&forward_hops=3");
+        let u = destination_url(&hp("10.0.0.2"), &key("v.example"), &p, 4).unwrap();
         assert_eq!(
             u.stream_with_query(),
-            "cam?vhost=v.example&token=x&forward_hops=4"
+            "cam?token=x&vhost=v.example&forward_hops=4"
         );
-        // The destination named by the vhost needs no vhost parameter.
-        let u = destination_url(&hp("v.example"), &key("v.example"), "", 1).unwrap();
-        assert_eq!(u.stream_with_query(), "cam?forward_hops=1");
+        // One the publisher named is kept as it named it.
+        let p = publisher(ip, "?vhost=other.example");
+        let u = destination_url(&hp("10.0.0.2"), &key(DEFAULT_VHOST), &p, 1).unwrap();
+        assert_eq!(
+            u.stream_with_query(),
+            "cam?vhost=other.example&forward_hops=1"
+        );
+        // On the default vhost, the host name the publisher connected to.
+        let p = publisher("rtmp://live.example.com/live", "");
+        let u = destination_url(&hp("10.0.0.2"), &key(DEFAULT_VHOST), &p, 1).unwrap();
+        assert_eq!(
+            u.stream_with_query(),
+            "cam?vhost=live.example.com&forward_hops=1"
+        );
     }
 
     #[test]
     fn url_destinations_are_templates() {
         let d = Destination::Url("rtmp://h:1936/[app]_bak/[vhost]-[stream]?k=v".into());
-        let u = destination_url(&d, &key("v"), "?ignored=1", 2).unwrap();
+        let p = publisher("rtmp://h/live", "?ignored=1");
+        let u = destination_url(&d, &key("v"), &p, 2).unwrap();
         assert_eq!(
             u.to_string(),
             "rtmp://h:1936/live_bak/v-cam?k=v&forward_hops=2"
@@ -234,6 +259,6 @@ mod tests {
         assert_eq!(v["stream"], "cam");
         assert_eq!(v["param"], "?t=1");
         assert_eq!(v["tcUrl"], "rtmp://h/live");
-        assert_eq!(v["stream_url"], "/live/cam");
+        assert_eq!(v.as_object().map(|o| o.len()), Some(10));
     }
 }
