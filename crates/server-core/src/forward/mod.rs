@@ -71,6 +71,8 @@ pub const QUEUE_SPAN_MS: u64 = 10_000;
 pub const RETRY_FIRST: Duration = Duration::from_secs(1);
 /// Longest wait between retries.
 pub const RETRY_MAX: Duration = Duration::from_secs(30);
+/// A connection that carried the stream this long resets the backoff.
+pub const STABLE_AFTER: Duration = Duration::from_secs(10);
 
 /// `forward { }`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -381,10 +383,16 @@ impl DestinationTask {
             let error = match attempt {
                 Ok(mut conn) => {
                     info!("forward: publishing");
-                    backoff.reset();
                     self.update(|s| s.state = ForwardState::Forwarding);
+                    let since = self.ctx.rt.now();
                     let result = self.pump(&mut conn, sent_before).await;
                     sent_before = sent_before.saturating_add(conn.bytes_out());
+                    // A destination that takes the publish and drops it at
+                    // once keeps backing off; one that held it a while is
+                    // retried quickly.
+                    if self.ctx.rt.now().saturating_sub(since) >= STABLE_AFTER {
+                        backoff.reset();
+                    }
                     match result {
                         Ok(()) => break,
                         Err(e) => e,
