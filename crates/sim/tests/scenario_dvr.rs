@@ -194,3 +194,46 @@ fn without_wait_keyframe_files_are_cut_at_dvr_duration() {
         assert_eq!(first_picture.is_keyframe(), i == 0, "file {i}");
     }
 }
+
+/// An MP4 file declares its tracks' decoder configuration once: when the
+/// publisher changes it (a new resolution), the recording goes on in a new
+/// file; both are complete MP4 files.
+#[test]
+fn a_new_decoder_configuration_starts_a_new_mp4_file() {
+    let mut sim = Sim::from_env(22);
+    let (_server, rtmp) = start(
+        &sim,
+        Some("dvr { enabled on; dvr_path objs/dvr/[stream]-[timestamp].mp4; }"),
+    );
+    let media = Synthetic::default();
+    let mut messages = media.messages(secs(10));
+    let mut changed = scenario_support::AVC_SEQUENCE_HEADER.to_vec();
+    changed[8] = 0x0c; // another level
+    messages.push(rtmp_proto::message::RawMessage {
+        csid: 0,
+        timestamp: 10_000,
+        type_id: rtmp_proto::message::MessageType::Video,
+        stream_id: 0,
+        payload: bytes::Bytes::from(changed),
+    });
+    messages.extend(media.frames(secs(10), secs(10)));
+    let publisher = SimPublisher::spawn(
+        &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
+        rtmp,
+        PublisherOptions::new("live", "cam").ending(PublishEnd::Unpublish),
+        messages,
+    );
+    sim.run_until(secs(30)).unwrap();
+    assert!(publisher.is_finished());
+    let files = sim.fs().files_under("objs/dvr");
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in &files {
+        let name = file.display().to_string();
+        assert!(name.ends_with(".mp4"), "{name}");
+        let data = sim.fs().read(file).unwrap();
+        assert_eq!(&data[4..8], b"ftyp", "{name}");
+        // Completed: the mfra index closes it.
+        let mfro_size = u32::from_be_bytes(data[data.len() - 4..].try_into().unwrap()) as usize;
+        assert_eq!(&data[data.len() - mfro_size + 4..][..4], b"mfra", "{name}");
+    }
+}

@@ -7,7 +7,9 @@
 //! `session` plan writes one file per publish; `segment` starts a new file
 //! every `dvr_duration`, at the next key frame with `dvr_wait_keyframe`. A
 //! file is written as `NAME.tmp` and renamed when complete, then `on_dvr` is
-//! sent. A write that fails (disk full, unwritable path) stops that
+//! sent. An MP4 file declares its tracks once, so a new decoder
+//! configuration from the publisher (a resolution change) starts a new MP4
+//! file; FLV carries it in band. A write that fails (disk full, unwritable path) stops that
 //! stream's recording with a logged error; nothing else is affected.
 
 mod path;

@@ -182,6 +182,16 @@ impl Recorder {
     }
 
     async fn on_message(&mut self, msg: &MediaMessage) -> std::io::Result<()> {
+        // An MP4 file declares its tracks' decoder configuration once: a new
+        // one (a resolution change, another audio rate) starts a new file.
+        let differs =
+            |old: &Option<MediaMessage>| old.as_ref().is_some_and(|h| h.payload != msg.payload);
+        let reconfigured = msg.is_sequence_header()
+            && match msg.kind {
+                MediaKind::Video => differs(&self.headers.video),
+                MediaKind::Audio => differs(&self.headers.audio),
+                MediaKind::Data => false,
+            };
         let header = match msg.kind {
             MediaKind::Data if is_metadata(&msg.payload) => {
                 self.headers.metadata = Some(msg.clone());
@@ -198,10 +208,13 @@ impl Recorder {
             _ => false,
         };
         if let Some(file) = &self.file {
-            let reap = self.config.plan == DvrPlan::Segment
+            let reap = (self.config.plan == DvrPlan::Segment
                 && !header
                 && file.duration_ms() >= millis(self.config.duration)
-                && (!self.config.wait_keyframe || msg.is_keyframe());
+                && (!self.config.wait_keyframe || msg.is_keyframe()))
+                || (reconfigured
+                    && self.config.path.container() == Container::Mp4
+                    && file.first_ts.is_some());
             if reap {
                 self.close().await?;
             }
