@@ -398,6 +398,12 @@ fn scenario(setup: Setup) {
                 .is_some_and(|e| e.iter().all(|e| !e.to_string().contains("pageerror"))),
             "{b}"
         );
+        // The page's Content-Security-Policy lets the players and charts work.
+        let errors = report["consoleErrors"].to_string();
+        assert!(
+            !errors.contains("Content Security Policy"),
+            "CSP refused something: {b}"
+        );
         for shot in ["list.png", "stream-hls.png", "stream-flv.png"] {
             assert!(shots.join(shot).is_file(), "no {shot}: {b}");
         }

@@ -56,6 +56,16 @@ const MPEGTS_JS: Player = Player {
     integrity: "sha384-sQp+4cJv0jChNCYvgy6W0RSfQZB/w6d3ZTDoIBlY4Uorfw4PLS56T2yM2z47bSkl",
 };
 
+/// What the page may load and do: its own scripts and the pinned CDN's (a
+/// stream or client name that slipped into the page as markup could run
+/// nothing), media from anywhere (players use `blob:` sources; HLS segments
+/// may sit on a CDN), API calls to any origin (the API may be elsewhere), and
+/// no framing (the kick button cannot be clickjacked).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+     script-src 'self' https://cdn.jsdelivr.net; style-src 'self'; img-src 'self' data:; \
+     media-src * blob:; worker-src 'self' blob:; connect-src *; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 /// Longest a vendor file may take to open.
 const VENDOR_OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest `vhost`, `app` or `stream` parameter of `urls.json`, bytes.
@@ -120,7 +130,23 @@ pub(crate) async fn serve(
     };
     let hostname = super::router::hostname(host.unwrap_or("localhost"));
     match rest {
-        "" | "index.html" => page("html", INDEX_HTML),
+        "" | "index.html" => {
+            let mut resp = page("html", INDEX_HTML);
+            let headers = resp.headers_mut();
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            );
+            headers.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
+            resp
+        }
         "console.js" => page("js", CONSOLE_JS),
         "console.css" => page("css", CONSOLE_CSS),
         "config.json" => reply::json(StatusCode::OK, &page_config(ctx, console, hostname)),
@@ -353,6 +379,14 @@ mod tests {
             .unwrap()
             .starts_with("text/html"));
         assert!(String::from_utf8_lossy(&body).contains("console.js"));
+        let csp = headers[hyper::header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self' https://cdn.jsdelivr.net"),
+            "{csp}"
+        );
         for (uri, kind) in [
             ("/console/index.html", "text/html"),
             ("/console/console.js", "text/javascript"),
