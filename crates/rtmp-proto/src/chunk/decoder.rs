@@ -158,6 +158,18 @@ impl ChunkDecoder {
         }
     }
 
+    /// Replaces the limits, from the next chunk on. What is already held
+    /// stays: loosen limits freely; tightening them makes the next chunk
+    /// that starts or grows a message past them an error.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Appends received bytes to the decoder's buffer.
     pub fn push(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);

@@ -34,6 +34,21 @@ pub const DEFAULT_MAX_REASSEMBLY_BYTES: usize = 32 << 20;
 /// claiming a 16 MiB message therefore costs 64 KiB, not 16 MiB.
 pub const REASSEMBLY_PREALLOC: usize = 64 << 10;
 
+/// Cap on one message's length before a connection's `connect` is accepted:
+/// 64 KiB. A `connect` command is a few hundred bytes (a long `tcUrl` with
+/// a token, a few KiB); nothing else a client sends first is larger.
+pub const PRE_CONNECT_MAX_MESSAGE_SIZE: u32 = 64 << 10;
+
+/// Cap on the bytes partial messages hold before `connect` is accepted:
+/// 128 KiB, two messages of [`PRE_CONNECT_MAX_MESSAGE_SIZE`]. Without it, a
+/// socket that never connects can pin the whole configured reassembly cap
+/// (32 MiB by default) until the connect deadline.
+pub const PRE_CONNECT_MAX_REASSEMBLY_BYTES: usize = 128 << 10;
+
+/// Cap on chunk streams before `connect` is accepted: control, command and
+/// a few spares.
+pub const PRE_CONNECT_MAX_CHUNK_STREAMS: usize = 8;
+
 /// Limits applied by [`ChunkDecoder`](super::ChunkDecoder).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -48,6 +63,23 @@ pub struct Limits {
     /// `max_message_size`, or messages longer than one chunk and this cap
     /// cannot be received.
     pub max_reassembly_bytes: usize,
+}
+
+impl Limits {
+    /// These limits tightened to what a connection needs before its
+    /// `connect` is accepted (each field the smaller of the two): see
+    /// [`PRE_CONNECT_MAX_MESSAGE_SIZE`], [`PRE_CONNECT_MAX_REASSEMBLY_BYTES`],
+    /// [`PRE_CONNECT_MAX_CHUNK_STREAMS`].
+    pub fn pre_connect(&self) -> Self {
+        Self {
+            max_chunk_size: self.max_chunk_size,
+            max_message_size: self.max_message_size.min(PRE_CONNECT_MAX_MESSAGE_SIZE),
+            max_chunk_streams: self.max_chunk_streams.min(PRE_CONNECT_MAX_CHUNK_STREAMS),
+            max_reassembly_bytes: self
+                .max_reassembly_bytes
+                .min(PRE_CONNECT_MAX_REASSEMBLY_BYTES),
+        }
+    }
 }
 
 impl Default for Limits {

@@ -39,7 +39,10 @@ pub const MAX_PENDING_INPUT: usize = 1 << 20;
 /// What a [`ServerSession`] announces and how it cuts its output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
-    /// Limits of the chunk decoder (peer chunk size, message size, chunk streams).
+    /// Limits of the chunk decoder (peer chunk size, message size, chunk
+    /// streams) once `connect` is accepted. Until then the decoder runs
+    /// with [`Limits::pre_connect`]: a socket that has not connected can
+    /// make the server hold kilobytes, not the full reassembly cap.
     pub limits: Limits,
     /// The chunk size we switch to when accepting a connect (SRS: 60000).
     /// Larger chunks mean fewer headers and fewer writes per video frame.
@@ -234,7 +237,7 @@ impl ServerSession {
     /// from `seed` (use a fresh seed per connection).
     pub fn new(config: ServerConfig, epoch: u32, seed: [u8; 32]) -> Self {
         Self {
-            decoder: ChunkDecoder::new(config.limits),
+            decoder: ChunkDecoder::new(config.limits.pre_connect()),
             ack: AckWindow::new(config.window_ack_size),
             config,
             handshake: Some(Box::new(HandshakeServer::new(epoch, seed))),
@@ -771,6 +774,17 @@ impl ServerSession {
         self.config.chunk_size = chunk_size;
     }
 
+    /// Sets the decoder limits [`accept_connect`](Self::accept_connect)
+    /// switches to (a vhost's own message size cap, known only once the
+    /// connect names it). Before the connect is accepted the pre-connect
+    /// limits stay in force; after, these apply from the next chunk on.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.config.limits = limits;
+        if matches!(self.phase, Phase::Connected) {
+            self.decoder.set_limits(limits);
+        }
+    }
+
     /// Answers a [`ServerEvent::Connect`] with what SRS sends: Window
     /// Acknowledgement Size, Set Peer Bandwidth (dynamic), Set Chunk Size,
     /// the `_result` (`fmsVer`, `capabilities`, `mode` 1;
@@ -787,6 +801,7 @@ impl ServerSession {
             });
         };
         self.phase = Phase::Connected;
+        self.decoder.set_limits(self.config.limits);
         let c = &self.config;
         let controls = [
             ControlMessage::WindowAckSize(c.window_ack_size),
