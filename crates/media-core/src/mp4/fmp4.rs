@@ -50,6 +50,9 @@ pub enum Mp4Error {
     /// Video before the first key frame.
     #[error("video frame before the first key frame")]
     BeforeKeyframe,
+    /// The file was finished.
+    #[error("the file is finished")]
+    Finished,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +118,7 @@ pub struct Fmp4Muxer {
     index: Vec<IndexEntry>,
     /// First and last decode time seen, ms (for the duration).
     span_ms: Option<(u64, u64)>,
+    finished: bool,
 }
 
 impl Fmp4Muxer {
@@ -130,6 +134,9 @@ impl Fmp4Muxer {
 
     /// Takes one message (its timestamp in ms). Data messages are ignored.
     pub fn push(&mut self, msg: &MediaMessage) -> Result<(), Mp4Error> {
+        if self.finished {
+            return Err(Mp4Error::Finished);
+        }
         match msg.kind {
             MediaKind::Video => self.push_video(msg),
             MediaKind::Audio => self.push_audio(msg),
@@ -254,7 +261,9 @@ impl Fmp4Muxer {
             if let (Some(first), Some(last)) =
                 (self.audio.samples.first(), self.audio.samples.last())
             {
-                if (last.dts - first.dts.min(last.dts)) * 1000 / rate >= AUDIO_ONLY_FRAGMENT_MS {
+                if last.dts.saturating_sub(first.dts).saturating_mul(1000) / rate
+                    >= AUDIO_ONLY_FRAGMENT_MS
+                {
                     self.flush(None);
                 }
             }
@@ -282,6 +291,9 @@ impl Fmp4Muxer {
     /// Ends the file: the last fragment and the `mfra` index. Returns what
     /// was not taken yet. The muxer writes nothing after this.
     pub fn finish(&mut self) -> Bytes {
+        if std::mem::replace(&mut self.finished, true) {
+            return self.take();
+        }
         self.flush_all();
         if self.declared.is_some() {
             self.write_mfra();
