@@ -220,7 +220,7 @@ impl Recorder {
             }
         }
         if self.file.is_none() {
-            self.open(msg.timestamp);
+            self.open(msg.timestamp)?;
             if header {
                 // Written with the other headers.
                 return self.flush(false).await;
@@ -234,15 +234,17 @@ impl Recorder {
 
     /// Starts a file; its first messages are the stream's headers, stamped
     /// `ts` (so a file of the segment plan starts where its key frame does).
-    fn open(&mut self, ts: u64) {
+    fn open(&mut self, ts: u64) -> std::io::Result<()> {
         let Some(path) = self
             .config
             .path
             .render(&self.source.key, self.ctx.rt.unix_time_ms())
         else {
             // Names are checked at publish; this is the second line.
-            error!("dvr: the stream's file would leave the dvr_path directory");
-            return;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the stream's file would leave the dvr_path directory",
+            ));
         };
         let muxer = match self.config.path.container() {
             Container::Flv => Muxer::Flv(FlvWriter::new(true, true)),
@@ -272,6 +274,7 @@ impl Recorder {
         }
         info!(file = %file.path.display(), "dvr: recording");
         self.file = Some(file);
+        Ok(())
     }
 
     /// Appends what is pending when there is enough of it (or `force`).
