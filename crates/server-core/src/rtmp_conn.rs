@@ -24,6 +24,7 @@ use futures_util::task::{noop_waker_ref, AtomicWaker};
 use futures_util::FutureExt;
 use media_core::MediaKind;
 use rtmp_proto::amf0::Amf0Value;
+use rtmp_proto::chunk::Limits;
 use rtmp_proto::command::status::{PLAY_FAILED, PUBLISH_BAD_NAME};
 use rtmp_proto::control::UserControlEvent;
 use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
@@ -253,6 +254,21 @@ async fn run(
     conn.role = Role::Idle;
     drop(std::mem::take(&mut conn.close_ticket));
     result
+}
+
+/// The chunk decoder limits of a connected client whose vhost caps messages
+/// at `max_message` bytes: partial messages may hold twice that together
+/// (one message and the others interleaved with it), never more than the
+/// default 32 MiB.
+fn rtmp_limits(max_message: u32) -> Limits {
+    let defaults = Limits::default();
+    Limits {
+        max_message_size: max_message,
+        max_reassembly_bytes: (max_message as usize)
+            .saturating_mul(2)
+            .min(defaults.max_reassembly_bytes),
+        ..defaults
+    }
 }
 
 fn lock(state: &Mutex<Conn>) -> MutexGuard<'_, Conn> {
@@ -617,6 +633,11 @@ async fn decide(
                     // SRS picks the vhost at connect (tcUrl host or `?vhost=`):
                     // its chunk_size goes out with the answer.
                     conn.session.set_chunk_size(vhost.chunk_size);
+                    // And its message size cap (`max_message`), in force
+                    // from the accept on (before it, the session's
+                    // pre-connect limits).
+                    let max_message = ctx.config().vhost(&vhost.name).max_message;
+                    conn.session.set_limits(rtmp_limits(max_message));
                     conn.vhost = vhost;
                     conn.session.accept_connect()?;
                 }

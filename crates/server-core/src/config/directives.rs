@@ -26,6 +26,10 @@ pub const MIN_CHUNK_SIZE: u32 = 128;
 pub const MAX_CHUNK_SIZE: u32 = 65536;
 /// Largest `workers` count.
 pub const MAX_WORKERS: u32 = 256;
+/// Smallest vhost `max_message`: a metadata message or an AVC sequence
+/// header must still fit.
+const MIN_MAX_MESSAGE: u32 = 4096;
+
 /// Largest `max_connections`.
 pub const MAX_CONNECTIONS_LIMIT: u32 = 1_000_000;
 /// Largest `gop_cache_max_frames`.
@@ -387,6 +391,13 @@ fn vhost(name: &str, dirs: &[Directive]) -> Result<(VhostConfig, Option<u32>), C
         match d.name.as_str() {
             "enabled" => v.enabled = on_off(d)?,
             "chunk_size" => chunk = Some(integer_u32(d, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE)?),
+            "max_message" => {
+                v.max_message = integer_u32(
+                    d,
+                    MIN_MAX_MESSAGE,
+                    rtmp_proto::chunk::DEFAULT_MAX_MESSAGE_SIZE,
+                )?;
+            }
             "tcp_nodelay" => v.tcp_nodelay = on_off(d)?,
             "min_latency" => v.min_latency = on_off(d)?,
             "play" => {

@@ -158,6 +158,11 @@ pub struct VhostConfig {
     pub enabled: bool,
     /// Outgoing RTMP chunk size (`chunk_size`, default the global `chunk_size`).
     pub chunk_size: u32,
+    /// Largest RTMP message a client of this vhost may send, in bytes
+    /// (`max_message`, nginx-rtmp's directive; default 16777215, all the
+    /// wire can describe, as SRS accepts). Also bounds what one connection's
+    /// partial messages hold: twice this, at most 32 MiB.
+    pub max_message: u32,
     /// Set `TCP_NODELAY` on client sockets (`tcp_nodelay`, default off).
     pub tcp_nodelay: bool,
     /// Favour latency over throughput (`min_latency`, default off). When on,
@@ -327,6 +332,7 @@ impl VhostConfig {
             name: name.to_owned(),
             enabled: true,
             chunk_size,
+            max_message: rtmp_proto::chunk::DEFAULT_MAX_MESSAGE_SIZE,
             tcp_nodelay: false,
             min_latency: false,
             play: PlayConfig::srs_default(),
