@@ -45,6 +45,9 @@ pub struct ServerCtx {
     /// The summaries API's previous CPU reading (its CPU shares cover the
     /// time between two calls).
     pub(crate) cpu_sample: Mutex<Option<crate::http::api::system::CpuSample>>,
+    /// The same for `/metrics`, so scrapes and API calls don't shorten each
+    /// other's CPU window.
+    pub(crate) metrics_cpu_sample: Mutex<Option<crate::http::api::system::CpuSample>>,
     /// The config file and the running listeners, for a reload ([`crate::reload`]).
     pub reload: crate::reload::ReloadState,
 }
@@ -69,6 +72,7 @@ impl ServerCtx {
             shutting_down: AtomicBool::new(false),
             shutdown_begun: event_listener::Event::new(),
             cpu_sample: Mutex::new(None),
+            metrics_cpu_sample: Mutex::new(None),
             reload: crate::reload::ReloadState::default(),
         })
     }

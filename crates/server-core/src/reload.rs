@@ -374,6 +374,7 @@ pub(crate) fn kind_name(kind: ListenerKind) -> &'static str {
         ListenerKind::HttpServer => "http server",
         ListenerKind::HttpApi => "http api",
         ListenerKind::HttpBoth => "http server+api",
+        ListenerKind::Exporter => "exporter",
     }
 }
 
@@ -415,6 +416,10 @@ pub fn diff(old: &Config, new: &Config) -> Vec<String> {
         out.push("http_api.auth: changed".to_owned());
     }
     field!("http_api.raw_api", http_api.raw_api);
+    field!("exporter.enabled", exporter.enabled);
+    field!("exporter.listen", exporter.listen);
+    field!("exporter.label", exporter.label);
+    field!("exporter.tag", exporter.tag);
     for v in &new.vhosts {
         if !old.vhosts.iter().any(|o| o.name == v.name) {
             out.push(format!("vhost {}: added", v.name));

@@ -224,6 +224,7 @@ fn serve(
         ListenerKind::HttpServer => Box::pin(crate::http::serve(ctx, conn, peer, Role::Server)),
         ListenerKind::HttpApi => Box::pin(crate::http::serve(ctx, conn, peer, Role::Api)),
         ListenerKind::HttpBoth => Box::pin(crate::http::serve(ctx, conn, peer, Role::Both)),
+        ListenerKind::Exporter => Box::pin(crate::http::serve(ctx, conn, peer, Role::Exporter)),
     }
 }
 

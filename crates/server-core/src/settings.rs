@@ -34,6 +34,8 @@ pub enum ListenerKind {
     HttpApi,
     /// HTTP server and API on one port.
     HttpBoth,
+    /// Prometheus metrics (`exporter { }`): `GET /metrics` only.
+    Exporter,
 }
 
 /// One vhost's settings.
@@ -132,6 +134,16 @@ pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
         if addr.port() == 0 || !server.contains(addr) {
             plan.push((ListenerKind::HttpApi, *addr));
         }
+    }
+    if config.exporter.enabled {
+        // Always its own listener (as SRS): metrics stay off the public ports.
+        plan.extend(
+            config
+                .exporter
+                .listen
+                .iter()
+                .map(|a| (ListenerKind::Exporter, *a)),
+        );
     }
     plan
 }

@@ -104,7 +104,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         "circuit_breaker { enabled on; }",
         "tencentcloud_cls { enabled off; }",
         "tencentcloud_apm { enabled off; }",
-        "exporter { enabled off; }",
         "rtmps { enabled on; }",
         "http_stream { enabled on; }",
     ];

@@ -11,8 +11,8 @@ use media_core::jitter::JitterMode;
 
 use super::error::{ConfigError, ConfigErrorKind};
 use super::model::{
-    ApiAuth, Config, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank,
-    PlayConfig, PublishConfig, RawApi, VhostConfig,
+    ApiAuth, Config, ExporterConfig, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig,
+    HttpServerConfig, LogTank, PlayConfig, PublishConfig, RawApi, VhostConfig,
 };
 use super::mount::{MountError, MountTemplate};
 use super::parser::Directive;
@@ -78,7 +78,6 @@ const ROOT_NOT_SUPPORTED: &[&str] = &[
     "circuit_breaker",
     "tencentcloud_cls",
     "tencentcloud_apm",
-    "exporter",
     "heartbeat",
     "stats",
     "stream_caster",
@@ -246,6 +245,7 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
             }
             "http_api" => c.http_api = http_api(block(d, 0)?)?,
             "http_server" => c.http_server = http_server(block(d, 0)?)?,
+            "exporter" => c.exporter = exporter(block(d, 0)?)?,
             "vhost" => {
                 let children = block(d, 1)?;
                 let name = d.args.first().map(String::as_str).unwrap_or_default();
@@ -264,6 +264,23 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
             v
         })
         .collect();
+    Ok(c)
+}
+
+/// `exporter { enabled; listen; label; tag; }` (SRS 5's set).
+fn exporter(dirs: &[Directive]) -> Result<ExporterConfig, ConfigError> {
+    let mut c = Config::srs_default().exporter;
+    let mut seen = Seen::default();
+    for d in dirs {
+        seen.once(d.name.clone(), d)?;
+        match d.name.as_str() {
+            "enabled" => c.enabled = on_off(d)?,
+            "listen" => c.listen = endpoints(d)?,
+            "label" => c.label = one(d)?.to_owned(),
+            "tag" => c.tag = one(d)?.to_owned(),
+            _ => return Err(refuse(d, &[])),
+        }
+    }
     Ok(c)
 }
 

@@ -78,6 +78,8 @@ pub struct Config {
     pub http_api: HttpApiConfig,
     /// The HTTP server for HLS, HTTP-FLV and static files (`http_server { }`).
     pub http_server: HttpServerConfig,
+    /// Prometheus metrics on their own port (`exporter { }`).
+    pub exporter: ExporterConfig,
     /// Virtual hosts in file order (`vhost NAME { }`).
     pub vhosts: Vec<VhostConfig>,
 }
@@ -99,6 +101,20 @@ pub struct HttpApiConfig {
     pub auth: Option<ApiAuth>,
     /// SRS's HTTP RPC (`raw_api { }`, default off).
     pub raw_api: RawApi,
+}
+
+/// `exporter { }` (SRS 5): `GET /metrics` in the Prometheus format on its own
+/// listener, with SRS's metric names (see `http::metrics`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExporterConfig {
+    /// `enabled` (default off).
+    pub enabled: bool,
+    /// `listen` (default `9972`, i.e. `0.0.0.0:9972`, as SRS).
+    pub listen: Vec<SocketAddr>,
+    /// `label`: added as a label to `srs_build_info` (default none).
+    pub label: String,
+    /// `tag`: added as a label to `srs_build_info` (default none).
+    pub tag: String,
 }
 
 /// `http_api { raw_api { enabled on; allow_reload on; } }`: SRS's HTTP RPC,
@@ -288,6 +304,12 @@ impl Config {
                 dir: PathBuf::from("./objs/nginx/html"),
                 crossdomain: true,
                 console: super::console::ConsoleConfig::default(),
+            },
+            exporter: ExporterConfig {
+                enabled: false,
+                listen: vec![any_v4(9972)],
+                label: String::new(),
+                tag: String::new(),
             },
             vhosts: Vec::new(),
         }

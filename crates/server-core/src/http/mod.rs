@@ -22,6 +22,7 @@ mod files;
 mod flv;
 mod hyper_io;
 mod index;
+mod metrics;
 mod mime;
 pub mod path;
 mod pieces;
@@ -65,6 +66,8 @@ pub enum Role {
     Api,
     /// Both on one port.
     Both,
+    /// Prometheus metrics (`exporter { }`).
+    Exporter,
 }
 
 /// Connection timeouts. [`Default`] holds the production values.

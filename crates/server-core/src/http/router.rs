@@ -17,7 +17,7 @@ use super::files::{self, Lookup};
 use super::flv::{self, FlvRequest};
 use super::path::{PathError, UrlPath};
 use super::reply::{self, Cors, Reply};
-use super::{api, index, HttpOptions, Role, MAX_REQUEST_BODY};
+use super::{api, index, metrics, HttpOptions, Role, MAX_REQUEST_BODY};
 use crate::context::ServerCtx;
 use crate::runtime::timeout;
 
@@ -142,6 +142,7 @@ where
         Role::Api => true,
         Role::Server => false,
         Role::Both => path == "/api" || path.starts_with("/api/"),
+        Role::Exporter => false,
     };
     let cors = cors_for(ctx, is_api, &parts.headers);
     debug!(method = %parts.method, uri = %parts.uri, "request");
@@ -152,6 +153,7 @@ where
             reply::close(&mut resp);
             resp
         }
+        Ok(()) if role == Role::Exporter => metrics::serve(ctx, &parts).await,
         Ok(()) if parts.method == Method::OPTIONS => {
             let allow = if is_api {
                 api::allowed_methods(path, role == Role::Api)

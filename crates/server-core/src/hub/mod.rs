@@ -35,6 +35,7 @@ pub struct Hub {
     sources: Mutex<HashMap<StreamKey, Arc<Source>>>,
     clients: Mutex<HashMap<u64, Arc<ClientInfo>>>,
     next_id: AtomicU64,
+    clients_total: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -124,12 +125,18 @@ impl Hub {
     /// Registers a connected client for the API; dropping the registration removes it.
     pub fn register_client(self: &Arc<Self>, info: ClientInfo) -> ClientRegistration {
         let info = Arc::new(info);
+        self.clients_total.fetch_add(1, Ordering::Relaxed);
         lock(&self.clients).insert(info.id, info.clone());
         ClientRegistration::new(self.clone(), info)
     }
 
     pub(crate) fn unregister_client(&self, id: u64) {
         lock(&self.clients).remove(&id);
+    }
+
+    /// Clients ever registered (SRS's `srs_clients_total`).
+    pub fn clients_total(&self) -> u64 {
+        self.clients_total.load(Ordering::Relaxed)
     }
 
     /// Every connected client, by id.

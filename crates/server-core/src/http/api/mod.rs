@@ -8,7 +8,7 @@
 //! better). `?callback=NAME` wraps the JSON as JSONP, as SRS does. Lists take
 //! SRS's `start` and `count` (default and minimum 10, SRS's "top 10").
 
-mod json;
+pub(crate) mod json;
 pub(crate) mod system;
 
 use hyper::{Method, StatusCode};

@@ -161,6 +161,15 @@ fn ratio(part: u64, whole: u64) -> f64 {
 
 /// Collects the summaries.
 pub(crate) async fn summaries(ctx: &ServerCtx) -> Summaries {
+    summaries_since(ctx, &ctx.cpu_sample).await
+}
+
+/// [`summaries`] with CPU shares since the reading kept in `cpu_sample`
+/// (each reader of CPU shares keeps its own).
+pub(crate) async fn summaries_since(
+    ctx: &ServerCtx,
+    cpu_sample: &std::sync::Mutex<Option<CpuSample>>,
+) -> Summaries {
     let fs = ctx.rt.fs();
     let read = |p: &'static str| {
         let fut = fs.read(Path::new(p), PROC_READ_LIMIT);
@@ -216,7 +225,7 @@ pub(crate) async fn summaries(ctx: &ServerCtx) -> Summaries {
         .zip(stat.as_deref())
         .and_then(|(s, t)| CpuSample::read(s, t))
     {
-        let mut last = ctx.cpu_sample.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = cpu_sample.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(earlier) = last.replace(now) {
             let (process, busy) = now.shares_since(&earlier);
             out.self_.cpu_percent = process;
