@@ -407,6 +407,7 @@ pub fn diff(old: &Config, new: &Config) -> Vec<String> {
     field!("http_server.listen", http_server.listen);
     field!("http_server.dir", http_server.dir);
     field!("http_server.crossdomain", http_server.crossdomain);
+    field!("http_server.console", http_server.console);
     field!("http_api.enabled", http_api.enabled);
     field!("http_api.listen", http_api.listen);
     field!("http_api.crossdomain", http_api.crossdomain);
