@@ -162,9 +162,7 @@ impl PlayerLog {
             s.kind == rec.kind
                 && s.digest == rec.digest
                 && s.len == rec.len
-                && offset.map_or(true, |o| {
-                    i128::from(s.timestamp) + o == i128::from(rec.timestamp)
-                })
+                && offset.is_none_or(|o| i128::from(s.timestamp) + o == i128::from(rec.timestamp))
         };
         let is_frame = |s: &MediaRecord| !(s.sequence_header || s.kind == MessageType::DataAmf0);
         let from = self.cursor.map_or(0, |c| c + 1);
