@@ -29,6 +29,8 @@ pub struct ServerCtx {
     pub hls: HlsManager,
     /// Forwards to other servers.
     pub forwards: crate::forward::ForwardManager,
+    /// Edge pulls from origins (`cluster { mode remote; }`).
+    pub edges: crate::edge::EdgeManager,
     /// HTTP callbacks (`http_hooks`).
     pub hooks: crate::hooks::Hooks,
     /// What a published stream feeds (HLS...).
@@ -63,6 +65,7 @@ impl ServerCtx {
             hub: Hub::new(),
             hls: HlsManager::default(),
             forwards: crate::forward::ForwardManager::default(),
+            edges: crate::edge::EdgeManager::default(),
             outputs: crate::lifecycle::OutputRegistry::default(),
             config: RwLock::new(Arc::new(config)),
             vhosts: RwLock::new(vhosts),

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod dvr;
+pub mod edge;
 pub mod forward;
 pub mod fs;
 pub mod hls_sink;

@@ -53,6 +53,8 @@ pub struct VhostSettings {
     pub flv_mount: Option<MountTemplate>,
     /// Forwarding to other servers (`forward`), when enabled.
     pub forward: Option<crate::forward::ForwardConfig>,
+    /// Pulling from an origin (`cluster { mode remote; }`), on an edge.
+    pub edge: Option<crate::edge::ClusterConfig>,
     /// Callbacks (`http_hooks`).
     pub hooks: HttpHooksConfig,
     /// Address rules (`security`).

@@ -115,7 +115,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         );
     }
     let vhost = [
-        "cluster { mode remote; }",
         "transcode { enabled on; }",
         "ingest livestream { enabled on; }",
         "rtc { enabled on; }",

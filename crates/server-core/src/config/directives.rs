@@ -91,7 +91,6 @@ const ROOT_NOT_SUPPORTED: &[&str] = &[
 ];
 /// Vhost-level SRS directives not implemented yet.
 const VHOST_NOT_SUPPORTED: &[&str] = &[
-    "cluster",
     "transcode",
     "ingest",
     "rtc",
@@ -428,6 +427,7 @@ fn vhost(name: &str, dirs: &[Directive]) -> Result<(VhostConfig, Option<u32>), C
             "http_remux" => v.http_remux = http_remux(block(d, 0)?)?,
             "http_hooks" => v.http_hooks = super::hooks::http_hooks(block(d, 0)?)?,
             "forward" => v.forward = super::forward::forward(block(d, 0)?)?,
+            "cluster" => v.cluster = super::cluster::cluster(block(d, 0)?)?,
             "security" => v.security = super::access::security(block(d, 0)?)?,
             "refer" => v.refer = super::access::refer(block(d, 0)?)?,
             _ => return Err(refuse(d, VHOST_NOT_SUPPORTED)),

@@ -14,6 +14,7 @@
 //!   templates.
 
 mod access;
+mod cluster;
 mod console;
 mod directives;
 mod dvr;

@@ -194,6 +194,8 @@ pub struct VhostConfig {
     pub dvr: super::DvrConfig,
     /// `forward { }`: push every stream to other servers.
     pub forward: crate::forward::ForwardConfig,
+    /// `cluster { }`: an edge pulls its streams from an origin.
+    pub cluster: crate::edge::ClusterConfig,
     /// `http_remux { }` (HTTP-FLV).
     pub http_remux: HttpRemuxConfig,
     /// `http_hooks { }`: callbacks that admit clients and hear what happens.
@@ -362,6 +364,7 @@ impl VhostConfig {
             hls: HlsVhostConfig::srs_default(),
             dvr: super::DvrConfig::srs_default(),
             forward: crate::forward::ForwardConfig::default(),
+            cluster: crate::edge::ClusterConfig::default(),
             http_remux: HttpRemuxConfig::srs_default(),
             http_hooks: HttpHooksConfig::default(),
             security: SecurityConfig::default(),

@@ -136,10 +136,13 @@ impl Refusal {
 
 /// Tells the hooks, when dropped, that what it stands for has ended
 /// (`on_close`, `on_unpublish`, `on_stop`). Empty when there is nobody to
-/// tell, so a vhost without hooks pays nothing for it.
+/// tell, so a vhost without hooks pays nothing for it. On an edge, a
+/// player's ticket also holds its place on the stream's pull from the
+/// origin ([`crate::edge`]), so the pull knows when its last player left.
 #[derive(Debug, Default)]
 pub struct Ticket {
     armed: Option<Armed>,
+    edge: Option<crate::edge::Viewer>,
 }
 
 #[derive(Debug)]
@@ -170,6 +173,7 @@ impl Ticket {
                 event,
                 client: None,
             }),
+            edge: None,
         }
     }
 }
@@ -368,6 +372,33 @@ pub async fn publish(
     })
 }
 
+/// A stream the server publishes itself with media from elsewhere (an
+/// edge's pull from its origin): claimed in the hub and its outputs started
+/// as for any publish. No `security`, `refer` or hooks: SRS asks no hook
+/// for its edge's own publish (the players were asked already).
+pub fn publish_internal(
+    ctx: &Arc<ServerCtx>,
+    vhost: Arc<VhostSettings>,
+    source: &Arc<Source>,
+    publisher: HookRequest,
+    client_id: u64,
+) -> Result<Publishing, Refusal> {
+    let guard = ctx.hub.publish(source, client_id, ctx.now_ms())?;
+    info!(stream = %source.key, "publish (internal)");
+    let stream = PublishedStream {
+        source: source.clone(),
+        vhost,
+        publisher,
+    };
+    ctx.outputs.on_publish(ctx, &stream);
+    Ok(Publishing {
+        guard: Some(guard),
+        stream,
+        ctx: ctx.clone(),
+        _unpublish: Ticket::default(),
+    })
+}
+
 /// A stream being played: the consumer to drain, and what ends with it.
 /// Dropping `ticket` (with the rest) sends `on_stop`.
 #[derive(Debug)]
@@ -394,13 +425,16 @@ pub async fn play(ctx: &Arc<ServerCtx>, peer: &Peer, target: Target) -> Result<P
         .await?;
     info!(stream = ?key.to_string(), param = ?param, "play");
     let consumer = ctx.hub.subscribe(&source);
+    let mut ticket = Ticket::new(ctx, &vhost.hooks, HookEvent::Stop(hook_req));
+    // An edge pulls the stream from its origin for its first player.
+    ticket.edge = ctx.edges.play(ctx, &vhost, &source, &param);
     peer.info.update(|d| {
         d.stream = Some(key.clone());
         d.source_id = Some(source.id);
     });
     Ok(Playing {
         consumer,
-        ticket: Ticket::new(ctx, &vhost.hooks, HookEvent::Stop(hook_req)),
+        ticket,
         vhost,
         key,
     })

@@ -20,7 +20,7 @@ mod admission;
 pub mod outputs;
 
 pub use admission::{
-    connect, play, publish, Peer, Playing, Publishing, Refusal, Target, Ticket, MAX_PARAM_BYTES,
-    PLAY_REJECTED, PUBLISH_REJECTED,
+    connect, play, publish, publish_internal, Peer, Playing, Publishing, Refusal, Target, Ticket,
+    MAX_PARAM_BYTES, PLAY_REJECTED, PUBLISH_REJECTED,
 };
 pub use outputs::{Output, OutputRegistry, PublishedStream};

@@ -15,9 +15,9 @@
 //!   session itself; media is queued by the caller, who takes it from a
 //!   bounded hub consumer (see `forward`).
 //!
-//! An edge pull would use [`UpstreamConn::open`] and the same setup
-//! deadline, with `play` in place of `publish_fmle`, then read
-//! [`ClientEvent::Media`] with [`UpstreamConn::read_some`] and feed its
+//! An edge pull ([`crate::edge`]) uses [`UpstreamConn::play`]: the same
+//! setup deadline, with `play` in place of `publish_fmle`, then reads
+//! [`ClientEvent::Media`] with [`UpstreamConn::read_some`] and feeds its
 //! local source.
 
 pub mod url;
@@ -28,6 +28,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::AsyncReadExt;
 use rtmp_proto::amf0::Amf0Value;
+use rtmp_proto::command::status::PLAY_START;
 use rtmp_proto::command::PublishType;
 use rtmp_proto::session::{
     judge_publish, ClientConfig, ClientEvent, ClientSession, PublishStep, SessionError,
@@ -225,6 +226,80 @@ impl UpstreamConn {
                             return Ok(conn);
                         }
                         PublishStep::Refused(why) => return Err(UpstreamError::Refused(why)),
+                    }
+                }
+            }
+        };
+        match timeout(&**rt, limits.setup, setup).await {
+            Some(result) => result,
+            None => Err(UpstreamError::SetupTimeout(
+                *stage.lock().unwrap_or_else(|e| e.into_inner()),
+            )),
+        }
+    }
+
+    /// Connects to `url` and plays its stream (`createStream`, then `play`),
+    /// all within [`UpstreamLimits::setup`] (an edge pulling from its
+    /// origin). Done at `NetStream.Play.Start`; media then arrives as
+    /// [`ClientEvent::Media`] from [`read_some`](Self::read_some) and
+    /// [`poll_event`](Self::poll_event). A stream not published on the
+    /// remote server yet is no failure: its media comes when it does.
+    pub async fn play(
+        rt: &Arc<dyn Runtime>,
+        url: &RtmpUrl,
+        limits: UpstreamLimits,
+    ) -> Result<Self, UpstreamError> {
+        let stage = std::sync::Mutex::new("connection");
+        let setup = async {
+            let mut conn = Self::open(rt, url, limits).await?;
+            set(&stage, "handshake");
+            conn.session.connect(&url.app, &url.tc_url(), Vec::new());
+            loop {
+                conn.flush().await?;
+                conn.read_some().await?;
+                if conn.session.is_handshake_done() {
+                    let mut stage = stage.lock().unwrap_or_else(|e| e.into_inner());
+                    if *stage == "handshake" {
+                        *stage = "connect answer";
+                    }
+                }
+                while let Some(event) = conn.session.poll_event() {
+                    match event {
+                        ClientEvent::Connected { .. } => {
+                            conn.session.create_stream();
+                            set(&stage, "createStream answer");
+                        }
+                        ClientEvent::ConnectFailed { status } => {
+                            return Err(UpstreamError::Refused(format!(
+                                "connect: {} {}",
+                                status.code, status.description
+                            )))
+                        }
+                        ClientEvent::StreamCreated { stream_id, .. } => {
+                            conn.stream_id = stream_id;
+                            conn.session.play(stream_id, &url.stream_with_query());
+                            set(&stage, "play answer");
+                        }
+                        ClientEvent::CallFailed { command, .. } if command == "createStream" => {
+                            return Err(UpstreamError::Refused("createStream failed".to_owned()))
+                        }
+                        ClientEvent::Status {
+                            level,
+                            code,
+                            description,
+                            ..
+                        } => {
+                            if level == "error" {
+                                return Err(UpstreamError::Refused(format!(
+                                    "{code} {description}"
+                                )));
+                            }
+                            if code == PLAY_START {
+                                conn.flush().await?;
+                                return Ok(conn);
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }

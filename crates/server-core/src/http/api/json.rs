@@ -109,12 +109,22 @@ pub(crate) struct Stream {
     /// The stream's forward destinations (`vhost { forward { } }`; our
     /// addition: SRS's API does not show forwards).
     pub(crate) forwards: Vec<crate::forward::ForwardStatus>,
+    /// On an edge, the stream's pull from its origin (`vhost { cluster {
+    /// mode remote; } }`; our addition: SRS's API does not show it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) edge: Option<crate::edge::EdgeStatus>,
 }
 
 impl Stream {
     /// The stream with its forward destinations.
     pub(crate) fn with_forwards(mut self, forwards: Vec<crate::forward::ForwardStatus>) -> Self {
         self.forwards = forwards;
+        self
+    }
+
+    /// The stream with its edge pull, if any.
+    pub(crate) fn with_edge(mut self, edge: Option<crate::edge::EdgeStatus>) -> Self {
+        self.edge = edge;
         self
     }
 }
@@ -283,6 +293,7 @@ pub(crate) fn stream(
             profile: a.profile,
         }),
         forwards: Vec::new(),
+        edge: None,
     }
 }
 

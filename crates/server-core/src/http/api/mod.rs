@@ -348,6 +348,7 @@ pub(crate) async fn handle(
                         .map(|s| {
                             json::stream(s, &by_source, clock)
                                 .with_forwards(ctx.forwards.status(&s.key))
+                                .with_edge(ctx.edges.status(&s.key))
                         })
                         .collect();
                     w.ok(Streams { streams })
@@ -355,7 +356,8 @@ pub(crate) async fn handle(
                 [id] => match id.parse().ok().and_then(|id| ctx.hub.source_by_id(id)) {
                     Some(s) => w.ok(OneStream {
                         stream: json::stream(&s, &by_source, clock)
-                            .with_forwards(ctx.forwards.status(&s.key)),
+                            .with_forwards(ctx.forwards.status(&s.key))
+                                .with_edge(ctx.edges.status(&s.key)),
                     }),
                     None => w.error(StatusCode::NOT_FOUND, ERROR_RTMP_STREAM_NOT_FOUND),
                 },

@@ -1,0 +1,554 @@
+//! Edge (SRS `vhost { cluster { mode remote; origin ...; } }`): the first
+//! player of a stream makes this server pull it from an origin over RTMP;
+//! every later player of that stream joins the same pull.
+//!
+//! The pull is an input of the stream lifecycle: it publishes into the
+//! local hub with [`crate::lifecycle::publish_internal`], so the edge
+//! serves its players from its own GOP cache, HLS and HTTP-FLV exactly as
+//! an origin would. It is started by the lifecycle's `play`, which hands the
+//! player a [`Viewer`] (held in its ticket); the pull counts them.
+//! - One pull per stream: the manager's map is the only place a pull is
+//!   created, under one lock, so a thundering herd of players opens one
+//!   upstream connection.
+//! - When the last player leaves, the pull keeps the upstream for
+//!   `idle_timeout` (SRS issue 3158: its edges keep pulling with no
+//!   players at all), then closes it and unpublishes.
+//! - Failover: origins are tried in order, then round-robin; a refused,
+//!   unreachable or dropped origin moves to the next one at once (the
+//!   attempt is bounded by the upstream setup deadline), and after a whole
+//!   round failed the pull backs off ([`RETRY_FIRST`] to [`RETRY_MAX`]).
+//!   The local publish is held across reconnects, so players stay
+//!   connected and resume from the key frame the next upstream starts with
+//!   (SRS issue 4511: its v6 edges never try the second origin).
+//! - A stream not published on the origin yet is no failure: the origin
+//!   answers the play and sends media when it comes, so the edge's players
+//!   wait as they would on the origin.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use event_listener::Event;
+use futures_util::future::{select, Either};
+use media_core::MediaKind;
+use rtmp_proto::command::DataMessage;
+use rtmp_proto::session::ClientEvent;
+use serde::Serialize;
+use tracing::{debug, info, warn, Instrument};
+
+use crate::config::DEFAULT_VHOST;
+use crate::context::ServerCtx;
+use crate::hooks::HookRequest;
+use crate::hub::{query_param, Source, StreamKey};
+use crate::lifecycle::Publishing;
+use crate::upstream::{
+    Backoff, RtmpUrl, RtmpUrlError, UpstreamConn, UpstreamError, UpstreamLimits,
+};
+use crate::vhost::VhostSettings;
+
+/// Most `origin`s in one `cluster` block.
+pub const MAX_ORIGINS: usize = 16;
+/// How long a pull outlives its last player by default (`idle_timeout`).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest `idle_timeout`, in seconds (an hour).
+pub const MAX_IDLE_TIMEOUT_SECS: f64 = 3600.0;
+/// First wait after every origin failed once (SRS waits 3 s each time,
+/// `SRS_EDGE_INGESTER_CIMS`).
+pub const RETRY_FIRST: Duration = Duration::from_secs(1);
+/// Longest wait between rounds of attempts.
+pub const RETRY_MAX: Duration = Duration::from_secs(10);
+/// A connection that carried the stream this long resets the backoff.
+pub const STABLE_AFTER: Duration = Duration::from_secs(10);
+/// Resolve, connect, handshake, `connect` and `play` with one origin: a
+/// dead origin costs at most this before the next one is tried.
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `cluster { }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// `mode remote` (an edge); `mode local`, the default, is an origin.
+    pub remote: bool,
+    /// `origin HOST[:PORT] ...`, tried in order.
+    pub origins: Vec<Origin>,
+    /// `idle_timeout SECS`: how long a pull outlives its last player (our
+    /// addition, default [`DEFAULT_IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            remote: false,
+            origins: Vec::new(),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// One `origin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Host name or IP address.
+    pub host: String,
+    /// Port (1935 when absent).
+    pub port: u16,
+}
+
+impl Origin {
+    /// Parses `HOST[:PORT]`.
+    pub fn parse(text: &str) -> Result<Self, RtmpUrlError> {
+        let (host, port) = crate::upstream::url::split_host_port(text)?;
+        if host.is_empty() || host.contains(['/', '?', ' ']) {
+            return Err(RtmpUrlError::NoHost);
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port: port.unwrap_or(crate::upstream::RTMP_DEFAULT_PORT),
+        })
+    }
+}
+
+/// What a pull is doing, as the API shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgeState {
+    /// Connecting to an origin.
+    Connecting,
+    /// Playing from an origin (media flows once the origin has it).
+    Pulling,
+    /// Waiting to retry after every origin failed.
+    Retrying,
+}
+
+/// One stream's pull, for the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EdgeStatus {
+    /// What it is doing.
+    pub state: EdgeState,
+    /// The origin tried or used now (`host:port`).
+    pub origin: String,
+    /// Players on this edge holding the pull.
+    pub players: usize,
+    /// Failed attempts and drops so far.
+    pub retries: u64,
+    /// Bytes read from origins so far.
+    pub bytes: u64,
+    /// Why the last attempt failed, if one did.
+    pub last_error: Option<String>,
+}
+
+/// One stream's pull.
+#[derive(Debug)]
+struct Pull {
+    players: AtomicUsize,
+    /// When the player count last fell to zero (runtime time).
+    idle_since: Mutex<Option<Duration>>,
+    /// Wakes the task when a player leaves.
+    wake: Event,
+    status: Mutex<EdgeStatus>,
+    rt: Arc<dyn crate::runtime::Runtime>,
+}
+
+impl Pull {
+    fn update(&self, f: impl FnOnce(&mut EdgeStatus)) {
+        f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    fn join(self: &Arc<Self>) -> Viewer {
+        self.players.fetch_add(1, Ordering::SeqCst);
+        *self.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Viewer { pull: self.clone() }
+    }
+}
+
+/// A player's place on a pull: dropping it (with the player's ticket)
+/// leaves the pull.
+#[derive(Debug)]
+pub struct Viewer {
+    pull: Arc<Pull>,
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        let mut idle = self
+            .pull
+            .idle_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if self.pull.players.fetch_sub(1, Ordering::SeqCst) == 1 {
+            *idle = Some(self.pull.rt.now());
+        }
+        drop(idle);
+        self.pull.wake.notify(usize::MAX);
+    }
+}
+
+/// The running pulls, by stream.
+#[derive(Debug, Default)]
+pub struct EdgeManager {
+    pulls: Mutex<HashMap<StreamKey, Arc<Pull>>>,
+}
+
+impl EdgeManager {
+    /// A player joins `source` on `vhost`: on an edge, it joins the
+    /// stream's pull, which starts now if none runs and nobody publishes
+    /// the stream here. `param` is the player's query (`?` included), passed
+    /// to the origin as SRS's edge passes its first player's.
+    pub fn play(
+        &self,
+        ctx: &Arc<ServerCtx>,
+        vhost: &Arc<VhostSettings>,
+        source: &Arc<Source>,
+        param: &str,
+    ) -> Option<Viewer> {
+        let config = vhost.edge.as_ref().filter(|c| !c.origins.is_empty())?;
+        let mut pulls = self.pulls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pull) = pulls.get(&source.key) {
+            return Some(pull.join());
+        }
+        if source.publisher().is_some() {
+            // Published here (a publisher on the edge): nothing to pull.
+            return None;
+        }
+        let pull = Arc::new(Pull {
+            players: AtomicUsize::new(0),
+            idle_since: Mutex::new(None),
+            wake: Event::new(),
+            status: Mutex::new(EdgeStatus {
+                state: EdgeState::Connecting,
+                origin: String::new(),
+                players: 0,
+                retries: 0,
+                bytes: 0,
+                last_error: None,
+            }),
+            rt: ctx.rt.clone(),
+        });
+        let viewer = pull.join();
+        pulls.insert(source.key.clone(), pull.clone());
+        drop(pulls);
+        let task = PullTask {
+            ctx: ctx.clone(),
+            vhost: vhost.clone(),
+            config: config.clone(),
+            source: source.clone(),
+            pull,
+            query: upstream_query(&source.key, param),
+        };
+        let span = tracing::info_span!("edge", stream = %source.key);
+        ctx.rt.spawn(Box::pin(task.run().instrument(span)));
+        Some(viewer)
+    }
+
+    /// The pull of stream `key`, for the API.
+    pub fn status(&self, key: &StreamKey) -> Option<EdgeStatus> {
+        let pulls = self.pulls.lock().unwrap_or_else(|e| e.into_inner());
+        let pull = pulls.get(key)?;
+        let mut status = pull
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        status.players = pull.players.load(Ordering::SeqCst);
+        Some(status)
+    }
+
+    /// Ends `pull` if it still has no player (under the map's lock, so no
+    /// player can join a pull that is ending).
+    fn try_finish(&self, key: &StreamKey, pull: &Arc<Pull>) -> bool {
+        let mut pulls = self.pulls.lock().unwrap_or_else(|e| e.into_inner());
+        if pull.players.load(Ordering::SeqCst) != 0 {
+            return false;
+        }
+        if pulls.get(key).is_some_and(|p| Arc::ptr_eq(p, pull)) {
+            pulls.remove(key);
+        }
+        true
+    }
+}
+
+/// The query the edge plays the origin with: the first player's, with
+/// `vhost=` added for a named vhost (SRS's edge builds its URL the same way,
+/// `srs_generate_rtmp_url` with the request's vhost and param).
+fn upstream_query(key: &StreamKey, param: &str) -> String {
+    let query = param.trim_start_matches('?');
+    if key.vhost == DEFAULT_VHOST || query_param(query, "vhost").is_some() {
+        return query.to_owned();
+    }
+    if query.is_empty() {
+        format!("vhost={}", key.vhost)
+    } else {
+        format!("vhost={}&{query}", key.vhost)
+    }
+}
+
+/// One stream's pull task.
+struct PullTask {
+    ctx: Arc<ServerCtx>,
+    vhost: Arc<VhostSettings>,
+    config: ClusterConfig,
+    source: Arc<Source>,
+    pull: Arc<Pull>,
+    query: String,
+}
+
+impl PullTask {
+    async fn run(self) {
+        let publisher_id = self.ctx.hub.next_id();
+        let mut publishing: Option<Publishing> = None;
+        let mut backoff = Backoff::new(RETRY_FIRST, RETRY_MAX);
+        let mut bytes_before = 0u64;
+        let mut next = 0usize;
+        let mut failed_in_round = 0usize;
+        let count = self.config.origins.len().max(1);
+        while let Some(origin) = self.config.origins.get(next % count) {
+            let url = RtmpUrl {
+                host: origin.host.clone(),
+                port: origin.port,
+                app: self.source.key.app.clone(),
+                stream: self.source.key.stream.clone(),
+                query: self.query.clone(),
+            };
+            let origin_name = format!("{}:{}", origin.host, origin.port);
+            self.pull.update(|s| {
+                s.state = EdgeState::Connecting;
+                s.origin = origin_name.clone();
+            });
+            let limits = UpstreamLimits {
+                setup: SETUP_TIMEOUT,
+                ..UpstreamLimits::default()
+            };
+            let attempt = UpstreamConn::play(&self.ctx.rt, &url, limits);
+            let attempt = match select(Box::pin(attempt), Box::pin(self.until_idle())).await {
+                Either::Left((attempt, _)) => attempt,
+                Either::Right(_) => break,
+            };
+            let error = match attempt {
+                Ok(mut conn) => {
+                    info!(origin = %origin_name, "edge: pulling");
+                    if publishing.is_none() {
+                        match self.claim(publisher_id) {
+                            Ok(p) => publishing = Some(p),
+                            Err(e) => {
+                                // Someone published here meanwhile: they serve it.
+                                info!("edge: not pulling: {e}");
+                                self.ctx.edges.try_finish_now(&self.source.key, &self.pull);
+                                break;
+                            }
+                        }
+                    }
+                    self.pull.update(|s| s.state = EdgeState::Pulling);
+                    let since = self.ctx.rt.now();
+                    let result = self.pump(&mut conn, bytes_before).await;
+                    bytes_before = bytes_before.saturating_add(conn.bytes_in());
+                    if self.ctx.rt.now().saturating_sub(since) >= STABLE_AFTER {
+                        backoff.reset();
+                        failed_in_round = 0;
+                    }
+                    match result {
+                        Ok(()) => break,
+                        Err(e) => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            warn!(origin = %origin_name, "edge: origin failed: {error}");
+            self.pull.update(|s| {
+                s.retries = s.retries.saturating_add(1);
+                s.last_error = Some(error.to_string());
+            });
+            next = next.wrapping_add(1);
+            failed_in_round += 1;
+            if failed_in_round >= count {
+                failed_in_round = 0;
+                let wait = backoff.failed();
+                self.pull.update(|s| s.state = EdgeState::Retrying);
+                debug!(
+                    retry_in_ms = wait.as_millis() as u64,
+                    "edge: every origin failed"
+                );
+                let sleep = self.ctx.rt.sleep(wait);
+                if let Either::Right(_) = select(sleep, Box::pin(self.until_idle())).await {
+                    break;
+                }
+            }
+        }
+        // Ends the local publish (players are gone, or the server stops).
+        drop(publishing);
+        debug!("edge: pull stopped");
+    }
+
+    /// Publishes the pulled stream into the local hub.
+    fn claim(&self, publisher_id: u64) -> Result<Publishing, crate::lifecycle::Refusal> {
+        let key = &self.source.key;
+        let publisher = HookRequest {
+            client_id: publisher_id.to_string(),
+            ip: String::new(),
+            vhost: key.vhost.clone(),
+            app: key.app.clone(),
+            stream: key.stream.clone(),
+            param: if self.query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", self.query)
+            },
+            tc_url: String::new(),
+            page_url: String::new(),
+            stream_id: Some(self.source.id.to_string()),
+        };
+        crate::lifecycle::publish_internal(
+            &self.ctx,
+            self.vhost.clone(),
+            &self.source,
+            publisher,
+            publisher_id,
+        )
+    }
+
+    /// Completes once the pull had no player for `idle_timeout` (at once
+    /// when the server is stopping) and was removed from the manager.
+    async fn until_idle(&self) {
+        loop {
+            let listener = self.pull.wake.listen();
+            let since = *self
+                .pull
+                .idle_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let idle = since.filter(|_| self.pull.players.load(Ordering::SeqCst) == 0);
+            match idle {
+                Some(since) => {
+                    let grace = if self.ctx.is_shutting_down() {
+                        Duration::ZERO
+                    } else {
+                        self.config.idle_timeout
+                    };
+                    let left = grace.saturating_sub(self.ctx.rt.now().saturating_sub(since));
+                    if left.is_zero() {
+                        if self.ctx.edges.try_finish(&self.source.key, &self.pull) {
+                            info!("edge: no player left, closing the upstream");
+                            return;
+                        }
+                        continue;
+                    }
+                    // Also wakes each second to notice a shutdown.
+                    let wait = self.ctx.rt.sleep(left.min(Duration::from_secs(1)));
+                    let _ = select(wait, listener).await;
+                }
+                None => {
+                    let tick = self.ctx.rt.sleep(Duration::from_secs(1));
+                    let _ = select(tick, listener).await;
+                }
+            }
+        }
+    }
+
+    /// Feeds the local source from `conn` until the pull ends (`Ok`) or the
+    /// connection fails.
+    async fn pump(&self, conn: &mut UpstreamConn, bytes_before: u64) -> Result<(), UpstreamError> {
+        loop {
+            while let Some(event) = conn.poll_event() {
+                match event {
+                    ClientEvent::Media { message, .. } => {
+                        if let Some(kind) = MediaKind::from_message_type(message.type_id) {
+                            if kind != MediaKind::Data {
+                                self.source.push(kind, message.timestamp, message.payload);
+                            }
+                        }
+                    }
+                    ClientEvent::Data { message, data, .. } => {
+                        // Metadata only: `|RtmpSampleAccess` and the like
+                        // are the origin's words to its player, not stream
+                        // content.
+                        let keep = matches!(
+                            &data,
+                            DataMessage::OnMetaData(_) | DataMessage::SetDataFrame { .. }
+                        );
+                        if keep {
+                            if let Some(payload) =
+                                media_core::metadata::strip_set_data_frame(&message.payload)
+                            {
+                                self.source
+                                    .push(MediaKind::Data, message.timestamp, payload);
+                            }
+                        }
+                    }
+                    ClientEvent::Status {
+                        level,
+                        code,
+                        description,
+                        ..
+                    } if level == "error" => {
+                        return Err(UpstreamError::Refused(format!("{code} {description}")));
+                    }
+                    _ => {}
+                }
+            }
+            // Acknowledgements and pong answers.
+            conn.flush().await?;
+            let total = bytes_before.saturating_add(conn.bytes_in());
+            self.pull.update(|s| s.bytes = total);
+            match select(Box::pin(conn.read_some()), Box::pin(self.until_idle())).await {
+                Either::Left((read, _)) => {
+                    read?;
+                }
+                Either::Right(_) => return Ok(()),
+            }
+        }
+    }
+}
+
+impl EdgeManager {
+    /// Removes `pull` whatever its players (it cannot run: the stream is
+    /// published here). Its players stay on the local stream.
+    fn try_finish_now(&self, key: &StreamKey, pull: &Arc<Pull>) {
+        let mut pulls = self.pulls.lock().unwrap_or_else(|e| e.into_inner());
+        if pulls.get(key).is_some_and(|p| Arc::ptr_eq(p, pull)) {
+            pulls.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_parse() {
+        assert_eq!(
+            Origin::parse("127.0.0.1:19350"),
+            Ok(Origin {
+                host: "127.0.0.1".into(),
+                port: 19350
+            })
+        );
+        assert_eq!(
+            Origin::parse("[::1]"),
+            Ok(Origin {
+                host: "::1".into(),
+                port: 1935
+            })
+        );
+        assert!(Origin::parse("h:x").is_err());
+        assert!(Origin::parse("h/x").is_err());
+        assert!(Origin::parse("rtmp://h/a/s").is_err());
+        assert!(Origin::parse("").is_err());
+    }
+
+    #[test]
+    fn the_upstream_query_names_the_vhost() {
+        let key = |v: &str| StreamKey {
+            vhost: v.into(),
+            app: "live".into(),
+            stream: "s".into(),
+        };
+        assert_eq!(upstream_query(&key(DEFAULT_VHOST), "?token=a"), "token=a");
+        assert_eq!(upstream_query(&key("v.example"), ""), "vhost=v.example");
+        assert_eq!(
+            upstream_query(&key("v.example"), "?token=a"),
+            "vhost=v.example&token=a"
+        );
+        assert_eq!(upstream_query(&key("v.example"), "?vhost=o"), "vhost=o");
+    }
+}

@@ -1,0 +1,247 @@
+//! Edge (`vhost { cluster { mode remote; origin ...; } }`) end to end: an
+//! origin and an edge server process on loopback; ffmpeg publishes to the
+//! origin, players play from the edge.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// The API's object for `stream` on `server`, once `ready` holds for it.
+fn wait_stream(
+    server: &ServerProcess,
+    stream: &str,
+    limit: Duration,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
+    wait_for(limit, || {
+        let (status, _, body) = http("GET", server.api, "/api/v1/streams");
+        let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        if status != 200 {
+            return None;
+        }
+        v["streams"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == stream && ready(s))
+            .cloned()
+    })
+}
+
+fn is_live(s: &serde_json::Value) -> bool {
+    s["publish"]["active"] == true && s["video"]["codec"].is_string()
+}
+
+fn wait_live(server: &ServerProcess, stream: &str, limit: Duration) {
+    assert!(
+        wait_stream(server, stream, limit, is_live).is_some(),
+        "stream {stream} never went live; log:\n{}",
+        server.log_text()
+    );
+}
+
+/// Clients of `server` playing `stream` (not publishing it).
+fn players_of(server: &ServerProcess, stream: &str) -> Option<usize> {
+    let (status, _, body) = http("GET", server.api, "/api/v1/clients?count=1000");
+    if status != 200 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    Some(
+        v["clients"]
+            .as_array()?
+            .iter()
+            .filter(|c| c["name"] == stream && c["publish"] == false)
+            .count(),
+    )
+}
+
+/// A loopback port nothing listens on.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn edge_of(origins: &[u16], idle_timeout: &str) -> String {
+    let list: Vec<String> = origins.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    format!(
+        "cluster {{ mode remote; origin {}; idle_timeout {idle_timeout}; }}",
+        list.join(" ")
+    )
+}
+
+fn probe_streams(file: &Path) -> String {
+    let (_, out, _) = run(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-show_entries", "stream=codec_name"])
+            .args(["-of", "compact=p=0"])
+            .arg(file),
+        Duration::from_secs(30),
+    );
+    out
+}
+
+fn decode_errors(file: &Path) -> String {
+    let (_, _, err) = run(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(file)
+            .args(["-f", "null", "-"]),
+        Duration::from_secs(60),
+    );
+    err
+}
+
+/// Plays `url` with ffmpeg for `secs`: H.264 + AAC, decoding cleanly.
+fn plays_cleanly(url: &str, dir: &Path, name: &str, secs: u32) {
+    let out = dir.join(format!("{name}.flv"));
+    let (ok, _, err) = run(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i", url, "-t", &secs.to_string()])
+            .args(["-c", "copy", "-f", "flv"])
+            .arg(&out),
+        Duration::from_secs(40),
+    );
+    assert!(ok, "{name}: player failed: {err}");
+    let streams = probe_streams(&out);
+    assert!(
+        streams.contains("codec_name=h264") && streams.contains("codec_name=aac"),
+        "{name}: {streams}"
+    );
+    let errors = decode_errors(&out);
+    assert!(errors.is_empty(), "{name} decodes with errors: {errors}");
+}
+
+/// An ffmpeg player that copies `secs` of `url` to nowhere.
+fn player(url: &str, secs: u32) -> Child {
+    Command::new("ffmpeg")
+        .args(["-v", "quiet", "-i", url, "-t", &secs.to_string()])
+        .args(["-c", "copy", "-f", "null", "-"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ffmpeg")
+}
+
+#[test]
+fn edge_pulls_from_the_origin_for_ffmpeg_and_rtmpdump() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let origin = ServerProcess::start(bin);
+        let edge = ServerProcess::start_with(bin, &edge_of(&[origin.rtmp.port()], "5"));
+        let _publisher = Publisher::start(&media, &origin.rtmp_url("cam"), true);
+        wait_live(&origin, "cam", Duration::from_secs(20));
+        let dir = TempDir::new("edge");
+        plays_cleanly(&edge.rtmp_url("cam"), dir.path(), "edge-ffmpeg", 4);
+
+        let s = wait_stream(&edge, "cam", Duration::from_secs(5), |s| {
+            s["edge"].is_object()
+        })
+        .unwrap_or_else(|| panic!("no edge state in the API; log:\n{}", edge.log_text()));
+        assert_eq!(
+            s["edge"]["origin"],
+            format!("127.0.0.1:{}", origin.rtmp.port()),
+            "{s}"
+        );
+        assert_eq!(s["edge"]["state"], "pulling", "{s}");
+        assert!(s["edge"]["bytes"].as_u64().unwrap_or(0) > 100_000, "{s}");
+
+        if have("rtmpdump") {
+            let out = dir.path().join("rtmpdump.flv");
+            let (_, _, err) = run(
+                Command::new("rtmpdump")
+                    .args(["-q", "-v", "-r", &edge.rtmp_url("cam"), "-B", "3", "-o"])
+                    .arg(&out),
+                Duration::from_secs(30),
+            );
+            let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+            assert!(size > 10_000, "rtmpdump got {size} bytes: {err}");
+            let streams = probe_streams(&out);
+            assert!(
+                streams.contains("codec_name=h264") && streams.contains("codec_name=aac"),
+                "rtmpdump: {streams}"
+            );
+        }
+    });
+}
+
+#[test]
+fn twenty_edge_players_make_one_upstream_that_ends_after_the_grace_period() {
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    let bins = server_binaries();
+    let bin = bins.last().expect("a server binary");
+    let origin = ServerProcess::start(bin);
+    let edge = ServerProcess::start_with(bin, &edge_of(&[origin.rtmp.port()], "3"));
+    let _publisher = Publisher::start(&media, &origin.rtmp_url("herd"), true);
+    wait_live(&origin, "herd", Duration::from_secs(20));
+
+    let url = edge.rtmp_url("herd");
+    let mut players: Vec<Child> = (0..20).map(|_| player(&url, 6)).collect();
+    // Every player is on the edge (the API lists 20 of them) and the
+    // origin sees exactly one player: the edge.
+    let on_edge = wait_for(Duration::from_secs(20), || {
+        players_of(&edge, "herd").filter(|&n| n == 20)
+    });
+    assert_eq!(on_edge, Some(20), "log:\n{}", edge.log_text());
+    for _ in 0..3 {
+        assert_eq!(players_of(&origin, "herd"), Some(1));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for p in &mut players {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while p.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+    // No player left: the pull is still there during the grace period...
+    let idle = wait_stream(&edge, "herd", Duration::from_secs(5), |s| {
+        s["edge"]["players"] == 0
+    });
+    assert!(idle.is_some(), "log:\n{}", edge.log_text());
+    assert_eq!(players_of(&origin, "herd"), Some(1));
+    // ... and gone after it.
+    let gone = wait_for(Duration::from_secs(10), || {
+        players_of(&origin, "herd").filter(|&n| n == 0)
+    });
+    assert_eq!(gone, Some(0), "log:\n{}", edge.log_text());
+}
+
+#[test]
+fn a_dead_first_origin_moves_the_edge_to_the_second() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    let bins = server_binaries();
+    let bin = bins.last().expect("a server binary");
+    let origin = ServerProcess::start(bin);
+    let dead = free_port();
+    let edge = ServerProcess::start_with(bin, &edge_of(&[dead, origin.rtmp.port()], "5"));
+    let _publisher = Publisher::start(&media, &origin.rtmp_url("fo"), true);
+    wait_live(&origin, "fo", Duration::from_secs(20));
+    let dir = TempDir::new("edge-failover");
+    plays_cleanly(&edge.rtmp_url("fo"), dir.path(), "failover", 4);
+    let s = wait_stream(&edge, "fo", Duration::from_secs(5), |s| {
+        s["edge"].is_object()
+    })
+    .unwrap_or_else(|| panic!("no edge state; log:\n{}", edge.log_text()));
+    assert_eq!(
+        s["edge"]["origin"],
+        format!("127.0.0.1:{}", origin.rtmp.port()),
+        "{s}"
+    );
+    assert!(s["edge"]["retries"].as_u64().unwrap_or(0) >= 1, "{s}");
+    assert!(s["edge"]["last_error"].is_string(), "{s}");
+}
