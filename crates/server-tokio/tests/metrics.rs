@@ -127,7 +127,8 @@ fn metrics_follow_the_api_while_a_stream_runs() {
         let server = ServerProcess::start_configured(
             bin,
             "exporter { enabled on; listen 127.0.0.1:0; label east; tag edge1; }",
-            "",
+            // A hook that fails (nothing listens on port 1), for the hook series.
+            "http_hooks { enabled on; on_hls http://127.0.0.1:1/hls; }",
         );
         let exporter = exporter_addr(&server);
         let _publisher = Publisher::start(&media, &server.rtmp_url("m1"), true);
@@ -254,6 +255,15 @@ fn metrics_follow_the_api_while_a_stream_runs() {
                 "NOTICE: promtool not installed (apt-get install prometheus): skipping its check"
             );
         }
+
+        // The failing on_hls hook shows (a segment closes every 2 s).
+        let hooks = wait_for(Duration::from_secs(20), || {
+            let (_, m) = scrape(exporter);
+            let failed = get(&m, &plain("srs_hook_failures_total"));
+            (failed >= 1.0).then(|| (get(&m, &plain("srs_hook_calls_total")), failed))
+        });
+        let (calls, failed) = hooks.expect("a failed on_hls call in srs_hook_failures_total");
+        assert!(calls >= failed, "{calls} calls, {failed} failed");
 
         // Only /metrics is served there.
         assert_eq!(http("GET", exporter, "/api/v1/streams").0, 404);

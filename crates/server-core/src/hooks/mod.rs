@@ -302,6 +302,17 @@ impl Default for HookLimits {
     }
 }
 
+/// JSON hook calls since start ([`Hooks::call_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HookCallStats {
+    /// Calls made (one per URL).
+    pub calls: u64,
+    /// Calls that failed: refused, unreachable, timed out or a bad answer.
+    pub failed: u64,
+    /// Their time added up, slot wait included.
+    pub latency: Duration,
+}
+
 /// Calls hooks for the whole server.
 #[derive(Debug, Clone)]
 pub struct Hooks {
@@ -317,6 +328,10 @@ struct Inner {
     notifying: Slots,
     queued: AtomicUsize,
     dropped: AtomicU64,
+    /// JSON hook calls made, failed, and their time in µs (for `/metrics`).
+    calls: AtomicU64,
+    failed: AtomicU64,
+    latency_us: AtomicU64,
     /// Background work waiting behind a running event, by chain (a client).
     chains: Mutex<HashMap<String, VecDeque<BoxFuture<'static, ()>>>>,
 }
@@ -354,6 +369,9 @@ impl Hooks {
                 notifying: Slots::new(limits.notifying),
                 queued: AtomicUsize::new(0),
                 dropped: AtomicU64::new(0),
+                calls: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+                latency_us: AtomicU64::new(0),
                 chains: Mutex::new(HashMap::new()),
             }),
         }
@@ -376,6 +394,16 @@ impl Hooks {
     /// already waiting or running.
     pub fn dropped_notifies(&self) -> u64 {
         self.inner.dropped.load(Ordering::Relaxed)
+    }
+
+    /// How the JSON hook calls (`on_connect`... `on_hls`, `on_dvr`; not
+    /// `on_hls_notify`'s GETs) went since start: for `/metrics`.
+    pub fn call_stats(&self) -> HookCallStats {
+        HookCallStats {
+            calls: self.inner.calls.load(Ordering::Relaxed),
+            failed: self.inner.failed.load(Ordering::Relaxed),
+            latency: Duration::from_micros(self.inner.latency_us.load(Ordering::Relaxed)),
+        }
     }
 
     /// Runs a deciding event's URLs in order; the first refusal stops the
@@ -639,18 +667,30 @@ impl Inner {
         body: &str,
         timeout: Duration,
     ) -> Result<(), CallError> {
-        let r = self
-            .call(
-                slots,
-                url,
-                Some(body),
-                timeout,
-                MAX_BODY_BYTES,
-                Overflow::Refuse,
-            )
-            .await?;
-        judge_answer(r.status, &r.body)?;
-        Ok(())
+        let started = self.rt.now();
+        let result = async {
+            let r = self
+                .call(
+                    slots,
+                    url,
+                    Some(body),
+                    timeout,
+                    MAX_BODY_BYTES,
+                    Overflow::Refuse,
+                )
+                .await?;
+            judge_answer(r.status, &r.body)?;
+            Ok(())
+        }
+        .await;
+        let took = self.rt.now().saturating_sub(started);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if result.is_err() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.latency_us.fetch_add(us, Ordering::Relaxed);
+        result
     }
 
     /// One request, everything within `timeout`, slot wait included.

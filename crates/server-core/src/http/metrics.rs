@@ -315,6 +315,32 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
         }
         registry.register(name, help, family);
     }
+    let hooks = ctx.hooks.call_stats();
+    counter(
+        &mut registry,
+        "srs_hook_calls",
+        "HTTP hook calls (http_hooks, one per URL; not on_hls_notify)",
+        hooks.calls,
+    );
+    counter(
+        &mut registry,
+        "srs_hook_failures",
+        "HTTP hook calls refused, unreachable, timed out or answered badly",
+        hooks.failed,
+    );
+    let latency: Counter<f64, std::sync::atomic::AtomicU64> = Counter::default();
+    latency.inc_by(hooks.latency.as_secs_f64());
+    registry.register(
+        "srs_hook_latency_seconds",
+        "Time spent in HTTP hook calls, summed (divide by srs_hook_calls_total for the mean)",
+        latency,
+    );
+    counter(
+        &mut registry,
+        "srs_hook_dropped_notifies",
+        "Background hook events dropped because the notify queue was full",
+        ctx.hooks.dropped_notifies(),
+    );
     gauge(
         &mut registry,
         "srs_stream_others",
