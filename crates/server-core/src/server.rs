@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
+use crate::access::budget::{BudgetRefused, ListenerBudget};
+use crate::access::per_ip::RefusalNote;
 use crate::config::Config;
 use crate::context::ServerCtx;
 use crate::reload::{ListenerEntry, ListenerStop};
@@ -115,6 +117,7 @@ async fn accept_loop(
     kind: ListenerKind,
     stop: Arc<ListenerStop>,
 ) {
+    let budget = Arc::new(ListenerBudget::default());
     loop {
         let accept = async {
             use futures_util::future::{select, Either};
@@ -149,13 +152,36 @@ async fn accept_loop(
                 continue;
             }
         };
+        // This listener's own budget, and the global pool (which the HTTP
+        // API is not part of: it stays reachable whatever fills the others).
         let max = config.max_connections as usize;
-        if ctx.connections.load(Ordering::SeqCst) >= max {
-            warn!(%peer, max, "refused: max_connections reached");
-            drop(conn);
-            continue;
-        }
-        ctx.connections.fetch_add(1, Ordering::SeqCst);
+        let own = |name: &'static str, max: u32| (max > 0).then_some((name, max as usize));
+        let (own, global) = match kind {
+            ListenerKind::Rtmp => (
+                own("rtmp_max_connections", config.rtmp_max_connections),
+                Some((&ctx.connections, max)),
+            ),
+            ListenerKind::HttpServer | ListenerKind::HttpBoth => (
+                own(
+                    "http_server.max_connections",
+                    config.http_server.max_connections,
+                ),
+                Some((&ctx.connections, max)),
+            ),
+            ListenerKind::HttpApi => (
+                own("http_api.max_connections", config.http_api.max_connections),
+                None,
+            ),
+            _ => (None, Some((&ctx.connections, max))),
+        };
+        let budget_guard = match budget.acquire(peer, own, global) {
+            Ok(guard) => guard,
+            Err(refused) => {
+                drop(conn);
+                note_budget_refusal(&ctx, &budget, kind, refused);
+                continue;
+            }
+        };
         let ctx2 = ctx.clone();
         ctx.rt.spawn(Box::pin(async move {
             // A bug that panics while serving one client ends that client only:
@@ -164,9 +190,53 @@ async fn accept_loop(
             if futures_util::FutureExt::catch_unwind(served).await.is_err() {
                 tracing::error!(%peer, "connection task panicked; connection closed");
             }
-            ctx2.connections.fetch_sub(1, Ordering::SeqCst);
+            budget_guard.release(&ctx2.connections);
             drop(per_ip);
         }));
+    }
+}
+
+/// Logs a refusal for want of connection budget without flooding the log:
+/// the first at once, then one summary a second per listener.
+fn note_budget_refusal(
+    ctx: &Arc<ServerCtx>,
+    budget: &Arc<ListenerBudget>,
+    kind: ListenerKind,
+    refused: BudgetRefused,
+) {
+    match budget.note_refusal(refused, ctx.rt.now()) {
+        RefusalNote::Log(summary) => log_budget_refusals(kind, &summary),
+        RefusalNote::FlushAt(at) => {
+            let ctx = ctx.clone();
+            let budget = budget.clone();
+            let wait = at.saturating_sub(ctx.rt.now());
+            ctx.rt.clone().spawn(Box::pin(async move {
+                ctx.rt.sleep(wait).await;
+                if let Some(summary) = budget.flush_refusals(ctx.rt.now()) {
+                    log_budget_refusals(kind, &summary);
+                }
+            }));
+        }
+        RefusalNote::Held => {}
+    }
+}
+
+fn log_budget_refusals(
+    kind: ListenerKind,
+    summary: &crate::access::per_ip::RefusalSummary<BudgetRefused>,
+) {
+    let last = &summary.last;
+    let directive = last.directive();
+    match summary.since_last_line {
+        Some(since) if summary.count > 1 => warn!(
+            ?kind,
+            refused = summary.count,
+            max = last.max,
+            "refused {} connections in {:.1}s: {directive} reached (last: {last})",
+            summary.count,
+            since.as_secs_f64()
+        ),
+        _ => warn!(?kind, peer = %last.peer, max = last.max, "refused: {directive} reached"),
     }
 }
 

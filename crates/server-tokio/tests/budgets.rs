@@ -130,3 +130,93 @@ fn a_vhost_max_message_refuses_larger_messages_after_connect() {
         );
     });
 }
+
+#[test]
+fn a_silent_rtmp_flood_leaves_the_api_and_http_answering_and_room_for_a_publisher() {
+    const RTMP_BUDGET: usize = 20;
+    const FLOOD: usize = 40;
+    let flv = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start_from(bin, |dir| {
+            support::test_config(dir, "rtmp_max_connections 20;", "")
+                .replace("max_connections 1000;", "max_connections 30;")
+        });
+        // Silent sockets: no handshake, held until the connect deadline.
+        let mut flood: Vec<TcpStream> = (0..FLOOD)
+            .map(|_| TcpStream::connect(server.rtmp).expect("connect"))
+            .collect();
+        let mut refused = 0;
+        let mut held = Vec::new();
+        for mut s in flood.drain(..) {
+            s.set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            if closed_by_server(&mut s) {
+                refused += 1;
+            } else {
+                held.push(s);
+            }
+        }
+        assert_eq!(held.len(), RTMP_BUDGET, "the RTMP port holds its budget");
+        assert_eq!(refused, FLOOD - RTMP_BUDGET);
+        // The API has its own pool, the HTTP server room in the global one.
+        let (status, _, _) = support::http("GET", server.api, "/api/v1/versions");
+        assert_eq!(status, 200, "the API answers during the flood");
+        let (status, _, _) = support::http("GET", server.http, "/");
+        assert!(status > 0, "the HTTP server answers during the flood");
+        // The refusals are summarised: one line at once, one summary later.
+        let summary = support::wait_for(Duration::from_secs(5), || {
+            server.log_text().contains("connections in").then_some(())
+        });
+        let log = server.log_text();
+        assert!(summary.is_some(), "a summary line; log:\n{log}");
+        let lines = log
+            .lines()
+            .filter(|l| l.contains("rtmp_max_connections reached"))
+            .count();
+        assert!(
+            (1..=3).contains(&lines),
+            "{refused} refusals took {lines} lines; log:\n{log}"
+        );
+        // Budget freed: a publisher gets in.
+        held.truncate(RTMP_BUDGET - 2);
+        std::thread::sleep(Duration::from_millis(300));
+        let publisher = Publisher::start(&flv, &server.rtmp_url("in"), false);
+        let (ok, stderr) = publisher.wait(Duration::from_secs(30));
+        assert!(
+            ok,
+            "the publisher gets in once the budget has room; ffmpeg: {stderr}"
+        );
+        drop(held);
+    });
+}
+
+#[test]
+fn the_api_answers_when_rtmp_fills_max_connections() {
+    each_server(|bin| {
+        let server = ServerProcess::start_from(bin, |dir| {
+            support::test_config(dir, "", "")
+                .replace("max_connections 1000;", "max_connections 10;")
+        });
+        let mut held = Vec::new();
+        for _ in 0..15 {
+            let mut s = TcpStream::connect(server.rtmp).expect("connect");
+            s.set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            if !closed_by_server(&mut s) {
+                held.push(s);
+            }
+        }
+        assert_eq!(held.len(), 10, "RTMP fills max_connections");
+        // SRS counts API connections in max_connections: here the API has
+        // its own pool (http_api { max_connections 64; } by default).
+        for _ in 0..3 {
+            let (status, _, _) = support::http("GET", server.api, "/api/v1/versions");
+            assert_eq!(status, 200, "the API answers with max_connections full");
+        }
+        let log = server.log_text();
+        assert!(
+            log.contains("refused: max_connections reached"),
+            "the refusal names the global pool; log:\n{log}"
+        );
+    });
+}

@@ -3,6 +3,7 @@
 //! embedded in), and `max_connections_per_ip` (how many connections one
 //! client may hold open).
 
+pub mod budget;
 pub mod per_ip;
 pub mod refer;
 pub mod security;

@@ -209,6 +209,9 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
             "max_connections_per_ip" => {
                 c.max_connections_per_ip = integer_u32(d, 0, MAX_CONNECTIONS_LIMIT)?;
             }
+            "rtmp_max_connections" => {
+                c.rtmp_max_connections = integer_u32(d, 0, MAX_CONNECTIONS_LIMIT)?;
+            }
             "workers" => {
                 c.workers = match one(d)? {
                     "auto" => None,
@@ -293,6 +296,7 @@ fn http_api(dirs: &[Directive]) -> Result<HttpApiConfig, ConfigError> {
             "enabled" => c.enabled = on_off(d)?,
             "listen" => c.listen = endpoints(d)?,
             "crossdomain" => c.crossdomain = on_off(d)?,
+            "max_connections" => c.max_connections = integer_u32(d, 1, MAX_CONNECTIONS_LIMIT)?,
             "allow_origins" => {
                 c.allow_origins = allow_origins(d)?;
                 origins_given = Some(d);
@@ -389,6 +393,7 @@ fn http_server(dirs: &[Directive]) -> Result<HttpServerConfig, ConfigError> {
             "listen" => c.listen = endpoints(d)?,
             "dir" => c.dir = text(d)?.into(),
             "crossdomain" => c.crossdomain = on_off(d)?,
+            "max_connections" => c.max_connections = integer_u32(d, 0, MAX_CONNECTIONS_LIMIT)?,
             "console" => c.console = super::console::console(d)?,
             _ => return Err(refuse(d, HTTP_SERVER_NOT_SUPPORTED)),
         }

@@ -41,6 +41,11 @@ pub struct Config {
     /// IPv6 client counts by its /64 (`max_connections_per_ip`, default 0:
     /// no cap, as SRS, which has no such limit). See [`crate::access::per_ip`].
     pub max_connections_per_ip: u32,
+    /// The RTMP listeners' own connection budget (`rtmp_max_connections`,
+    /// default 0: none but `max_connections`), counted in `max_connections`
+    /// too. Below `max_connections`, a flood on the RTMP port leaves room
+    /// for HTTP players.
+    pub rtmp_max_connections: u32,
     /// Outgoing RTMP chunk size in bytes (`chunk_size`, default 60000).
     pub chunk_size: u32,
     /// Threads running connections (`workers`, `auto` or a count; default
@@ -99,6 +104,12 @@ pub struct HttpApiConfig {
     pub allow_origins: Vec<String>,
     /// Credentials every API request must carry (`auth { }`, default none).
     pub auth: Option<ApiAuth>,
+    /// The API listeners' own connection budget (`max_connections`, default
+    /// 64). API connections count here only, not in the global
+    /// `max_connections` (SRS counts them there, so an RTMP flood locks the
+    /// API out); on a port shared with `http_server` they count as the HTTP
+    /// server's.
+    pub max_connections: u32,
     /// SRS's HTTP RPC (`raw_api { }`, default off).
     pub raw_api: RawApi,
 }
@@ -161,6 +172,10 @@ pub struct HttpServerConfig {
     pub dir: PathBuf,
     /// Answer with `Access-Control-Allow-Origin: *` (`crossdomain`, default on).
     pub crossdomain: bool,
+    /// The HTTP server listeners' own connection budget (`max_connections`,
+    /// default 0: none but the global `max_connections`, which counts them
+    /// too).
+    pub max_connections: u32,
     /// The web console (`console { }`, default on at `/console/`).
     pub console: super::console::ConsoleConfig,
 }
@@ -282,6 +297,7 @@ impl Config {
             listen: vec![any_v4(1935)],
             max_connections: 1000,
             max_connections_per_ip: 0,
+            rtmp_max_connections: 0,
             workers: None,
             chunk_size: 60000,
             pid: PathBuf::from("./objs/rtmp-server.pid"),
@@ -298,6 +314,7 @@ impl Config {
                 crossdomain: true,
                 allow_origins: Vec::new(),
                 auth: None,
+                max_connections: 64,
                 raw_api: RawApi::default(),
             },
             http_server: HttpServerConfig {
@@ -305,6 +322,7 @@ impl Config {
                 listen: vec![any_v4(8080)],
                 dir: PathBuf::from("./objs/nginx/html"),
                 crossdomain: true,
+                max_connections: 0,
                 console: super::console::ConsoleConfig::default(),
             },
             exporter: ExporterConfig {
