@@ -245,3 +245,67 @@ fn a_dead_first_origin_moves_the_edge_to_the_second() {
     assert!(s["edge"]["retries"].as_u64().unwrap_or(0) >= 1, "{s}");
     assert!(s["edge"]["last_error"].is_string(), "{s}");
 }
+
+#[test]
+fn players_on_the_edge_stay_when_the_origin_dies_and_go_on_from_the_next() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    let bins = server_binaries();
+    let bin = bins.last().expect("a server binary");
+    let first = ServerProcess::start(bin);
+    let second = ServerProcess::start(bin);
+    let edge =
+        ServerProcess::start_with(bin, &edge_of(&[first.rtmp.port(), second.rtmp.port()], "5"));
+    let _p1 = Publisher::start(&media, &first.rtmp_url("mid"), true);
+    let _p2 = Publisher::start(&media, &second.rtmp_url("mid"), true);
+    wait_live(&first, "mid", Duration::from_secs(20));
+    wait_live(&second, "mid", Duration::from_secs(20));
+
+    let dir = TempDir::new("edge-origin-dies");
+    let out = dir.path().join("player.flv");
+    let mut recorder = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i", &edge.rtmp_url("mid"), "-t", "16"])
+        .args(["-c", "copy", "-f", "flv", "-flush_packets", "1"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ffmpeg");
+    let on_first = wait_stream(&edge, "mid", Duration::from_secs(20), |s| {
+        s["edge"]["origin"] == format!("127.0.0.1:{}", first.rtmp.port())
+            && s["edge"]["bytes"].as_u64().unwrap_or(0) > 50_000
+    });
+    assert!(on_first.is_some(), "log:\n{}", edge.log_text());
+    std::thread::sleep(Duration::from_secs(2));
+    drop(first); // killed
+    let size_at_kill = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+
+    let on_second = wait_stream(&edge, "mid", Duration::from_secs(10), |s| {
+        s["edge"]["origin"] == format!("127.0.0.1:{}", second.rtmp.port())
+            && s["edge"]["state"] == "pulling"
+    });
+    assert!(on_second.is_some(), "log:\n{}", edge.log_text());
+    // The player stayed: the edge still lists it, and media keeps coming.
+    assert_eq!(players_of(&edge, "mid"), Some(1));
+    std::thread::sleep(Duration::from_secs(4));
+    let size_later = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size_later > size_at_kill + 50_000,
+        "the player got {size_at_kill} then {size_later} bytes; log:\n{}",
+        edge.log_text()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while recorder.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = recorder.kill();
+    let _ = recorder.wait();
+    let streams = probe_streams(&out);
+    assert!(
+        streams.contains("codec_name=h264") && streams.contains("codec_name=aac"),
+        "{streams}"
+    );
+}
