@@ -371,6 +371,10 @@ impl Sink {
                     fs.append(&tmp(&open_path), buf).await?;
                     fs.rename(&tmp(&open_path), &under(&self.root, &path)?)
                         .await?;
+                    self.source
+                        .stats
+                        .hls_segments
+                        .fetch_add(1, Ordering::Relaxed);
                     self.segment_hooks(seq, &path, duration_ms);
                 }
             }

@@ -264,6 +264,10 @@ fn metrics_follow_the_api_while_a_stream_runs() {
         });
         let (calls, failed) = hooks.expect("a failed on_hls call in srs_hook_failures_total");
         assert!(calls >= failed, "{calls} calls, {failed} failed");
+        // on_hls follows a segment written; the stream's HLS series counts it.
+        let (_, m) = scrape(exporter);
+        assert!(get(&m, &stream_key("srs_stream_hls_segments_total", "m1")) >= 1.0);
+        assert!(get(&m, &stream_key("srs_stream_dropped_frames_total", "m1")) >= 0.0);
 
         // Only /metrics is served there.
         assert_eq!(http("GET", exporter, "/api/v1/streams").0, 404);

@@ -26,6 +26,7 @@
 //! id) get their own series; the rest are summed into one series labelled
 //! [`OTHER`], and `srs_stream_others` says how many that holds.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use hyper::header;
@@ -70,10 +71,12 @@ pub(crate) struct StreamFigures {
     pub(crate) recv_kbps: u64,
     pub(crate) send_kbps: u64,
     pub(crate) frames: u64,
+    pub(crate) dropped: u64,
+    pub(crate) hls_segments: u64,
 }
 
 impl StreamFigures {
-    fn of(s: &json::Stream) -> Self {
+    fn of(s: &json::Stream, stats: &crate::hub::SourceStats) -> Self {
         let clients = s.clients as u64;
         let publishing = u64::from(s.publish.active);
         Self {
@@ -85,6 +88,8 @@ impl StreamFigures {
             recv_kbps: s.kbps.recv_30s,
             send_kbps: s.kbps.send_30s,
             frames: s.frames,
+            dropped: stats.dropped.load(Ordering::Relaxed),
+            hls_segments: stats.hls_segments.load(Ordering::Relaxed),
         }
     }
 
@@ -97,6 +102,8 @@ impl StreamFigures {
         self.recv_kbps = self.recv_kbps.saturating_add(o.recv_kbps);
         self.send_kbps = self.send_kbps.saturating_add(o.send_kbps);
         self.frames = self.frames.saturating_add(o.frames);
+        self.dropped = self.dropped.saturating_add(o.dropped);
+        self.hls_segments = self.hls_segments.saturating_add(o.hls_segments);
     }
 }
 
@@ -109,14 +116,14 @@ pub(crate) type StreamSeries = (
     Option<(StreamFigures, u64)>,
 );
 
-/// A stream's row, from the streams API's object.
-fn row(s: &json::Stream) -> StreamRow {
+/// A stream's row, from the streams API's object and the source's counters.
+fn row(s: &json::Stream, stats: &crate::hub::SourceStats) -> StreamRow {
     let labels = StreamLabels {
         vhost: s.vhost.clone(),
         app: s.app.clone(),
         stream: s.name.clone(),
     };
-    (s.id, labels, StreamFigures::of(s))
+    (s.id, labels, StreamFigures::of(s, stats))
 }
 
 /// The per-stream series: at most `cap` streams with their own labels (the
@@ -243,7 +250,14 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
         to_i64(ctx.hub.clients_total()),
     );
 
-    let (own, others) = stream_series(streams.iter().map(row).collect(), MAX_STREAM_SERIES);
+    let (own, others) = stream_series(
+        streams
+            .iter()
+            .zip(&sources)
+            .map(|(s, source)| row(s, &source.stats))
+            .collect(),
+        MAX_STREAM_SERIES,
+    );
     let mut series = own;
     let (other_figures, other_count) = match others {
         Some((f, n)) => (Some(f), n),
@@ -296,7 +310,15 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
         }
         registry.register(name, help, family);
     }
-    let counters: [(&str, &str, Pick); 2] = [
+    let counters: [(&str, &str, Pick); 4] = [
+        (
+            "srs_stream_dropped_frames",
+            "Messages skipped for consumers too slow to keep up (players, HLS, DVR, forwards)",
+            |f| f.dropped,
+        ),
+        ("srs_stream_hls_segments", "HLS segments written", |f| {
+            f.hls_segments
+        }),
         (
             "srs_stream_receive_bytes",
             "Payload bytes received from the stream's publishers",
@@ -394,6 +416,8 @@ mod tests {
             recv_kbps: id,
             send_kbps: 2 * id,
             frames: 10 * id,
+            dropped: id,
+            hls_segments: 3 * id,
         };
         (id, labels, figures)
     }
@@ -426,6 +450,8 @@ mod tests {
                 recv_kbps: 12,
                 send_kbps: 24,
                 frames: 120,
+                dropped: 12,
+                hls_segments: 36,
             }
         );
     }

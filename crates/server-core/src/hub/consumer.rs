@@ -192,7 +192,12 @@ impl Consumer {
                 kept += 1;
             }
             count += kept as usize;
-            self.dropped += (target - self.cursor).saturating_sub(kept);
+            let skipped = (target - self.cursor).saturating_sub(kept);
+            self.dropped += skipped;
+            self.source
+                .stats
+                .dropped
+                .fetch_add(skipped, std::sync::atomic::Ordering::Relaxed);
             self.cursor = target;
             self.skip_to_keyframe = wait_for_keyframe;
         }
@@ -210,6 +215,10 @@ impl Consumer {
                         self.skip_to_keyframe = false;
                     } else if !(msg.flags.sequence_header || msg.kind == MediaKind::Data) {
                         self.dropped += 1;
+                        self.source
+                            .stats
+                            .dropped
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         continue;
                     }
                 }

@@ -43,6 +43,11 @@ pub struct SourceStats {
     pub messages_in: AtomicU64,
     /// Messages a codec parser rejected (the stream goes on).
     pub bad_frames: AtomicU64,
+    /// Messages skipped for consumers too slow to keep up (players, and the
+    /// HLS, DVR and forward consumers), summed over them.
+    pub dropped: AtomicU64,
+    /// HLS segments written (renamed into place).
+    pub hls_segments: AtomicU64,
 }
 
 #[derive(Debug)]
