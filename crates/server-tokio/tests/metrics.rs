@@ -273,3 +273,46 @@ fn metrics_follow_the_api_while_a_stream_runs() {
         assert_eq!(http("GET", exporter, "/api/v1/streams").0, 404);
     });
 }
+
+/// Rewrites the config file, sends SIGHUP and waits for the `n`th reload.
+fn reload_with(server: &ServerProcess, config: &str, n: usize) {
+    std::fs::write(server.dir.path().join("test.conf"), config).expect("write config");
+    let status = Command::new("kill")
+        .arg("-HUP")
+        .arg(server.child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -HUP");
+    let done = wait_for(Duration::from_secs(15), || {
+        let log = server.log_text();
+        (log.lines().filter(|l| l.contains("reload done")).count() >= n).then_some(())
+    });
+    assert!(done.is_some(), "no reload {n}; log:\n{}", server.log_text());
+}
+
+#[test]
+fn reload_starts_and_stops_the_exporter() {
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let dir = server.dir.path().to_owned();
+        assert!(!server.log_text().contains("exporter listening on"));
+        reload_with(
+            &server,
+            &test_config(&dir, "exporter { enabled on; listen 127.0.0.1:0; }", ""),
+            1,
+        );
+        let exporter = exporter_addr(&server);
+        let (_, m) = scrape(exporter);
+        assert_eq!(get(&m, &plain("srs_streams")), 0.0);
+        reload_with(&server, &test_config(&dir, "", ""), 2);
+        let closed = wait_for(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(exporter)
+                .is_err()
+                .then_some(())
+        });
+        assert!(
+            closed.is_some(),
+            "the exporter still accepts after its removal"
+        );
+    });
+}
