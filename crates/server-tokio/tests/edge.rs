@@ -153,6 +153,23 @@ fn edge_pulls_from_the_origin_for_ffmpeg_and_rtmpdump() {
         assert_eq!(s["edge"]["state"], "pulling", "{s}");
         assert!(s["edge"]["bytes"].as_u64().unwrap_or(0) > 100_000, "{s}");
 
+        // The edge serves the pulled stream from its own hub: HTTP-FLV and
+        // HLS too.
+        plays_cleanly(
+            &edge.http_url("/live/cam.flv"),
+            dir.path(),
+            "edge-http-flv",
+            3,
+        );
+        let playlist = wait_for(Duration::from_secs(10), || {
+            edge.playlist("cam").filter(|p| !segments(p).is_empty())
+        });
+        assert!(
+            playlist.is_some(),
+            "no HLS on the edge; log:\n{}",
+            edge.log_text()
+        );
+
         if have("rtmpdump") {
             let out = dir.path().join("rtmpdump.flv");
             let (_, _, err) = run(
