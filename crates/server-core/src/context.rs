@@ -41,6 +41,8 @@ pub struct ServerCtx {
     pub(crate) connections: AtomicUsize,
     /// Open connections per client (`max_connections_per_ip`).
     pub per_ip: crate::access::PerIpLimit,
+    /// What all RTMP connections' partial messages hold (`rtmp_reassembly_budget`).
+    pub reassembly: Arc<crate::access::memory::ReassemblyBudget>,
     pub(crate) shutting_down: AtomicBool,
     /// Wakes the accept loops when shutdown begins, so the ports close at once.
     pub(crate) shutdown_begun: event_listener::Event,
@@ -72,6 +74,9 @@ impl ServerCtx {
             http: RwLock::new(Arc::new(http)),
             connections: AtomicUsize::new(0),
             per_ip: crate::access::PerIpLimit::new(),
+            reassembly: Arc::new(crate::access::memory::ReassemblyBudget::new(
+                crate::access::memory::auto_budget(crate::access::memory::mem_total_kib()),
+            )),
             shutting_down: AtomicBool::new(false),
             shutdown_begun: event_listener::Event::new(),
             cpu_sample: Mutex::new(None),

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::access::memory::Share;
 use bytes::Bytes;
 use futures_util::future::{poll_immediate, BoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -132,6 +133,8 @@ struct Conn {
     /// The session ended (connect rejected, or a publish or play denied):
     /// flush what is queued, then close.
     closing: bool,
+    /// Its part of the server-wide reassembly budget.
+    reassembly: Share,
 }
 
 /// The read loop's signal to the write loop that the session has output: a
@@ -179,6 +182,9 @@ pub enum ConnError {
     /// Kicked via the API.
     #[error("kicked")]
     Kicked,
+    /// Closed for the server-wide reassembly budget.
+    #[error("{0}")]
+    OverBudget(#[from] crate::access::memory::OverBudget),
 }
 
 /// Serves one accepted RTMP connection to its end.
@@ -231,6 +237,7 @@ async fn run(
         close_ticket: Ticket::default(),
         media_since: Duration::ZERO,
         closing: false,
+        reassembly: Share::new(ctx.reassembly.clone()),
     }));
     let wake = Wake::default();
     let (reader, writer) = conn.into_halves();
@@ -477,6 +484,9 @@ fn process_input(
 ) -> Result<Step, ConnError> {
     let mut conn = lock(state);
     conn.session.handle_input(ctx.now_ms(), data)?;
+    let held = conn.session.reassembly_bytes();
+    let max = ctx.reassembly.max(ctx.config().rtmp_reassembly_budget);
+    conn.reassembly.report(held, max)?;
     drain_events(&mut conn, ctx.rt.now())
 }
 

@@ -52,3 +52,18 @@ fn full_conf_documents_them() {
     assert_eq!(c.http_server.max_connections, 0);
     assert_eq!(c.vhost(DEFAULT_VHOST).max_message, (1 << 24) - 1);
 }
+
+#[test]
+fn reassembly_budget_parses_and_is_documented() {
+    let c = config::parse_str("my.conf", "rtmp_reassembly_budget 268435456;").unwrap();
+    assert_eq!(c.rtmp_reassembly_budget, 1 << 28);
+    assert_eq!(
+        config::parse_str("my.conf", "")
+            .unwrap()
+            .rtmp_reassembly_budget,
+        0
+    );
+    assert!(err("rtmp_reassembly_budget 1000;").contains("at least 1048576"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conf/full.conf");
+    assert_eq!(config::load(&path).unwrap().rtmp_reassembly_budget, 0);
+}

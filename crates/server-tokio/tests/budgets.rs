@@ -220,3 +220,64 @@ fn the_api_answers_when_rtmp_fills_max_connections() {
         );
     });
 }
+
+#[test]
+fn the_server_wide_reassembly_budget_closes_growing_holders_and_is_reported() {
+    const SOCKETS: usize = 20;
+    const BUDGET: u64 = 1 << 20;
+    each_server(|bin| {
+        let server = ServerProcess::start_configured(bin, "rtmp_reassembly_budget 1048576;", "");
+        // Each socket starts two messages just under the pre-connect cap and
+        // sends their first chunk: about 120 KiB held per socket, allowed by
+        // its own caps; nine of them fill the server's budget.
+        let mut enc = ChunkEncoder::new();
+        let mut wire = Vec::new();
+        for csid in [4, 5] {
+            let msg = enc.encode_to_vec(&RawMessage {
+                csid,
+                timestamp: 0,
+                type_id: MessageType::Video,
+                stream_id: 1,
+                payload: Bytes::from(vec![0u8; 60_000]),
+            });
+            // The 12-byte header and the first 128-byte chunk.
+            wire.extend_from_slice(&msg[..140]);
+        }
+        let mut sockets = Vec::new();
+        for _ in 0..SOCKETS {
+            let mut s = handshaken(server.rtmp);
+            s.write_all(&wire).expect("send");
+            std::thread::sleep(Duration::from_millis(20));
+            sockets.push(s);
+        }
+        let mut closed = 0;
+        for s in &mut sockets {
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            if closed_by_server(s) {
+                closed += 1;
+            }
+        }
+        assert!(
+            (1..SOCKETS).contains(&closed),
+            "past the budget some sockets are closed, not all: {closed}"
+        );
+        let (status, _, body) = support::http("GET", server.api, "/api/v1/summaries");
+        assert_eq!(status, 200);
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        let r = &json["data"]["rtmp_reassembly"];
+        assert_eq!(r["budget_bytes"], BUDGET);
+        assert_eq!(r["closed"], closed as u64, "{json}");
+        let held = r["held_bytes"].as_u64().expect("held_bytes");
+        assert!(
+            held > 0 && held <= BUDGET + (128 << 10),
+            "held {held} within the budget"
+        );
+        let log = server.log_text();
+        assert!(
+            log.contains("server-wide reassembly budget exceeded"),
+            "the reason is logged; log:\n{log}"
+        );
+        drop(sockets);
+    });
+}

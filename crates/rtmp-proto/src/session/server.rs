@@ -774,6 +774,11 @@ impl ServerSession {
         self.config.chunk_size = chunk_size;
     }
 
+    /// Bytes the chunk decoder's partial messages hold now.
+    pub fn reassembly_bytes(&self) -> usize {
+        self.decoder.reassembly_bytes()
+    }
+
     /// Sets the decoder limits [`accept_connect`](Self::accept_connect)
     /// switches to (a vhost's own message size cap, known only once the
     /// connect names it). Before the connect is accepted the pre-connect

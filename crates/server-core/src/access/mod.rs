@@ -4,6 +4,7 @@
 //! client may hold open).
 
 pub mod budget;
+pub mod memory;
 pub mod per_ip;
 pub mod refer;
 pub mod security;

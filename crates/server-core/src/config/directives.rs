@@ -209,6 +209,12 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
             "max_connections_per_ip" => {
                 c.max_connections_per_ip = integer_u32(d, 0, MAX_CONNECTIONS_LIMIT)?;
             }
+            "rtmp_reassembly_budget" => {
+                c.rtmp_reassembly_budget = integer(d, 0, 1 << 40)?;
+                if c.rtmp_reassembly_budget != 0 && c.rtmp_reassembly_budget < 1 << 20 {
+                    return Err(bad(d, one(d)?, "0 (automatic) or at least 1048576 bytes"));
+                }
+            }
             "rtmp_max_connections" => {
                 c.rtmp_max_connections = integer_u32(d, 0, MAX_CONNECTIONS_LIMIT)?;
             }

@@ -46,6 +46,11 @@ pub struct Config {
     /// too. Below `max_connections`, a flood on the RTMP port leaves room
     /// for HTTP players.
     pub rtmp_max_connections: u32,
+    /// Most bytes all RTMP connections' partial messages may hold together
+    /// (`rtmp_reassembly_budget`, default 0: an eighth of the machine's
+    /// memory, at least 64 MiB). Past it, a connection growing a large
+    /// message is closed. Not in SRS.
+    pub rtmp_reassembly_budget: u64,
     /// Outgoing RTMP chunk size in bytes (`chunk_size`, default 60000).
     pub chunk_size: u32,
     /// Threads running connections (`workers`, `auto` or a count; default
@@ -298,6 +303,7 @@ impl Config {
             max_connections: 1000,
             max_connections_per_ip: 0,
             rtmp_max_connections: 0,
+            rtmp_reassembly_budget: 0,
             workers: None,
             chunk_size: 60000,
             pid: PathBuf::from("./objs/rtmp-server.pid"),

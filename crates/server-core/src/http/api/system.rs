@@ -65,6 +65,18 @@ pub(crate) struct Summaries {
     #[serde(rename = "self")]
     pub(crate) self_: SelfInfo,
     pub(crate) system: SystemInfo,
+    /// The server-wide RTMP reassembly budget (not in SRS).
+    pub(crate) rtmp_reassembly: ReassemblyInfo,
+}
+
+/// `data.rtmp_reassembly`: what all RTMP connections' partial messages
+/// hold, the budget (`rtmp_reassembly_budget`), and how many connections
+/// were closed for it.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct ReassemblyInfo {
+    pub(crate) held_bytes: u64,
+    pub(crate) budget_bytes: u64,
+    pub(crate) closed: u64,
 }
 
 /// The value after `key:` on the line starting with it (`/proc/meminfo`, `/proc/self/status`).
@@ -193,6 +205,11 @@ pub(crate) async fn summaries_since(
         ok,
         now_ms: ctx.rt.unix_time_ms(),
         ..Summaries::default()
+    };
+    out.rtmp_reassembly = ReassemblyInfo {
+        held_bytes: ctx.reassembly.held() as u64,
+        budget_bytes: ctx.reassembly.max(ctx.config().rtmp_reassembly_budget) as u64,
+        closed: ctx.reassembly.closed(),
     };
     let s = &mut out.self_;
     s.version = crate::VERSION.to_owned();
