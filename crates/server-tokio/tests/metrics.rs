@@ -171,6 +171,16 @@ fn metrics_follow_the_api_while_a_stream_runs() {
         assert_eq!(labels.get("tag"), Some(&"edge1"));
         assert!(labels.contains_key("version") && labels.contains_key("pid"));
         assert_eq!(get(&m, build), 1.0);
+        let uname = m
+            .iter()
+            .find(|((name, _), _)| name == "srs_node_uname_info")
+            .expect("srs_node_uname_info");
+        assert!(uname
+            .0
+             .1
+            .iter()
+            .any(|(k, v)| k == "sysname" && v == "Linux"));
+        assert_eq!(*uname.1, 1.0);
         assert_eq!(get(&m, &plain("srs_streams")), 1.0);
         assert_eq!(get(&m, &plain("srs_clients")), 3.0);
         assert_eq!(

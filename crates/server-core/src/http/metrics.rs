@@ -13,7 +13,7 @@
 //! (connected clients), `srs_clients_total` (clients ever connected; typed
 //! gauge, see [`render`]). Not here
 //! yet: `srs_clients_errs_total` (no count of clients that ended in error is
-//! kept) and `srs_node_uname_info`.
+//! kept). `srs_node_uname_info` carries uname(2)'s five fields as labels.
 //!
 //! Per stream, which SRS lacks (labels `vhost`, `app`, `stream`):
 //! `srs_stream_clients`, `srs_stream_players`, `srs_stream_publishing`,
@@ -178,6 +178,22 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
     let exporter = &config.exporter;
 
     let mut registry = Registry::default();
+    let uname = rustix::system::uname();
+    let text = |c: &std::ffi::CStr| c.to_string_lossy().into_owned();
+    let node = Family::<Vec<(&str, String)>, Gauge>::default();
+    node.get_or_create(&vec![
+        ("sysname", text(uname.sysname())),
+        ("nodename", text(uname.nodename())),
+        ("release", text(uname.release())),
+        ("version", text(uname.version())),
+        ("machine", text(uname.machine())),
+    ])
+    .set(1);
+    registry.register(
+        "srs_node_uname_info",
+        "Labeled system information as provided by the uname system call",
+        node,
+    );
     let mut build = vec![
         ("server".to_owned(), format!("{}", std::process::id())),
         ("service".to_owned(), "rtmp-server".to_owned()),
