@@ -28,6 +28,8 @@ step() { printf '\n==> %s\n' "$*"; }
 need_pkgs=()
 command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
 command -v rtmpdump >/dev/null || need_pkgs+=(rtmpdump)
+# promtool (Debian's prometheus package) checks /metrics (crates/server-tokio/tests/metrics.rs).
+command -v promtool >/dev/null || need_pkgs+=(prometheus)
 command -v curl >/dev/null || need_pkgs+=(curl ca-certificates)
 command -v gst-launch-1.0 >/dev/null || need_pkgs+=(gstreamer1.0-tools gstreamer1.0-plugins-base
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)
