@@ -326,3 +326,34 @@ fn players_on_the_edge_stay_when_the_origin_dies_and_go_on_from_the_next() {
         "{streams}"
     );
 }
+
+#[test]
+fn a_stream_published_to_the_edge_is_pushed_to_the_origin_and_plays_on_both() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    let bins = server_binaries();
+    let bin = bins.last().expect("a server binary");
+    let origin = ServerProcess::start(bin);
+    let dead = free_port();
+    let edge = ServerProcess::start_with(bin, &edge_of(&[dead, origin.rtmp.port()], "5"));
+    let _publisher = Publisher::start(&media, &edge.rtmp_url("up"), true);
+    wait_live(&edge, "up", Duration::from_secs(20));
+    wait_live(&origin, "up", Duration::from_secs(20));
+    let dir = TempDir::new("edge-publish");
+    plays_cleanly(&origin.rtmp_url("up"), dir.path(), "on-origin", 3);
+    plays_cleanly(&edge.rtmp_url("up"), dir.path(), "on-edge", 3);
+    let s = wait_stream(&edge, "up", Duration::from_secs(5), |s| {
+        s["edge"]["state"] == "pushing"
+    })
+    .unwrap_or_else(|| panic!("not pushing; log:\n{}", edge.log_text()));
+    assert_eq!(
+        s["edge"]["origin"],
+        format!("127.0.0.1:{}", origin.rtmp.port()),
+        "{s}"
+    );
+    assert!(s["edge"]["retries"].as_u64().unwrap_or(0) >= 1, "{s}");
+    // The edge's players play the local stream: no pull from the origin.
+    assert_eq!(players_of(&origin, "up"), Some(0));
+}

@@ -23,6 +23,10 @@
 //! - A stream not published on the origin yet is no failure: the origin
 //!   answers the play and sends media when it comes, so the edge's players
 //!   wait as they would on the origin.
+//! - A stream published on the edge itself ([`EdgePublish`], an output of
+//!   the lifecycle) is played by the edge's players from the local hub and
+//!   pushed to the origins with the forward machinery
+//!   ([`crate::forward::FailoverPush`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,9 +43,10 @@ use tracing::{debug, info, warn, Instrument};
 
 use crate::config::DEFAULT_VHOST;
 use crate::context::ServerCtx;
+use crate::forward::{FailoverPush, ForwardState};
 use crate::hooks::HookRequest;
 use crate::hub::{query_param, Source, StreamKey};
-use crate::lifecycle::Publishing;
+use crate::lifecycle::{Output, PublishedStream, Publishing};
 use crate::upstream::{
     Backoff, RtmpUrl, RtmpUrlError, UpstreamConn, UpstreamError, UpstreamLimits,
 };
@@ -117,6 +122,8 @@ pub enum EdgeState {
     Connecting,
     /// Playing from an origin (media flows once the origin has it).
     Pulling,
+    /// Publishing to an origin what a publisher publishes on this edge.
+    Pushing,
     /// Waiting to retry after every origin failed.
     Retrying,
 }
@@ -128,7 +135,7 @@ pub struct EdgeStatus {
     pub state: EdgeState,
     /// The origin tried or used now (`host:port`).
     pub origin: String,
-    /// Players on this edge holding the pull.
+    /// Players on this edge holding the pull (0 for a push).
     pub players: usize,
     /// Failed attempts and drops so far.
     pub retries: u64,
@@ -184,10 +191,12 @@ impl Drop for Viewer {
     }
 }
 
-/// The running pulls, by stream.
+/// The running pulls and pushes, by stream.
 #[derive(Debug, Default)]
 pub struct EdgeManager {
     pulls: Mutex<HashMap<StreamKey, Arc<Pull>>>,
+    /// Streams published on this edge, pushed to an origin.
+    pushes: Mutex<HashMap<StreamKey, FailoverPush>>,
 }
 
 impl EdgeManager {
@@ -241,8 +250,30 @@ impl EdgeManager {
         Some(viewer)
     }
 
-    /// The pull of stream `key`, for the API.
+    /// The pull or push of stream `key`, for the API.
     pub fn status(&self, key: &StreamKey) -> Option<EdgeStatus> {
+        if let Some(push) = self
+            .pushes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            let f = push.status()?;
+            return Some(EdgeStatus {
+                state: match f.state {
+                    ForwardState::Connecting => EdgeState::Connecting,
+                    ForwardState::Forwarding => EdgeState::Pushing,
+                    ForwardState::Retrying => EdgeState::Retrying,
+                },
+                origin: RtmpUrl::parse(&f.destination)
+                    .map(|u| format!("{}:{}", u.host, u.port))
+                    .unwrap_or(f.destination),
+                players: 0,
+                retries: f.retries,
+                bytes: f.bytes,
+                last_error: f.last_error,
+            });
+        }
         let pulls = self.pulls.lock().unwrap_or_else(|e| e.into_inner());
         let pull = pulls.get(key)?;
         let mut status = pull
@@ -507,6 +538,80 @@ impl EdgeManager {
         if pulls.get(key).is_some_and(|p| Arc::ptr_eq(p, pull)) {
             pulls.remove(key);
         }
+    }
+}
+
+/// Publishing to an edge, an output of the stream lifecycle: the stream is
+/// pushed to the edge's origins (the first that takes it, the next after
+/// each failure, retried as a forward is) while the edge's own players play
+/// it locally. The encoder's publish is not held until the origin answers:
+/// a refusal by the origin shows in the API and the log, not to the encoder
+/// (SRS's edge waits for the origin and passes its refusal on).
+#[derive(Debug)]
+pub struct EdgePublish;
+
+impl Output for EdgePublish {
+    fn name(&self) -> &'static str {
+        "edge"
+    }
+
+    fn on_publish(&self, ctx: &Arc<ServerCtx>, stream: &PublishedStream) {
+        let Some(config) = stream.vhost.edge.as_ref() else {
+            return;
+        };
+        let key = &stream.source.key;
+        let edges = &ctx.edges;
+        if edges
+            .pulls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(key)
+        {
+            // The edge's own pull: the stream came from the origin.
+            return;
+        }
+        let query = upstream_query(key, &stream.publisher.param);
+        let urls = config
+            .origins
+            .iter()
+            .map(|o| RtmpUrl {
+                host: o.host.clone(),
+                port: o.port,
+                app: key.app.clone(),
+                stream: key.stream.clone(),
+                query: query.clone(),
+            })
+            .collect();
+        info!(stream = %key, "edge: publish on the edge, pushing it to the origin");
+        let push = FailoverPush::start(ctx, &stream.source, &stream.publisher.client_id, urls);
+        edges
+            .pushes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), push);
+    }
+
+    fn on_unpublish(&self, ctx: &Arc<ServerCtx>, stream: &PublishedStream) {
+        let mut pushes = ctx.edges.pushes.lock().unwrap_or_else(|e| e.into_inner());
+        let key = &stream.source.key;
+        if pushes
+            .get(key)
+            .is_some_and(|p| p.publisher() == stream.publisher.client_id)
+        {
+            pushes.remove(key);
+        }
+    }
+
+    fn finish<'a>(&'a self, ctx: &'a Arc<ServerCtx>) -> crate::runtime::BoxFuture<'a, ()> {
+        let all: Vec<_> = ctx
+            .edges
+            .pushes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        drop(all);
+        Box::pin(async {})
     }
 }
 

@@ -213,7 +213,7 @@ impl ForwardManager {
                 Ok(url) if is_self(&url, &listen) => {
                     warn!(stream = %key, destination = %url.redacted(), "forward: refused: the destination is this server (a loop)");
                 }
-                Ok(url) => spawn_destination(ctx, &stream.source, &entry, url),
+                Ok(url) => spawn_destination(ctx, &stream.source, &entry, vec![url]),
                 Err(e) => warn!(stream = %key, "forward: bad destination: {e}"),
             }
         }
@@ -245,7 +245,7 @@ impl ForwardManager {
                 debug!(count = urls.len(), "forward backend answered");
                 for text in urls {
                     match backend_url(&text, hops + 1) {
-                        Ok(url) => spawn_destination(&ctx2, &source, &entry2, url),
+                        Ok(url) => spawn_destination(&ctx2, &source, &entry2, vec![url]),
                         Err(e) => warn!("forward backend: bad URL: {e}"),
                     }
                 }
@@ -321,14 +321,19 @@ fn is_self(url: &RtmpUrl, listen: &[std::net::SocketAddr]) -> bool {
         .any(|l| l.port() == url.port && (l.ip() == ip || ip.is_loopback() || ip.is_unspecified()))
 }
 
+/// Spawns the task pushing `source` to the first of `urls` that takes it
+/// (moving to the next one after each failure).
 fn spawn_destination(
     ctx: &Arc<ServerCtx>,
     source: &Arc<Source>,
     entry: &Arc<StreamForwards>,
-    url: RtmpUrl,
+    urls: Vec<RtmpUrl>,
 ) {
+    let Some(first) = urls.first().map(RtmpUrl::redacted) else {
+        return;
+    };
     let status = Arc::new(Mutex::new(ForwardStatus {
-        destination: url.redacted(),
+        destination: first.clone(),
         state: ForwardState::Connecting,
         retries: 0,
         bytes: 0,
@@ -344,9 +349,9 @@ fn spawn_destination(
         source: source.clone(),
         entry: entry.clone(),
         status,
-        url,
+        urls,
     };
-    let span = tracing::info_span!("forward", stream = %source.key, to = %task.url.redacted());
+    let span = tracing::info_span!("forward", stream = %source.key, to = %first);
     ctx.rt.spawn(Box::pin(task.run().instrument(span)));
 }
 
@@ -356,7 +361,9 @@ struct DestinationTask {
     source: Arc<Source>,
     entry: Arc<StreamForwards>,
     status: Arc<Mutex<ForwardStatus>>,
-    url: RtmpUrl,
+    /// Where to: the first that takes the stream (one for a forward, an
+    /// edge's origins for its publish).
+    urls: Vec<RtmpUrl>,
 }
 
 impl DestinationTask {
@@ -367,11 +374,18 @@ impl DestinationTask {
     async fn run(self) {
         let mut backoff = Backoff::new(RETRY_FIRST, RETRY_MAX);
         let mut sent_before = 0u64;
+        let mut next = 0usize;
         while !self.entry.stopped() {
-            self.update(|s| s.state = ForwardState::Connecting);
+            let Some(url) = self.urls.get(next % self.urls.len().max(1)) else {
+                break;
+            };
+            self.update(|s| {
+                s.state = ForwardState::Connecting;
+                s.destination = url.redacted();
+            });
             let attempt = UpstreamConn::publish(
                 &self.ctx.rt,
-                &self.url,
+                url,
                 Vec::new(),
                 UpstreamLimits::default(),
             );
@@ -400,6 +414,7 @@ impl DestinationTask {
                 }
                 Err(e) => e,
             };
+            next = next.wrapping_add(1);
             let wait = backoff.failed();
             warn!(
                 retry_in_ms = wait.as_millis() as u64,
@@ -478,6 +493,55 @@ impl DestinationTask {
                 read?;
             }
         }
+    }
+}
+
+/// A push of one stream to the first of several servers that takes it,
+/// moving to the next after each failure: an edge's publish to its origins
+/// ([`crate::edge`]). Retried and bounded as a forward is; dropping it
+/// stops the push.
+#[derive(Debug)]
+pub struct FailoverPush {
+    entry: Arc<StreamForwards>,
+}
+
+impl FailoverPush {
+    /// Starts pushing `source` (published by client `publisher`) to `urls`.
+    pub fn start(
+        ctx: &Arc<ServerCtx>,
+        source: &Arc<Source>,
+        publisher: &str,
+        urls: Vec<RtmpUrl>,
+    ) -> Self {
+        let entry = Arc::new(StreamForwards {
+            publisher: publisher.to_owned(),
+            stop: AtomicBool::new(false),
+            wake: Event::new(),
+            destinations: Mutex::new(Vec::new()),
+        });
+        spawn_destination(ctx, source, &entry, urls);
+        Self { entry }
+    }
+
+    /// The push's state, for the API.
+    pub fn status(&self) -> Option<ForwardStatus> {
+        self.entry
+            .destinations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .first()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// The client whose publish this push carries.
+    pub fn publisher(&self) -> &str {
+        &self.entry.publisher
+    }
+}
+
+impl Drop for FailoverPush {
+    fn drop(&mut self) {
+        stop(&self.entry);
     }
 }
 
