@@ -186,9 +186,14 @@ fn a_hook_server_that_never_answers_does_not_hold_up_slicing() {
         .filter(|p| p.extension().is_some_and(|e| e == "ts"))
         .count();
     assert!(segments >= 12, "{segments} segments");
-    // Every segment was announced; none was answered.
+    // The stream's segment hooks run one after the other, as SRS's async
+    // worker runs them: each waits out the hook timeout (10 s), so only the
+    // first few were sent, and slicing went on regardless.
     let requests = seen.lock().unwrap().len();
-    assert_eq!(requests, 2 * segments);
+    assert!(
+        (2..2 * segments).contains(&requests),
+        "{requests} requests for {segments} segments"
+    );
     assert!(publisher
         .log()
         .statuses
