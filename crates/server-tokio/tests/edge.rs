@@ -357,3 +357,24 @@ fn a_stream_published_to_the_edge_is_pushed_to_the_origin_and_plays_on_both() {
     // The edge's players play the local stream: no pull from the origin.
     assert_eq!(players_of(&origin, "up"), Some(0));
 }
+
+#[test]
+fn edges_chain_an_edge_of_an_edge_plays_the_origin_stream() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    let bins = server_binaries();
+    let bin = bins.first().expect("a server binary");
+    let origin = ServerProcess::start(bin);
+    // Long grace periods: the counts below are taken after the player left.
+    let near = ServerProcess::start_with(bin, &edge_of(&[origin.rtmp.port()], "30"));
+    let far = ServerProcess::start_with(bin, &edge_of(&[near.rtmp.port()], "30"));
+    let _publisher = Publisher::start(&media, &origin.rtmp_url("chain"), true);
+    wait_live(&origin, "chain", Duration::from_secs(20));
+    let dir = TempDir::new("edge-chain");
+    plays_cleanly(&far.rtmp_url("chain"), dir.path(), "far", 3);
+    // Each hop has one upstream player: the next edge.
+    assert_eq!(players_of(&origin, "chain"), Some(1));
+    assert_eq!(players_of(&near, "chain"), Some(1));
+}
