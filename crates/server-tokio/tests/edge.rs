@@ -198,7 +198,7 @@ fn twenty_edge_players_make_one_upstream_that_ends_after_the_grace_period() {
     let bins = server_binaries();
     let bin = bins.last().expect("a server binary");
     let origin = ServerProcess::start(bin);
-    let edge = ServerProcess::start_with(bin, &edge_of(&[origin.rtmp.port()], "3"));
+    let edge = ServerProcess::start_with(bin, &edge_of(&[origin.rtmp.port()], "5"));
     let _publisher = Publisher::start(&media, &origin.rtmp_url("herd"), true);
     wait_live(&origin, "herd", Duration::from_secs(20));
 
@@ -229,7 +229,7 @@ fn twenty_edge_players_make_one_upstream_that_ends_after_the_grace_period() {
     assert!(idle.is_some(), "log:\n{}", edge.log_text());
     assert_eq!(players_of(&origin, "herd"), Some(1));
     // ... and gone after it.
-    let gone = wait_for(Duration::from_secs(10), || {
+    let gone = wait_for(Duration::from_secs(15), || {
         players_of(&origin, "herd").filter(|&n| n == 0)
     });
     assert_eq!(gone, Some(0), "log:\n{}", edge.log_text());
@@ -377,4 +377,44 @@ fn edges_chain_an_edge_of_an_edge_plays_the_origin_stream() {
     // Each hop has one upstream player: the next edge.
     assert_eq!(players_of(&origin, "chain"), Some(1));
     assert_eq!(players_of(&near, "chain"), Some(1));
+}
+
+#[test]
+fn an_edge_whose_origin_is_itself_refuses_the_loop_and_lets_go_when_its_player_leaves() {
+    if !have("ffmpeg") {
+        return;
+    }
+    let bins = server_binaries();
+    let bin = bins.last().expect("a server binary");
+    let port = free_port();
+    let edge = ServerProcess::start_from(bin, |dir| {
+        test_config(dir, "", &edge_of(&[port], "1")).replacen(
+            "listen 127.0.0.1:0;\nmax_connections",
+            &format!("listen 127.0.0.1:{port};\nmax_connections"),
+            1,
+        )
+    });
+    // Nothing to play: the player gives up.
+    let _ = run(
+        Command::new("ffmpeg")
+            .args(["-v", "quiet", "-rw_timeout", "3000000", "-i"])
+            .arg(edge.rtmp_url("self"))
+            .args(["-t", "1", "-f", "null", "-"]),
+        Duration::from_secs(5),
+    );
+    let looped = wait_for(Duration::from_secs(5), || {
+        edge.log_text().contains("a loop").then_some(())
+    });
+    assert!(looped.is_some(), "log:\n{}", edge.log_text());
+    // The pull did not hold itself: it ends once the player left.
+    let ended = wait_for(Duration::from_secs(10), || {
+        let (_, _, body) = http("GET", edge.api, "/api/v1/streams");
+        let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        let pulling = v["streams"]
+            .as_array()?
+            .iter()
+            .any(|s| s["name"] == "self" && s["edge"].is_object());
+        (!pulling).then_some(())
+    });
+    assert!(ended.is_some(), "log:\n{}", edge.log_text());
 }

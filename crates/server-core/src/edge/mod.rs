@@ -350,7 +350,16 @@ impl PullTask {
                 setup: SETUP_TIMEOUT,
                 ..UpstreamLimits::default()
             };
-            let attempt = UpstreamConn::play(&self.ctx.rt, &url, limits);
+            let attempt = async {
+                // An origin that is this server would play the stream from
+                // its own pull, which would then never lose its last player.
+                if crate::forward::is_self(&url, &self.ctx.config().listen) {
+                    return Err(UpstreamError::Refused(
+                        "the origin is this server (a loop)".to_owned(),
+                    ));
+                }
+                UpstreamConn::play(&self.ctx.rt, &url, limits).await
+            };
             let attempt = match select(Box::pin(attempt), Box::pin(self.until_idle())).await {
                 Either::Left((attempt, _)) => attempt,
                 Either::Right(_) => break,

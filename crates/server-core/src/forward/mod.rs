@@ -307,7 +307,7 @@ fn stop(entry: &StreamForwards) {
 
 /// SRS's loop check: a destination on one of our own listen ports, on a
 /// loopback or unspecified address (or one we listen on), is this server.
-fn is_self(url: &RtmpUrl, listen: &[std::net::SocketAddr]) -> bool {
+pub(crate) fn is_self(url: &RtmpUrl, listen: &[std::net::SocketAddr]) -> bool {
     let host = if url.host.eq_ignore_ascii_case("localhost") {
         "127.0.0.1"
     } else {
