@@ -396,7 +396,10 @@ async fn read_loop(
         // client's bytes wait in the socket; the write loop and a kick carry on.
         while let Some(decision) = step.decision.take() {
             wake.notify();
-            step = decide(ctx, state, decision).await?;
+            // Boxed: a decision's future (hooks, TLS) is large, and held
+            // inline it would size every connection's task for it, idle
+            // players included; boxed, it exists only while deciding.
+            step = Box::pin(decide(ctx, state, decision)).await?;
         }
         last_read = ctx.rt.now();
         release_owed = true;

@@ -141,7 +141,8 @@ pub(crate) async fn play(
         page_url: request.referer.clone(),
     };
     let admitted = match Target::new(vhost, key, request.query.clone()) {
-        Ok(target) => lifecycle::play(ctx, &peer, target).await,
+        // Boxed, as for RTMP: the admission future is large and short-lived.
+        Ok(target) => Box::pin(lifecycle::play(ctx, &peer, target)).await,
         Err(refusal) => Err(refusal),
     };
     let playing = match admitted {
