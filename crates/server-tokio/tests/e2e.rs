@@ -539,7 +539,7 @@ fn vhosts_choose_the_chunk_size_and_a_disabled_vhost_refuses_connect() {
         let refused = wait_for(Duration::from_secs(5), || {
             server
                 .log_text()
-                .contains("connect refused: unknown or disabled vhost")
+                .contains(r#"connect refused: vhost "off.test" not found or disabled"#)
                 .then_some(())
         });
         assert!(refused.is_some(), "log:\n{}", server.log_text());
