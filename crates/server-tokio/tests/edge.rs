@@ -418,3 +418,47 @@ fn an_edge_whose_origin_is_itself_refuses_the_loop_and_lets_go_when_its_player_l
     });
     assert!(ended.is_some(), "log:\n{}", edge.log_text());
 }
+
+#[test]
+fn a_publish_on_the_edge_while_its_player_waits_on_the_origin_is_pushed_and_played() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    let bins = server_binaries();
+    let bin = bins.last().expect("a server binary");
+    let origin = ServerProcess::start(bin);
+    let edge = ServerProcess::start_with(bin, &edge_of(&[origin.rtmp.port()], "5"));
+    let dir = TempDir::new("edge-wait-then-publish");
+    let out = dir.path().join("waiting.flv");
+    let mut waiting = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i", &edge.rtmp_url("late"), "-t", "3"])
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ffmpeg");
+    // The player waits; the edge plays the (not yet published) stream
+    // from the origin.
+    let pulling = wait_stream(&edge, "late", Duration::from_secs(10), |s| {
+        s["edge"]["state"] == "pulling"
+    });
+    assert!(pulling.is_some(), "log:\n{}", edge.log_text());
+    let _publisher = Publisher::start(&media, &edge.rtmp_url("late"), true);
+    let live = wait_stream(&origin, "late", Duration::from_secs(20), is_live);
+    assert!(live.is_some(), "not pushed; edge log:\n{}", edge.log_text());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while waiting.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = waiting.kill();
+    let _ = waiting.wait();
+    let streams = probe_streams(&out);
+    assert!(
+        streams.contains("codec_name=h264") && streams.contains("codec_name=aac"),
+        "the waiting player got: {streams}; log:\n{}",
+        edge.log_text()
+    );
+}

@@ -148,6 +148,8 @@ pub struct EdgeStatus {
 /// One stream's pull.
 #[derive(Debug)]
 struct Pull {
+    /// The id the pull publishes into the local hub under.
+    publisher_id: u64,
     players: AtomicUsize,
     /// When the player count last fell to zero (runtime time).
     idle_since: Mutex<Option<Duration>>,
@@ -221,6 +223,7 @@ impl EdgeManager {
             return None;
         }
         let pull = Arc::new(Pull {
+            publisher_id: ctx.hub.next_id(),
             players: AtomicUsize::new(0),
             idle_since: Mutex::new(None),
             wake: Event::new(),
@@ -326,7 +329,7 @@ struct PullTask {
 
 impl PullTask {
     async fn run(self) {
-        let publisher_id = self.ctx.hub.next_id();
+        let publisher_id = self.pull.publisher_id;
         let mut publishing: Option<Publishing> = None;
         let mut backoff = Backoff::new(RETRY_FIRST, RETRY_MAX);
         let mut bytes_before = 0u64;
@@ -367,27 +370,22 @@ impl PullTask {
             let error = match attempt {
                 Ok(mut conn) => {
                     info!(origin = %origin_name, "edge: pulling");
-                    if publishing.is_none() {
-                        match self.claim(publisher_id) {
-                            Ok(p) => publishing = Some(p),
-                            Err(e) => {
-                                // Someone published here meanwhile: they serve it.
-                                info!("edge: not pulling: {e}");
-                                self.ctx.edges.try_finish_now(&self.source.key, &self.pull);
-                                break;
-                            }
-                        }
-                    }
                     self.pull.update(|s| s.state = EdgeState::Pulling);
                     let since = self.ctx.rt.now();
-                    let result = self.pump(&mut conn, bytes_before).await;
+                    let result = self
+                        .pump(&mut conn, bytes_before, &mut publishing, publisher_id)
+                        .await;
                     bytes_before = bytes_before.saturating_add(conn.bytes_in());
                     if self.ctx.rt.now().saturating_sub(since) >= STABLE_AFTER {
                         backoff.reset();
                         failed_in_round = 0;
                     }
                     match result {
-                        Ok(()) => break,
+                        Ok(PumpEnd::Idle) => break,
+                        Ok(PumpEnd::PublishedHere) => {
+                            self.ctx.edges.try_finish_now(&self.source.key, &self.pull);
+                            break;
+                        }
                         Err(e) => e,
                     }
                 }
@@ -486,9 +484,38 @@ impl PullTask {
 
     /// Feeds the local source from `conn` until the pull ends (`Ok`) or the
     /// connection fails.
-    async fn pump(&self, conn: &mut UpstreamConn, bytes_before: u64) -> Result<(), UpstreamError> {
+    /// The local stream is claimed at the first media (not at the play's
+    /// start), so a publisher on the edge may take the stream while its
+    /// players wait for the origin: then this pull ends (`PublishedHere`)
+    /// and the players play the local publish.
+    async fn pump(
+        &self,
+        conn: &mut UpstreamConn,
+        bytes_before: u64,
+        publishing: &mut Option<Publishing>,
+        publisher_id: u64,
+    ) -> Result<PumpEnd, UpstreamError> {
         loop {
             while let Some(event) = conn.poll_event() {
+                // Stream content, not the origin's words to its player
+                // (`|RtmpSampleAccess` comes before any media).
+                let media = matches!(event, ClientEvent::Media { .. })
+                    || matches!(
+                        &event,
+                        ClientEvent::Data {
+                            data: DataMessage::OnMetaData(_) | DataMessage::SetDataFrame { .. },
+                            ..
+                        }
+                    );
+                if media && publishing.is_none() {
+                    match self.claim(publisher_id) {
+                        Ok(p) => *publishing = Some(p),
+                        Err(e) => {
+                            info!("edge: not pulling: {e}");
+                            return Ok(PumpEnd::PublishedHere);
+                        }
+                    }
+                }
                 match event {
                     ClientEvent::Media { message, .. } => {
                         if let Some(kind) = MediaKind::from_message_type(message.type_id) {
@@ -533,10 +560,18 @@ impl PullTask {
                 Either::Left((read, _)) => {
                     read?;
                 }
-                Either::Right(_) => return Ok(()),
+                Either::Right(_) => return Ok(PumpEnd::Idle),
             }
         }
     }
+}
+
+/// Why a pump ended without an error.
+enum PumpEnd {
+    /// No player for `idle_timeout`.
+    Idle,
+    /// Someone publishes the stream on this edge: they serve it.
+    PublishedHere,
 }
 
 impl EdgeManager {
@@ -570,12 +605,13 @@ impl Output for EdgePublish {
         };
         let key = &stream.source.key;
         let edges = &ctx.edges;
-        if edges
+        let pulled = edges
             .pulls
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .contains_key(key)
-        {
+            .get(key)
+            .is_some_and(|p| p.publisher_id.to_string() == stream.publisher.client_id);
+        if pulled {
             // The edge's own pull: the stream came from the origin.
             return;
         }
