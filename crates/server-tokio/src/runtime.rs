@@ -83,7 +83,9 @@ impl Runtime for TokioRuntime {
         let host = host.to_owned();
         Box::pin(async move {
             // The system resolver on tokio's blocking pool.
-            Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect())
+            Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect())
         })
     }
 

@@ -14,9 +14,9 @@ mod template;
 pub use config::HlsConfig;
 pub use error::HlsError;
 pub use playlist::MAX_WINDOW_SEGMENTS;
-pub use template::{entry_uri, Civil};
 pub use segmenter::{
     HlsAction, HlsSegmenter, APPEND_MIN_BYTES, AUDIO_PES_MAX_BYTES, AUDIO_PES_MAX_FRAMES,
     AUDIO_PES_MAX_SPAN, MAX_SEGMENT_BYTES, MIN_SEGMENT_MS, PROBE_MAX_BYTES, PROBE_MAX_FRAMES,
     PROBE_MS,
 };
+pub use template::{entry_uri, Civil};

@@ -35,8 +35,8 @@ pub use directives::{LOG_LEVELS, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 pub use dvr::{DvrConfig, DvrPlan, MAX_DVR_DURATION_SECS, MIN_DVR_DURATION_SECS};
 pub use error::{ConfigError, ConfigErrorKind};
 pub use model::{
-    ApiAuth, Config, ExporterConfig, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig, HttpServerConfig, LogTank,
-    PlayConfig, PublishConfig, RawApi, VhostConfig, DEFAULT_VHOST,
+    ApiAuth, Config, ExporterConfig, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig,
+    HttpServerConfig, LogTank, PlayConfig, PublishConfig, RawApi, VhostConfig, DEFAULT_VHOST,
 };
 pub use mount::{MountError, MountTemplate};
 pub use parser::{MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};

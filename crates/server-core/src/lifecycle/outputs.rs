@@ -118,7 +118,10 @@ impl OutputRegistry {
     /// at most `grace` for all of them together.
     pub async fn finish_all(&self, ctx: &Arc<ServerCtx>, grace: std::time::Duration) {
         let all = futures_util::future::join_all(self.outputs.iter().map(|o| o.finish(ctx)));
-        if crate::runtime::timeout(&*ctx.rt, grace, all).await.is_none() {
+        if crate::runtime::timeout(&*ctx.rt, grace, all)
+            .await
+            .is_none()
+        {
             tracing::warn!("outputs still writing after {grace:?}: left unfinished");
         }
     }
