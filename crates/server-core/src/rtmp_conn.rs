@@ -656,7 +656,7 @@ async fn decide(
                 }
                 Err(refusal) => {
                     info!(tc_url = ?peer.tc_url, "connect refused: {refusal}");
-                    conn.session.reject_connect(&refusal.to_string())?;
+                    conn.session.reject_connect(&refusal.client_reason())?;
                 }
             }
             drain_events(&mut conn, ctx.rt.now())
@@ -683,7 +683,7 @@ async fn decide(
                     conn.session.reject_publish(
                         stream_id,
                         refusal.publish_code(),
-                        &refusal.to_string(),
+                        &refusal.client_reason(),
                     )?;
                     conn.closing |= refusal.is_denial();
                 }
@@ -713,7 +713,7 @@ async fn decide(
                     conn.session.reject_play(
                         stream_id,
                         refusal.play_code(),
-                        &refusal.to_string(),
+                        &refusal.client_reason(),
                     )?;
                     conn.closing |= refusal.is_denial();
                 }

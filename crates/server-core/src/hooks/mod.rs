@@ -277,6 +277,22 @@ pub struct HookDenied {
     pub url: String,
     /// What it answered, or why the call failed.
     pub reason: String,
+    /// Whether the hook server answered (the reason is its answer, which a
+    /// refused client may be told) rather than failing (a timeout, a refused
+    /// connection: details of the operator's network the client must not see).
+    pub answered: bool,
+}
+
+impl HookDenied {
+    /// What a refused client is told: the hook's own answer, or only that
+    /// the hook could not be asked. The URL stays in the server's log.
+    pub fn client_reason(&self) -> String {
+        if self.answered {
+            format!("refused by the authorization hook: {}", self.reason)
+        } else {
+            "the authorization hook could not be asked".to_owned()
+        }
+    }
 }
 
 /// How many hook calls may run at once, server-wide.
@@ -431,6 +447,7 @@ impl Hooks {
                     info!(action, url = %name(url), client = %event.request().client_id, "hook refused: {e}");
                     return Err(HookDenied {
                         url: name(url),
+                        answered: matches!(e, CallError::Answer(_)),
                         reason: e.to_string(),
                     });
                 }
@@ -496,6 +513,7 @@ impl Hooks {
     ) -> Result<Vec<u8>, HookDenied> {
         let denied = |e: CallError| HookDenied {
             url: name(url),
+            answered: matches!(e, CallError::Answer(_)),
             reason: e.to_string(),
         };
         let r = self

@@ -124,6 +124,16 @@ impl Refusal {
         }
     }
 
+    /// What the refused client is told (its `onStatus` description): the
+    /// reason, except that a hook's URL, and how a hook failed, stay in the
+    /// server's log.
+    pub fn client_reason(&self) -> String {
+        match self {
+            Self::Hook(denied) => denied.client_reason(),
+            other => other.to_string(),
+        }
+    }
+
     /// The HTTP status for a refused HTTP-FLV play.
     pub fn http_status(&self) -> StatusCode {
         match self {
@@ -456,10 +466,21 @@ mod tests {
     #[test]
     fn refusals_map_to_protocol_answers() {
         let hook = Refusal::Hook(HookDenied {
-            url: "http://h/".into(),
+            url: "http://10.1.2.3:8085/auth".into(),
             reason: "code 1".into(),
+            answered: true,
         });
         assert!(hook.is_denial());
+        // The client hears the hook's answer, never its address...
+        assert!(hook.client_reason().contains("code 1"));
+        assert!(!hook.client_reason().contains("10.1.2.3"));
+        // ...nor how calling it failed.
+        let down = Refusal::Hook(HookDenied {
+            url: "http://10.1.2.3:8085/auth".into(),
+            reason: "cannot connect to 10.1.2.3:8085: refused".into(),
+            answered: false,
+        });
+        assert!(!down.client_reason().contains("10.1.2.3"));
         assert_eq!(hook.publish_code(), PUBLISH_REJECTED);
         assert_eq!(hook.play_code(), PLAY_REJECTED);
         assert_eq!(hook.http_status(), StatusCode::FORBIDDEN);
