@@ -206,6 +206,17 @@ pub struct Status {
     pub extra: Vec<(String, Amf0Value)>,
 }
 
+/// Enhanced RTMP v2 `CapsExMask.Reconnect` (connect's `capsEx`): the client
+/// handles `NetConnection.Connect.ReconnectRequest`
+/// ([`status::CONNECT_RECONNECT_REQUEST`]).
+pub const CAPS_EX_RECONNECT: u32 = 0x01;
+/// Enhanced RTMP v2 `CapsExMask.Multitrack`.
+pub const CAPS_EX_MULTITRACK: u32 = 0x02;
+/// Enhanced RTMP v2 `CapsExMask.ModEx`: the client parses ModEx signals.
+pub const CAPS_EX_MOD_EX: u32 = 0x04;
+/// Enhanced RTMP v2 `CapsExMask.TimestampNanoOffset`.
+pub const CAPS_EX_TIMESTAMP_NANO_OFFSET: u32 = 0x08;
+
 impl Connect {
     /// A `connect` with transaction id 1 and a command object holding `app`
     /// and `tcUrl`, then `properties` in order.
@@ -277,6 +288,20 @@ impl Connect {
     /// Enhanced RTMP `capsEx`: extended capability flags.
     pub fn caps_ex(&self) -> Option<f64> {
         self.get("capsEx").and_then(Amf0Value::as_f64)
+    }
+
+    /// `capsEx` as the bit set Enhanced RTMP v2 defines (`CapsExMask`); 0
+    /// when absent or not a number that fits one (negative, fractional,
+    /// NaN: a hostile value announces nothing).
+    pub fn caps_ex_flags(&self) -> u32 {
+        match self.caps_ex() {
+            Some(v)
+                if v.is_finite() && v >= 0.0 && v <= f64::from(u32::MAX) && v.fract() == 0.0 =>
+            {
+                v as u32
+            }
+            _ => 0,
+        }
     }
 }
 

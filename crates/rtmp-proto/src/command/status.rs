@@ -25,6 +25,11 @@ pub const CONNECT_FAILED: &str = "NetConnection.Connect.Failed";
 pub const CONNECT_INVALID_APP: &str = "NetConnection.Connect.InvalidApp";
 /// A remote call (`NetConnection.call`) failed.
 pub const CALL_FAILED: &str = "NetConnection.Call.Failed";
+/// The server asks the client to reconnect, to the `tcUrl` in the
+/// information object if there is one, else to the one it used (Enhanced
+/// RTMP v2, "Reconnect Request"; level `status`). Sent only to clients whose
+/// `connect` announced [`CAPS_EX_RECONNECT`](super::CAPS_EX_RECONNECT).
+pub const CONNECT_RECONNECT_REQUEST: &str = "NetConnection.Connect.ReconnectRequest";
 
 /// `publish` accepted: the client may send media.
 pub const PUBLISH_START: &str = "NetStream.Publish.Start";

@@ -153,6 +153,8 @@ pub struct ClientSession {
     announced_window: Option<u32>,
     events: VecDeque<ClientEvent>,
     error: Option<SessionError>,
+    /// The last `NetConnection.Connect.ReconnectRequest` received.
+    reconnect_request: Option<Status>,
 }
 
 impl ClientSession {
@@ -176,7 +178,17 @@ impl ClientSession {
             announced_window: None,
             events: VecDeque::new(),
             error: None,
+            reconnect_request: None,
         }
+    }
+
+    /// The last `NetConnection.Connect.ReconnectRequest` the server sent
+    /// (Enhanced RTMP v2), with its `tcUrl` among `extra` when it named one.
+    /// The application decides when to move (at its next key frame, the
+    /// spec says); announce support with `capsEx` in
+    /// [`connect`](Self::connect)'s properties.
+    pub fn reconnect_request(&self) -> Option<&Status> {
+        self.reconnect_request.as_ref()
     }
 
     /// Processes bytes received from the server at `now_ms` (reserved; not
@@ -361,12 +373,19 @@ impl ClientSession {
                     command: Command::Error(response),
                 }),
             },
-            Command::OnStatus(status) => self.events.push_back(ClientEvent::Status {
-                stream_id,
-                level: status.level,
-                code: status.code,
-                description: status.description,
-            }),
+            Command::OnStatus(status) => {
+                if stream_id == 0
+                    && status.code == crate::command::status::CONNECT_RECONNECT_REQUEST
+                {
+                    self.reconnect_request = Some(status.clone());
+                }
+                self.events.push_back(ClientEvent::Status {
+                    stream_id,
+                    level: status.level,
+                    code: status.code,
+                    description: status.description,
+                })
+            }
             command => self
                 .events
                 .push_back(ClientEvent::Command { stream_id, command }),

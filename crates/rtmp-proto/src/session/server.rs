@@ -11,11 +11,12 @@ use crate::aggregate::split_aggregate;
 use crate::amf0::Amf0Value;
 use crate::chunk::{ChunkDecoder, EncodedMessage, Limits};
 use crate::command::status::{
-    CONNECT_REJECTED, CONNECT_SUCCESS, LEVEL_ERROR, LEVEL_STATUS, PAUSE_NOTIFY, PLAY_RESET,
-    PLAY_START, PUBLISH_START, UNPAUSE_NOTIFY, UNPUBLISH_SUCCESS,
+    CONNECT_RECONNECT_REQUEST, CONNECT_REJECTED, CONNECT_SUCCESS, LEVEL_ERROR, LEVEL_STATUS,
+    PAUSE_NOTIFY, PLAY_RESET, PLAY_START, PUBLISH_START, UNPAUSE_NOTIFY, UNPUBLISH_SUCCESS,
 };
 use crate::command::{
     CallResponse, Command, CommandError, Connect, DataMessage, Play, Publish, PublishType, Status,
+    CAPS_EX_RECONNECT,
 };
 use crate::control::{BandwidthLimit, ControlMessage, UserControlEvent};
 use crate::handshake::{HandshakeKind, HandshakeServer};
@@ -230,6 +231,9 @@ pub struct ServerSession {
     events: VecDeque<ServerEvent>,
     peer_acked: Option<u32>,
     error: Option<SessionError>,
+    /// The `capsEx` bits of the client's `connect` (Enhanced RTMP v2), and
+    /// whether it sent the property at all.
+    caps_ex: Option<u32>,
 }
 
 impl ServerSession {
@@ -250,6 +254,7 @@ impl ServerSession {
             events: VecDeque::new(),
             peer_acked: None,
             error: None,
+            caps_ex: None,
         }
     }
 
@@ -422,6 +427,7 @@ impl ServerSession {
                     transaction_id: request.transaction_id,
                     object_encoding: request.object_encoding().unwrap_or(0.0),
                 };
+                self.caps_ex = request.caps_ex().map(|_| request.caps_ex_flags());
                 self.events.push_back(ServerEvent::Connect {
                     app: request.app().unwrap_or_default().to_owned(),
                     tc_url: request.tc_url().unwrap_or_default().to_owned(),
@@ -817,11 +823,21 @@ impl ServerSession {
             ControlMessage::SetChunkSize(c.chunk_size.clamp(1, crate::chunk::MAX_WIRE_CHUNK_SIZE)),
         ];
         let s = |v: &str| Amf0Value::String(v.to_owned());
-        let properties = Amf0Value::Object(vec![
+        let mut properties = vec![
             ("fmsVer".to_owned(), s(&c.fms_ver)),
             ("capabilities".to_owned(), Amf0Value::Number(c.capabilities)),
             ("mode".to_owned(), Amf0Value::Number(1.0)),
-        ]);
+        ];
+        // Enhanced RTMP v2 ("Enhancing NetConnection connect Command"): the
+        // server SHOULD state its extended capabilities; only to a client
+        // that stated its own, so legacy clients see SRS's exact answer.
+        if self.caps_ex.is_some() {
+            properties.push((
+                "capsEx".to_owned(),
+                Amf0Value::Number(f64::from(CAPS_EX_RECONNECT)),
+            ));
+        }
+        let properties = Amf0Value::Object(properties);
         let info = Status::new(LEVEL_STATUS, CONNECT_SUCCESS, "Connection succeeded.")
             .with("objectEncoding", Amf0Value::Number(object_encoding))
             .with(
@@ -1017,6 +1033,42 @@ impl ServerSession {
         for piece in encoded.pieces() {
             self.out.app_raw(piece.clone());
         }
+    }
+
+    /// The `capsEx` flags the client's `connect` announced (Enhanced RTMP
+    /// v2 `CapsExMask`), 0 before `connect` or when it sent none.
+    pub fn peer_caps_ex(&self) -> u32 {
+        self.caps_ex.unwrap_or(0)
+    }
+
+    /// Whether the client announced `CapsExMask.Reconnect`: it understands
+    /// [`request_reconnect`](Self::request_reconnect).
+    pub fn peer_supports_reconnect(&self) -> bool {
+        self.peer_caps_ex() & CAPS_EX_RECONNECT != 0
+    }
+
+    /// Enhanced RTMP v2 "Reconnect Request": queues the NetConnection
+    /// `onStatus` (transaction 0, null command object, on message stream 0)
+    /// with level `status`, code `NetConnection.Connect.ReconnectRequest`,
+    /// `description` and, when given, `tcUrl` (absolute, or relative to the
+    /// client's own; the spec requires it when the client should move to
+    /// another server). The client then moves at its next media boundary;
+    /// the spec asks the server to keep serving until the client leaves.
+    ///
+    /// Queues nothing and returns false unless the session is connected and
+    /// the client announced [`CAPS_EX_RECONNECT`]: to any other client the
+    /// status is an unknown code.
+    pub fn request_reconnect(&mut self, tc_url: Option<&str>, description: &str) -> bool {
+        if self.phase != Phase::Connected || !self.peer_supports_reconnect() {
+            return false;
+        }
+        let mut status = Status::new(LEVEL_STATUS, CONNECT_RECONNECT_REQUEST, description);
+        if let Some(url) = tc_url {
+            status = status.with("tcUrl", Amf0Value::String(url.to_owned()));
+        }
+        let command = Command::OnStatus(status);
+        self.out.app_message(&command.to_message(CSID_COMMAND, 0));
+        true
     }
 
     /// Queues `onStatus(level, code, description)` on `stream_id` (e.g.
