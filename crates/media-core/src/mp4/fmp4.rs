@@ -6,6 +6,7 @@ use super::boxes::{put_matrix, write_box, write_descriptor, write_full_box};
 use crate::aac::AudioSpecificConfig;
 use crate::avc::{AvcConfig, Sps};
 use crate::flv::{AudioTagHeader, SoundFormat, VideoCodec, VideoTagHeader};
+use crate::hevc::{HevcConfig, Sps as HevcSps};
 use crate::message::{MediaKind, MediaMessage};
 
 /// A fragment is cut at the next video key frame; without one (an audio-only
@@ -37,7 +38,7 @@ pub enum Mp4Error {
     /// The tag header did not parse.
     #[error("unparsable {0:?} tag header")]
     BadHeader(MediaKind),
-    /// Only H.264 video and AAC audio are written to MP4.
+    /// Only H.264 or H.265 video and AAC audio are written to MP4.
     #[error("codec not supported in MP4 recordings: {0}")]
     UnsupportedCodec(String),
     /// A sequence header that does not parse.
@@ -65,8 +66,20 @@ struct Sample {
     data: Bytes,
 }
 
+/// Which sample entry the video track gets: the record received in the
+/// sequence header is the entry's configuration box as is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VideoEntry {
+    /// `avc1` with `avcC` (ISO/IEC 14496-15 5.4.2.1).
+    Avc,
+    /// `hvc1` with `hvcC` (ISO/IEC 14496-15 8.4.1.1): legacy FLV codec id 12
+    /// and E-RTMP `hvc1` both carry the HEVCDecoderConfigurationRecord.
+    Hevc,
+}
+
 #[derive(Debug, Clone)]
 struct VideoConfig {
+    entry: VideoEntry,
     record: Bytes,
     width: u32,
     height: u32,
@@ -154,21 +167,19 @@ impl Fmp4Muxer {
     fn push_video(&mut self, msg: &MediaMessage) -> Result<(), Mp4Error> {
         let (h, len) =
             VideoTagHeader::parse(&msg.payload).map_err(|_| Mp4Error::BadHeader(msg.kind))?;
-        if h.codec != VideoCodec::Avc || h.multitrack.is_some() {
-            return Err(Mp4Error::UnsupportedCodec(h.codec.name().to_owned()));
-        }
+        let entry = match h.codec {
+            VideoCodec::Avc if h.multitrack.is_none() => VideoEntry::Avc,
+            VideoCodec::Hevc if h.multitrack.is_none() => VideoEntry::Hevc,
+            other => return Err(Mp4Error::UnsupportedCodec(other.name().to_owned())),
+        };
         let body = msg.payload.slice(len.min(msg.payload.len())..);
         if h.is_sequence_header() {
-            let config = AvcConfig::parse(&body).map_err(|e| Mp4Error::BadConfig(e.to_string()))?;
-            let sps = config
-                .sps
-                .first()
-                .and_then(|nal| Sps::parse(nal).ok())
-                .ok_or_else(|| Mp4Error::BadConfig("no usable SPS".into()))?;
+            let (width, height) = video_size(entry, &body)?;
             let config = VideoConfig {
+                entry,
                 record: body,
-                width: sps.width,
-                height: sps.height,
+                width,
+                height,
             };
             // Tracks are fixed once declared: a later configuration is only
             // taken before that (a changed one would need a new file).
@@ -180,7 +191,9 @@ impl Fmp4Muxer {
         if !h.is_picture() {
             return Ok(());
         }
-        if self.video_config.is_none() || self.declared.is_some_and(|(v, _)| !v) {
+        if self.video_config.as_ref().is_none_or(|c| c.entry != entry)
+            || self.declared.is_some_and(|(v, _)| !v)
+        {
             return Err(Mp4Error::NoConfig(msg.kind));
         }
         let sync = h.is_keyframe();
@@ -631,7 +644,7 @@ fn write_trak(o: &mut BytesMut, id: u32, kind: TrackKind<'_>) {
                     write_full_box(o, b"stsd", 0, 0, |o| {
                         o.put_u32(1);
                         match &kind {
-                            TrackKind::Video(v) => write_avc1(o, v),
+                            TrackKind::Video(v) => write_visual_entry(o, v),
                             TrackKind::Audio(a) => write_mp4a(o, id, a),
                         }
                     });
@@ -648,9 +661,41 @@ fn write_trak(o: &mut BytesMut, id: u32, kind: TrackKind<'_>) {
     });
 }
 
-/// `avc1` (ISO/IEC 14496-15 5.4.2.1) with the stream's `avcC` record as received.
-fn write_avc1(o: &mut BytesMut, v: &VideoConfig) {
-    write_box(o, b"avc1", |o| {
+/// The picture size from a sequence header's first SPS.
+fn video_size(entry: VideoEntry, record: &[u8]) -> Result<(u32, u32), Mp4Error> {
+    let bad = |e: String| Mp4Error::BadConfig(e);
+    let size = match entry {
+        VideoEntry::Avc => {
+            let config = AvcConfig::parse(record).map_err(|e| bad(e.to_string()))?;
+            config
+                .sps
+                .first()
+                .and_then(|nal| Sps::parse(nal).ok())
+                .map(|s| (s.width, s.height))
+        }
+        VideoEntry::Hevc => {
+            let config = HevcConfig::parse(record).map_err(|e| bad(e.to_string()))?;
+            config
+                .sps
+                .first()
+                .and_then(|nal| HevcSps::parse(nal).ok())
+                .map(|s| (s.width, s.height))
+        }
+    };
+    size.ok_or_else(|| bad("no usable SPS".into()))
+}
+
+/// The visual sample entry (ISO/IEC 14496-12 12.1.3): `avc1` with the
+/// stream's `avcC` record as received (ISO/IEC 14496-15 5.4.2.1), or `hvc1`
+/// with its `hvcC` (8.4.1.1). `hvc1` rather than `hev1` because Apple's
+/// players accept only it; encoders that also repeat parameter sets in band
+/// play either way.
+fn write_visual_entry(o: &mut BytesMut, v: &VideoConfig) {
+    let (entry, config) = match v.entry {
+        VideoEntry::Avc => (b"avc1", b"avcC"),
+        VideoEntry::Hevc => (b"hvc1", b"hvcC"),
+    };
+    write_box(o, entry, |o| {
         o.put_slice(&[0; 6]);
         o.put_u16(1); // data_reference_index
         o.put_slice(&[0; 16]);
@@ -663,7 +708,7 @@ fn write_avc1(o: &mut BytesMut, v: &VideoConfig) {
         o.put_slice(&[0; 32]); // compressorname
         o.put_u16(0x0018); // depth
         o.put_i16(-1);
-        write_box(o, b"avcC", |o| o.put_slice(&v.record));
+        write_box(o, config, |o| o.put_slice(&v.record));
     });
 }
 
@@ -914,6 +959,123 @@ mod tests {
         let file = m.finish();
         assert_eq!(&file[4..8], b"ftyp");
         assert_eq!(m.duration_ms(), 40);
+    }
+
+    /// libx265's parameter sets for 1280x720 (as in `hevc` tests).
+    const X265_VPS: &[u8] = &[
+        0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00,
+        0x03, 0x00, 0x00, 0x03, 0x00, 0x5d, 0x95, 0x98, 0x09,
+    ];
+    const X265_SPS: &[u8] = &[
+        0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00,
+        0x03, 0x00, 0x5d, 0xa0, 0x02, 0x80, 0x80, 0x2d, 0x16, 0x59, 0x59, 0xa4, 0x93, 0x2b, 0xc0,
+        0x5a, 0x02, 0x00, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00, 0x32, 0x10,
+    ];
+    const X265_PPS: &[u8] = &[0x44, 0x01, 0xc1, 0x72, 0xb4, 0x62, 0x40];
+
+    /// An HEVCDecoderConfigurationRecord with the three parameter sets.
+    fn hvcc() -> Vec<u8> {
+        let mut rec = vec![
+            1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0,
+            0x0f, 3,
+        ];
+        for (t, nal) in [(32u8, X265_VPS), (33, X265_SPS), (34, X265_PPS)] {
+            rec.push(0x80 | t);
+            rec.extend_from_slice(&1u16.to_be_bytes());
+            rec.extend_from_slice(&(nal.len() as u16).to_be_bytes());
+            rec.extend_from_slice(nal);
+        }
+        rec
+    }
+
+    /// The sequence header: legacy codec id 12 or E-RTMP `hvc1` SequenceStart.
+    fn hevc_sh(enhanced: bool) -> MediaMessage {
+        let head: &[u8] = if enhanced {
+            &[0x90, b'h', b'v', b'c', b'1']
+        } else {
+            &[0x1c, 0, 0, 0, 0]
+        };
+        MediaMessage::new(MediaKind::Video, 0, Bytes::from([head, &hvcc()].concat()))
+    }
+
+    /// A frame: legacy (with composition time), E-RTMP CodedFrames (with
+    /// one) or CodedFramesX (without).
+    fn hevc_frame(enhanced: bool, ts: u64, key: bool, cts: u8) -> MediaMessage {
+        let frame_type = if key { 1u8 } else { 2 };
+        let mut b = if !enhanced {
+            vec![frame_type << 4 | 12, 1, 0, 0, cts]
+        } else if cts == 0 {
+            vec![0x80 | frame_type << 4 | 3, b'h', b'v', b'c', b'1']
+        } else {
+            vec![
+                0x80 | frame_type << 4 | 1,
+                b'h',
+                b'v',
+                b'c',
+                b'1',
+                0,
+                0,
+                cts,
+            ]
+        };
+        // One IDR_W_RADL (19) or TRAIL_R (1) NAL unit.
+        let nal_type = if key { 19u8 } else { 1 };
+        b.extend_from_slice(&[0, 0, 0, 3, nal_type << 1, 1, 0xaf]);
+        MediaMessage::new(MediaKind::Video, ts, Bytes::from(b))
+    }
+
+    #[test]
+    fn hevc_gets_an_hvc1_entry_with_the_record_as_received() {
+        for enhanced in [false, true] {
+            let mut m = Fmp4Muxer::new();
+            m.push(&hevc_sh(enhanced)).unwrap();
+            for i in 0..50u64 {
+                let cts = if enhanced && i % 2 == 1 { 0 } else { 40 };
+                m.push(&hevc_frame(enhanced, i * 40, i % 25 == 0, cts))
+                    .unwrap();
+            }
+            let file = m.finish().to_vec();
+            let top = boxes(&file, 0, file.len());
+            let (_, moov_at, moov_size) = top[1];
+            let moov = &file[moov_at..moov_at + moov_size];
+            let find = |needle: &[u8]| moov.windows(needle.len()).position(|w| w == needle);
+            assert!(find(b"avc1").is_none(), "enhanced {enhanced}");
+            let entry = find(b"hvc1").expect("hvc1 entry") - 4;
+            // The entry's box: 8 header + 78 visual sample entry bytes, then hvcC.
+            let record = hvcc();
+            let hvcc_at = entry + 8 + 78;
+            assert_eq!(&moov[hvcc_at + 4..hvcc_at + 8], b"hvcC");
+            assert_eq!(u32_at(moov, hvcc_at) as usize, 8 + record.len());
+            assert_eq!(&moov[hvcc_at + 8..hvcc_at + 8 + record.len()], &record[..]);
+            assert_eq!(u32_at(moov, entry) as usize, 8 + 78 + 8 + record.len());
+            // 1280x720 from the SPS, in the entry and the tkhd.
+            assert_eq!(u32_at(moov, entry + 32), (1280 << 16) | 720);
+            let trak = child(&file, (moov_at, moov_size), b"trak", 8);
+            let tkhd = child(&file, trak, b"tkhd", 8);
+            assert_eq!(u32_at(&file, tkhd.0 + 84) >> 16, 1280);
+            assert_eq!(u32_at(&file, tkhd.0 + 88) >> 16, 720);
+            // Two fragments (key frames at 0 and 1 s), all 50 frames in them.
+            let kinds: Vec<_> = top.iter().map(|(k, _, _)| *k).collect();
+            assert_eq!(kinds.iter().filter(|k| *k == b"moof").count(), 2);
+            assert_eq!(m.duration_ms(), 49 * 40);
+        }
+    }
+
+    #[test]
+    fn a_frame_of_the_other_codec_is_not_muxed_into_the_track() {
+        let mut m = Fmp4Muxer::new();
+        m.push(&hevc_sh(false)).unwrap();
+        assert_eq!(
+            m.push(&frame(0, true, 0)),
+            Err(Mp4Error::NoConfig(MediaKind::Video))
+        );
+        m.push(&hevc_frame(true, 0, true, 0)).unwrap();
+        let bad = MediaMessage::new(
+            MediaKind::Video,
+            0,
+            Bytes::from_static(&[0x1c, 0, 0, 0, 0, 1, 2]),
+        );
+        assert!(matches!(m.push(&bad), Err(Mp4Error::BadConfig(_))));
     }
 
     #[test]
