@@ -13,11 +13,14 @@
 //! - [`control`]: protocol control (spec 5.4) and user control (spec 6.2) messages.
 //! - [`command`]: typed NetConnection / NetStream commands (spec 7.2).
 //! - [`session`]: the server and client session state machines.
+//! - [`bandcheck`]: SRS's bandwidth check, server and client sides.
+//! - [`url`]: `rtmp://host:port/app/stream?query`, shared by every client.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod aggregate;
 pub mod amf0;
+pub mod bandcheck;
 pub mod chunk;
 pub mod command;
 pub mod control;
@@ -26,6 +29,7 @@ pub mod handshake;
 pub mod message;
 pub mod reader;
 pub mod session;
+pub mod url;
 
 pub use error::Error;
 pub use message::{MessageType, RawMessage};
