@@ -27,12 +27,14 @@
 
 mod ack;
 mod client;
+mod client_setup;
 mod error;
 mod outbox;
 mod publish_step;
 mod server;
 
 pub use client::{ClientConfig, ClientEvent, ClientSession};
+pub use client_setup::{ClientSetup, SetupStage, SetupStep};
 pub use error::SessionError;
 pub use outbox::MAX_QUEUED_REPLY_BYTES;
 pub use publish_step::{judge_publish, PublishStep};
