@@ -1,4 +1,4 @@
-//! `rtmp://host[:port]/app[/more]/stream[?query]`: where a client
+//! `rtmp[s]://host[:port]/app[/more]/stream[?query]`: where a client
 //! connection goes (a forward destination, an edge's origin, the
 //! `rtmp-client` library's URL), and the `connect` tcUrl and `publish`/`play`
 //! name it yields. Shared by every client in the workspace so they all split
@@ -9,6 +9,9 @@ use std::fmt;
 
 /// RTMP's registered port (RTMP spec 1.0, IANA).
 pub const RTMP_DEFAULT_PORT: u16 = 1935;
+/// The port of an `rtmps://` URL that names none: 443, as ffmpeg, OBS and
+/// the platforms that take RTMPS (Facebook Live...) have it.
+pub const RTMPS_DEFAULT_PORT: u16 = 443;
 /// Longest URL taken: a hostile backend answer must not make us build
 /// connect commands of any size.
 pub const MAX_RTMP_URL_BYTES: usize = 4096;
@@ -16,8 +19,8 @@ pub const MAX_RTMP_URL_BYTES: usize = 4096;
 /// Why a URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RtmpUrlError {
-    /// Not `rtmp://` (`rtmps://` is not supported yet).
-    #[error("not an rtmp:// URL")]
+    /// Neither `rtmp://` nor `rtmps://`.
+    #[error("not an rtmp:// or rtmps:// URL")]
     Scheme,
     /// Longer than [`MAX_RTMP_URL_BYTES`].
     #[error("longer than {MAX_RTMP_URL_BYTES} bytes")]
@@ -40,6 +43,9 @@ pub enum RtmpUrlError {
 /// and SRS put it, and where this server and SRS read `vhost=` from).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtmpUrl {
+    /// `rtmps://`: RTMP inside TLS, the server's certificate checked
+    /// against [`host`](Self::host).
+    pub tls: bool,
     /// Host name or IP address (IPv6 without brackets).
     pub host: String,
     /// Port ([`RTMP_DEFAULT_PORT`] when absent).
@@ -61,11 +67,16 @@ impl RtmpUrl {
         if text.chars().any(|c| c.is_control() || c == ' ') {
             return Err(RtmpUrlError::BadChar);
         }
-        let rest = text
-            .get(..7)
-            .filter(|s| s.eq_ignore_ascii_case("rtmp://"))
-            .and_then(|_| text.get(7..))
-            .ok_or(RtmpUrlError::Scheme)?;
+        let scheme = |name: &str| {
+            text.get(..name.len())
+                .filter(|s| s.eq_ignore_ascii_case(name))
+                .and_then(|_| text.get(name.len()..))
+        };
+        let (tls, rest) = match (scheme("rtmp://"), scheme("rtmps://")) {
+            (Some(rest), _) => (false, rest),
+            (None, Some(rest)) => (true, rest),
+            (None, None) => return Err(RtmpUrlError::Scheme),
+        };
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (host, port) = split_host_port(authority)?;
         if host.is_empty() {
@@ -77,9 +88,15 @@ impl RtmpUrl {
         if app.is_empty() || stream.is_empty() {
             return Err(RtmpUrlError::NoStream);
         }
+        let default_port = if tls {
+            RTMPS_DEFAULT_PORT
+        } else {
+            RTMP_DEFAULT_PORT
+        };
         Ok(Self {
+            tls,
             host: host.to_owned(),
-            port: port.unwrap_or(RTMP_DEFAULT_PORT),
+            port: port.unwrap_or(default_port),
             app: app.to_owned(),
             stream: stream.to_owned(),
             query: query.to_owned(),
@@ -95,9 +112,18 @@ impl RtmpUrl {
         }
     }
 
-    /// The tcUrl sent in `connect`: `rtmp://host:port/app`.
+    /// `rtmps` or `rtmp`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "rtmps"
+        } else {
+            "rtmp"
+        }
+    }
+
+    /// The tcUrl sent in `connect`: `rtmp[s]://host:port/app`.
     pub fn tc_url(&self) -> String {
-        format!("rtmp://{}/{}", self.authority(), self.app)
+        format!("{}://{}/{}", self.scheme(), self.authority(), self.app)
     }
 
     /// The name sent in `publish` or `play`: the stream and its query.
@@ -111,7 +137,13 @@ impl RtmpUrl {
 
     /// The URL without its query (which may hold secrets), for logs and the API.
     pub fn redacted(&self) -> String {
-        format!("rtmp://{}/{}/{}", self.authority(), self.app, self.stream)
+        format!(
+            "{}://{}/{}/{}",
+            self.scheme(),
+            self.authority(),
+            self.app,
+            self.stream
+        )
     }
 }
 
@@ -167,13 +199,26 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port), ("::1", 1935));
         assert_eq!((u.app.as_str(), u.stream.as_str()), ("a/b", "c"));
         assert_eq!(u.tc_url(), "rtmp://[::1]:1935/a/b");
+        assert!(!u.tls);
+    }
+
+    #[test]
+    fn rtmps_urls_default_to_port_443() {
+        let u = RtmpUrl::parse("rtmps://live-api-s.facebook.com/rtmp/KEY?s=1").unwrap();
+        assert!(u.tls);
+        assert_eq!(u.port, RTMPS_DEFAULT_PORT);
+        assert_eq!(u.tc_url(), "rtmps://live-api-s.facebook.com:443/rtmp");
+        assert_eq!(u.redacted(), "rtmps://live-api-s.facebook.com:443/rtmp/KEY");
+        let u = RtmpUrl::parse("RTMPS://127.0.0.1:1443/live/s").unwrap();
+        assert_eq!((u.tls, u.port), (true, 1443));
+        assert_eq!(u.to_string(), "rtmps://127.0.0.1:1443/live/s");
     }
 
     #[test]
     fn refuses_what_it_cannot_connect_to() {
         for (text, err) in [
             ("http://h/a/b", RtmpUrlError::Scheme),
-            ("rtmps://h/a/b", RtmpUrlError::Scheme),
+            ("rtmpt://h/a/b", RtmpUrlError::Scheme),
             ("rtmp:/", RtmpUrlError::Scheme),
             ("rtmp:///a/b", RtmpUrlError::NoHost),
             ("rtmp://u:p@h/a/b", RtmpUrlError::NoHost),

@@ -35,12 +35,18 @@ pub struct ServerCtx {
     pub hooks: crate::hooks::Hooks,
     /// What a published stream feeds (HLS...).
     pub outputs: crate::lifecycle::OutputRegistry,
+    /// Supervised ffmpeg processes (ingest, transcode).
+    pub processes: crate::ffmpeg::ProcessTable,
+    /// The running ingests.
+    pub ingests: crate::ffmpeg::IngestManager,
     config: RwLock<Arc<Config>>,
     vhosts: RwLock<HashMap<String, Arc<VhostSettings>>>,
     http: RwLock<Arc<HttpServerSettings>>,
     pub(crate) connections: AtomicUsize,
     /// Open connections per client (`max_connections_per_ip`).
     pub per_ip: crate::access::PerIpLimit,
+    /// Bandwidth checks: when each client last ran one, how many run.
+    pub bandcheck: crate::bandcheck::BandcheckGate,
     /// What all RTMP connections' partial messages hold (`rtmp_reassembly_budget`).
     pub reassembly: Arc<crate::access::memory::ReassemblyBudget>,
     pub(crate) shutting_down: AtomicBool,
@@ -54,6 +60,8 @@ pub struct ServerCtx {
     pub(crate) metrics_cpu_sample: Mutex<Option<crate::http::api::system::CpuSample>>,
     /// The config file and the running listeners, for a reload ([`crate::reload`]).
     pub reload: crate::reload::ReloadState,
+    /// RTMPS certificates: the listener's and the upstreams' roots ([`crate::rtmps`]).
+    pub rtmps: crate::rtmps::RtmpsState,
 }
 
 impl ServerCtx {
@@ -69,11 +77,14 @@ impl ServerCtx {
             forwards: crate::forward::ForwardManager::default(),
             edges: crate::edge::EdgeManager::default(),
             outputs: crate::lifecycle::OutputRegistry::default(),
+            processes: crate::ffmpeg::ProcessTable::default(),
+            ingests: crate::ffmpeg::IngestManager::default(),
             config: RwLock::new(Arc::new(config)),
             vhosts: RwLock::new(vhosts),
             http: RwLock::new(Arc::new(http)),
             connections: AtomicUsize::new(0),
             per_ip: crate::access::PerIpLimit::new(),
+            bandcheck: crate::bandcheck::BandcheckGate::default(),
             reassembly: Arc::new(crate::access::memory::ReassemblyBudget::new(
                 crate::access::memory::auto_budget(crate::access::memory::mem_total_kib()),
             )),
@@ -82,6 +93,7 @@ impl ServerCtx {
             cpu_sample: Mutex::new(None),
             metrics_cpu_sample: Mutex::new(None),
             reload: crate::reload::ReloadState::default(),
+            rtmps: crate::rtmps::RtmpsState::default(),
         })
     }
 

@@ -10,11 +10,14 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod bandcheck;
 pub mod cli;
 pub mod config;
 pub mod context;
 pub mod dvr;
 pub mod edge;
+pub mod ffmpeg;
+pub mod file_workers;
 pub mod forward;
 pub mod fs;
 pub mod hls_sink;
@@ -26,8 +29,11 @@ pub mod lifecycle;
 pub mod logging;
 pub mod media;
 pub mod net;
+pub mod process;
+pub mod reconnect;
 pub mod reload;
 pub mod rtmp_conn;
+pub mod rtmps;
 pub mod runtime;
 pub mod server;
 pub mod settings;

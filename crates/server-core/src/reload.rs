@@ -239,6 +239,10 @@ pub async fn apply(ctx: &Arc<ServerCtx>, mut new: Config) -> ReloadReport {
             Err(why) => report.failures.push(format!("srs_log_level: {why}")),
         }
     }
+    // Certificates are read again whether or not their names changed (a
+    // renewed one keeps its name), before a new rtmps listener may start.
+    let tls_failures = ctx.rtmps.reload(ctx, &new).await;
+    report.failures.extend(tls_failures);
     ctx.replace_config(new.clone());
     apply_listeners(ctx, &old, &new, &mut report).await;
     // Clients of vhosts that are gone or disabled.
@@ -258,6 +262,7 @@ pub async fn apply(ctx: &Arc<ServerCtx>, mut new: Config) -> ReloadReport {
         .map(|v| (v.name.clone(), v))
         .collect();
     ctx.outputs.reload(ctx, &new_vhosts);
+    ctx.ingests.sync(ctx);
     for failure in &report.failures {
         warn!("reload: {failure}");
     }
@@ -270,7 +275,9 @@ pub async fn apply(ctx: &Arc<ServerCtx>, mut new: Config) -> ReloadReport {
 }
 
 /// Disconnects every client on one of `vhosts`: publishers first, so each
-/// stream ends (players hear the unpublish) before its players go.
+/// stream ends (players hear the unpublish) before its players go. Clients
+/// whose connect announced Enhanced RTMP's `capsEx` Reconnect are sent a
+/// reconnect request first, then closed ([`crate::reconnect`]).
 fn kick_vhosts(ctx: &ServerCtx, vhosts: &[String]) -> usize {
     let on_gone = |c: &crate::hub::ClientInfo| {
         c.with_details(|d| d.stream.as_ref().is_some_and(|k| vhosts.contains(&k.vhost)))
@@ -285,8 +292,13 @@ fn kick_vhosts(ctx: &ServerCtx, vhosts: &[String]) -> usize {
         .into_iter()
         .partition(|c| c.kind() == crate::hub::ClientKind::RtmpPublish);
     let n = publishers.len() + players.len();
-    for c in publishers.iter().chain(players.iter()) {
-        c.kick();
+    let ordered: Vec<_> = publishers.into_iter().chain(players).collect();
+    let done = crate::reconnect::ask(ctx, &ordered, crate::reconnect::Why::VhostGone);
+    if done.asked > 0 {
+        info!(
+            clients = done.asked,
+            "reload: reconnect requested before closing (Enhanced RTMP capsEx)"
+        );
     }
     n
 }
@@ -375,6 +387,7 @@ pub(crate) fn kind_name(kind: ListenerKind) -> &'static str {
         ListenerKind::HttpApi => "http api",
         ListenerKind::HttpBoth => "http server+api",
         ListenerKind::Exporter => "exporter",
+        ListenerKind::Rtmps => "rtmps",
     }
 }
 
@@ -403,6 +416,7 @@ pub fn diff(old: &Config, new: &Config) -> Vec<String> {
     field!("grace_drain_timeout", grace_drain_timeout);
     field!("grace_final_wait", grace_final_wait);
     field!("force_grace_quit", force_grace_quit);
+    field!("reconnect_tcurl", reconnect_tcurl);
     field!("http_server.enabled", http_server.enabled);
     field!("http_server.listen", http_server.listen);
     field!("http_server.dir", http_server.dir);
@@ -421,6 +435,11 @@ pub fn diff(old: &Config, new: &Config) -> Vec<String> {
     field!("exporter.listen", exporter.listen);
     field!("exporter.label", exporter.label);
     field!("exporter.tag", exporter.tag);
+    field!("rtmps.enabled", rtmps.enabled);
+    field!("rtmps.listen", rtmps.listen);
+    field!("rtmps.key", rtmps.key);
+    field!("rtmps.cert", rtmps.cert);
+    field!("rtmps.upstream_ca", rtmps.upstream_ca);
     for v in &new.vhosts {
         if !old.vhosts.iter().any(|o| o.name == v.name) {
             out.push(format!("vhost {}: added", v.name));

@@ -32,6 +32,9 @@ impl Server {
     pub fn start(rt: Arc<dyn Runtime>, config: Config) -> io::Result<Server> {
         let plan = crate::settings::listeners(&config);
         let ctx = ServerCtx::new(rt.clone(), config);
+        ctx.rtmps
+            .load_at_start(&ctx.config())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("rtmps: {e}")))?;
         let mut bound = Vec::new();
         for (kind, addr) in plan {
             let local = start_listener(&ctx, kind, addr)
@@ -40,6 +43,8 @@ impl Server {
             bound.push((kind, local));
         }
         rt.spawn(Box::pin(reaper(ctx.clone())));
+        // Ingests publish to the RTMP listener bound above.
+        ctx.ingests.sync(&ctx);
         Ok(Server { ctx, bound })
     }
 
@@ -76,11 +81,14 @@ impl Server {
     /// alone; a graceful quit drains clients first (see `cli`).
     pub async fn shutdown(&self, grace: Duration) {
         self.stop_accepting();
+        // Before the kicks: an ingest dropped by them would be restarted.
+        self.ctx.ingests.stop_all();
         for client in self.ctx.hub.clients() {
             client.kick();
         }
         self.ctx.hls.finish_all(&self.ctx, grace).await;
         self.ctx.outputs.finish_all(&self.ctx, grace).await;
+        self.ctx.processes.stop_all(&*self.ctx.rt, grace).await;
     }
 }
 
@@ -157,7 +165,7 @@ async fn accept_loop(
         let max = config.max_connections as usize;
         let own = |name: &'static str, max: u32| (max > 0).then_some((name, max as usize));
         let (own, global) = match kind {
-            ListenerKind::Rtmp => (
+            ListenerKind::Rtmp | ListenerKind::Rtmps => (
                 own("rtmp_max_connections", config.rtmp_max_connections),
                 Some((&ctx.connections, max)),
             ),
@@ -291,6 +299,7 @@ fn serve(
     use crate::http::Role;
     match kind {
         ListenerKind::Rtmp => Box::pin(crate::rtmp_conn::serve(ctx, conn, peer)),
+        ListenerKind::Rtmps => Box::pin(crate::rtmps::serve(ctx, conn, peer)),
         ListenerKind::HttpServer => Box::pin(crate::http::serve(ctx, conn, peer, Role::Server)),
         ListenerKind::HttpApi => Box::pin(crate::http::serve(ctx, conn, peer, Role::Api)),
         ListenerKind::HttpBoth => Box::pin(crate::http::serve(ctx, conn, peer, Role::Both)),

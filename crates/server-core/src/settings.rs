@@ -36,6 +36,8 @@ pub enum ListenerKind {
     HttpBoth,
     /// Prometheus metrics (`exporter { }`): `GET /metrics` only.
     Exporter,
+    /// RTMP over TLS (`rtmps { }`, SRS 7).
+    Rtmps,
 }
 
 /// One vhost's settings.
@@ -72,6 +74,7 @@ pub fn vhost(v: &VhostConfig) -> VhostSettings {
         hooks: v.http_hooks.clone(),
         security: v.security.clone(),
         refer: v.refer.clone(),
+        transcodes: v.transcodes.clone(),
     }
 }
 
@@ -145,6 +148,9 @@ pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
                 .iter()
                 .map(|a| (ListenerKind::Exporter, *a)),
         );
+    }
+    if config.rtmps.enabled {
+        plan.extend(config.rtmps.listen.iter().map(|a| (ListenerKind::Rtmps, *a)));
     }
     plan
 }

@@ -54,7 +54,11 @@ pub(super) fn cluster(dirs: &[Directive]) -> Result<ClusterConfig, ConfigError> 
                 }
                 c.origins = values
                     .iter()
-                    .map(|v| Origin::parse(v).map_err(|e| bad(d, v, format!("HOST[:PORT] ({e})"))))
+                    .map(|v| {
+                        Origin::parse(v).map_err(|e| {
+                            bad(d, v, format!("HOST[:PORT] or rtmps://HOST[:PORT] ({e})"))
+                        })
+                    })
                     .collect::<Result<_, _>>()?;
             }
             "idle_timeout" => c.idle_timeout = seconds(d, 0.0, MAX_IDLE_TIMEOUT_SECS)?,
@@ -99,10 +103,12 @@ mod tests {
             cl.origins,
             [
                 Origin {
+                    tls: false,
                     host: "127.0.0.1".into(),
                     port: 19350
                 },
                 Origin {
+                    tls: false,
                     host: "o.example".into(),
                     port: 1935
                 }

@@ -64,7 +64,6 @@ pub const LOG_LEVELS: [&str; 5] = ["verbose", "info", "trace", "warn", "error"];
 
 /// Top-level SRS directives not implemented yet.
 const ROOT_NOT_SUPPORTED: &[&str] = &[
-    "ff_log_dir",
     "srs_log_level_v2",
     "utc_time",
     "work_dir",
@@ -91,8 +90,6 @@ const ROOT_NOT_SUPPORTED: &[&str] = &[
 ];
 /// Vhost-level SRS directives not implemented yet.
 const VHOST_NOT_SUPPORTED: &[&str] = &[
-    "transcode",
-    "ingest",
     "rtc",
     "srt",
     "hds",
@@ -105,7 +102,6 @@ const VHOST_NOT_SUPPORTED: &[&str] = &[
     "in_ack_size",
     "out_ack_size",
     "http_static",
-    "bandcheck",
     "debug_srs_upnode",
 ];
 const PLAY_NOT_SUPPORTED: &[&str] = &["atc_auto", "send_min_interval", "reduce_sequence_header"];
@@ -240,10 +236,23 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
                 c.log_level = v.to_owned();
             }
             "srs_log_file" => c.log_file = text(d)?.into(),
+            "ff_log_dir" => c.ff_log_dir = text(d)?.into(),
+            "ff_log_level" => {
+                let v = one(d)?;
+                const LEVELS: &[&str] = &[
+                    "quiet", "panic", "fatal", "error", "warning", "info", "verbose", "debug",
+                    "trace",
+                ];
+                if !LEVELS.contains(&v) {
+                    return Err(bad(d, v, LEVELS.join(", ")));
+                }
+                c.ff_log_level = v.to_owned();
+            }
             "grace_start_wait" => c.grace_start_wait = millis(d, 0, MAX_GRACE_MS)?,
             "grace_drain_timeout" => c.grace_drain_timeout = millis(d, 0, MAX_GRACE_MS)?,
             "grace_final_wait" => c.grace_final_wait = millis(d, 0, MAX_GRACE_MS)?,
             "force_grace_quit" => c.force_grace_quit = on_off(d)?,
+            "reconnect_tcurl" => c.reconnect_tcurl = tc_url(d)?,
             "srs_log_tank" => {
                 c.log_tank = match one(d)? {
                     "console" => LogTank::Console,
@@ -254,6 +263,7 @@ pub(crate) fn build(tree: &[Directive]) -> Result<Config, ConfigError> {
             "http_api" => c.http_api = http_api(block(d, 0)?)?,
             "http_server" => c.http_server = http_server(block(d, 0)?)?,
             "exporter" => c.exporter = exporter(block(d, 0)?)?,
+            "rtmps" => c.rtmps = super::rtmps::rtmps(block(d, 0)?)?,
             "vhost" => {
                 let children = block(d, 1)?;
                 let name = d.args.first().map(String::as_str).unwrap_or_default();
@@ -414,9 +424,16 @@ fn vhost(name: &str, dirs: &[Directive]) -> Result<(VhostConfig, Option<u32>), C
     let mut mw_msgs_given = false;
     let mut seen = Seen::default();
     for d in dirs {
-        seen.once(d.name.clone(), d)?;
+        // Several ingests and transcodes, one per id or scope.
+        let key = match (d.name.as_str(), d.args.first()) {
+            ("ingest" | "transcode", Some(arg)) => format!("{} {arg}", d.name),
+            _ => d.name.clone(),
+        };
+        seen.once(key, d)?;
         match d.name.as_str() {
             "enabled" => v.enabled = on_off(d)?,
+            "ingest" => v.ingests.push(super::ffmpeg::ingest(d)?),
+            "transcode" => v.transcodes.push(super::ffmpeg::transcode(d)?),
             "chunk_size" => chunk = Some(integer_u32(d, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE)?),
             "max_message" => {
                 v.max_message = integer_u32(
@@ -441,6 +458,7 @@ fn vhost(name: &str, dirs: &[Directive]) -> Result<(VhostConfig, Option<u32>), C
             "cluster" => v.cluster = super::cluster::cluster(block(d, 0)?)?,
             "security" => v.security = super::access::security(block(d, 0)?)?,
             "refer" => v.refer = super::access::refer(block(d, 0)?)?,
+            "bandcheck" => v.bandcheck = super::bandcheck::bandcheck(d, block(d, 0)?)?,
             _ => return Err(refuse(d, VHOST_NOT_SUPPORTED)),
         }
     }
@@ -549,6 +567,26 @@ fn entry_prefix(d: &Directive) -> Result<String, ConfigError> {
     }
     Ok(v)
 }
+
+/// `reconnect_tcurl`: an absolute or relative URI reference (Enhanced RTMP
+/// v2 allows both) sent as is to clients, so no spaces or control characters
+/// and at most [`MAX_RECONNECT_TCURL`] bytes.
+fn tc_url(d: &Directive) -> Result<String, ConfigError> {
+    let v = text(d)?;
+    if v.len() > MAX_RECONNECT_TCURL || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(
+            d,
+            &v,
+            format!(
+                "a URL of at most {MAX_RECONNECT_TCURL} bytes without spaces or control characters"
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+/// Longest `reconnect_tcurl`: a URL, not a payload.
+const MAX_RECONNECT_TCURL: usize = 1024;
 
 /// An `hls_m3u8_file` / `hls_ts_file` template. Every `[...]` must be a
 /// variable the segmenter renders; a segment template must contain `[seq]` or

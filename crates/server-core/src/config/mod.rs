@@ -14,18 +14,21 @@
 //!   templates.
 
 mod access;
+mod bandcheck;
 mod cluster;
 mod console;
 mod directives;
 mod dvr;
 pub mod env;
 mod error;
+mod ffmpeg;
 mod forward;
 mod hooks;
 mod lexer;
 pub mod model;
 pub mod mount;
 mod parser;
+mod rtmps;
 mod values;
 
 use std::path::Path;
@@ -34,11 +37,13 @@ pub use console::{ConsoleConfig, MAX_CONSOLE_PATH};
 pub use directives::{LOG_LEVELS, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 pub use dvr::{DvrConfig, DvrPlan, MAX_DVR_DURATION_SECS, MIN_DVR_DURATION_SECS};
 pub use error::{ConfigError, ConfigErrorKind};
+pub use ffmpeg::MAX_ENGINES;
 pub use model::{
     ApiAuth, Config, ExporterConfig, HlsVhostConfig, HttpApiConfig, HttpRemuxConfig,
     HttpServerConfig, LogTank, PlayConfig, PublishConfig, RawApi, VhostConfig, DEFAULT_VHOST,
 };
 pub use mount::{MountError, MountTemplate};
+pub use rtmps::RtmpsConfig;
 pub use parser::{MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};
 
 /// The embedded default config: what runs without `-c`, and what

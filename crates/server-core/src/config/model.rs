@@ -84,12 +84,24 @@ pub struct Config {
     /// stops pods with SIGTERM (`force_grace_quit`, default off). SIGINT stays
     /// a fast quit.
     pub force_grace_quit: bool,
+    /// The `tcUrl` an Enhanced RTMP reconnect request names, sent on a
+    /// graceful quit and when a reload removes a client's vhost
+    /// (`reconnect_tcurl`, default empty: none, so the client reconnects to
+    /// the URL it used). `[vhost]` and `[app]` are replaced by the client's.
+    pub reconnect_tcurl: String,
     /// The HTTP API (`http_api { }`).
     pub http_api: HttpApiConfig,
     /// The HTTP server for HLS, HTTP-FLV and static files (`http_server { }`).
     pub http_server: HttpServerConfig,
     /// Prometheus metrics on their own port (`exporter { }`).
     pub exporter: ExporterConfig,
+    /// RTMP over TLS (`rtmps { }`, SRS 7).
+    pub rtmps: super::rtmps::RtmpsConfig,
+    /// Where ffmpeg's output goes, one file per process (`ff_log_dir`,
+    /// default `./objs`; `/dev/null` discards it).
+    pub ff_log_dir: PathBuf,
+    /// ffmpeg's `-loglevel` for ingests (`ff_log_level`, default `info`).
+    pub ff_log_level: String,
     /// Virtual hosts in file order (`vhost NAME { }`).
     pub vhosts: Vec<VhostConfig>,
 }
@@ -224,6 +236,12 @@ pub struct VhostConfig {
     pub security: SecurityConfig,
     /// `refer { }`: who may connect, publish and play, by page.
     pub refer: ReferConfig,
+    /// `bandcheck { }`: connects are bandwidth checks.
+    pub bandcheck: crate::bandcheck::BandcheckConfig,
+    /// `ingest ID { }` blocks: ffmpeg publishing a source into this vhost.
+    pub ingests: Vec<crate::ffmpeg::IngestConfig>,
+    /// `transcode [SCOPE] { }` blocks: ffmpeg re-encoding published streams.
+    pub transcodes: Vec<crate::ffmpeg::TranscodeConfig>,
 }
 
 /// `play { }`: delivery to players.
@@ -314,6 +332,7 @@ impl Config {
             grace_drain_timeout: Duration::from_millis(30_000),
             grace_final_wait: Duration::from_millis(3200),
             force_grace_quit: false,
+            reconnect_tcurl: String::new(),
             http_api: HttpApiConfig {
                 enabled: false,
                 listen: vec![any_v4(1985)],
@@ -337,6 +356,9 @@ impl Config {
                 label: String::new(),
                 tag: String::new(),
             },
+            rtmps: super::rtmps::RtmpsConfig::srs_default(),
+            ff_log_dir: PathBuf::from("./objs"),
+            ff_log_level: "info".to_owned(),
             vhosts: Vec::new(),
         }
     }
@@ -393,6 +415,9 @@ impl VhostConfig {
             http_hooks: HttpHooksConfig::default(),
             security: SecurityConfig::default(),
             refer: ReferConfig::default(),
+            bandcheck: crate::bandcheck::BandcheckConfig::default(),
+            ingests: Vec::new(),
+            transcodes: Vec::new(),
         }
     }
 }

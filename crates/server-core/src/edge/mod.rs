@@ -94,23 +94,56 @@ impl Default for ClusterConfig {
 /// One `origin`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
+    /// Pulled over RTMPS (`rtmps://HOST[:PORT]`; see [`crate::rtmps`]).
+    pub tls: bool,
     /// Host name or IP address.
     pub host: String,
-    /// Port (1935 when absent).
+    /// Port (1935 when absent; 443 for `rtmps://`).
     pub port: u16,
 }
 
 impl Origin {
-    /// Parses `HOST[:PORT]`.
+    /// Parses `HOST[:PORT]` (SRS's form) or `rtmps://HOST[:PORT]` (an
+    /// origin reached over TLS; not in SRS, whose edge has no RTMPS client).
     pub fn parse(text: &str) -> Result<Self, RtmpUrlError> {
-        let (host, port) = crate::upstream::url::split_host_port(text)?;
+        let scheme = "rtmps://";
+        let tls_rest = text
+            .get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .and_then(|_| text.get(scheme.len()..));
+        let (tls, authority) = match tls_rest {
+            Some(rest) => (true, rest.strip_suffix('/').unwrap_or(rest)),
+            None => (false, text),
+        };
+        let (host, port) = crate::upstream::url::split_host_port(authority)?;
         if host.is_empty() || host.contains(['/', '?', ' ']) {
             return Err(RtmpUrlError::NoHost);
         }
+        let default_port = if tls {
+            rtmp_proto::url::RTMPS_DEFAULT_PORT
+        } else {
+            crate::upstream::RTMP_DEFAULT_PORT
+        };
         Ok(Self {
+            tls,
             host: host.to_owned(),
-            port: port.unwrap_or(crate::upstream::RTMP_DEFAULT_PORT),
+            port: port.unwrap_or(default_port),
         })
+    }
+
+    /// How the API and the log name it: `HOST:PORT`, or
+    /// `rtmps://HOST:PORT` over TLS.
+    pub fn name(&self) -> String {
+        let plain = if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        };
+        if self.tls {
+            format!("rtmps://{plain}")
+        } else {
+            plain
+        }
     }
 }
 
@@ -269,7 +302,14 @@ impl EdgeManager {
                     ForwardState::Retrying => EdgeState::Retrying,
                 },
                 origin: RtmpUrl::parse(&f.destination)
-                    .map(|u| format!("{}:{}", u.host, u.port))
+                    .map(|u| {
+                        let plain = format!("{}:{}", u.host, u.port);
+                        if u.tls {
+                            format!("rtmps://{plain}")
+                        } else {
+                            plain
+                        }
+                    })
                     .unwrap_or(f.destination),
                 players: 0,
                 retries: f.retries,
@@ -338,13 +378,14 @@ impl PullTask {
         let count = self.config.origins.len().max(1);
         while let Some(origin) = self.config.origins.get(next % count) {
             let url = RtmpUrl {
+                tls: origin.tls,
                 host: origin.host.clone(),
                 port: origin.port,
                 app: self.source.key.app.clone(),
                 stream: self.source.key.stream.clone(),
                 query: self.query.clone(),
             };
-            let origin_name = format!("{}:{}", origin.host, origin.port);
+            let origin_name = origin.name();
             self.pull.update(|s| {
                 s.state = EdgeState::Connecting;
                 s.origin = origin_name.clone();
@@ -356,12 +397,18 @@ impl PullTask {
             let attempt = async {
                 // An origin that is this server would play the stream from
                 // its own pull, which would then never lose its last player.
-                if crate::forward::is_self(&url, &self.ctx.config().listen) {
+                let config = self.ctx.config();
+                let listen = if url.tls {
+                    &config.rtmps.listen
+                } else {
+                    &config.listen
+                };
+                if crate::forward::is_self(&url, listen) {
                     return Err(UpstreamError::Refused(
                         "the origin is this server (a loop)".to_owned(),
                     ));
                 }
-                UpstreamConn::play(&self.ctx.rt, &url, limits).await
+                UpstreamConn::play(&self.ctx.rt, &self.ctx.rtmps.upstream, &url, limits).await
             };
             let attempt = match select(Box::pin(attempt), Box::pin(self.until_idle())).await {
                 Either::Left((attempt, _)) => attempt,
@@ -620,6 +667,7 @@ impl Output for EdgePublish {
             .origins
             .iter()
             .map(|o| RtmpUrl {
+                tls: o.tls,
                 host: o.host.clone(),
                 port: o.port,
                 app: key.app.clone(),
@@ -669,6 +717,7 @@ mod tests {
         assert_eq!(
             Origin::parse("127.0.0.1:19350"),
             Ok(Origin {
+                tls: false,
                 host: "127.0.0.1".into(),
                 port: 19350
             })
@@ -676,9 +725,17 @@ mod tests {
         assert_eq!(
             Origin::parse("[::1]"),
             Ok(Origin {
+                tls: false,
                 host: "::1".into(),
                 port: 1935
             })
+        );
+        let tls = Origin::parse("rtmps://o.example").unwrap();
+        assert_eq!((tls.tls, tls.port), (true, 443));
+        assert_eq!(tls.name(), "rtmps://o.example:443");
+        assert_eq!(
+            Origin::parse("RTMPS://[::1]:1443/").unwrap().name(),
+            "rtmps://[::1]:1443"
         );
         assert!(Origin::parse("h:x").is_err());
         assert!(Origin::parse("h/x").is_err());

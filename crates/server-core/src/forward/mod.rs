@@ -383,8 +383,13 @@ impl DestinationTask {
                 s.state = ForwardState::Connecting;
                 s.destination = url.redacted();
             });
-            let attempt =
-                UpstreamConn::publish(&self.ctx.rt, url, Vec::new(), UpstreamLimits::default());
+            let attempt = UpstreamConn::publish(
+                &self.ctx.rt,
+                &self.ctx.rtmps.upstream,
+                url,
+                Vec::new(),
+                UpstreamLimits::default(),
+            );
             let attempt =
                 match select(Box::pin(attempt), Box::pin(self.entry.until_stopped())).await {
                     Either::Left((attempt, _)) => attempt,

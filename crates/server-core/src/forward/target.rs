@@ -54,6 +54,7 @@ pub fn destination_url(
             }
             query.push(format!("{HOPS_PARAM}={hops}"));
             Ok(RtmpUrl {
+                tls: false,
                 host: host.clone(),
                 port: *port,
                 app: key.app.clone(),

@@ -28,14 +28,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::AsyncReadExt;
 use rtmp_proto::amf0::Amf0Value;
-use rtmp_proto::command::status::PLAY_START;
-use rtmp_proto::command::PublishType;
 use rtmp_proto::session::{
-    judge_publish, ClientConfig, ClientEvent, ClientSession, PublishStep, SessionError,
+    ClientConfig, ClientEvent, ClientSession, ClientSetup, SessionError, SetupStep,
 };
 use rtmp_proto::RawMessage;
 
 use crate::io::Outbox;
+use crate::rtmps::client::UpstreamTls;
 use crate::runtime::{timeout, ReadHalf, Runtime, WriteHalf};
 pub use url::{RtmpUrl, RtmpUrlError, MAX_RTMP_URL_BYTES, RTMP_DEFAULT_PORT};
 
@@ -98,6 +97,10 @@ pub enum UpstreamError {
     /// The remote server closed the connection.
     #[error("closed by the remote server")]
     Closed,
+    /// The TLS handshake of an `rtmps://` upstream failed (its certificate
+    /// is not trusted, or it does not speak TLS).
+    #[error("{0}")]
+    Tls(String),
     /// The remote server refused (`connect` or `publish`).
     #[error("refused: {0}")]
     Refused(String),
@@ -132,10 +135,12 @@ impl std::fmt::Debug for UpstreamConn {
 
 impl UpstreamConn {
     /// Resolves `url`'s host and opens a TCP connection to the first of
-    /// its addresses that takes it, and starts a session (C0C1 queued).
+    /// its addresses that takes it (with the TLS handshake through `tls`
+    /// for `rtmps://`), and starts a session (C0C1 queued).
     /// Not bounded by itself: [`publish`](Self::publish) bounds it.
     pub async fn open(
         rt: &Arc<dyn Runtime>,
+        tls: &UpstreamTls,
         url: &RtmpUrl,
         limits: UpstreamLimits,
     ) -> Result<Self, UpstreamError> {
@@ -156,6 +161,13 @@ impl UpstreamConn {
                     // Commands are small and media is written in large
                     // batches: Nagle only adds delay.
                     let _ = conn.set_nodelay(true);
+                    let conn = if url.tls {
+                        tls.connect(&url.host, conn)
+                            .await
+                            .map_err(UpstreamError::Tls)?
+                    } else {
+                        conn
+                    };
                     let (read, write) = conn.into_halves();
                     let session = ClientSession::new(ClientConfig::default(), 0, rt.random_seed());
                     return Ok(Self {
@@ -193,49 +205,12 @@ impl UpstreamConn {
     /// [`send`](Self::send).
     pub async fn publish(
         rt: &Arc<dyn Runtime>,
+        tls: &UpstreamTls,
         url: &RtmpUrl,
         properties: Vec<(String, Amf0Value)>,
         limits: UpstreamLimits,
     ) -> Result<Self, UpstreamError> {
-        let stage = std::sync::Mutex::new("connection");
-        let setup = async {
-            let mut conn = Self::open(rt, url, limits).await?;
-            set(&stage, "handshake");
-            conn.session.connect(&url.app, &url.tc_url(), properties);
-            conn.session
-                .publish_fmle(&url.stream_with_query(), PublishType::Live);
-            loop {
-                conn.flush().await?;
-                conn.read_some().await?;
-                if conn.session.is_handshake_done() {
-                    let mut stage = stage.lock().unwrap_or_else(|e| e.into_inner());
-                    if *stage == "handshake" {
-                        *stage = "connect answer";
-                    }
-                }
-                while let Some(event) = conn.session.poll_event() {
-                    match judge_publish(&event) {
-                        PublishStep::Wait => {}
-                        PublishStep::Connected => set(&stage, "createStream answer"),
-                        PublishStep::StreamCreated(id) => {
-                            conn.stream_id = id;
-                            set(&stage, "publish answer");
-                        }
-                        PublishStep::Started => {
-                            conn.flush().await?;
-                            return Ok(conn);
-                        }
-                        PublishStep::Refused(why) => return Err(UpstreamError::Refused(why)),
-                    }
-                }
-            }
-        };
-        match timeout(&**rt, limits.setup, setup).await {
-            Some(result) => result,
-            None => Err(UpstreamError::SetupTimeout(
-                *stage.lock().unwrap_or_else(|e| e.into_inner()),
-            )),
-        }
+        Self::set_up(rt, tls, url, properties, limits, true).await
     }
 
     /// Connects to `url` and plays its stream (`createStream`, then `play`),
@@ -246,60 +221,47 @@ impl UpstreamConn {
     /// remote server yet is no failure: its media comes when it does.
     pub async fn play(
         rt: &Arc<dyn Runtime>,
+        tls: &UpstreamTls,
         url: &RtmpUrl,
         limits: UpstreamLimits,
     ) -> Result<Self, UpstreamError> {
+        Self::set_up(rt, tls, url, Vec::new(), limits, false).await
+    }
+
+    /// Opens the connection and steps [`ClientSetup`] (the sequencing the
+    /// `rtmp-client` library shares) until publishing or playing starts,
+    /// within [`UpstreamLimits::setup`].
+    async fn set_up(
+        rt: &Arc<dyn Runtime>,
+        tls: &UpstreamTls,
+        url: &RtmpUrl,
+        properties: Vec<(String, Amf0Value)>,
+        limits: UpstreamLimits,
+        publish: bool,
+    ) -> Result<Self, UpstreamError> {
         let stage = std::sync::Mutex::new("connection");
         let setup = async {
-            let mut conn = Self::open(rt, url, limits).await?;
-            set(&stage, "handshake");
-            conn.session.connect(&url.app, &url.tc_url(), Vec::new());
+            let mut conn = Self::open(rt, tls, url, limits).await?;
+            let mut steps = ClientSetup::new();
+            steps.connect(&mut conn.session, url, properties);
+            if publish {
+                steps.publish(&mut conn.session, url);
+            } else {
+                steps.play(&mut conn.session, url);
+            }
             loop {
+                set(&stage, steps.stage_name(&conn.session));
                 conn.flush().await?;
                 conn.read_some().await?;
-                if conn.session.is_handshake_done() {
-                    let mut stage = stage.lock().unwrap_or_else(|e| e.into_inner());
-                    if *stage == "handshake" {
-                        *stage = "connect answer";
-                    }
-                }
                 while let Some(event) = conn.session.poll_event() {
-                    match event {
-                        ClientEvent::Connected { .. } => {
-                            conn.session.create_stream();
-                            set(&stage, "createStream answer");
-                        }
-                        ClientEvent::ConnectFailed { status } => {
-                            return Err(UpstreamError::Refused(format!(
-                                "connect: {} {}",
-                                status.code, status.description
-                            )))
-                        }
-                        ClientEvent::StreamCreated { stream_id, .. } => {
+                    match steps.on_event(&mut conn.session, &event) {
+                        SetupStep::Wait | SetupStep::Connected => {}
+                        SetupStep::Ready(stream_id) => {
                             conn.stream_id = stream_id;
-                            conn.session.play(stream_id, &url.stream_with_query());
-                            set(&stage, "play answer");
+                            conn.flush().await?;
+                            return Ok(conn);
                         }
-                        ClientEvent::CallFailed { command, .. } if command == "createStream" => {
-                            return Err(UpstreamError::Refused("createStream failed".to_owned()))
-                        }
-                        ClientEvent::Status {
-                            level,
-                            code,
-                            description,
-                            ..
-                        } => {
-                            if level == "error" {
-                                return Err(UpstreamError::Refused(format!(
-                                    "{code} {description}"
-                                )));
-                            }
-                            if code == PLAY_START {
-                                conn.flush().await?;
-                                return Ok(conn);
-                            }
-                        }
-                        _ => {}
+                        SetupStep::Refused(why) => return Err(UpstreamError::Refused(why)),
                     }
                 }
             }
