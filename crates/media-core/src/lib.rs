@@ -18,5 +18,6 @@ pub mod metadata;
 pub mod mp4;
 pub mod remux;
 pub mod ts;
+pub mod vod;
 
 pub use message::{MediaFlags, MediaKind, MediaMessage};

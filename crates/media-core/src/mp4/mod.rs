@@ -1,6 +1,7 @@
 //! ISO base media files (ISO/IEC 14496-12) for recordings: fragmented MP4
-//! with H.264 video (ISO/IEC 14496-15 `avc1`) and AAC audio (ISO/IEC
-//! 14496-14 `mp4a`).
+//! with H.264 or H.265 video (ISO/IEC 14496-15 `avc1`, `hvc1`) and AAC audio
+//! (ISO/IEC 14496-14 `mp4a`); and reading any MP4's index for VOD
+//! ([`Mp4Indexer`]).
 //!
 //! [`Fmp4Muxer`] turns the stream's [`MediaMessage`](crate::MediaMessage)s
 //! into bytes to append to a file: an initialization part (`ftyp`, `moov`
@@ -11,6 +12,8 @@
 //! without seeking.
 
 mod boxes;
+mod demux;
 mod fmp4;
 
+pub use demux::{Mp4DemuxError, Mp4Indexer, MAX_MOOF_BYTES, MAX_MOOV_BYTES, MAX_TOP_LEVEL_BOXES};
 pub use fmp4::{Fmp4Muxer, Mp4Error, MAX_FRAGMENT_BYTES, MAX_FRAGMENT_MS, MAX_INDEX_ENTRIES};
