@@ -67,6 +67,19 @@ pub trait Runtime: Send + Sync + Debug + 'static {
 
     /// The file system HLS (and later DVR) output goes to.
     fn fs(&self) -> Arc<dyn FileSystem>;
+
+    /// Starts a child process (ffmpeg for ingest and transcode; see
+    /// [`crate::process`] for how none outlives the server). The default
+    /// refuses, for runtimes that run no processes.
+    fn spawn_process(
+        &self,
+        spec: &crate::process::ProcessSpec,
+    ) -> io::Result<Box<dyn crate::process::ChildProcess>> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("this runtime runs no processes ({})", spec.program.display()),
+        ))
+    }
 }
 
 /// A bound TCP listener.

@@ -61,6 +61,8 @@ pub struct VhostSettings {
     pub security: SecurityConfig,
     /// Page rules (`refer`).
     pub refer: ReferConfig,
+    /// `transcode` blocks (the transcode output picks those enabled for a stream).
+    pub transcodes: Vec<crate::ffmpeg::TranscodeConfig>,
 }
 
 /// HLS output for a vhost.

@@ -4,6 +4,7 @@
 //! executor thread driving every connection, or `workers N` threads sharing
 //! the executor.
 
+mod death_signal;
 mod runtime;
 
 use std::process::ExitCode;

@@ -12,6 +12,7 @@ use async_executor::Executor;
 use async_io::Async;
 use bytes::Bytes;
 use server_core::fs::{BlockingJob, BlockingPool, StdFs};
+use server_core::process::{ChildProcess, ExitInfo, ProcessSpec, StopSignal};
 use server_core::runtime::{
     BoxFuture, Connection, FileSystem, Listener, ReadHalf, Runtime, WriteHalf,
 };
@@ -95,6 +96,10 @@ impl Runtime for SmolRuntime {
     fn fs(&self) -> Arc<dyn FileSystem> {
         self.fs.clone()
     }
+
+    fn spawn_process(&self, spec: &ProcessSpec) -> io::Result<Box<dyn ChildProcess>> {
+        spawn_child(spec)
+    }
 }
 
 struct SmolListener(async_net::TcpListener);
@@ -172,5 +177,65 @@ impl Connection for SmolConn {
 impl WriteHalf for SmolConn {
     fn set_nodelay(&self, on: bool) -> io::Result<()> {
         self.0.set_nodelay(on)
+    }
+}
+
+/// A child process on async-process (its reaper, no thread per child): its
+/// own process group, killed when the server ends (see
+/// `server_core::process` and [`crate::death_signal`]).
+struct SmolChild {
+    child: async_process::Child,
+    pid: u32,
+    stderr: Option<server_core::process::LineReader<async_process::ChildStderr>>,
+    reaped: bool,
+}
+
+fn spawn_child(spec: &ProcessSpec) -> io::Result<Box<dyn ChildProcess>> {
+    let mut cmd = server_core::process::command(spec)?;
+    crate::death_signal::arm(&mut cmd);
+    let mut cmd = async_process::Command::from(cmd);
+    // A safety net for a handle dropped without a stop: SIGKILL the leader.
+    cmd.kill_on_drop(true);
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    let stderr = child
+        .stderr
+        .take()
+        .map(server_core::process::LineReader::new);
+    Ok(Box::new(SmolChild {
+        child,
+        pid,
+        stderr,
+        reaped: false,
+    }))
+}
+
+impl ChildProcess for SmolChild {
+    fn id(&self) -> u32 {
+        self.pid
+    }
+
+    fn stderr_line(&mut self) -> BoxFuture<'_, io::Result<Option<String>>> {
+        Box::pin(async move {
+            match self.stderr.as_mut() {
+                Some(lines) => lines.next_line().await,
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn wait(&mut self) -> BoxFuture<'_, io::Result<ExitInfo>> {
+        Box::pin(async move {
+            let status = self.child.status().await?;
+            self.reaped = true;
+            Ok(ExitInfo::from(status))
+        })
+    }
+
+    fn signal(&mut self, signal: StopSignal) -> io::Result<()> {
+        if self.reaped {
+            return Ok(());
+        }
+        server_core::process::signal_group(self.pid, signal)
     }
 }

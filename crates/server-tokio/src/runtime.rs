@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use server_core::fs::{BlockingJob, BlockingPool, StdFs};
+use server_core::process::{ChildProcess, ExitInfo, ProcessSpec, StopSignal};
 use server_core::runtime::{
     BoxFuture, Connection, FileSystem, Listener, ReadHalf, Runtime, WriteHalf,
 };
@@ -91,6 +92,10 @@ impl Runtime for TokioRuntime {
 
     fn fs(&self) -> Arc<dyn FileSystem> {
         self.fs.clone()
+    }
+
+    fn spawn_process(&self, spec: &ProcessSpec) -> io::Result<Box<dyn ChildProcess>> {
+        Self::spawn_child(spec)
     }
 }
 
@@ -217,5 +222,66 @@ impl futures_io::AsyncWrite for TokioWrite {
 impl WriteHalf for TokioWrite {
     fn set_nodelay(&self, on: bool) -> io::Result<()> {
         self.0.as_ref().set_nodelay(on)
+    }
+}
+
+/// A child process on tokio: its own process group, killed when the server
+/// ends (see `server_core::process` and [`crate::death_signal`]).
+struct TokioChild {
+    child: tokio::process::Child,
+    pid: u32,
+    stderr: Option<server_core::process::LineReader<Compat<tokio::process::ChildStderr>>>,
+    reaped: bool,
+}
+
+impl TokioRuntime {
+    fn spawn_child(spec: &ProcessSpec) -> io::Result<Box<dyn ChildProcess>> {
+        let mut cmd = server_core::process::command(spec)?;
+        crate::death_signal::arm(&mut cmd);
+        let mut cmd = tokio::process::Command::from(cmd);
+        // A safety net for a handle dropped without a stop: SIGKILL the leader.
+        cmd.kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        let pid = child.id().unwrap_or(0);
+        let stderr = child
+            .stderr
+            .take()
+            .map(|e| server_core::process::LineReader::new(e.compat()));
+        Ok(Box::new(TokioChild {
+            child,
+            pid,
+            stderr,
+            reaped: false,
+        }))
+    }
+}
+
+impl ChildProcess for TokioChild {
+    fn id(&self) -> u32 {
+        self.pid
+    }
+
+    fn stderr_line(&mut self) -> BoxFuture<'_, io::Result<Option<String>>> {
+        Box::pin(async move {
+            match self.stderr.as_mut() {
+                Some(lines) => lines.next_line().await,
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn wait(&mut self) -> BoxFuture<'_, io::Result<ExitInfo>> {
+        Box::pin(async move {
+            let status = self.child.wait().await?;
+            self.reaped = true;
+            Ok(ExitInfo::from(status))
+        })
+    }
+
+    fn signal(&mut self, signal: StopSignal) -> io::Result<()> {
+        if self.reaped {
+            return Ok(());
+        }
+        server_core::process::signal_group(self.pid, signal)
     }
 }

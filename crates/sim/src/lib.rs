@@ -25,6 +25,7 @@ pub mod executor;
 pub mod fs;
 mod handle;
 mod net;
+pub mod process;
 mod rng;
 pub mod runtime;
 pub mod seed;

@@ -28,12 +28,24 @@ pub const SIM_EPOCH_UNIX_MS: u64 = 1_704_067_200_000;
 #[derive(Debug, Clone)]
 pub struct SimRuntime {
     host: Host,
+    processes: Option<Arc<crate::process::FakeProcesses>>,
 }
 
 impl SimRuntime {
-    /// The runtime of `host`.
+    /// The runtime of `host` (it runs no processes).
     pub fn new(host: Host) -> Arc<Self> {
-        Arc::new(Self { host })
+        Arc::new(Self {
+            host,
+            processes: None,
+        })
+    }
+
+    /// The runtime of `host`, whose child processes are `processes`' fakes.
+    pub fn with_processes(host: Host, processes: Arc<crate::process::FakeProcesses>) -> Arc<Self> {
+        Arc::new(Self {
+            host,
+            processes: Some(processes),
+        })
     }
 
     /// The host this runtime binds and connects from.
@@ -98,6 +110,19 @@ impl Runtime for SimRuntime {
 
     fn fs(&self) -> Arc<dyn FileSystem> {
         self.host.sim().fs()
+    }
+
+    fn spawn_process(
+        &self,
+        spec: &server_core::process::ProcessSpec,
+    ) -> io::Result<Box<dyn server_core::process::ChildProcess>> {
+        match &self.processes {
+            Some(p) => p.spawn(spec),
+            None => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this simulated host runs no processes (SimRuntime::with_processes)",
+            )),
+        }
     }
 }
 

@@ -379,6 +379,39 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
         "Background hook events dropped because the notify queue was full",
         ctx.hooks.dropped_notifies(),
     );
+    // Supervised ffmpeg (ingest, transcode; not in SRS).
+    let processes = Family::<Vec<(&str, String)>, Gauge>::default();
+    for p in ctx.processes.list(ctx.rt.now()) {
+        let kind = serde_json::to_value(p.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        let state = serde_json::to_value(p.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        processes
+            .get_or_create(&vec![
+                ("kind", kind.unwrap_or_default()),
+                ("state", state.unwrap_or_default()),
+            ])
+            .inc();
+    }
+    registry.register(
+        "srs_ffmpeg_processes",
+        "Supervised ffmpeg processes (ingest, transcode), by kind and state",
+        processes,
+    );
+    counter(
+        &mut registry,
+        "srs_ffmpeg_restarts",
+        "ffmpeg processes restarted after they exited",
+        ctx.processes.restarts_total(),
+    );
+    counter(
+        &mut registry,
+        "srs_ffmpeg_parked",
+        "ffmpeg processes parked by dead-loop detection (died too often)",
+        ctx.processes.parked_total(),
+    );
     gauge(
         &mut registry,
         "srs_stream_others",

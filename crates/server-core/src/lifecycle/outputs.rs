@@ -77,12 +77,13 @@ pub struct OutputRegistry {
 }
 
 impl Default for OutputRegistry {
-    /// The outputs this server has: HLS, DVR, forward, edge publish.
+    /// The outputs this server has: HLS, DVR, forward, transcode, edge publish.
     fn default() -> Self {
         Self::new(vec![
             Box::new(Hls),
             Box::new(crate::dvr::Dvr::default()),
             Box::new(crate::forward::Forward),
+            Box::new(crate::ffmpeg::Transcode::default()),
             Box::new(crate::edge::EdgePublish),
         ])
     }

@@ -116,6 +116,13 @@ struct Vhosts {
     vhosts: Vec<json::Vhost>,
 }
 
+/// `/api/v1/processes` (not in SRS, which lists no ffmpeg): every
+/// supervised ffmpeg, ingest and transcode.
+#[derive(Serialize)]
+struct Processes {
+    processes: Vec<crate::ffmpeg::ProcessStatus>,
+}
+
 #[derive(Serialize)]
 struct OneVhost {
     vhost: json::Vhost,
@@ -263,6 +270,7 @@ pub(crate) fn allowed_methods(path: &str, serve_root: bool) -> Option<&'static s
         }
         ["api", "v1", "clients", _] => Some(READ_AND_DELETE),
         ["api", "v1", "raw"] => Some(READ_ONLY),
+        ["api", "v1", "processes"] => Some(READ_ONLY),
         _ => None,
     }
 }
@@ -385,6 +393,9 @@ pub(crate) async fn handle(
             }
         }
         ["api", "v1", "raw"] if reading => raw(ctx, &w, query).await,
+        ["api", "v1", "processes"] if reading => w.ok(Processes {
+            processes: ctx.processes.list(ctx.rt.now()),
+        }),
         _ => match allowed_methods(path, serve_root) {
             Some(allow) => reply::not_allowed(allow),
             None => reply::status(StatusCode::NOT_FOUND),
