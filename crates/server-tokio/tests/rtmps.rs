@@ -297,3 +297,85 @@ fn sighup_takes_a_renewed_certificate_from_disk() {
         assert_plays(&url, Some(&new.ca), dir.path(), "kept");
     });
 }
+
+/// The `forwards` list of `stream` in `server`'s API.
+fn forwards(server: &ServerProcess, stream: &str) -> Vec<serde_json::Value> {
+    let (_, _, body) = http("GET", server.api, "/api/v1/streams");
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    v["streams"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == stream))
+        .and_then(|s| s["forwards"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_forward_reaches_an_rtmps_destination_that_plays_it() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let dir = TempDir::new("rtmps-forward");
+        let pki = TestPki::new(dir.path(), "dest");
+        let b = ServerProcess::start_configured(bin, &pki.block(""), "");
+        let b_tls = rtmps_addr(&b);
+        let forward =
+            format!("forward {{ enabled on; destination rtmps://{b_tls}/[app]/[stream]; }}");
+        // A trusts B's CA (upstream_ca) without a TLS listener of its own.
+        let a_global = format!("rtmps {{ upstream_ca {}; }}", pki.ca.display());
+        let a = ServerProcess::start_configured(bin, &a_global, &forward);
+        // C does not trust it: its forward fails the TLS handshake.
+        let c = ServerProcess::start_configured(bin, "", &forward);
+        let _to_a = Publisher::start(&media, &a.rtmp_url("fwd"), true);
+        let _to_c = Publisher::start(&media, &c.rtmp_url("untrusted"), true);
+        wait_live(&b, "fwd");
+        assert_plays(&b.rtmp_url("fwd"), None, dir.path(), "forwarded");
+        let f = forwards(&a, "fwd");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0]["destination"], format!("rtmps://{b_tls}/live/fwd"));
+        assert_eq!(f[0]["state"], "forwarding", "{f:?}");
+
+        let refused = wait_for(Duration::from_secs(15), || {
+            forwards(&c, "untrusted")
+                .first()
+                .and_then(|f| f["last_error"].as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|| panic!("no forward error; log:\n{}", c.log_text()));
+        assert!(
+            refused.contains("TLS") && refused.contains("certificate"),
+            "{refused}"
+        );
+        assert!(!is_live(&b, "untrusted"));
+    });
+}
+
+#[test]
+fn an_edge_pulls_from_an_rtmps_origin() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let dir = TempDir::new("rtmps-edge");
+        let pki = TestPki::new(dir.path(), "origin");
+        let origin = ServerProcess::start_configured(bin, &pki.block(""), "");
+        let origin_tls = rtmps_addr(&origin);
+        let edge = ServerProcess::start_configured(
+            bin,
+            &format!("rtmps {{ upstream_ca {}; }}", pki.ca.display()),
+            &format!("cluster {{ mode remote; origin rtmps://{origin_tls}; }}"),
+        );
+        let _publisher = Publisher::start(&media, &origin.rtmp_url("pulled"), true);
+        wait_live(&origin, "pulled");
+        assert_plays(&edge.rtmp_url("pulled"), None, dir.path(), "edge");
+        let (_, _, body) = http("GET", origin.api, "/api/v1/clients");
+        let clients: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            edge.log_text().contains(&format!("rtmps://{origin_tls}")),
+            "{}",
+            edge.log_text()
+        );
+        assert!(clients["clients"].as_array().is_some_and(|c| c.len() >= 2));
+    });
+}
