@@ -9,6 +9,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rtmp_proto::handshake::ClientMode;
 use rtmp_proto::url::RtmpUrl;
 
 use crate::core::{ClientCore, Want};
@@ -70,6 +71,32 @@ impl Client {
     /// The timeouts in force.
     pub fn timeouts(&self) -> Timeouts {
         self.core.options.timeouts
+    }
+
+    /// Chooses the handshake form; only before [`handshake`](Self::handshake).
+    pub fn set_handshake(&mut self, mode: ClientMode) -> Result<()> {
+        let mut options = self.core.options.clone();
+        options.handshake = mode;
+        self.reconfigure(options)
+    }
+
+    /// Announces Enhanced RTMP in `connect` ([`ClientOptions::enhanced_rtmp`]);
+    /// only before [`handshake`](Self::handshake).
+    pub fn enable_enhanced_rtmp(&mut self) -> Result<()> {
+        let options = self.core.options.clone().enhanced_rtmp();
+        self.reconfigure(options)
+    }
+
+    /// The session is made with its options (C0C1 is queued at once), so
+    /// changing them means a new one, before any byte went out.
+    fn reconfigure(&mut self, options: ClientOptions) -> Result<()> {
+        if self.stream.is_some() {
+            return Err(ClientError::State(
+                "options change after the handshake began",
+            ));
+        }
+        self.core = ClientCore::new(self.core.url.clone(), options);
+        Ok(())
     }
 
     /// Opens the TCP connection and runs the RTMP handshake.

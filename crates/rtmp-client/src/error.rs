@@ -56,24 +56,26 @@ pub type Result<T> = std::result::Result<T, ClientError>;
 
 /// The C ABI's error codes (`RTMP_CLIENT_E*` in the header).
 impl ClientError {
-    /// The stable integer code of this error (always negative).
+    /// The stable integer code of this error (always negative): the C
+    /// ABI's `RTMP_CLIENT_E*`.
     pub fn code(&self) -> i32 {
+        use crate::ffi::*;
         match self {
-            ClientError::Url(_) => -2,
-            ClientError::Resolve { .. } => -3,
-            ClientError::Connect { .. } => -4,
-            ClientError::Timeout(_) => -5,
-            ClientError::Io(_) => -6,
-            ClientError::Session(_) => -7,
-            ClientError::Closed => -8,
-            ClientError::Refused(_) => -9,
-            ClientError::State(_) => -10,
-            ClientError::Media(_) => -11,
+            ClientError::Url(_) => RTMP_CLIENT_EURL,
+            ClientError::Resolve { .. } => RTMP_CLIENT_ERESOLVE,
+            ClientError::Connect { .. } => RTMP_CLIENT_ECONNECT,
+            ClientError::Timeout(_) => RTMP_CLIENT_ETIMEOUT,
+            ClientError::Io(_) => RTMP_CLIENT_EIO,
+            ClientError::Session(_) => RTMP_CLIENT_EPROTOCOL,
+            ClientError::Closed => RTMP_CLIENT_ECLOSED,
+            ClientError::Refused(_) => RTMP_CLIENT_EREFUSED,
+            ClientError::State(_) => RTMP_CLIENT_ESTATE,
+            ClientError::Media(_) => RTMP_CLIENT_EMEDIA,
         }
     }
 
-    /// Whether this error is a timeout (an I/O error of kind `WouldBlock`
-    /// or `TimedOut`, which is how `std::net` reports a socket timeout).
+    /// Maps a socket error: a timeout (`WouldBlock` or `TimedOut`, how
+    /// `std::net` reports one) names what was awaited; a reset is a close.
     pub(crate) fn from_io(error: std::io::Error, waiting_for: &'static str) -> Self {
         match error.kind() {
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {

@@ -26,9 +26,11 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod bandcheck;
 mod blocking;
 mod core;
 mod error;
+pub mod ffi;
 mod options;
 mod packet;
 
