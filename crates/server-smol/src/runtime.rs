@@ -1,6 +1,6 @@
 //! `server_core::Runtime` on smol's building blocks: the whole adapter.
 //!
-//! One executor thread (plus async-io's reactor and the blocking pool for disk
+//! One executor thread (plus async-io's reactor and a few file-worker threads for disk
 //! writes) keeps the footprint small on ARM boards.
 
 use std::io;
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_executor::Executor;
 use async_io::Async;
-use bytes::Bytes;
-use server_core::fs::{BlockingJob, BlockingPool, StdFs};
+use server_core::file_workers::{FileWorkers, FILE_WORKER_THREADS};
+use server_core::fs::StdFs;
 use server_core::process::{ChildProcess, ExitInfo, ProcessSpec, StopSignal};
 use server_core::runtime::{
     BoxFuture, Connection, FileSystem, Listener, ReadHalf, Runtime, WriteHalf,
@@ -31,16 +31,10 @@ impl SmolRuntime {
         Arc::new(Self {
             executor,
             start: Instant::now(),
-            fs: Arc::new(StdFs::new(Arc::new(SmolBlocking))),
+            // File work on a few threads of its own, however many streams
+            // write at once (issue 22).
+            fs: Arc::new(StdFs::new(Arc::new(FileWorkers::new(FILE_WORKER_THREADS)))),
         })
-    }
-}
-
-struct SmolBlocking;
-
-impl BlockingPool for SmolBlocking {
-    fn run(&self, job: BlockingJob) -> BoxFuture<'static, io::Result<Bytes>> {
-        Box::pin(blocking::unblock(job))
     }
 }
 

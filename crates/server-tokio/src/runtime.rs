@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use server_core::fs::{BlockingJob, BlockingPool, StdFs};
+use server_core::file_workers::{FileWorkers, FILE_WORKER_THREADS};
+use server_core::fs::StdFs;
 use server_core::process::{ChildProcess, ExitInfo, ProcessSpec, StopSignal};
 use server_core::runtime::{
     BoxFuture, Connection, FileSystem, Listener, ReadHalf, Runtime, WriteHalf,
@@ -25,17 +25,10 @@ impl TokioRuntime {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
             start: Instant::now(),
-            fs: Arc::new(StdFs::new(Arc::new(TokioBlocking))),
+            // File work on a few threads of its own, however many streams
+            // write at once (issue 22).
+            fs: Arc::new(StdFs::new(Arc::new(FileWorkers::new(FILE_WORKER_THREADS)))),
         })
-    }
-}
-
-struct TokioBlocking;
-
-impl BlockingPool for TokioBlocking {
-    fn run(&self, job: BlockingJob) -> BoxFuture<'static, io::Result<Bytes>> {
-        let handle = tokio::task::spawn_blocking(job);
-        Box::pin(async move { handle.await.map_err(io::Error::other)? })
     }
 }
 

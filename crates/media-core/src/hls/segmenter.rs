@@ -248,6 +248,14 @@ impl HlsSegmenter {
         if self.next_seq > 0 {
             self.discontinuity = true;
         }
+        // Everything written was handed out with the close: drop the rest
+        // of the write buffer's allocation (up to [`APPEND_MIN_BYTES`] and
+        // more, shared with the last `Append`) and the probe's, so a stopped
+        // stream kept for a republish holds its playlist window only.
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+        }
+        self.probe = Vec::new();
     }
 
     /// A publisher (re)started. Closes any open segment as an unpublish would

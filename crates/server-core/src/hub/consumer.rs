@@ -154,7 +154,8 @@ impl Consumer {
         if count >= max {
             return count;
         }
-        let fanout = self.source.fanout();
+        let mut fanout = self.source.fanout();
+        let start = self.cursor;
         let head = fanout.head();
         let first = fanout.first();
         let behind = self.cursor < first
@@ -227,6 +228,7 @@ impl Consumer {
             count += 1;
         }
         self.cursor = next;
+        fanout.move_cursor(start, next);
         count
     }
 
@@ -240,6 +242,6 @@ impl Drop for Consumer {
     fn drop(&mut self) {
         self.source
             .fanout()
-            .remove_consumer(self.slot.take(), self.owner);
+            .remove_consumer(self.slot.take(), self.owner, self.cursor);
     }
 }

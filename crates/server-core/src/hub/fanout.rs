@@ -10,11 +10,15 @@
 //! so a player gets one wakeup and one write per merge window, not one per
 //! message, and no timer of its own.
 //!
-//! Retention is bounded by media time (the longest consumer `queue_length`), by
-//! [`MAX_ENTRIES`] and by [`MAX_BYTES`]; a consumer that falls behind what is
-//! kept skips forward (see `consumer.rs`).
+//! The log keeps only what some consumer has yet to read, plus the cached GOP
+//! (the pin) late joiners start from. Retention is further bounded by media
+//! time (the longest consumer `queue_length`), by [`MAX_ENTRIES`] and by
+//! [`MAX_BYTES`]; a consumer that falls behind what is kept skips forward (see
+//! `consumer.rs`). Keeping read messages for the longest bound instead cost a
+//! stream with an HLS sink (30 s bound, always caught up) 30 s of its media,
+//! about 2 MB at 500 kbit/s, and kept it after the publisher left (issue 22).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::task::Waker;
 
 use media_core::MediaKind;
@@ -110,8 +114,11 @@ pub(super) struct Fanout {
     last_control: Option<u64>,
     pub has_video: bool,
     pub headers: Headers,
-    /// Media time kept behind the newest message (the longest consumer bound).
+    /// Most media time kept behind the newest message (the longest consumer bound).
     retain_span_ms: u64,
+    /// Every consumer's cursor (a multiset: cursor -> consumers there), so the
+    /// slowest is one lookup; what lies below it nobody will read.
+    cursors: BTreeMap<u64, usize>,
     /// Kept whatever its age (the cached GOP's key frame, for late joiners).
     pin: Option<u64>,
     /// Positions below this are due whatever the merge rule says: the
@@ -163,20 +170,50 @@ impl Fanout {
         self.pin = seq;
     }
 
-    /// A new consumer: its owner id. Its span bound (0: none) extends retention.
-    pub fn add_consumer(&mut self, span_ms: u64) -> u64 {
+    /// A new consumer reading from `cursor`: its owner id. Its span bound (0:
+    /// none) extends how far behind the newest message anything is kept.
+    pub fn add_consumer(&mut self, span_ms: u64, cursor: u64) -> u64 {
         self.consumers += 1;
         let span = if span_ms == 0 { u64::MAX } else { span_ms };
         self.retain_span_ms = self.retain_span_ms.max(span);
+        *self.cursors.entry(cursor).or_default() += 1;
         self.next_owner += 1;
         self.next_owner
     }
 
-    pub fn remove_consumer(&mut self, slot: Option<usize>, owner: u64) {
+    /// A consumer at `cursor` left: what only it still needed goes.
+    pub fn remove_consumer(&mut self, slot: Option<usize>, owner: u64, cursor: u64) {
         self.consumers = self.consumers.saturating_sub(1);
         if let Some(i) = slot {
             self.release_slot(i, owner);
         }
+        self.forget_cursor(cursor);
+        self.trim();
+    }
+
+    /// A consumer read up to `to` (from `from`): what nobody needs now goes.
+    pub fn move_cursor(&mut self, from: u64, to: u64) {
+        if from == to {
+            return;
+        }
+        self.forget_cursor(from);
+        *self.cursors.entry(to).or_default() += 1;
+        self.trim();
+    }
+
+    fn forget_cursor(&mut self, cursor: u64) {
+        if let Some(n) = self.cursors.get_mut(&cursor) {
+            *n -= 1;
+            if *n == 0 {
+                self.cursors.remove(&cursor);
+            }
+        }
+    }
+
+    /// Payload bytes the log holds (media it keeps for consumers and the GOP).
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Appends one item, ages out what no consumer may still need and wakes
@@ -228,10 +265,15 @@ impl Fanout {
         while !self.entries.is_empty() {
             // A control item ages with the media after it.
             let pinned = self.pin.is_some_and(|p| self.first_seq >= p);
+            let read_by_all = self
+                .cursors
+                .first_key_value()
+                .is_none_or(|(&slowest, _)| slowest > self.first_seq);
             let too_old = !pinned
-                && self
-                    .ts_from(self.first_seq)
-                    .is_some_and(|t| self.newest_ts.saturating_sub(t) > self.retain_span_ms);
+                && (read_by_all
+                    || self
+                        .ts_from(self.first_seq)
+                        .is_some_and(|t| self.newest_ts.saturating_sub(t) > self.retain_span_ms));
             if !(too_old || self.entries.len() > MAX_ENTRIES || self.bytes > MAX_BYTES) {
                 break;
             }

@@ -246,7 +246,7 @@ impl Source {
             Some(_) => PlayTimeline::Stream,
             None => PlayTimeline::for_vhost(self.options.atc, self.options.jitter),
         };
-        let owner = fanout.add_consumer(span);
+        let owner = fanout.add_consumer(span, cursor);
         drop(fanout);
         drop(inner);
         Consumer::new(

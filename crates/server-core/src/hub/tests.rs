@@ -626,3 +626,49 @@ fn a_player_that_paused_past_its_queue_skips_ahead_on_a_forward_timeline() {
         .collect();
     assert!(frames.windows(2).all(|w| w[0] <= w[1]), "{frames:?}");
 }
+
+/// Issue 22: a sink with a long lag bound (HLS: 30 s) that keeps up must not
+/// make the log keep 30 s of media it has read; only the cached GOP stays, and
+/// once the publisher left and the sink read the news, nothing.
+#[test]
+fn a_sink_that_keeps_up_leaves_only_the_gop_and_nothing_after_unpublish() {
+    let hub = Hub::new();
+    let source = hub.source(&key("hls"), || options(10_000));
+    let guard = hub.publish(&source, 1, 0).unwrap();
+    let mut sink = hub.subscribe_with_span(&source, 30_000);
+    let frame = 1_000;
+    let payload = |key: bool| {
+        let mut p = video(key).to_vec();
+        p.resize(frame, 0);
+        Bytes::from(p)
+    };
+    source.push(MediaKind::Video, 0, video_header());
+    // 20 s at 25 fps, a key frame every 2 s; the sink reads as it goes.
+    for i in 0..500u64 {
+        source.push(MediaKind::Video, i * 40, payload(i % 50 == 0));
+        drain(&mut sink);
+        let held = source.fanout().bytes();
+        assert!(
+            held <= 51 * frame + 64,
+            "after {i} frames the log holds {held} B: more than the GOP"
+        );
+    }
+    drop(guard);
+    drain(&mut sink);
+    assert_eq!(source.fanout().bytes(), 0, "the log outlived the stream");
+    assert_eq!(source.fanout().kept(), 0);
+
+    // A second consumer that never reads keeps what it has not read (up to
+    // its bound); when it leaves, that goes too.
+    let guard = hub.publish(&source, 1, 0).unwrap();
+    let lagging = hub.subscribe(&source);
+    for i in 0..100u64 {
+        source.push(MediaKind::Video, i * 40, payload(i % 50 == 0));
+        drain(&mut sink);
+    }
+    assert!(source.fanout().bytes() >= 100 * frame);
+    drop(lagging);
+    drop(guard);
+    drain(&mut sink);
+    assert_eq!(source.fanout().bytes(), 0);
+}

@@ -1,0 +1,169 @@
+//! What one published stream holds on the heap with HLS on, and what is left
+//! of it once the publisher is gone (issue 22's accounting, issue 23 §4).
+//!
+//! Ten publishers of a ~420 kbit/s synthetic stream (2 s GOP) run for 30 s of
+//! virtual time on the real server code with HLS on (2 s fragments, 10 s
+//! window). Heap in use is counted by this test binary's global allocator, so
+//! the figures are the whole process's: server, simulated network, simulated
+//! disk (whose files are subtracted) and the publishers' own media.
+//!
+//! It checks that a stream holds about its cached GOP, not the 30 s of media
+//! the HLS consumer's lag bound allows (what the shared log used to keep), and
+//! that after the publishers leave what stays for a republish (the HLS
+//! segmenter's playlist window, the idle source) is counted in kilobytes.
+//!
+//! One test in this file: nothing else may allocate while it measures.
+
+mod scenario_support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use bytes::Bytes;
+use rtmp_proto::message::RawMessage;
+use scenario_support::{secs, start, Synthetic};
+use sim::client::{PublishEnd, PublisherOptions, SimPublisher};
+use sim::Sim;
+
+static IN_USE: AtomicIsize = AtomicIsize::new(0);
+
+struct Counting;
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the
+// counter is only bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            IN_USE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            IN_USE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        IN_USE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            IN_USE.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const STREAMS: usize = 10;
+/// Video frame bytes: 2,000 B at 25 fps and 20 audio frames of ~64 B a
+/// second, about 410 kbit/s of payload.
+const VIDEO_BYTES: usize = 2_000;
+
+#[test]
+fn a_published_stream_holds_its_gop_and_gives_memory_back_when_it_ends() {
+    let mut sim = Sim::from_env(2222);
+    sim.handle().set_transcript(false);
+    let (server, rtmp) = start(
+        &sim,
+        Some("hls { enabled on; hls_fragment 2; hls_window 10; }"),
+    );
+    let fs = sim.fs();
+    let hub = server.ctx().hub.clone();
+    let heap = || IN_USE.load(Ordering::Relaxed) - fs.total_bytes() as isize;
+    let media = Synthetic {
+        video_bytes: VIDEO_BYTES,
+        ..Synthetic::default()
+    };
+    let length = secs(30);
+    sim.run_for(secs(1)).unwrap();
+    let idle = heap();
+    // Everything the publishers will send, each stream's payloads in one
+    // allocation that lives until its publisher is dropped, so what the
+    // publishers hold stays constant while the server is measured.
+    let plans: Vec<_> = (0..STREAMS)
+        .map(|_| one_allocation(media.messages(length)))
+        .collect();
+    let plans_bytes = heap() - idle;
+    let gop_bytes = 2 * 25 * VIDEO_BYTES;
+
+    let t0 = sim.now();
+    let handle = sim.handle();
+    let publishers: Vec<_> = plans
+        .into_iter()
+        .enumerate()
+        .map(|(i, messages)| {
+            SimPublisher::spawn(
+                &handle.host(Ipv4Addr::new(10, 1, 0, i as u8 + 1)),
+                rtmp,
+                PublisherOptions::new("live", &format!("s{i}")).ending(PublishEnd::Unpublish),
+                messages,
+            )
+        })
+        .collect();
+    // 25 s in: every stream has been sliced for a while.
+    sim.run_until(t0 + secs(25)).unwrap();
+    let live = heap() - plans_bytes;
+    let per_stream = (live - idle) / STREAMS as isize;
+    eprintln!(
+        "idle {idle} B, {STREAMS} streams live {live} B: {per_stream} B a stream \
+         (GOP {gop_bytes} B; 30 s of media would be {} B)",
+        15 * gop_bytes
+    );
+    // A stream holds its GOP cache (1-2 GOPs in the log as it turns over),
+    // its publisher's connection and its HLS segment being written (flushed
+    // in 512 KiB pieces: up to one 2 s segment here), not the 30 s of media
+    // the HLS consumer may lag by.
+    assert!(
+        per_stream < 4 * gop_bytes as isize + 160 * 1024,
+        "a published stream holds {per_stream} B"
+    );
+
+    sim.run_until(t0 + length + secs(5)).unwrap();
+    for p in &publishers {
+        assert!(p.is_finished(), "a publisher is still running");
+    }
+    drop(publishers);
+    sim.run_for(secs(2)).unwrap();
+    let after = heap();
+    let kept = (after - idle) / STREAMS as isize;
+    eprintln!(
+        "after the publishers left: {after} B, {kept} B a stream kept for a republish \
+         ({} streams in the hub)",
+        hub.sources().len()
+    );
+    // Kept for a republish: the HLS sink waiting out its grace period with
+    // the segmenter's playlist window, the idle source. Kilobytes.
+    assert!(kept < 24 * 1024, "a stopped stream keeps {kept} B");
+}
+
+/// `messages` with their payloads moved into one shared buffer.
+fn one_allocation(mut messages: Vec<RawMessage>) -> Vec<RawMessage> {
+    let total = messages.iter().map(|m| m.payload.len()).sum();
+    let mut all = Vec::with_capacity(total);
+    for m in &messages {
+        all.extend_from_slice(&m.payload);
+    }
+    let all = Bytes::from(all);
+    let mut at = 0;
+    for m in &mut messages {
+        let len = m.payload.len();
+        m.payload = all.slice(at..at + len);
+        at += len;
+    }
+    messages
+}
