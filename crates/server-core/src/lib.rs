@@ -39,6 +39,7 @@ pub mod server;
 pub mod settings;
 pub mod upstream;
 pub mod vhost;
+pub mod vod;
 
 pub use config::Config;
 pub use context::ServerCtx;

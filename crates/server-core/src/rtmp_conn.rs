@@ -32,7 +32,9 @@ use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
 use tracing::{debug, info, warn, Instrument};
 
 use crate::context::ServerCtx;
-use crate::hub::{ClientInfo, ClientKind, Consumer, MergeRule, QueueItem, StreamRequest};
+use crate::hub::{
+    ClientInfo, ClientKind, ClientOrder, Consumer, MergeRule, QueueItem, StreamRequest,
+};
 use crate::io::Outbox;
 use crate::lifecycle::{self, Peer, Publishing, Target, Ticket};
 use crate::runtime::{timeout, Connection, WriteHalf};
@@ -114,6 +116,8 @@ enum Role {
         /// Sends `on_stop` when the play ends.
         _ticket: Ticket,
     },
+    /// Running SRS's bandwidth check instead of publishing or playing.
+    Bandcheck(Box<crate::bandcheck::BandcheckConn>),
 }
 
 struct Conn {
@@ -185,6 +189,9 @@ pub enum ConnError {
     /// Closed for the server-wide reassembly budget.
     #[error("{0}")]
     OverBudget(#[from] crate::access::memory::OverBudget),
+    /// A bandwidth check's client did not take its next step in time.
+    #[error("bandcheck: {0}")]
+    Bandcheck(#[from] rtmp_proto::bandcheck::BandcheckError),
 }
 
 /// Serves one accepted RTMP connection to its end.
@@ -199,7 +206,12 @@ pub async fn serve(ctx: Arc<ServerCtx>, conn: Box<dyn Connection>, peer: SocketA
         let result = run(&ctx, conn, peer, &info).await;
         match result {
             Err(ConnError::Closed) | Ok(()) => info!("closed"),
-            Err(e) => warn!("closed: {e}"),
+            // The operator's (or a reload's) choice, not the connection's failure.
+            Err(ConnError::Kicked) => warn!("closed: kicked"),
+            Err(e) => {
+                ctx.hub.count_client_error();
+                warn!("closed: {e}")
+            }
         }
     }
     .instrument(span)
@@ -246,13 +258,7 @@ async fn run(
     let mut loops: FuturesUnordered<BoxFuture<'_, Result<(), ConnError>>> = FuturesUnordered::new();
     loops.push(read_loop(ctx, reader, &state, &wake, info).boxed());
     loops.push(write_loop(ctx, writer, &state, &wake, info).boxed());
-    loops.push(
-        async {
-            info.kicked().await;
-            Err(ConnError::Kicked)
-        }
-        .boxed(),
-    );
+    loops.push(orders(&state, &wake, info).boxed());
     let result = loops.next().await.unwrap_or(Ok(()));
     drop(loops);
     // Dropping the state releases the publish or consumer guard, then
@@ -261,6 +267,37 @@ async fn run(
     conn.role = Role::Idle;
     drop(std::mem::take(&mut conn.close_ticket));
     result
+}
+
+/// Carries out what the server asks of this connection: a kick ends it; a
+/// reconnect request (Enhanced RTMP v2) is queued for the write loop, which
+/// then closes the connection if asked to, once the request is written.
+async fn orders(
+    state: &Arc<Mutex<Conn>>,
+    wake: &Wake,
+    info: &Arc<ClientInfo>,
+) -> Result<(), ConnError> {
+    loop {
+        let ask = match info.next_order().await {
+            ClientOrder::Kick => return Err(ConnError::Kicked),
+            ClientOrder::Reconnect(ask) => ask,
+        };
+        let mut conn = lock(state);
+        let sent = conn
+            .session
+            .request_reconnect(ask.tc_url.as_deref(), &ask.description);
+        if sent {
+            info!(tc_url = ?ask.tc_url, "reconnect requested: {}", ask.description);
+        }
+        if ask.then_close {
+            if !sent {
+                return Err(ConnError::Kicked);
+            }
+            conn.closing = true;
+        }
+        drop(conn);
+        wake.notify();
+    }
 }
 
 /// The chunk decoder limits of a connected client whose vhost caps messages
@@ -299,7 +336,7 @@ async fn read_loop(
     // handshake must not hold a connection slot for hours.
     let mut idle_since: Option<Duration> = None;
     loop {
-        let (limit, what, merged_read, release_after, media_since) = {
+        let (limit, what, merged_read, release_after, media_since, read_pause) = {
             let conn = lock(state);
             if matches!(conn.role, Role::Idle) {
                 idle_since.get_or_insert(ctx.rt.now());
@@ -330,13 +367,31 @@ async fn read_loop(
                 // Players legitimately send nothing; stalls are caught by the
                 // write side. No timer then: thousands of players, one read each.
                 Role::Playing { .. } => (None, "player silent", None, None),
+                // The check's own deadlines cover a silent client.
+                Role::Bandcheck(_) => (None, "bandcheck client silent", None, None),
             };
             let media_since = match &conn.role {
                 Role::Publishing { .. } => Some(conn.media_since),
                 _ => None,
             };
-            (limit, what, merged_read, release_after, media_since)
+            // A bandwidth check's publish phase reads no faster than its limit.
+            let read_pause = match &conn.role {
+                Role::Bandcheck(check) => check.read_pause(ctx.now_ms()),
+                _ => None,
+            };
+            (
+                limit,
+                what,
+                merged_read,
+                release_after,
+                media_since,
+                read_pause,
+            )
         };
+        if let Some(pause) = read_pause {
+            ctx.rt.sleep(pause).await;
+            continue;
+        }
         // A publisher's deadlines count complete media messages, not bytes:
         // one trickling an unfinished message a byte at a time is silent.
         let since = idle_since.or(media_since).unwrap_or(last_read);
@@ -621,6 +676,11 @@ fn handle_event(
             }
         }
         ServerEvent::Closed => conn.closing = true,
+        ServerEvent::Command { command, .. } if matches!(conn.role, Role::Bandcheck(_)) => {
+            if let Role::Bandcheck(check) = &mut conn.role {
+                check.handle_command(now.as_millis() as u64, &command);
+            }
+        }
         other => debug!(event = ?other, "ignored"),
     }
     Ok(None)
@@ -638,11 +698,17 @@ async fn decide(
     match decision {
         Decision::Connect => {
             let mut close = Ticket::default();
-            let result = lifecycle::connect(ctx, &peer, &mut close).await;
+            let result = lifecycle::connect(ctx, &peer, &mut close)
+                .await
+                .and_then(|vhost| {
+                    let flash = peer.info.with_details(|d| !d.swf_url.is_empty());
+                    let check = lifecycle::bandcheck(ctx, &peer, &vhost, flash)?;
+                    Ok((vhost, check))
+                });
             let mut conn = lock(state);
             conn.close_ticket = close;
             match result {
-                Ok(vhost) => {
+                Ok((vhost, check)) => {
                     // SRS picks the vhost at connect (tcUrl host or `?vhost=`):
                     // its chunk_size goes out with the answer.
                     conn.session.set_chunk_size(vhost.chunk_size);
@@ -653,6 +719,12 @@ async fn decide(
                     conn.session.set_limits(rtmp_limits(max_message));
                     conn.vhost = vhost;
                     conn.session.accept_connect()?;
+                    if let Some(check) = check {
+                        conn.role = Role::Bandcheck(Box::new(check));
+                    }
+                    conn.peer
+                        .info
+                        .set_supports_reconnect(conn.session.peer_supports_reconnect());
                 }
                 Err(refusal) => {
                     info!(tc_url = ?peer.tc_url, "connect refused: {refusal}");
@@ -740,6 +812,7 @@ async fn write_loop(
     let mut known_ready = false;
     loop {
         let ready_hint = std::mem::take(&mut known_ready);
+        let mut bandcheck_wait = None;
         {
             let mut conn = lock(state);
             if conn.vhost.tcp_nodelay != nodelay {
@@ -757,12 +830,17 @@ async fn write_loop(
             } = &mut *conn;
             // The session's own output (replies, acks) goes first.
             to_outbox(session, &mut session_out, &mut outbox);
-            if let Role::Playing {
-                consumer,
-                stream_id,
-                paused: false,
-                ..
-            } = role
+            // Closing: what the session queued (a refusal, a reconnect
+            // request) goes out, no more media.
+            if let (
+                false,
+                Role::Playing {
+                    consumer,
+                    stream_id,
+                    paused: false,
+                    ..
+                },
+            ) = (*closing, &mut *role)
             {
                 if ready_hint || consumer.is_ready(rule) {
                     let stream_id = *stream_id;
@@ -801,11 +879,27 @@ async fn write_loop(
                     });
                 }
             }
+            if let Role::Bandcheck(check) = role {
+                // One packet per write: the next waits for the socket, so
+                // the check is paced by the link as well as by its limit.
+                if let Some(packet) = check.poll_transmit(ctx.now_ms())? {
+                    session.send_command(0, &packet);
+                    to_outbox(session, &mut session_out, &mut outbox);
+                }
+                *closing |= check.is_done();
+                bandcheck_wait = check.wait(ctx.now_ms());
+            }
             if outbox.is_empty() && *closing {
                 return Ok(());
             }
         }
         if outbox.is_empty() {
+            if let Some(wait) = bandcheck_wait {
+                // Until the session has output or the check's next step is due.
+                let woken = std::future::poll_fn(|cx| wake.poll(cx));
+                let _ = timeout(&*ctx.rt, wait, woken).await;
+                continue;
+            }
             // Until the session has output or the source says enough media waits.
             known_ready = std::future::poll_fn(|cx| {
                 if wake.poll(cx).is_ready() {

@@ -452,6 +452,7 @@ fn vhost(name: &str, dirs: &[Directive]) -> Result<(VhostConfig, Option<u32>), C
             "publish" => v.publish = publish(block(d, 0)?)?,
             "hls" => v.hls = hls(block(d, 0)?)?,
             "dvr" => v.dvr = super::dvr::dvr(block(d, 0)?)?,
+            "vod" => v.vod = super::vod::vod(block(d, 0)?)?,
             "http_remux" => v.http_remux = http_remux(block(d, 0)?)?,
             "http_hooks" => v.http_hooks = super::hooks::http_hooks(block(d, 0)?)?,
             "forward" => v.forward = super::forward::forward(block(d, 0)?)?,

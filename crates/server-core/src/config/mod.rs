@@ -30,6 +30,7 @@ pub mod mount;
 mod parser;
 mod rtmps;
 mod values;
+mod vod;
 
 use std::path::Path;
 
@@ -44,6 +45,7 @@ pub use model::{
 };
 pub use mount::{MountError, MountTemplate};
 pub use rtmps::RtmpsConfig;
+pub use vod::{VodConfig, MAX_VOD_FRAGMENT_SECS, MIN_VOD_FRAGMENT_SECS};
 pub use parser::{MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};
 
 /// The embedded default config: what runs without `-c`, and what

@@ -224,6 +224,8 @@ pub struct VhostConfig {
     pub hls: HlsVhostConfig,
     /// `dvr { }`: recording to files.
     pub dvr: super::DvrConfig,
+    /// `vod { }`: files played on demand over RTMP and HLS.
+    pub vod: super::VodConfig,
     /// `forward { }`: push every stream to other servers.
     pub forward: crate::forward::ForwardConfig,
     /// `cluster { }`: an edge pulls its streams from an origin.
@@ -409,6 +411,7 @@ impl VhostConfig {
             publish: PublishConfig::srs_default(),
             hls: HlsVhostConfig::srs_default(),
             dvr: super::DvrConfig::srs_default(),
+            vod: super::VodConfig::srs_default(),
             forward: crate::forward::ForwardConfig::default(),
             cluster: crate::edge::ClusterConfig::default(),
             http_remux: HttpRemuxConfig::srs_default(),

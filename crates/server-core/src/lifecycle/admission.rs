@@ -18,6 +18,7 @@ use tracing::info;
 
 use super::outputs::PublishedStream;
 use crate::access::{ReferDenied, SecurityDenied, Verb};
+use crate::bandcheck::{BandcheckConn, BandcheckRefusal};
 use crate::context::ServerCtx;
 use crate::hooks::{HookDenied, HookEvent, HookRequest, HttpHooksConfig};
 use crate::hub::{
@@ -88,6 +89,9 @@ pub enum Refusal {
     /// An `http_hooks` URL refused (or failed, which refuses too).
     #[error("hook {0}")]
     Hook(#[from] HookDenied),
+    /// The vhost's `bandcheck`: a wrong key, a check too soon, too many at once.
+    #[error(transparent)]
+    Bandcheck(#[from] BandcheckRefusal),
 }
 
 impl From<PublishError> for Refusal {
@@ -103,7 +107,10 @@ impl Refusal {
     /// A decision of the operator's (`security`, `refer`, a hook) rather
     /// than a mistake in the request: the client is told, then disconnected.
     pub fn is_denial(&self) -> bool {
-        matches!(self, Self::Security(_) | Self::Refer(_) | Self::Hook(_))
+        matches!(
+            self,
+            Self::Security(_) | Self::Refer(_) | Self::Hook(_) | Self::Bandcheck(_)
+        )
     }
 
     /// The `onStatus` code for a refused publish.
@@ -262,6 +269,34 @@ pub async fn connect(
         .check(&vhost.hooks, &HookEvent::Connect(hook_req))
         .await?;
     Ok(vhost)
+}
+
+/// After an accepted [`connect`]: whether the client runs a bandwidth
+/// check instead of publishing or playing, which it does on a vhost with
+/// `bandcheck { enabled on; }` (SRS hands such a connect to its
+/// `SrsBandwidth` before anything else). The check is admitted by the
+/// vhost's key and interval ([`crate::bandcheck::BandcheckGate`]) or
+/// refused; `None` on any other vhost. `flash`: the connect had a `swfUrl`.
+pub fn bandcheck(
+    ctx: &ServerCtx,
+    peer: &Peer,
+    vhost: &VhostSettings,
+    flash: bool,
+) -> Result<Option<BandcheckConn>, Refusal> {
+    let config = ctx.config();
+    let bandcheck = &config.vhost(&vhost.name).bandcheck;
+    if !bandcheck.enabled {
+        return Ok(None);
+    }
+    let ticket = ctx
+        .bandcheck
+        .admit(bandcheck, &peer.tc_url, peer.ip, ctx.rt.now())?;
+    Ok(Some(BandcheckConn::new(
+        bandcheck,
+        flash,
+        ticket,
+        ctx.now_ms(),
+    )))
 }
 
 /// A stream being published: the hub's claim on it, and what ends with it.

@@ -13,6 +13,8 @@
 //!   vhost, `security`, `refer`, hooks, then the hub. Each returns what the
 //!   connection holds while it publishes or plays; dropping that ends the
 //!   publish or play and tells the hooks (`on_unpublish`, `on_stop`).
+//! - [`bandcheck`]: after `connect`, whether the client runs SRS's bandwidth
+//!   check instead ([`crate::bandcheck`]).
 //! - [`outputs`]: what a published stream feeds (HLS today), started by the
 //!   stream's own publish.
 
@@ -20,7 +22,7 @@ mod admission;
 pub mod outputs;
 
 pub use admission::{
-    connect, play, publish, publish_internal, Peer, Playing, Publishing, Refusal, Target, Ticket,
-    MAX_PARAM_BYTES, PLAY_REJECTED, PUBLISH_REJECTED,
+    bandcheck, connect, play, publish, publish_internal, Peer, Playing, Publishing, Refusal,
+    Target, Ticket, MAX_PARAM_BYTES, PLAY_REJECTED, PUBLISH_REJECTED,
 };
 pub use outputs::{Output, OutputRegistry, PublishedStream};
