@@ -216,3 +216,109 @@ fn options(d: &Directive) -> Result<Vec<String>, ConfigError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::parse_str;
+    use crate::ffmpeg::IngestInput;
+
+    fn vhost(body: &str) -> Result<crate::config::VhostConfig, String> {
+        parse_str("t.conf", &format!("vhost v {{ {body} }}"))
+            .map(|c| c.vhosts[0].clone())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn full_conf_ingest_and_transcode() {
+        let v = vhost(
+            "ingest livestream { enabled on; input { type file; url ./doc/source.flv; }
+                 ffmpeg ./objs/ffmpeg/bin/ffmpeg;
+                 engine { enabled off; output rtmp://127.0.0.1:[port]/live/livestream?vhost=[vhost]; } }
+             ingest other { enabled off; }
+             transcode live { enabled on; ffmpeg ./objs/ffmpeg/bin/ffmpeg;
+                 engine ld { enabled on; vfilter { i ./doc/ffmpeg-logo.png; filter_complex 'overlay=10:10'; }
+                     vcodec libx264; vbitrate 300; vfps 20; vwidth 768; vheight 320; vthreads 2;
+                     vprofile baseline; vpreset superfast; vparams { } acodec libfdk_aac; abitrate 45;
+                     asample_rate 44100; achannels 2; aparams { profile:a aac_low; }
+                     output rtmp://127.0.0.1:[port]/[app]/[stream]_[engine]?vhost=[vhost]; }
+                 engine off { enabled off; } }
+             transcode live/s { enabled off; }",
+        )
+        .unwrap();
+        assert_eq!(v.ingests.len(), 2);
+        let i = &v.ingests[0];
+        assert!(i.enabled && i.input == IngestInput::File && i.url == "./doc/source.flv");
+        assert!(!i.transcodes(&i.engines[0]));
+        assert_eq!(v.transcodes.len(), 2);
+        let t = &v.transcodes[0];
+        assert_eq!(t.scope, "live");
+        assert_eq!(t.engines.len(), 2);
+        let e = &t.engines[0];
+        assert_eq!(e.name, "ld");
+        assert_eq!(
+            e.vfilter,
+            [
+                "-i",
+                "./doc/ffmpeg-logo.png",
+                "-filter_complex",
+                "overlay=10:10"
+            ]
+        );
+        assert_eq!(e.aparams, ["-profile:a", "aac_low"]);
+        assert_eq!(
+            (e.vwidth, e.vheight, e.vthreads, e.abitrate),
+            (768, 320, 2, 45)
+        );
+        assert_eq!(v.transcodes[1].scope, "live/s");
+    }
+
+    #[test]
+    fn bad_blocks_are_refused_with_their_line() {
+        for (body, why) in [
+            (
+                "ingest a { enabled on; ffmpeg f; engine { output o; } }",
+                "url",
+            ),
+            (
+                "ingest a { enabled on; input { url u; } engine { output o; } }",
+                "ffmpeg",
+            ),
+            (
+                "ingest a { enabled on; input { url u; } ffmpeg f; }",
+                "engine",
+            ),
+            ("ingest a { input { type device; } }", "file or stream"),
+            (
+                "transcode { engine e { enabled on; vcodec libx264; output o; } }",
+                "vprofile",
+            ),
+            (
+                "transcode { engine e { enabled on; vcodec vn; acodec an; output o; } }",
+                "nothing",
+            ),
+            (
+                "transcode { engine e { enabled on; vcodec copy; acodec copy; } }",
+                "output",
+            ),
+            ("transcode { engine e { achannels 6; } }", "achannels"),
+            ("transcode a { } transcode a { }", "transcode a"),
+            ("ingest a { } ingest a { }", "ingest a"),
+            ("transcode { engine ../x { } }", "name"),
+        ] {
+            let err = vhost(body).expect_err(body);
+            assert!(err.contains(why), "{body}: {err}");
+            assert!(err.starts_with("t.conf:1"), "{err}");
+        }
+    }
+
+    #[test]
+    fn ff_log_directives() {
+        let c = parse_str("t.conf", "ff_log_dir /dev/null; ff_log_level warning;").unwrap();
+        assert_eq!(c.ff_log_dir, std::path::Path::new("/dev/null"));
+        assert_eq!(c.ff_log_level, "warning");
+        let d = parse_str("t.conf", "").unwrap();
+        assert_eq!(d.ff_log_dir, std::path::Path::new("./objs"));
+        assert_eq!(d.ff_log_level, "info");
+        assert!(parse_str("t.conf", "ff_log_level loud;").is_err());
+    }
+}
