@@ -338,9 +338,18 @@ async fn graceful_quit(
     }
     server.stop_accepting();
     info!("listeners closed: new clients are refused");
-    // Hook: Enhanced RTMP reconnect requests go here (issue 23, another
-    // part): ask each client that announced support at connect to reconnect,
-    // so it moves to a new server before the drain below runs out.
+    // Enhanced RTMP: each client that announced support at connect is asked
+    // to reconnect, so it moves to another server (or, after a SIGUSR2
+    // upgrade, to the new process) before the drain below runs out.
+    let clients = server.ctx().hub.clients();
+    let asked = crate::reconnect::ask(server.ctx(), &clients, crate::reconnect::Why::Quit);
+    if asked.asked > 0 {
+        info!(
+            "reconnect requested of {} of the {} clients",
+            asked.asked,
+            clients.len()
+        );
+    }
     let limit = config.grace_drain_timeout;
     let drained = drain(server, rt, limit);
     if !while_handling(signals, config, drained).await {

@@ -55,6 +55,30 @@ pub struct ClientDetails {
     pub swf_url: String,
 }
 
+/// Enhanced RTMP v2 "Reconnect Request" the server wants a client sent
+/// (`NetConnection.Connect.ReconnectRequest`, see `crate::reconnect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconnectAsk {
+    /// Where to reconnect; `None` for the URL the client used.
+    pub tc_url: Option<String>,
+    /// The status's human-readable description.
+    pub description: String,
+    /// Close the connection once the request is written (a reload removed
+    /// the client's vhost) rather than serve on until the client leaves (a
+    /// graceful quit, which the spec's "old server SHOULD continue
+    /// processing messages" asks for).
+    pub then_close: bool,
+}
+
+/// What the server asks of a connection, besides what its client sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientOrder {
+    /// Close now ([`ClientInfo::kick`]).
+    Kick,
+    /// Send a reconnect request ([`ClientInfo::ask_reconnect`]).
+    Reconnect(ReconnectAsk),
+}
+
 /// A connected client.
 #[derive(Debug)]
 pub struct ClientInfo {
@@ -76,6 +100,10 @@ pub struct ClientInfo {
     kick_waker: AtomicWaker,
     /// Sampled counters, for recent rates.
     rates: Mutex<RateWindow>,
+    /// The client's RTMP `connect` announced `capsEx` Reconnect.
+    supports_reconnect: AtomicBool,
+    /// A reconnect request waiting for the connection to send it.
+    reconnect: Mutex<Option<ReconnectAsk>>,
 }
 
 impl ClientInfo {
@@ -92,7 +120,56 @@ impl ClientInfo {
             kicked: AtomicBool::new(false),
             kick_waker: AtomicWaker::new(),
             rates: Mutex::new(RateWindow::new(connected_ms)),
+            supports_reconnect: AtomicBool::new(false),
+            reconnect: Mutex::new(None),
         }
+    }
+
+    /// Records whether the client announced Enhanced RTMP's `capsEx`
+    /// Reconnect bit at connect.
+    pub fn set_supports_reconnect(&self, yes: bool) {
+        self.supports_reconnect.store(yes, Ordering::Relaxed);
+    }
+
+    /// Whether the client handles a reconnect request (RTMP clients whose
+    /// connect announced it; never HTTP clients).
+    pub fn supports_reconnect(&self) -> bool {
+        self.supports_reconnect.load(Ordering::Relaxed)
+    }
+
+    /// Asks the connection to send `ask` (a later ask replaces one not yet
+    /// sent). Only RTMP connections act on it: use it for clients that
+    /// [`supports_reconnect`](Self::supports_reconnect), and
+    /// [`kick`](Self::kick) the others.
+    pub fn ask_reconnect(&self, ask: ReconnectAsk) {
+        *self.reconnect.lock().unwrap_or_else(|e| e.into_inner()) = Some(ask);
+        self.kick_waker.wake();
+    }
+
+    /// The next order for the connection: a kick wins over a pending
+    /// reconnect request. One waiter per client, as [`kicked`](Self::kicked).
+    pub async fn next_order(&self) -> ClientOrder {
+        std::future::poll_fn(|cx| {
+            let take = || {
+                if self.is_kicked() {
+                    return Some(ClientOrder::Kick);
+                }
+                self.reconnect
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .map(ClientOrder::Reconnect)
+            };
+            if let Some(order) = take() {
+                return std::task::Poll::Ready(order);
+            }
+            self.kick_waker.register(cx.waker());
+            match take() {
+                Some(order) => std::task::Poll::Ready(order),
+                None => std::task::Poll::Pending,
+            }
+        })
+        .await
     }
 
     /// Current role.

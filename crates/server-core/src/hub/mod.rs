@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use client::{ClientInfo, ClientKind, ClientRegistration};
+pub use client::{ClientInfo, ClientKind, ClientOrder, ClientRegistration, ReconnectAsk};
 pub use consumer::Consumer;
 pub use fanout::{
     MergeRule, QueueItem, COUNT_WAIVER_SPAN_MS, MAX_BYTES, MAX_ENTRIES, MAX_MERGE_MSGS,
@@ -36,6 +36,7 @@ pub struct Hub {
     clients: Mutex<HashMap<u64, Arc<ClientInfo>>>,
     next_id: AtomicU64,
     clients_total: AtomicU64,
+    clients_errs: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -137,6 +138,18 @@ impl Hub {
     /// Clients ever registered (SRS's `srs_clients_total`).
     pub fn clients_total(&self) -> u64 {
         self.clients_total.load(Ordering::Relaxed)
+    }
+
+    /// Counts a client connection that ended in an error (SRS's
+    /// `srs_clients_errs_total`: its `SrsStatistic::on_disconnect` counts
+    /// every connection whose cycle ended with an error).
+    pub fn count_client_error(&self) {
+        self.clients_errs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Client connections that ended in an error since start.
+    pub fn clients_errs(&self) -> u64 {
+        self.clients_errs.load(Ordering::Relaxed)
     }
 
     /// Every connected client, by id.
