@@ -8,13 +8,47 @@
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use media_core::flv::{
-    AudioTagHeader, FlvReader, FlvWriter, ScannedTag, TagScanner, TagType, VideoTagHeader,
-    BODY_START_LEN,
+    legacy_audio, legacy_video, single_track_audio, single_track_video, AudioTagHeader,
+    FlvReader, FlvWriter, ScannedTag, TagScanner, TagType, Tracks, VideoTagHeader,
+    BODY_START_LEN, MAX_TRACKS_PER_MESSAGE,
 };
 use media_core::metadata::Metadata;
 use media_core::{MediaKind, MediaMessage};
 
+/// Walks an E-RTMP multitrack message's tracks and rebuilds each in its
+/// single-track and legacy forms: bounded, and every track inside the body.
+fn check_tracks(tag_type: TagType, body: &[u8]) {
+    if tag_type == TagType::Video {
+        if let Ok(Some((h, tracks))) = Tracks::of_video(body) {
+            let mut n = 0;
+            for t in tracks {
+                n += 1;
+                assert!(n <= MAX_TRACKS_PER_MESSAGE + 1);
+                let Ok(t) = t else { break };
+                assert!(t.body.len() <= body.len());
+                if let Some(single) = single_track_video(h.frame_type, h.payload_type(), &t) {
+                    let _ = VideoTagHeader::parse(&single);
+                }
+                let _ = legacy_video(h.frame_type, h.payload_type(), t.fourcc, t.body);
+            }
+        }
+    } else if let Ok(Some((h, tracks))) = Tracks::of_audio(body) {
+        let inner = h.multitrack.map(|(_, inner)| inner);
+        for t in tracks.take(MAX_TRACKS_PER_MESSAGE + 1) {
+            let Ok(t) = t else { break };
+            assert!(t.body.len() <= body.len());
+            if let Some(inner) = inner {
+                if let Some(single) = single_track_audio(inner, &t) {
+                    let _ = AudioTagHeader::parse(&single);
+                }
+                let _ = legacy_audio(inner, t.fourcc, t.body);
+            }
+        }
+    }
+}
+
 fn check_body(tag_type: TagType, body: Bytes) {
+    check_tracks(tag_type, &body);
     match tag_type {
         TagType::Video => {
             if let Ok((h, len)) = VideoTagHeader::parse(&body) {

@@ -9,6 +9,14 @@
 //! 4. the current GOP: every message since the last video key frame.
 //!
 //! The GOP part is what SRS's `SrsGopCache` keeps; 1–3 are its `SrsMetaCache`.
+//!
+//! An Enhanced RTMP v2 multitrack stream has a sequence header per track
+//! (each rendition's decoder configuration, sent as separate messages with
+//! their track ids, or several in one message). Headers are therefore kept
+//! per track ([`header_track`]): track 0's (or the single-track stream's)
+//! first, then the others in track order, each replaced only by its own
+//! track's next header. SRS keeps one per media type and would hand a late
+//! joiner only the last track's.
 //! Sequence headers are kept only in their slots, never inside the GOP, so a
 //! player never receives one twice. A new sequence header replaces the old one;
 //! if its bytes differ (a resolution or codec change), the cached GOP was coded
@@ -28,6 +36,7 @@
 
 use rtmp_proto::reader::Reader;
 
+use crate::flv::{MultitrackType, Tracks, MAX_TRACKS_PER_MESSAGE};
 use crate::message::{MediaKind, MediaMessage};
 
 /// SRS's `gop_cache_max_frames` default.
@@ -69,8 +78,10 @@ impl Default for GopConfig {
 pub struct GopCache {
     config: GopConfig,
     metadata: Option<MediaMessage>,
-    video_header: Option<MediaMessage>,
-    audio_header: Option<MediaMessage>,
+    /// Video sequence headers by [`header_track`], in key order.
+    video_headers: Vec<(u16, MediaMessage)>,
+    /// Audio sequence headers by [`header_track`], in key order.
+    audio_headers: Vec<(u16, MediaMessage)>,
     /// Starts with a video key frame whenever it is non-empty.
     gop: Vec<MediaMessage>,
     gop_bytes: usize,
@@ -83,8 +94,8 @@ impl GopCache {
         Self {
             config,
             metadata: None,
-            video_header: None,
-            audio_header: None,
+            video_headers: Vec::new(),
+            audio_headers: Vec::new(),
             gop: Vec::new(),
             gop_bytes: 0,
             audio_since_video: 0,
@@ -100,12 +111,12 @@ impl GopCache {
             }
             MediaKind::Data => self.append(msg),
             MediaKind::Video if msg.flags.sequence_header => {
-                if replace_header(&mut self.video_header, msg) {
+                if replace_header(&mut self.video_headers, msg) {
                     self.drop_gop();
                 }
             }
             MediaKind::Audio if msg.flags.sequence_header => {
-                if replace_header(&mut self.audio_header, msg) {
+                if replace_header(&mut self.audio_headers, msg) {
                     self.drop_gop();
                 }
             }
@@ -132,12 +143,13 @@ impl GopCache {
     }
 
     /// What a new player must receive first, in order: metadata, video
-    /// sequence header, audio sequence header, then the GOP from its key frame.
+    /// sequence headers, audio sequence headers (each track's, track 0
+    /// first), then the GOP from its key frame.
     pub fn snapshot(&self) -> impl Iterator<Item = &MediaMessage> + '_ {
         self.metadata
             .iter()
-            .chain(self.video_header.iter())
-            .chain(self.audio_header.iter())
+            .chain(self.video_headers.iter().map(|(_, m)| m))
+            .chain(self.audio_headers.iter().map(|(_, m)| m))
             .chain(self.gop.iter())
     }
 
@@ -154,8 +166,8 @@ impl GopCache {
     /// Forgets everything and releases the memory (unpublish).
     pub fn clear(&mut self) {
         self.metadata = None;
-        self.video_header = None;
-        self.audio_header = None;
+        self.video_headers = Vec::new();
+        self.audio_headers = Vec::new();
         self.gop = Vec::new();
         self.gop_bytes = 0;
         self.audio_since_video = 0;
@@ -186,11 +198,56 @@ impl GopCache {
     }
 }
 
-/// Stores `msg` in `slot`; true when it replaced a header with other bytes.
-fn replace_header(slot: &mut Option<MediaMessage>, msg: &MediaMessage) -> bool {
-    let changed = slot.as_ref().is_some_and(|old| old.payload != msg.payload);
-    *slot = Some(msg.clone());
-    changed
+/// The key a sequence header is kept under: 0 for a single-track message
+/// (legacy or E-RTMP), the track id for a multitrack `OneTrack` message, and
+/// 256 for a message carrying several tracks' headers at once (the next such
+/// message replaces it).
+pub fn header_track(msg: &MediaMessage) -> u16 {
+    /// Several tracks in one message.
+    const MANY: u16 = 256;
+    let one_track = |kind: MultitrackType, first: Option<u8>| match (kind, first) {
+        (MultitrackType::OneTrack, Some(id)) => u16::from(id),
+        _ => MANY,
+    };
+    let first_id = |tracks: Tracks<'_>| tracks.into_iter().next()?.ok().map(|t| t.track_id);
+    match msg.kind {
+        MediaKind::Video => match Tracks::of_video(&msg.payload) {
+            Ok(Some((h, tracks))) => {
+                let kind = h.multitrack.map_or(MultitrackType::OneTrack, |m| m.kind);
+                one_track(kind, first_id(tracks))
+            }
+            _ => 0,
+        },
+        MediaKind::Audio => match Tracks::of_audio(&msg.payload) {
+            Ok(Some((h, tracks))) => {
+                let kind = h.multitrack.map_or(MultitrackType::OneTrack, |(k, _)| k);
+                one_track(kind, first_id(tracks))
+            }
+            _ => 0,
+        },
+        MediaKind::Data => 0,
+    }
+}
+
+/// Stores `msg` under its [`header_track`] key; true when it replaced that
+/// track's header with other bytes. At most [`MAX_TRACKS_PER_MESSAGE`] + 1
+/// keys are kept: a publisher inventing track ids only replaces the highest.
+fn replace_header(slots: &mut Vec<(u16, MediaMessage)>, msg: &MediaMessage) -> bool {
+    let key = header_track(msg);
+    match slots.binary_search_by_key(&key, |(k, _)| *k) {
+        Ok(i) => {
+            let changed = slots[i].1.payload != msg.payload;
+            slots[i].1 = msg.clone();
+            changed
+        }
+        Err(i) => {
+            if slots.len() > MAX_TRACKS_PER_MESSAGE {
+                slots.pop();
+            }
+            slots.insert(i.min(slots.len()), (key, msg.clone()));
+            false
+        }
+    }
 }
 
 /// AMF0 string marker (AMF0 spec 2.4).
@@ -249,6 +306,45 @@ mod tests {
         assert!(!is_metadata(&amf_string("onCuePoint")));
         assert!(!is_metadata(&[AMF0_STRING, 0xff, 0xff, b'o']));
         assert!(!is_metadata(&[]));
+    }
+
+    /// An E-RTMP v2 OneTrack multitrack video sequence start for `track`.
+    fn track_header(track: u8, record: &[u8]) -> MediaMessage {
+        let mut p = vec![0x80 | (1 << 4) | 6, 0x00];
+        p.extend_from_slice(b"avc1");
+        p.push(track);
+        p.extend_from_slice(record);
+        MediaMessage::new(MediaKind::Video, 0, Bytes::from(p))
+    }
+
+    #[test]
+    fn each_track_keeps_its_own_sequence_header() {
+        let mut c = GopCache::new(GopConfig::default());
+        let legacy = msg(MediaKind::Video, 0, true, true, &[0x17, 0, 0, 0, 0, 1]);
+        c.push(&track_header(2, b"two"));
+        c.push(&legacy);
+        c.push(&track_header(1, b"one"));
+        assert!(track_header(1, b"one").flags.sequence_header);
+        assert_eq!(header_track(&track_header(1, b"one")), 1);
+        assert_eq!(header_track(&legacy), 0);
+        c.push(&msg(MediaKind::Video, 0, true, false, b"idr"));
+        // The same header again keeps the GOP; another track's header too.
+        c.push(&track_header(1, b"one"));
+        assert_eq!(c.gop_frames(), 1);
+        let got: Vec<&[u8]> = c.snapshot().map(|m| &m.payload[..]).collect();
+        assert_eq!(got.len(), 4, "three tracks' headers and the GOP");
+        assert_eq!(got[0], &legacy.payload[..], "track 0 first");
+        assert!(got[1].ends_with(b"one") && got[2].ends_with(b"two"));
+        // A changed header of track 2 replaces only track 2's and drops the GOP.
+        c.push(&track_header(2, b"TWO"));
+        let got: Vec<&[u8]> = c.snapshot().map(|m| &m.payload[..]).collect();
+        assert_eq!(got.len(), 3);
+        assert!(got[2].ends_with(b"TWO"));
+        // Invented track ids cannot grow the cache without bound.
+        for t in 0..=255u8 {
+            c.push(&track_header(t, &[t]));
+        }
+        assert!(c.snapshot().count() <= MAX_TRACKS_PER_MESSAGE + 1);
     }
 
     #[test]

@@ -18,8 +18,8 @@ use rtmp_proto::reader::{Reader, Truncated};
 use crate::aac::{self, AacError, AudioSpecificConfig};
 use crate::avc::{self, AvcConfig, AvcError, NalError};
 use crate::flv::{
-    AacPacketType, AudioPacketType, AudioTagHeader, FlvError, SoundFormat, VideoCodec as FlvVideo,
-    VideoPacketType, VideoTagHeader,
+    single_track_audio, single_track_video, AacPacketType, AudioPacketType, AudioTagHeader,
+    FlvError, SoundFormat, Tracks, VideoCodec as FlvVideo, VideoPacketType, VideoTagHeader,
 };
 use crate::hevc::{self, HevcConfig, HevcError};
 use crate::message::{MediaKind, MediaMessage};
@@ -58,8 +58,9 @@ pub enum RemuxError {
     /// An audio format TS/HLS cannot carry here.
     #[error("unsupported audio format {0:?}")]
     UnsupportedAudio(SoundFormat),
-    /// E-RTMP multitrack messages are not remuxed (one track per HLS stream).
-    #[error("multitrack messages are not supported")]
+    /// An E-RTMP multitrack message whose track loop could not be read
+    /// (of a readable one, the default track 0 is remuxed, the rest skipped).
+    #[error("unreadable multitrack message")]
     Multitrack,
     /// A coded frame arrived before any sequence header for its codec.
     #[error("frame before its decoder configuration")]
@@ -148,7 +149,23 @@ impl Remuxer {
     fn video(&mut self, msg: &MediaMessage) -> Result<Option<EsFrame>, RemuxError> {
         let (tag, header_len) = VideoTagHeader::parse(&msg.payload)?;
         if tag.multitrack.is_some() {
-            return Err(RemuxError::Multitrack);
+            // E-RTMP v2 multitrack: the default track (0) is the one remuxed;
+            // the other renditions are not part of this output.
+            let Some((_, tracks)) = Tracks::of_video(&msg.payload)? else {
+                return Err(RemuxError::Multitrack);
+            };
+            for track in tracks {
+                let track = track?;
+                if track.track_id != 0 {
+                    continue;
+                }
+                let Some(payload) = single_track_video(tag.frame_type, tag.payload_type(), &track)
+                else {
+                    return Ok(None);
+                };
+                return self.video(&MediaMessage::new(MediaKind::Video, msg.timestamp, payload));
+            }
+            return Ok(None);
         }
         let codec = match tag.codec() {
             FlvVideo::Avc => VideoCodec::H264,
@@ -209,8 +226,22 @@ impl Remuxer {
 
     fn audio(&mut self, msg: &MediaMessage) -> Result<Option<EsFrame>, RemuxError> {
         let (tag, header_len) = AudioTagHeader::parse(&msg.payload)?;
-        if tag.multitrack.is_some() {
-            return Err(RemuxError::Multitrack);
+        if let Some((_, inner)) = tag.multitrack {
+            // As for video: track 0 only.
+            let Some((_, tracks)) = Tracks::of_audio(&msg.payload)? else {
+                return Err(RemuxError::Multitrack);
+            };
+            for track in tracks {
+                let track = track?;
+                if track.track_id != 0 {
+                    continue;
+                }
+                let Some(payload) = single_track_audio(inner, &track) else {
+                    return Ok(None);
+                };
+                return self.audio(&MediaMessage::new(MediaKind::Audio, msg.timestamp, payload));
+            }
+            return Ok(None);
         }
         let body = msg.payload.slice(header_len.min(msg.payload.len())..);
         let coded = tag.aac_packet_type == Some(AacPacketType::Raw)
@@ -453,6 +484,51 @@ mod tests {
         full.extend(length_prefixed(&own));
         let f = r.push(&msg(MediaKind::Video, 1080, full)).unwrap().unwrap();
         assert_eq!(f.data.to_vec(), annexb_of(&[&[0x09, 0xF0], SPS, PPS, idr]));
+    }
+
+    /// An E-RTMP v2 OneTrack multitrack avc1 message for `track`: `packet`
+    /// 0 (sequence start) or 1 (coded frames, `body` with its SI24 first).
+    fn track_message(track: u8, key: bool, packet: u8, body: &[u8]) -> Vec<u8> {
+        let frame_type = if key { 1 } else { 2 };
+        let mut m = vec![0x80 | (frame_type << 4) | 6, packet];
+        m.extend_from_slice(b"avc1");
+        m.push(track);
+        m.extend_from_slice(body);
+        m
+    }
+
+    #[test]
+    fn multitrack_remuxes_the_default_track_only() {
+        let mut r = Remuxer::new();
+        let record = &avc_header()[5..];
+        // Track 1's header first: it configures nothing.
+        let other = track_message(1, true, 0, &[1, 0x42, 0, 0x1e, 0xff, 0xe0, 0]);
+        assert_eq!(r.push(&msg(MediaKind::Video, 0, other)), Ok(None));
+        assert_eq!(r.streams().video, None);
+        let header = track_message(0, true, 0, record);
+        assert_eq!(r.push(&msg(MediaKind::Video, 0, header)), Ok(None));
+        assert_eq!(r.streams().video, Some(VideoCodec::H264));
+
+        let idr: &[u8] = &[0x65, 7, 7];
+        let mut coded = vec![0, 0, 40];
+        coded.extend(length_prefixed(&[idr]));
+        let f = r
+            .push(&msg(
+                MediaKind::Video,
+                1000,
+                track_message(0, true, 1, &coded),
+            ))
+            .unwrap()
+            .expect("track 0 is remuxed");
+        assert!(f.keyframe);
+        assert_eq!(f.pts - f.dts, 40 * 90, "composition time inside the track");
+        assert_eq!(f.data.to_vec(), annexb_of(&[&[0x09, 0xF0], SPS, PPS, idr]));
+        let skipped = r.push(&msg(
+            MediaKind::Video,
+            1000,
+            track_message(1, true, 1, &coded),
+        ));
+        assert_eq!(skipped, Ok(None), "track 1 is not");
     }
 
     /// The pieces concatenate to exactly what the codecs module's copying

@@ -13,6 +13,7 @@
 
 mod audio;
 mod error;
+mod multitrack;
 mod reader;
 mod scanner;
 mod tag;
@@ -21,6 +22,10 @@ mod writer;
 
 pub use audio::{AacPacketType, AudioPacketType, AudioTagHeader, SoundFormat};
 pub use error::FlvError;
+pub use multitrack::{
+    legacy_audio, legacy_video, single_track_audio, single_track_video, TrackData, Tracks,
+    MAX_TRACKS_PER_MESSAGE,
+};
 pub use reader::{FlvHeader, FlvReader, Tag, MAX_HEADER_LEN};
 pub use scanner::{ScannedTag, TagScanner, BODY_START_LEN};
 pub use tag::{TagHeader, TagType, MAX_TAG_DATA_SIZE, TAG_HEADER_LEN};
