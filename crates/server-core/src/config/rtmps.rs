@@ -9,14 +9,15 @@ use std::collections::HashMap;
 
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
-use super::values::{bad, endpoints, on_off, text};
+use super::values::{endpoints, on_off, text};
 
 /// `rtmps { }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtmpsConfig {
     /// `enabled` (default off): bind the TLS listeners.
     pub enabled: bool,
-    /// `listen` (default none, as SRS: a bare port means `0.0.0.0:PORT`;
+    /// `listen` (default none, as SRS: `enabled on` alone binds nothing,
+    /// which the start-up log says; a bare port means `0.0.0.0:PORT`;
     /// SRS's full.conf suggests 1443).
     pub listen: Vec<SocketAddr>,
     /// `key`: the PEM private key (default `./conf/server.key`, as SRS).
@@ -49,7 +50,6 @@ impl RtmpsConfig {
 pub(super) fn rtmps(dirs: &[Directive]) -> Result<RtmpsConfig, ConfigError> {
     let mut c = RtmpsConfig::srs_default();
     let mut seen: HashMap<&str, &Directive> = HashMap::new();
-    let mut enabled_at = None;
     for d in dirs {
         if let Some(first) = seen.insert(d.name.as_str(), d) {
             return Err(d.error(ConfigErrorKind::Duplicate {
@@ -58,19 +58,13 @@ pub(super) fn rtmps(dirs: &[Directive]) -> Result<RtmpsConfig, ConfigError> {
             }));
         }
         match d.name.as_str() {
-            "enabled" => {
-                c.enabled = on_off(d)?;
-                enabled_at = Some(d);
-            }
+            "enabled" => c.enabled = on_off(d)?,
             "listen" => c.listen = endpoints(d)?,
             "key" => c.key = text(d)?.into(),
             "cert" => c.cert = text(d)?.into(),
             "upstream_ca" => c.upstream_ca = Some(text(d)?.into()),
             _ => return Err(d.error(ConfigErrorKind::UnknownDirective(d.name.clone()))),
         }
-    }
-    if let (true, Some(at)) = (c.enabled && c.listen.is_empty(), enabled_at) {
-        return Err(bad(at, "on", "a listen directive too (SRS suggests 1443)"));
     }
     Ok(c)
 }
@@ -110,10 +104,9 @@ mod tests {
     }
 
     #[test]
-    fn refuses_unknown_duplicate_and_portless() {
+    fn refuses_unknown_and_duplicate_directives() {
         assert!(parse_str("t.conf", "rtmps { unknown on; }").is_err());
         assert!(parse_str("t.conf", "rtmps { listen 1; listen 2; }").is_err());
-        let e = parse_str("t.conf", "rtmps { enabled on; }").unwrap_err();
-        assert!(e.to_string().contains("listen"), "{e}");
+        assert!(parse_str("t.conf", "rtmps { enabled maybe; }").is_err());
     }
 }

@@ -71,6 +71,9 @@ impl RtmpsState {
     /// Reads the files `config` names, before the server starts.
     pub fn load_at_start(&self, config: &Config) -> Result<(), TlsFileError> {
         let c = &config.rtmps;
+        if c.enabled && c.listen.is_empty() {
+            warn!("rtmps: enabled with no listen address: no RTMPS listener (SRS suggests listen 1443)");
+        }
         if c.enabled {
             let cert = certs::read_at_start(&c.cert)?;
             let key = certs::read_at_start(&c.key)?;
