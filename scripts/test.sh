@@ -31,6 +31,9 @@ command -v rtmpdump >/dev/null || need_pkgs+=(rtmpdump)
 # promtool (Debian's prometheus package) checks /metrics (crates/server-tokio/tests/metrics.rs).
 command -v promtool >/dev/null || need_pkgs+=(prometheus)
 command -v curl >/dev/null || need_pkgs+=(curl ca-certificates)
+# The rtmp-client C examples are built with gcc; its C ABI runs under valgrind.
+command -v gcc >/dev/null || need_pkgs+=(gcc libc6-dev)
+command -v valgrind >/dev/null || need_pkgs+=(valgrind)
 command -v gst-launch-1.0 >/dev/null || need_pkgs+=(gstreamer1.0-tools gstreamer1.0-plugins-base
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)
 # hls.js in headless Chromium (crates/server-tokio/tests/browser.rs).

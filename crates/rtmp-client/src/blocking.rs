@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rtmp_proto::handshake::ClientMode;
-use rtmp_proto::url::RtmpUrl;
+use rtmp_proto::url::{RtmpUrl, RtmpUrlError};
 
 use crate::core::{ClientCore, Want};
 use crate::error::{ClientError, Result};
@@ -47,6 +47,10 @@ impl Client {
     /// A client for `url` with `options`.
     pub fn with_options(url: &str, options: ClientOptions) -> Result<Self> {
         let url = RtmpUrl::parse(url)?;
+        if url.tls {
+            // rtmps:// needs a TLS stack; the C library stays without one.
+            return Err(ClientError::Url(RtmpUrlError::Scheme));
+        }
         Ok(Self {
             core: ClientCore::new(url, options),
             stream: None,

@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
         fclose(out);
         return 1;
     }
-    int rc = rtmp_client_set_timeout(client, 5000, 5000);
+    int rc = rtmp_client_set_timeout(client, 3000, 3000);
     if (rc == RTMP_CLIENT_OK) rc = rtmp_client_play_stream(client);
     if (rc != RTMP_CLIENT_OK) {
         fprintf(stderr, "play: %d %s\n", rc, rtmp_client_last_error());
@@ -63,7 +63,9 @@ int main(int argc, char **argv) {
         uint32_t ts, size;
         const uint8_t *data;
         rc = rtmp_client_read_packet(client, &type, &ts, &data, &size);
-        if (rc == RTMP_CLIENT_ECLOSED) {
+        /* The server hung up, or the stream went quiet for the receive
+         * timeout after it had played (its publisher stopped): done. */
+        if (rc == RTMP_CLIENT_ECLOSED || (rc == RTMP_CLIENT_ETIMEOUT && tags > 0)) {
             rc = RTMP_CLIENT_OK;
             break;
         }

@@ -1,0 +1,300 @@
+//! The rtmp-client library against the real server, as its users see it:
+//! the C examples compiled with gcc against the static and shared library
+//! and the generated header, publishing and recording; the Rust API playing
+//! with metadata; the C ABI's create/destroy path under valgrind.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use support::*;
+
+/// `crates/rtmp-client`.
+fn client_crate() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rtmp-client")
+}
+
+/// Where cargo put `librtmp_client.a` / `.so` for this build: beside this
+/// test binary (`target/<profile>/deps`), as rtmp-client is a dev-dependency.
+fn library_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let deps = exe.parent()?.to_path_buf();
+    [deps.clone(), deps.parent()?.to_path_buf()]
+        .into_iter()
+        .find(|d| d.join("librtmp_client.a").exists() && d.join("librtmp_client.so").exists())
+}
+
+/// Compiles `source` with gcc against the library: statically when
+/// `static_link`, else against the .so (found at run time through rpath).
+fn compile_c(source: &Path, out: &Path, lib: &Path, static_link: bool) {
+    let mut cmd = Command::new("gcc");
+    cmd.args([
+        "-std=c99",
+        "-D_POSIX_C_SOURCE=200809L",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-g",
+    ])
+    .arg("-I")
+    .arg(client_crate().join("include"))
+    .arg("-o")
+    .arg(out)
+    .arg(source);
+    if static_link {
+        cmd.arg(lib.join("librtmp_client.a"))
+            .args(["-lpthread", "-ldl", "-lm"]);
+    } else {
+        cmd.arg(format!("-L{}", lib.display()))
+            .arg(format!("-Wl,-rpath,{}", lib.display()))
+            .arg("-lrtmp_client");
+    }
+    let (ok, out_text, err) = run(&mut cmd, Duration::from_secs(120));
+    assert!(ok, "gcc {}: {out_text}{err}", source.display());
+}
+
+/// A 3 s H.264 + AAC FLV made by ffmpeg (2 key frames a second).
+fn short_flv(dir: &Path) -> PathBuf {
+    let path = dir.join("in.flv");
+    let (ok, _, err) = run(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg("testsrc2=size=320x240:rate=25")
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+            .args([
+                "-t", "3", "-c:v", "libx264", "-preset", "veryfast", "-g", "12",
+            ])
+            .args([
+                "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv",
+            ])
+            .arg(&path),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "ffmpeg: {err}");
+    path
+}
+
+/// Codec names and frame counts of a file, from ffprobe.
+fn probe(file: &Path) -> String {
+    let (_, out, err) = run(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-show_entries"])
+            .args(["stream=codec_name,nb_read_frames", "-of", "compact"])
+            .arg(file),
+        Duration::from_secs(30),
+    );
+    format!("{out}{err}")
+}
+
+fn frames(probe: &str, codec: &str) -> u64 {
+    probe
+        .lines()
+        .find(|l| l.contains(&format!("codec_name={codec}")))
+        .and_then(|l| l.rsplit("nb_read_frames=").next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
+}
+
+fn finish(child: Child, limit: Duration) -> (bool, String) {
+    let pid = child.id();
+    let waiter = std::thread::spawn(move || child.wait_with_output());
+    let start = std::time::Instant::now();
+    while !waiter.is_finished() && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !waiter.is_finished() {
+        // Our own child, by pid.
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
+    let out = waiter.join().expect("join").expect("wait");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn c_examples_publish_to_the_server_and_record_what_ffmpeg_also_plays() {
+    if !have("gcc") || !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let Some(lib) = library_dir() else {
+        panic!("librtmp_client.a/.so not found beside the test binary");
+    };
+    let dir = TempDir::new("client-c");
+    let publish = dir.path().join("publish_flv");
+    let play = dir.path().join("play_flv");
+    compile_c(
+        &client_crate().join("examples/c/publish_flv.c"),
+        &publish,
+        &lib,
+        true,
+    );
+    compile_c(
+        &client_crate().join("examples/c/play_flv.c"),
+        &play,
+        &lib,
+        false,
+    );
+    let input = short_flv(dir.path());
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rtmp-server"));
+    let server = ServerProcess::start(&bin);
+    let url = server.rtmp_url("clib");
+
+    // Players first (each waits for the stream), then the C publisher.
+    let recorded = dir.path().join("c_play.flv");
+    let c_player = spawn(Command::new(&play).arg(&url).arg(&recorded).arg("6"));
+    let by_ffmpeg = dir.path().join("ffmpeg_play.flv");
+    let ffmpeg = spawn(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-rw_timeout", "8000000", "-i"])
+            .arg(&url)
+            .args(["-t", "2.5", "-c", "copy", "-f", "flv"])
+            .arg(&by_ffmpeg),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, log) = finish(
+        spawn(Command::new(&publish).arg(&input).arg(format!("{url}?k=v"))),
+        Duration::from_secs(20),
+    );
+    assert!(ok, "C publisher failed: {log}");
+    assert!(log.contains("published"), "{log}");
+
+    let (ok, log) = finish(ffmpeg, Duration::from_secs(15));
+    assert!(
+        ok,
+        "ffmpeg could not play what the C example published: {log}"
+    );
+    let p = probe(&by_ffmpeg);
+    assert!(frames(&p, "h264") >= 25, "ffmpeg's copy: {p}");
+    assert!(frames(&p, "aac") >= 25, "ffmpeg's copy: {p}");
+
+    let (ok, log) = finish(c_player, Duration::from_secs(15));
+    assert!(ok, "C player failed: {log}");
+    let p = probe(&recorded);
+    // The whole 3 s (75 frames) went by while it played.
+    assert!(frames(&p, "h264") >= 60, "C recording: {p}\n{log}");
+    assert!(frames(&p, "aac") >= 60, "C recording: {p}\n{log}");
+}
+
+#[test]
+fn rust_client_publishes_a_file_and_plays_it_with_metadata() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let dir = TempDir::new("client-rust");
+    let input = short_flv(dir.path());
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rtmp-server"));
+    let server = ServerProcess::start(&bin);
+    let url = server.rtmp_url("rlib");
+
+    let player_url = url.clone();
+    let player = std::thread::spawn(move || {
+        let mut client = rtmp_client::Client::new(&player_url).expect("url");
+        client.play().expect("play");
+        let mut metadata = None;
+        let (mut audio, mut video) = (0, 0);
+        while let Some(packet) = client.packets().next() {
+            let packet = packet.expect("packet");
+            match packet.tag_type {
+                media_core::flv::TagType::Audio => audio += 1,
+                media_core::flv::TagType::Video => video += 1,
+                _ => metadata = metadata.or(packet.metadata()),
+            }
+            if video >= 60 {
+                break;
+            }
+        }
+        client.close().expect("close");
+        (metadata, audio, video)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let mut publisher = rtmp_client::Client::new(&url).expect("url");
+    publisher.publish().expect("publish");
+    let data = std::fs::read(&input).unwrap();
+    let start = std::time::Instant::now();
+    for tag in media_core::flv::FlvReader::new(data).unwrap() {
+        let tag = tag.unwrap();
+        let due = Duration::from_millis(u64::from(tag.timestamp));
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        publisher
+            .write_packet(&rtmp_client::Packet::new(
+                tag.tag_type,
+                tag.timestamp,
+                tag.body,
+            ))
+            .expect("write");
+    }
+    let (metadata, audio, video) = player.join().expect("player");
+    publisher.close().expect("close");
+    let metadata = format!("{metadata:?}");
+    assert!(
+        metadata.contains("width") && metadata.contains("320"),
+        "{metadata}"
+    );
+    assert!(audio >= 50 && video >= 60, "audio {audio} video {video}");
+}
+
+#[test]
+fn c_abi_create_destroy_has_no_definite_leaks_under_valgrind() {
+    if !have("gcc") {
+        return;
+    }
+    let valgrind_ok = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !valgrind_ok {
+        eprintln!("NOTICE: valgrind not installed (scripts/test.sh installs it); skipping");
+        return;
+    }
+    let Some(lib) = library_dir() else {
+        panic!("librtmp_client.a not found beside the test binary");
+    };
+    let dir = TempDir::new("client-valgrind");
+    let harness = dir.path().join("create_destroy");
+    compile_c(
+        &client_crate().join("tests/c/create_destroy.c"),
+        &harness,
+        &lib,
+        true,
+    );
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rtmp-server"));
+    let server = ServerProcess::start(&bin);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (ok, out, err) = run(
+        Command::new("valgrind")
+            .args(["--leak-check=full", "--errors-for-leak-kinds=definite"])
+            .args(["--error-exitcode=99", "--quiet"])
+            .arg(&harness)
+            .arg(format!("rtmp://127.0.0.1:{closed}/live/none"))
+            .arg(server.rtmp_url("valgrind")),
+        Duration::from_secs(120),
+    );
+    assert!(
+        ok && out.contains("create/destroy ok"),
+        "valgrind found leaks or errors:\n{out}\n{err}"
+    );
+    assert!(!err.contains("definitely lost"), "{err}");
+}
