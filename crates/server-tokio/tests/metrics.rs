@@ -277,6 +277,44 @@ fn metrics_follow_the_api_while_a_stream_runs() {
         // on_hls follows a segment written; the stream's HLS series counts it.
         let (_, m) = scrape(exporter);
         assert!(get(&m, &stream_key("srs_stream_hls_segments_total", "m1")) >= 1.0);
+        // The same failures, on the stream's own hook series (within the
+        // per-stream cap): only m1's events called hooks here.
+        let stream_failed = get(&m, &stream_key("srs_stream_hook_failures_total", "m1"));
+        let stream_calls = get(&m, &stream_key("srs_stream_hook_calls_total", "m1"));
+        assert!(stream_failed >= 1.0, "{stream_failed} failures for m1");
+        assert!(stream_calls >= stream_failed);
+        assert!(
+            stream_calls <= get(&m, &plain("srs_hook_calls_total")),
+            "a stream made more calls than the server"
+        );
+        assert!(
+            get(
+                &m,
+                &stream_key("srs_stream_hook_latency_seconds_total", "m1")
+            ) >= 0.0
+        );
+
+        // SRS's srs_clients_errs_total: a connection that ends in an error
+        // (a C0 that is no RTMP version) counts; one the peer closes does not.
+        let errs = get(&m, &plain("srs_clients_errs_total"));
+        {
+            use std::io::Write;
+            let mut clean = std::net::TcpStream::connect(server.rtmp).expect("connect");
+            clean.write_all(&[3]).expect("write");
+            let mut bad = std::net::TcpStream::connect(server.rtmp).expect("connect");
+            bad.write_all(b"GET / HTTP/1.1\r\n\r\n").expect("write");
+        }
+        let counted = wait_for(Duration::from_secs(10), || {
+            let (_, m) = scrape(exporter);
+            let now = get(&m, &plain("srs_clients_errs_total"));
+            (now > errs).then_some(now)
+        });
+        assert_eq!(
+            counted,
+            Some(errs + 1.0),
+            "only the bad handshake is an error; log:\n{}",
+            server.log_text()
+        );
         assert!(get(&m, &stream_key("srs_stream_dropped_frames_total", "m1")) >= 0.0);
 
         // Only /metrics is served there.

@@ -26,6 +26,7 @@ mod answer;
 mod body;
 mod client;
 mod hls;
+mod stream_stats;
 mod tls;
 mod url;
 
@@ -348,6 +349,8 @@ struct Inner {
     calls: AtomicU64,
     failed: AtomicU64,
     latency_us: AtomicU64,
+    /// The same, per stream (events of a stream: not connect/close).
+    per_stream: stream_stats::StreamHookStats,
     /// Background work waiting behind a running event, by chain (a client).
     chains: Mutex<HashMap<String, VecDeque<BoxFuture<'static, ()>>>>,
 }
@@ -388,6 +391,7 @@ impl Hooks {
                 calls: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
                 latency_us: AtomicU64::new(0),
+                per_stream: Default::default(),
                 chains: Mutex::new(HashMap::new()),
             }),
         }
@@ -422,6 +426,19 @@ impl Hooks {
         }
     }
 
+    /// [`call_stats`](Self::call_stats) per stream, for the streams whose
+    /// events (publish, play, unpublish, stop, HLS, DVR) called hooks;
+    /// bounded (see `stream_stats`).
+    pub fn stream_call_stats(&self) -> HashMap<StreamKey, HookCallStats> {
+        self.inner.per_stream.snapshot()
+    }
+
+    /// Forgets the per-stream figures of streams `keep` says no to (the
+    /// exporter drops those the hub no longer has).
+    pub fn retain_stream_stats(&self, keep: impl FnMut(&StreamKey) -> bool) {
+        self.inner.per_stream.retain(keep)
+    }
+
     /// Runs a deciding event's URLs in order; the first refusal stops the
     /// chain and refuses. Allows when hooks are off or the event has no URL.
     pub async fn check(
@@ -434,10 +451,17 @@ impl Hooks {
         }
         let body = json_body(event, &self.inner.ids);
         let action = event.action();
+        let stream = stream_of(event.request());
         for url in event.urls(config) {
             match self
                 .inner
-                .post(&self.inner.deciding, url, &body, config.timeout)
+                .post(
+                    &self.inner.deciding,
+                    url,
+                    &body,
+                    config.timeout,
+                    stream.as_ref(),
+                )
                 .await
             {
                 Ok(()) => {
@@ -478,6 +502,7 @@ impl Hooks {
         let stop_on_failure = matches!(event, HookEvent::Hls { .. } | HookEvent::Dvr { .. });
         let action = event.action();
         let client = event.request().client_id.clone();
+        let stream = stream_of(event.request());
         let chain = match event {
             HookEvent::Hls { .. } => format!("{client}/hls"),
             _ => client.clone(),
@@ -486,7 +511,10 @@ impl Hooks {
         self.inner.submit(chain, async move {
             let _ticket = ticket;
             for url in &urls {
-                match inner.post(&inner.notifying, url, &body, timeout).await {
+                match inner
+                    .post(&inner.notifying, url, &body, timeout, stream.as_ref())
+                    .await
+                {
                     Ok(()) => debug!(action, url = %name(url), %client, "hook called"),
                     Err(e) => {
                         warn!(action, url = %name(url), %client, "hook failed (ignored): {e}");
@@ -602,6 +630,15 @@ impl Hooks {
 }
 
 /// A URL as logs and refusals name it: without its query.
+/// The stream a hook event is about; `None` for connect and close.
+fn stream_of(req: &HookRequest) -> Option<StreamKey> {
+    (!req.stream.is_empty()).then(|| StreamKey {
+        vhost: req.vhost.clone(),
+        app: req.app.clone(),
+        stream: req.stream.clone(),
+    })
+}
+
 fn name(url: &str) -> String {
     HookUrl::parse(url).map_or_else(|_| url::redact(url).to_owned(), |u| u.redacted())
 }
@@ -684,6 +721,7 @@ impl Inner {
         url: &str,
         body: &str,
         timeout: Duration,
+        stream: Option<&StreamKey>,
     ) -> Result<(), CallError> {
         let started = self.rt.now();
         let result = async {
@@ -708,6 +746,9 @@ impl Inner {
         }
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.latency_us.fetch_add(us, Ordering::Relaxed);
+        if let Some(key) = stream {
+            self.per_stream.record(key, result.is_err(), took);
+        }
         result
     }
 

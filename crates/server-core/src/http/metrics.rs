@@ -11,21 +11,24 @@
 //! summaries API's `srs_send_bytes`/`srs_recv_bytes`, so they fall when a client
 //! leaves, as SRS's do), `srs_streams` (streams being published), `srs_clients`
 //! (connected clients), `srs_clients_total` (clients ever connected; typed
-//! gauge, see [`render`]). Not here
-//! yet: `srs_clients_errs_total` (no count of clients that ended in error is
-//! kept). `srs_node_uname_info` carries uname(2)'s five fields as labels.
+//! gauge, see [`render`]), `srs_clients_errs_total` (RTMP connections that
+//! ended in an error, as SRS's `on_disconnect` counts them; closes by the
+//! peer or by a kick are not errors). `srs_node_uname_info` carries uname(2)'s five fields as labels.
 //!
 //! Per stream, which SRS lacks (labels `vhost`, `app`, `stream`):
 //! `srs_stream_clients`, `srs_stream_players`, `srs_stream_publishing`,
 //! `srs_stream_receive_bytes_total`, `srs_stream_send_bytes` (bytes sent to the
 //! players connected now), `srs_stream_receive_kbps`, `srs_stream_send_kbps`,
-//! `srs_stream_frames_total`. Every value is the streams API's
-//! (`/api/v1/streams`, built by the same [`json::stream`]).
+//! `srs_stream_frames_total` are the streams API's (`/api/v1/streams`,
+//! built by the same [`json::stream`]); `srs_stream_hook_calls_total`,
+//! `srs_stream_hook_failures_total` and `srs_stream_hook_latency_seconds_total`
+//! count the HTTP hooks of the stream's events.
 //!
 //! Label cardinality is bounded: the [`MAX_STREAM_SERIES`] oldest streams (by
 //! id) get their own series; the rest are summed into one series labelled
 //! [`OTHER`], and `srs_stream_others` says how many that holds.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -41,6 +44,7 @@ use prometheus_client::registry::Registry;
 use super::api::{json, system};
 use super::reply::{self, Reply};
 use crate::context::ServerCtx;
+use crate::hub::StreamKey;
 
 /// Streams that get series of their own; the rest share one (see the module doc).
 pub const MAX_STREAM_SERIES: usize = 100;
@@ -73,12 +77,20 @@ pub(crate) struct StreamFigures {
     pub(crate) frames: u64,
     pub(crate) dropped: u64,
     pub(crate) hls_segments: u64,
+    pub(crate) hook_calls: u64,
+    pub(crate) hook_failures: u64,
+    pub(crate) hook_latency_us: u64,
 }
 
 impl StreamFigures {
-    fn of(s: &json::Stream, stats: &crate::hub::SourceStats) -> Self {
+    fn of(
+        s: &json::Stream,
+        stats: &crate::hub::SourceStats,
+        hooks: Option<&crate::hooks::HookCallStats>,
+    ) -> Self {
         let clients = s.clients as u64;
         let publishing = u64::from(s.publish.active);
+        let hooks = hooks.copied().unwrap_or_default();
         Self {
             clients,
             players: clients.saturating_sub(publishing),
@@ -90,6 +102,9 @@ impl StreamFigures {
             frames: s.frames,
             dropped: stats.dropped.load(Ordering::Relaxed),
             hls_segments: stats.hls_segments.load(Ordering::Relaxed),
+            hook_calls: hooks.calls,
+            hook_failures: hooks.failed,
+            hook_latency_us: u64::try_from(hooks.latency.as_micros()).unwrap_or(u64::MAX),
         }
     }
 
@@ -104,6 +119,9 @@ impl StreamFigures {
         self.frames = self.frames.saturating_add(o.frames);
         self.dropped = self.dropped.saturating_add(o.dropped);
         self.hls_segments = self.hls_segments.saturating_add(o.hls_segments);
+        self.hook_calls = self.hook_calls.saturating_add(o.hook_calls);
+        self.hook_failures = self.hook_failures.saturating_add(o.hook_failures);
+        self.hook_latency_us = self.hook_latency_us.saturating_add(o.hook_latency_us);
     }
 }
 
@@ -116,14 +134,24 @@ pub(crate) type StreamSeries = (
     Option<(StreamFigures, u64)>,
 );
 
-/// A stream's row, from the streams API's object and the source's counters.
-fn row(s: &json::Stream, stats: &crate::hub::SourceStats) -> StreamRow {
+/// A stream's row, from the streams API's object, the source's counters and
+/// its hook calls.
+fn row(
+    s: &json::Stream,
+    stats: &crate::hub::SourceStats,
+    hooks: &HashMap<StreamKey, crate::hooks::HookCallStats>,
+) -> StreamRow {
     let labels = StreamLabels {
         vhost: s.vhost.clone(),
         app: s.app.clone(),
         stream: s.name.clone(),
     };
-    (s.id, labels, StreamFigures::of(s, stats))
+    let key = StreamKey {
+        vhost: s.vhost.clone(),
+        app: s.app.clone(),
+        stream: s.name.clone(),
+    };
+    (s.id, labels, StreamFigures::of(s, stats, hooks.get(&key)))
 }
 
 /// The per-stream series: at most `cap` streams with their own labels (the
@@ -265,12 +293,29 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
         "Clients ever connected",
         to_i64(ctx.hub.clients_total()),
     );
+    counter(
+        &mut registry,
+        "srs_clients_errs",
+        "Client connections that ended in an error (i/o, protocol, timeout, over budget)",
+        ctx.hub.clients_errs(),
+    );
 
+    // Hook figures of streams the hub no longer has are forgotten here.
+    let live: HashSet<StreamKey> = streams
+        .iter()
+        .map(|s| StreamKey {
+            vhost: s.vhost.clone(),
+            app: s.app.clone(),
+            stream: s.name.clone(),
+        })
+        .collect();
+    ctx.hooks.retain_stream_stats(|k| live.contains(k));
+    let hook_stats = ctx.hooks.stream_call_stats();
     let (own, others) = stream_series(
         streams
             .iter()
             .zip(&sources)
-            .map(|(s, source)| row(s, &source.stats))
+            .map(|(s, source)| row(s, &source.stats, &hook_stats))
             .collect(),
         MAX_STREAM_SERIES,
     );
@@ -326,7 +371,17 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
         }
         registry.register(name, help, family);
     }
-    let counters: [(&str, &str, Pick); 4] = [
+    let counters: [(&str, &str, Pick); 6] = [
+        (
+            "srs_stream_hook_calls",
+            "HTTP hook calls for the stream's events (publish, play, unpublish, stop, HLS, DVR)",
+            |f| f.hook_calls,
+        ),
+        (
+            "srs_stream_hook_failures",
+            "The stream's hook calls refused, unreachable, timed out or answered badly",
+            |f| f.hook_failures,
+        ),
         (
             "srs_stream_dropped_frames",
             "Messages skipped for consumers too slow to keep up (players, HLS, DVR, forwards)",
@@ -353,6 +408,17 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
         }
         registry.register(name, help, family);
     }
+    let latency = Family::<StreamLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
+    for (labels, f) in &series {
+        latency
+            .get_or_create(labels)
+            .inc_by(f.hook_latency_us as f64 / 1e6);
+    }
+    registry.register(
+        "srs_stream_hook_latency_seconds",
+        "Time the stream's hook calls took, summed (divide by srs_stream_hook_calls_total for the mean)",
+        latency,
+    );
     let hooks = ctx.hooks.call_stats();
     counter(
         &mut registry,
@@ -382,12 +448,8 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
     // Supervised ffmpeg (ingest, transcode; not in SRS).
     let processes = Family::<Vec<(&str, String)>, Gauge>::default();
     for p in ctx.processes.list(ctx.rt.now()) {
-        let kind = serde_json::to_value(p.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
-        let state = serde_json::to_value(p.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
+        let kind = serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let state = serde_json::to_value(p.state).ok().and_then(|v| v.as_str().map(str::to_owned));
         processes
             .get_or_create(&vec![
                 ("kind", kind.unwrap_or_default()),
@@ -467,6 +529,9 @@ mod tests {
             frames: 10 * id,
             dropped: id,
             hls_segments: 3 * id,
+            hook_calls: 2 * id,
+            hook_failures: id,
+            hook_latency_us: 1000 * id,
         };
         (id, labels, figures)
     }
@@ -501,6 +566,9 @@ mod tests {
                 frames: 120,
                 dropped: 12,
                 hls_segments: 36,
+                hook_calls: 24,
+                hook_failures: 12,
+                hook_latency_us: 12_000,
             }
         );
     }
