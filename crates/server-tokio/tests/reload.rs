@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use support::{
     each_server, have, http, media, run, segments, test_config, wait_for, Answer, HookServer,
-    Media, Publisher, ServerProcess,
+    Media, Publisher, ServerProcess, TestClient,
 };
 
 /// Sends SIGHUP to the server.
@@ -622,5 +622,91 @@ fn srs_environment_overrides_are_read_with_the_file() {
             "{err}"
         );
         assert!(check("3").0);
+    });
+}
+
+#[test]
+fn a_vhost_added_by_reload_applies_to_new_sessions() {
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let addr = server.rtmp;
+        let tc_url = format!("rtmp://{addr}/live?vhost=added.example");
+        let publish = |stream: &str| {
+            let mut c = TestClient::connect_with(addr, "live", &tc_url, Vec::new());
+            assert_eq!(c.connect_answer(), Ok(()));
+            let (code, description) = c.request(true, stream);
+            (c, code, description)
+        };
+        // Unknown yet: the default vhost serves it.
+        let (mut before, code, description) = publish("early");
+        assert_eq!(code, "NetStream.Publish.Start", "{description}");
+
+        let added = test_config(server.dir.path(), "", "").replacen(
+            "vhost __defaultVhost__ {",
+            "vhost added.example {\n    security {\n        enabled on;\n        deny publish all;\n    }\n}\nvhost __defaultVhost__ {",
+            1,
+        );
+        reload_with(&server, &added, 1);
+        assert!(
+            server.log_text().contains("added.example"),
+            "the diff names the new vhost:\n{}",
+            server.log_text()
+        );
+        // A new session on it gets its settings: publishing is denied.
+        let (_, code, _) = publish("late");
+        assert_ne!(
+            code, "NetStream.Publish.Start",
+            "the new vhost's security was not applied"
+        );
+        // The session started before goes on, and the default vhost still takes publishers.
+        assert!(
+            !before.closed_by_server(Duration::from_millis(500)),
+            "the earlier publisher was cut"
+        );
+        let mut other = TestClient::connect(addr, "live");
+        let (code, description) = other.request(true, "default");
+        assert_eq!(code, "NetStream.Publish.Start", "{description}");
+    });
+}
+
+#[test]
+fn moving_the_http_server_port_keeps_its_flv_players() {
+    if !have("ffmpeg") {
+        return;
+    }
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let _publisher = Publisher::start(&media(Media::AvcAac), &server.rtmp_url("hp"), true);
+        let recording = server.dir.path().join("hp.flv");
+        let mut player = Player::start(&server.http_url("/live/hp.flv"), &recording, 60);
+        assert!(
+            grows(&recording, 50_000, Duration::from_secs(20)),
+            "the HTTP-FLV player records nothing; log:\n{}",
+            server.log_text()
+        );
+
+        let port = free_port();
+        let moved = test_config(server.dir.path(), "", "").replacen(
+            "http_server {\n    enabled on;\n    listen 127.0.0.1:0;",
+            &format!("http_server {{\n    enabled on;\n    listen 127.0.0.1:{port};"),
+            1,
+        );
+        reload_with(&server, &moved, 1);
+        let new_http: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        // The new port serves; the old one refuses new connections.
+        let (status, _, _) = http("GET", new_http, "/live/hp.m3u8");
+        assert_eq!(status, 200, "log:\n{}", server.log_text());
+        assert!(
+            TcpStream::connect_timeout(&server.http, Duration::from_secs(2)).is_err(),
+            "the old HTTP port still accepts"
+        );
+        // The player connected through the old port is not cut.
+        let before = file_len(&recording);
+        assert!(player.running(), "the HTTP-FLV player was cut");
+        assert!(
+            grows(&recording, before + 50_000, Duration::from_secs(10)),
+            "the HTTP-FLV player stopped receiving; log:\n{}",
+            server.log_text()
+        );
     });
 }
