@@ -6,8 +6,11 @@
 #![warn(missing_docs)]
 
 pub mod aac;
+pub mod adts;
+pub mod annexb;
 pub mod avc;
 pub mod bits;
+pub mod config_record;
 pub mod flv;
 pub mod gop;
 pub mod hevc;
