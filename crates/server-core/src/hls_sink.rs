@@ -277,6 +277,11 @@ impl Sink {
                 continue;
             }
             if self.source.publisher().is_none() {
+                if items.capacity() > 0 {
+                    // Waiting for a republish: keep no room sized for media.
+                    items = Vec::new();
+                    self.pending.shrink_to_fit();
+                }
                 let since = *idle_since.get_or_insert(self.ctx.rt.now());
                 let idle = self.ctx.rt.now().saturating_sub(since);
                 // `hls_dispose`: after this long without a republish, the

@@ -211,7 +211,6 @@ impl Fanout {
     }
 
     /// Payload bytes the log holds (media it keeps for consumers and the GOP).
-    #[cfg(test)]
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -281,6 +280,11 @@ impl Fanout {
                 self.bytes = self.bytes.saturating_sub(f.msg.payload.len());
             }
             self.first_seq += 1;
+        }
+        // An emptied log (the stream ended and everyone read the news) does
+        // not keep room for a GOP of entries while it waits for a republish.
+        if self.entries.is_empty() && self.entries.capacity() > 64 {
+            self.entries = VecDeque::new();
         }
     }
 

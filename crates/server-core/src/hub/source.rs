@@ -269,6 +269,12 @@ impl Source {
         self.lock().publish_started_ms
     }
 
+    /// Payload bytes the source's log holds: the cached GOP and what its
+    /// consumers have yet to read (the issue 22 accounting).
+    pub fn log_bytes(&self) -> usize {
+        self.fanout().bytes()
+    }
+
     /// Live consumers (players and internal sinks such as HLS).
     pub fn consumer_count(&self) -> usize {
         self.fanout().consumers
