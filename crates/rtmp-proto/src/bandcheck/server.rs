@@ -56,7 +56,10 @@ pub struct ServerReport {
     pub start_ms: u64,
     /// When the report was sent.
     pub end_ms: u64,
-    /// The play phase: bytes the server sent.
+    /// The play phase: bytes the server sent, over the time from its start
+    /// until the client confirmed the end (`onSrsBandCheckStoppedPlayBytes`),
+    /// so bytes still in socket buffers when the phase ended count as late,
+    /// not as sent.
     pub play: Sample,
     /// The publish phase: bytes the server received.
     pub publish: Sample,
@@ -64,13 +67,31 @@ pub struct ServerReport {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    AwaitStartingPlay { deadline: u64 },
-    Play { pacer: Pacer, end_at: u64 },
-    AwaitStoppedPlay { deadline: u64 },
-    AwaitStartingPublish { deadline: u64 },
-    Publish { pacer: Pacer, end_at: u64 },
-    AwaitStoppedPublish { deadline: u64 },
-    AwaitFinal { deadline: u64 },
+    AwaitStartingPlay {
+        deadline: u64,
+    },
+    Play {
+        pacer: Pacer,
+        end_at: u64,
+    },
+    /// `start`: when the play phase began.
+    AwaitStoppedPlay {
+        deadline: u64,
+        start: u64,
+    },
+    AwaitStartingPublish {
+        deadline: u64,
+    },
+    Publish {
+        pacer: Pacer,
+        end_at: u64,
+    },
+    AwaitStoppedPublish {
+        deadline: u64,
+    },
+    AwaitFinal {
+        deadline: u64,
+    },
     Done,
 }
 
@@ -144,7 +165,14 @@ impl BandcheckServer {
                     end_at: now_ms.saturating_add(p.duration_ms),
                 };
             }
-            (State::AwaitStoppedPlay { .. }, PacketKind::StoppedPlay) => {
+            (State::AwaitStoppedPlay { start, .. }, PacketKind::StoppedPlay) => {
+                // The client answers once it has read up to our stop, so
+                // the phase's bytes took until now (less a trip) to arrive.
+                // Timed at our last write instead, the socket buffers'
+                // backlog would count as sent (what SRS reports): on a link
+                // slower than the limit the rate would be the buffer's.
+                self.play.duration_ms = now_ms.saturating_sub(start);
+                self.play.kbps = kbps(self.play.bytes, self.play.duration_ms);
                 self.out.push_back(packet(
                     PacketKind::StartPublish,
                     &[
@@ -202,7 +230,7 @@ impl BandcheckServer {
             State::Play { pacer, end_at } => Some(pacer.due_at().min(end_at)),
             State::Publish { end_at, .. } => Some(end_at),
             State::AwaitStartingPlay { deadline }
-            | State::AwaitStoppedPlay { deadline }
+            | State::AwaitStoppedPlay { deadline, .. }
             | State::AwaitStartingPublish { deadline }
             | State::AwaitStoppedPublish { deadline }
             | State::AwaitFinal { deadline } => Some(deadline),
@@ -217,7 +245,7 @@ impl BandcheckServer {
         self.advance(now_ms);
         let (deadline, waiting_for) = match self.state {
             State::AwaitStartingPlay { deadline } => (deadline, PacketKind::StartingPlay),
-            State::AwaitStoppedPlay { deadline } => (deadline, PacketKind::StoppedPlay),
+            State::AwaitStoppedPlay { deadline, .. } => (deadline, PacketKind::StoppedPlay),
             State::AwaitStartingPublish { deadline } => (deadline, PacketKind::StartingPublish),
             State::AwaitStoppedPublish { deadline } => (deadline, PacketKind::StoppedPublish),
             State::AwaitFinal { deadline } => {
@@ -278,8 +306,13 @@ impl BandcheckServer {
                 self.play = sample(&pacer, now_ms);
                 self.out
                     .push_back(stop_packet(PacketKind::StopPlay, &self.params, &self.play));
+                // The answer comes after what socket buffers still hold (on
+                // a link slower than the limit, seconds of it): more time
+                // than for other steps.
+                let wait = self.params.reply_timeout_ms + 2 * self.params.duration_ms;
                 self.state = State::AwaitStoppedPlay {
-                    deadline: now_ms.saturating_add(self.params.reply_timeout_ms),
+                    deadline: now_ms.saturating_add(wait),
+                    start: pacer.start_ms(),
                 };
             }
             State::Publish { end_at, .. } if now_ms >= end_at => self.end_publish(now_ms),
