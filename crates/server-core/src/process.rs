@@ -124,28 +124,49 @@ pub trait ChildProcess: Send {
 /// whatever it started. The backends add the death-signal hook (which
 /// needs `unsafe`, kept out of this crate) and spawn it.
 pub fn command(spec: &ProcessSpec) -> io::Result<std::process::Command> {
-    use std::process::Stdio;
     let mut cmd = std::process::Command::new(&spec.program);
-    cmd.args(&spec.args).stdin(Stdio::null());
-    match &spec.log {
-        ProcessLog::Discard => {
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        }
-        ProcessLog::File(path) => {
-            let file = open_log(path)?;
-            let err = file.try_clone()?;
-            cmd.stdout(Stdio::from(file)).stderr(Stdio::from(err));
-        }
-        ProcessLog::Capture => {
-            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        }
-    }
+    let io = stdio(&spec.log)?;
+    cmd.args(&spec.args)
+        .stdin(io.stdin)
+        .stdout(io.stdout)
+        .stderr(io.stderr);
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
     Ok(cmd)
+}
+
+/// A child's standard input, output and error.
+#[derive(Debug)]
+pub struct ChildStdio {
+    /// Always `/dev/null`: ffmpeg must not read the server's terminal.
+    pub stdin: std::process::Stdio,
+    /// As [`ProcessLog`] says.
+    pub stdout: std::process::Stdio,
+    /// As [`ProcessLog`] says.
+    pub stderr: std::process::Stdio,
+}
+
+/// The standard streams for `log` (what [`command`] sets; a backend whose
+/// command type does not keep a `std` command's streams sets them again).
+pub fn stdio(log: &ProcessLog) -> io::Result<ChildStdio> {
+    use std::process::Stdio;
+    let (stdout, stderr) = match log {
+        ProcessLog::Discard => (Stdio::null(), Stdio::null()),
+        ProcessLog::File(path) => {
+            let file = open_log(path)?;
+            let err = file.try_clone()?;
+            (Stdio::from(file), Stdio::from(err))
+        }
+        ProcessLog::Capture => (Stdio::null(), Stdio::piped()),
+    };
+    Ok(ChildStdio {
+        stdin: Stdio::null(),
+        stdout,
+        stderr,
+    })
 }
 
 /// Opens `path` for appending, creating it and its directory.

@@ -188,6 +188,10 @@ fn spawn_child(spec: &ProcessSpec) -> io::Result<Box<dyn ChildProcess>> {
     let mut cmd = server_core::process::command(spec)?;
     crate::death_signal::arm(&mut cmd);
     let mut cmd = async_process::Command::from(cmd);
+    // async-process sets every stream it was not given to inherit, whatever
+    // the std command said: give them again.
+    let io = server_core::process::stdio(&spec.log)?;
+    cmd.stdin(io.stdin).stdout(io.stdout).stderr(io.stderr);
     // A safety net for a handle dropped without a stop: SIGKILL the leader.
     cmd.kill_on_drop(true);
     let mut child = cmd.spawn()?;

@@ -109,7 +109,13 @@ fn ingest_of_a_file_plays_and_goes_with_sigterm() {
              engine {{ enabled off; output rtmp://127.0.0.1:[port]/live/cam?vhost=[vhost]&{m}=1; }} }}",
             source.display()
         );
-        let mut server = ServerProcess::start_with(bin, &vhost);
+        let mut server = ServerProcess::start_from(bin, |dir| {
+            test_config(
+                dir,
+                &format!("ff_log_dir {}/fflogs;", dir.display()),
+                &vhost,
+            )
+        });
         let url = format!("rtmp://{}/live/cam", server.rtmp);
         let size = wait_for(Duration::from_secs(15), || probe_size(&url));
         assert_eq!(size, Some((640, 360)), "ingested stream does not play");
@@ -123,6 +129,19 @@ fn ingest_of_a_file_plays_and_goes_with_sigterm() {
             .unwrap()
             .contains("-stream_loop -1"));
         assert!(!with_marker(&m).is_empty(), "no ffmpeg with the marker");
+        let log = server
+            .dir
+            .path()
+            .join("fflogs/ffmpeg-ingest-__defaultVhost__-live-cam.log");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let listing: Vec<_> = std::fs::read_dir(server.dir.path().join("fflogs"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(
+            text.contains("Input #0"),
+            "ffmpeg's log in ff_log_dir: {text:?} {listing:?} {}",
+            listed[0]
+        );
         server.terminate();
         let gone = wait_for(Duration::from_secs(5), || {
             with_marker(&m).is_empty().then_some(())
@@ -212,7 +231,13 @@ fn transcode_to_320x180_and_mp3_to_aac_stop_with_the_publisher() {
              transcode live/old {{ enabled on; ffmpeg ffmpeg; engine aac {{ enabled on; vcodec copy; \
              acodec aac; abitrate 64; output rtmp://127.0.0.1:[port]/[app]/[stream]_[engine]?{m}=2; }} }}"
         );
-        let server = ServerProcess::start_with(bin, &vhost);
+        let server = ServerProcess::start_from(bin, |dir| {
+            test_config(
+                dir,
+                &format!("ff_log_dir {}/fflogs;", dir.display()),
+                &vhost,
+            )
+        });
         let src = Publisher::start(&source, &server.rtmp_url("src"), true);
         let old = Publisher::start(&mp3, &server.rtmp_url("old"), true);
         let sd = format!("rtmp://{}/live/src_sd", server.rtmp);
