@@ -89,6 +89,17 @@
 #define RTMP_CLIENT_TYPE_SCRIPT 18
 
 /*
+ Video codec for rtmp_client_write_video_frame(): H.264 (FLV codec id 7).
+ */
+#define RTMP_CLIENT_CODEC_H264 7
+
+/*
+ Video codec for rtmp_client_write_video_frame(): HEVC (FLV codec id 12;
+ sent as Enhanced RTMP `hvc1`).
+ */
+#define RTMP_CLIENT_CODEC_HEVC 12
+
+/*
  An RTMP client connection (opaque).
  */
 typedef struct rtmp_client_t rtmp_client_t;
@@ -196,6 +207,40 @@ int rtmp_client_read_packet(struct rtmp_client_t *client, uint8_t *packet_type, 
  readable bytes.
  */
 int rtmp_client_write_packet(struct rtmp_client_t *client, uint8_t packet_type, uint32_t timestamp, const uint8_t *data, uint32_t size);
+
+/*
+ Writes one video access unit (srs-librtmp's `srs_h264_write_raw_frames`):
+ `codec` RTMP_CLIENT_CODEC_H264 or _HEVC; `annexb` non-zero for start
+ codes, zero for 4-byte lengths; decode and presentation times in ms.
+ In-band SPS/PPS (and VPS) become the sequence header, sent when new; a
+ picture before any is RTMP_CLIENT_EMEDIA.
+
+ # Safety
+ `client` as for every call; `data` is NULL or points to `size`
+ readable bytes.
+ */
+int rtmp_client_write_video_frame(struct rtmp_client_t *client, uint8_t codec, int annexb, const uint8_t *data, uint32_t size, uint32_t dts_ms, uint32_t pts_ms);
+
+/*
+ Writes AAC audio at `timestamp_ms` (srs-librtmp's
+ `srs_audio_write_raw_frame`): `adts` non-zero for ADTS frames (several
+ in one buffer are split; the header gives the config), zero for one raw
+ frame after rtmp_client_set_aac_config().
+
+ # Safety
+ `client` as for every call; `data` is NULL or points to `size`
+ readable bytes.
+ */
+int rtmp_client_write_aac_frame(struct rtmp_client_t *client, int adts, const uint8_t *data, uint32_t size, uint32_t timestamp_ms);
+
+/*
+ Sets the AudioSpecificConfig (`size` bytes at `asc`) of raw AAC frames.
+
+ # Safety
+ `client` as for every call; `asc` is NULL or points to `size`
+ readable bytes.
+ */
+int rtmp_client_set_aac_config(struct rtmp_client_t *client, const uint8_t *asc, uint32_t size);
 
 /*
  Ends the stream cleanly (`FCUnpublish`/`deleteStream`) and closes the

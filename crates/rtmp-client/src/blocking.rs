@@ -14,6 +14,7 @@ use rtmp_proto::url::{RtmpUrl, RtmpUrlError};
 
 use crate::core::{ClientCore, Want};
 use crate::error::{ClientError, Result};
+use crate::frames::{AacFormat, NalFormat, VideoCodec};
 use crate::options::{ClientOptions, Timeouts};
 use crate::packet::Packet;
 
@@ -158,6 +159,38 @@ impl Client {
             client: self,
             done: false,
         }
+    }
+
+    /// Sends one video access unit (H.264 or HEVC, Annex-B or AVCC)
+    /// decoded at `dts_ms`, shown at `pts_ms`; in-band parameter sets become
+    /// the sequence header (see [`FramePackager`](crate::FramePackager)).
+    pub fn write_video_frame(
+        &mut self,
+        codec: VideoCodec,
+        format: NalFormat,
+        data: &[u8],
+        dts_ms: u32,
+        pts_ms: u32,
+    ) -> Result<()> {
+        self.core.send_video(codec, format, data, dts_ms, pts_ms)?;
+        self.flush()
+    }
+
+    /// Sends AAC audio at `timestamp_ms`: ADTS frames, or one raw frame
+    /// after [`set_aac_config`](Self::set_aac_config).
+    pub fn write_aac_frame(
+        &mut self,
+        format: AacFormat,
+        data: &[u8],
+        timestamp_ms: u32,
+    ) -> Result<()> {
+        self.core.send_aac(format, data, timestamp_ms)?;
+        self.flush()
+    }
+
+    /// The AudioSpecificConfig of raw AAC frames.
+    pub fn set_aac_config(&mut self, asc: &[u8]) -> Result<()> {
+        self.core.packager.set_aac_config(asc)
     }
 
     /// Ends cleanly: `FCUnpublish`/`deleteStream` (see the core), flushed

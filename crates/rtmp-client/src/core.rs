@@ -11,6 +11,7 @@ use rtmp_proto::session::{ClientConfig, ClientEvent, ClientSession, ClientSetup,
 use rtmp_proto::url::RtmpUrl;
 
 use crate::error::{ClientError, Result};
+use crate::frames::{AacFormat, FramePackager, NalFormat, VideoCodec};
 use crate::options::ClientOptions;
 use crate::packet::Packet;
 
@@ -65,6 +66,8 @@ pub(crate) struct ClientCore {
     role: Role,
     refused: Option<String>,
     received: VecDeque<Packet>,
+    /// Encoder frames to packets (sequence headers remembered).
+    pub(crate) packager: FramePackager,
 }
 
 impl ClientCore {
@@ -85,6 +88,7 @@ impl ClientCore {
             role: Role::Idle,
             refused: None,
             received: VecDeque::new(),
+            packager: FramePackager::new(),
         }
     }
 
@@ -184,6 +188,35 @@ impl ClientCore {
             )));
         }
         self.session.send_media(stream_id, &packet.to_message());
+        Ok(())
+    }
+
+    /// Queues one video access unit (and its sequence header when new).
+    pub(crate) fn send_video(
+        &mut self,
+        codec: VideoCodec,
+        format: NalFormat,
+        data: &[u8],
+        dts_ms: u32,
+        pts_ms: u32,
+    ) -> Result<()> {
+        if !matches!(self.role, Role::Publishing(_)) {
+            return Err(ClientError::State("write before publish started"));
+        }
+        for packet in self.packager.video(codec, format, data, dts_ms, pts_ms)? {
+            self.send(&packet)?;
+        }
+        Ok(())
+    }
+
+    /// Queues AAC audio (and its sequence header when new).
+    pub(crate) fn send_aac(&mut self, format: AacFormat, data: &[u8], ts_ms: u32) -> Result<()> {
+        if !matches!(self.role, Role::Publishing(_)) {
+            return Err(ClientError::State("write before publish started"));
+        }
+        for packet in self.packager.aac(format, data, ts_ms)? {
+            self.send(&packet)?;
+        }
         Ok(())
     }
 

@@ -24,6 +24,7 @@ use media_core::flv::TagType;
 
 use crate::blocking::Client;
 use crate::error::ClientError;
+use crate::frames::{AacFormat, NalFormat, VideoCodec};
 use crate::options::{ClientOptions, Timeouts};
 use crate::packet::Packet;
 use rtmp_proto::handshake::ClientMode;
@@ -61,6 +62,12 @@ pub const RTMP_CLIENT_TYPE_AUDIO: u8 = 8;
 pub const RTMP_CLIENT_TYPE_VIDEO: u8 = 9;
 /// FLV tag / RTMP message type: script data (`onMetaData`).
 pub const RTMP_CLIENT_TYPE_SCRIPT: u8 = 18;
+
+/// Video codec for rtmp_client_write_video_frame(): H.264 (FLV codec id 7).
+pub const RTMP_CLIENT_CODEC_H264: u8 = 7;
+/// Video codec for rtmp_client_write_video_frame(): HEVC (FLV codec id 12;
+/// sent as Enhanced RTMP `hvc1`).
+pub const RTMP_CLIENT_CODEC_HEVC: u8 = 12;
 
 /// Largest body [`rtmp_client_write_packet`] takes: FLV's 24-bit size.
 const MAX_PACKET_LEN: u32 = 0x00FF_FFFF;
@@ -325,6 +332,113 @@ pub unsafe extern "C" fn rtmp_client_write_packet(
         };
         let packet = Packet::new(TagType::from_id(packet_type), timestamp, body);
         result(c.client.write_packet(&packet))
+    })
+}
+
+/// Borrows `size` bytes at `data` (empty when `size` is 0).
+///
+/// # Safety
+/// `data` is non-null with `size` readable bytes, or `size` is 0.
+unsafe fn borrowed<'a>(data: *const u8, size: u32) -> &'a [u8] {
+    if size == 0 || data.is_null() {
+        &[]
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { std::slice::from_raw_parts(data, size as usize) }
+    }
+}
+
+/// Writes one video access unit (srs-librtmp's `srs_h264_write_raw_frames`):
+/// `codec` RTMP_CLIENT_CODEC_H264 or _HEVC; `annexb` non-zero for start
+/// codes, zero for 4-byte lengths; decode and presentation times in ms.
+/// In-band SPS/PPS (and VPS) become the sequence header, sent when new; a
+/// picture before any is RTMP_CLIENT_EMEDIA.
+///
+/// # Safety
+/// `client` as for every call; `data` is NULL or points to `size`
+/// readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rtmp_client_write_video_frame(
+    client: *mut RtmpClient,
+    codec: u8,
+    annexb: c_int,
+    data: *const u8,
+    size: u32,
+    dts_ms: u32,
+    pts_ms: u32,
+) -> c_int {
+    if data.is_null() && size > 0 {
+        return guard(|| invalid("null data"));
+    }
+    let codec = match codec {
+        RTMP_CLIENT_CODEC_H264 => VideoCodec::H264,
+        RTMP_CLIENT_CODEC_HEVC => VideoCodec::Hevc,
+        _ => return guard(|| invalid("unknown video codec")),
+    };
+    let format = if annexb != 0 {
+        NalFormat::AnnexB
+    } else {
+        NalFormat::Avcc
+    };
+    with_client(client, |c| {
+        // SAFETY: checked above; the caller's contract.
+        let data = unsafe { borrowed(data, size) };
+        result(
+            c.client
+                .write_video_frame(codec, format, data, dts_ms, pts_ms),
+        )
+    })
+}
+
+/// Writes AAC audio at `timestamp_ms` (srs-librtmp's
+/// `srs_audio_write_raw_frame`): `adts` non-zero for ADTS frames (several
+/// in one buffer are split; the header gives the config), zero for one raw
+/// frame after rtmp_client_set_aac_config().
+///
+/// # Safety
+/// `client` as for every call; `data` is NULL or points to `size`
+/// readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rtmp_client_write_aac_frame(
+    client: *mut RtmpClient,
+    adts: c_int,
+    data: *const u8,
+    size: u32,
+    timestamp_ms: u32,
+) -> c_int {
+    if data.is_null() && size > 0 {
+        return guard(|| invalid("null data"));
+    }
+    let format = if adts != 0 {
+        AacFormat::Adts
+    } else {
+        AacFormat::Raw
+    };
+    with_client(client, |c| {
+        // SAFETY: checked above; the caller's contract.
+        let data = unsafe { borrowed(data, size) };
+        result(c.client.write_aac_frame(format, data, timestamp_ms))
+    })
+}
+
+/// Sets the AudioSpecificConfig (`size` bytes at `asc`) of raw AAC frames.
+///
+/// # Safety
+/// `client` as for every call; `asc` is NULL or points to `size`
+/// readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rtmp_client_set_aac_config(
+    client: *mut RtmpClient,
+    asc: *const u8,
+    size: u32,
+) -> c_int {
+    if asc.is_null() {
+        return guard(|| invalid("null config"));
+    }
+    with_client(client, |c| {
+        // SAFETY: checked above; the caller's contract.
+        let asc = unsafe { borrowed(asc, size) };
+        result(c.client.set_aac_config(asc))
     })
 }
 

@@ -26,16 +26,22 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "tokio")]
+mod async_client;
 pub mod bandcheck;
 mod blocking;
 mod core;
 mod error;
 pub mod ffi;
+mod frames;
 mod options;
 mod packet;
 
+#[cfg(feature = "tokio")]
+pub use async_client::AsyncClient;
 pub use blocking::{Client, Packets};
 pub use error::{ClientError, Result};
+pub use frames::{AacFormat, FramePackager, NalFormat, VideoCodec};
 pub use options::{ClientOptions, Timeouts, ENHANCED_RTMP_FOURCCS};
 pub use packet::Packet;
 pub use rtmp_proto::handshake::ClientMode;

@@ -298,3 +298,176 @@ fn c_abi_create_destroy_has_no_definite_leaks_under_valgrind() {
     );
     assert!(!err.contains("definitely lost"), "{err}");
 }
+
+/// Elementary streams as encoders emit them: `codec` ("libx264" or
+/// "libx265") Annex-B with an access unit delimiter before each picture, no
+/// B-frames, 2 s at 25 fps; and 2 s of ADTS AAC.
+fn elementary_streams(ffmpeg: &Path, dir: &Path, codec: &str) -> (Vec<u8>, Vec<u8>) {
+    let (video, audio) = (dir.join(format!("{codec}.es")), dir.join("audio.aac"));
+    let params = if codec == "libx265" {
+        ["-x265-params", "aud=1:bframes=0:log-level=error"]
+    } else {
+        ["-x264-params", "aud=1:bframes=0"]
+    };
+    let (ok, _, err) = run(
+        Command::new(ffmpeg)
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg("testsrc2=size=320x240:rate=25")
+            .args(["-t", "2", "-c:v", codec, "-g", "25", "-pix_fmt", "yuv420p"])
+            .args(params)
+            .args(["-f", if codec == "libx265" { "hevc" } else { "h264" }])
+            .arg(&video)
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+            .args(["-t", "2", "-map", "1:a", "-c:a", "aac", "-f", "adts"])
+            .arg(&audio),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "ffmpeg: {err}");
+    (std::fs::read(video).unwrap(), std::fs::read(audio).unwrap())
+}
+
+/// Splits an Annex-B stream into access units at its delimiters.
+fn access_units(stream: &[u8], hevc: bool) -> Vec<&[u8]> {
+    let is_aud = |i: usize| {
+        stream.get(i..i + 4) == Some(&[0, 0, 0, 1])
+            && stream.get(i + 4).is_some_and(|h| {
+                if hevc {
+                    (h >> 1) & 0x3F == 35
+                } else {
+                    h & 0x1F == 9
+                }
+            })
+    };
+    let starts: Vec<usize> = (0..stream.len()).filter(|i| is_aud(*i)).collect();
+    starts
+        .iter()
+        .zip(starts.iter().skip(1).chain(std::iter::once(&stream.len())))
+        .map(|(a, b)| &stream[*a..*b])
+        .collect()
+}
+
+/// Publishes `video` (Annex-B access units at 25 fps) and `audio` (ADTS)
+/// interleaved in time order, paced like a live encoder.
+fn publish_frames(url: &str, codec: rtmp_client::VideoCodec, video: &[u8], audio: &[u8]) {
+    use rtmp_client::{AacFormat, NalFormat};
+    let hevc = codec == rtmp_client::VideoCodec::Hevc;
+    let mut items: Vec<(u32, bool, &[u8])> = access_units(video, hevc)
+        .into_iter()
+        .enumerate()
+        .map(|(i, au)| (i as u32 * 40, true, au))
+        .collect();
+    let mut rest = audio;
+    let mut n = 0u32;
+    while let Ok(frame) = media_core::adts::parse_adts(rest) {
+        let whole = &rest[..frame.frame_len];
+        items.push((n * 1024 * 1000 / 44100, false, whole));
+        rest = &rest[frame.frame_len..];
+        n += 1;
+    }
+    assert!(items.len() > 80, "{} frames", items.len());
+    items.sort_by_key(|(ts, video, _)| (*ts, !*video));
+    let mut client = rtmp_client::Client::new(url).expect("url");
+    if hevc {
+        client.enable_enhanced_rtmp().unwrap();
+    }
+    client.publish().expect("publish");
+    let start = std::time::Instant::now();
+    for (ts, is_video, data) in items {
+        if let Some(wait) = Duration::from_millis(u64::from(ts)).checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        if is_video {
+            client
+                .write_video_frame(codec, NalFormat::AnnexB, data, ts, ts)
+                .expect("video frame");
+        } else {
+            client
+                .write_aac_frame(AacFormat::Adts, data, ts)
+                .expect("aac frame");
+        }
+    }
+    client.close().expect("close");
+}
+
+#[test]
+fn annexb_and_adts_frames_publish_and_an_async_player_reads_them() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let Some(modern) = modern_ffmpeg() else {
+        return;
+    };
+    let dir = TempDir::new("client-frames");
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rtmp-server"));
+    let server = ServerProcess::start(&bin);
+    for (encoder, codec, name) in [
+        ("libx264", rtmp_client::VideoCodec::H264, "h264"),
+        ("libx265", rtmp_client::VideoCodec::Hevc, "hevc"),
+    ] {
+        let (video, audio) = elementary_streams(&modern, dir.path(), encoder);
+        let url = server.rtmp_url(&format!("frames_{name}"));
+        // The async client plays: the first video packet must be the
+        // sequence header the packager built from the in-band SPS/PPS.
+        let play_url = url.clone();
+        let player = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let mut client = rtmp_client::AsyncClient::new(&play_url).unwrap();
+                client.play().await.expect("async play");
+                let (mut first_video, mut videos, mut audios) = (None, 0, 0);
+                while videos < 40 {
+                    let p = client.read_packet().await.expect("async read");
+                    match p.tag_type {
+                        media_core::flv::TagType::Video => {
+                            first_video.get_or_insert(p.payload.clone());
+                            videos += 1;
+                        }
+                        media_core::flv::TagType::Audio => audios += 1,
+                        _ => {}
+                    }
+                }
+                client.close().await.expect("async close");
+                (first_video.unwrap_or_default(), audios)
+            })
+        });
+        let recorded = dir.path().join(format!("{name}.flv"));
+        let recorder = spawn(
+            Command::new(&modern)
+                .args(["-v", "error", "-y", "-rw_timeout", "8000000", "-i"])
+                .arg(&url)
+                .args(["-t", "1.5", "-c", "copy", "-f", "flv"])
+                .arg(&recorded),
+        );
+        std::thread::sleep(Duration::from_millis(400));
+        publish_frames(&url, codec, &video, &audio);
+
+        let (header, audios) = player.join().expect("player");
+        let (h, _) = media_core::flv::VideoTagHeader::parse(&header).expect("video tag");
+        assert!(h.is_sequence_header(), "{name}: first video packet {h:?}");
+        assert!(audios >= 20, "{name}: {audios} audio packets");
+        let (ok, log) = finish(recorder, Duration::from_secs(15));
+        assert!(ok, "{name}: ffmpeg could not play the frames: {log}");
+        // The recording decodes: its codec and frames, through the modern
+        // ffmpeg (HEVC in Enhanced RTMP FLV needs ffmpeg 6.1+).
+        let (ok, _, err) = run(
+            Command::new(&modern)
+                .args(["-v", "error", "-i"])
+                .arg(&recorded)
+                .args(["-f", "null", "-"]),
+            Duration::from_secs(30),
+        );
+        assert!(ok && err.trim().is_empty(), "{name}: decode errors: {err}");
+        let (_, _, info) = run(
+            Command::new(&modern).arg("-i").arg(&recorded),
+            Duration::from_secs(30),
+        );
+        assert!(info.contains(&format!("Video: {name}")), "{name}: {info}");
+        assert!(
+            info.contains("320x240") && info.contains("Audio: aac"),
+            "{info}"
+        );
+    }
+}
