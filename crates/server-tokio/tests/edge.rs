@@ -462,3 +462,77 @@ fn a_publish_on_the_edge_while_its_player_waits_on_the_origin_is_pushed_and_play
         edge.log_text()
     );
 }
+
+#[test]
+fn a_publish_the_origin_refuses_is_refused_to_the_encoder_on_the_edge() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        // The origin's hook refuses one stream name.
+        let hooks = HookServer::start(|call| match (call.action(), call.body["stream"].as_str()) {
+            ("on_publish", Some("denied")) => Answer::Deny("not on this origin"),
+            _ => Answer::Zero,
+        });
+        let origin = ServerProcess::start_with(
+            bin,
+            &format!(
+                "http_hooks {{ enabled on; on_publish {}; }}",
+                hooks.url("/hooks/on_publish")
+            ),
+        );
+        let dead = free_port();
+        let edge = ServerProcess::start_with(bin, &edge_of(&[dead, origin.rtmp.port()], "5"));
+
+        // The encoder waits for the origin and hears its refusal.
+        let mut client = TestClient::connect(edge.rtmp, "live");
+        let (code, description) = client.request(true, "denied?token=t");
+        assert_eq!(code, "NetStream.Publish.Rejected", "{description}");
+        assert!(
+            description.contains("not on this origin"),
+            "{description}; edge log:\n{}",
+            edge.log_text()
+        );
+        assert!(
+            !description.contains(&dead.to_string())
+                && !description.contains(&origin.rtmp.port().to_string()),
+            "the encoder was told an origin's address: {description}"
+        );
+        assert!(client.closed_by_server(Duration::from_secs(5)));
+        let on_publish = hooks
+            .wait_action("on_publish", Some("denied"), Duration::from_secs(5))
+            .expect("the origin's hook was asked");
+        assert_eq!(
+            on_publish.body["param"], "?token=t",
+            "{:?}",
+            on_publish.body
+        );
+        let (ok, err) =
+            Publisher::start(&media, &edge.rtmp_url("denied"), false).wait(Duration::from_secs(30));
+        assert!(!ok, "ffmpeg published a refused stream through the edge");
+        assert!(!err.is_empty());
+        assert!(wait_stream(&edge, "denied", Duration::from_secs(1), is_live).is_none());
+
+        // An allowed stream goes through the same edge to the origin (the
+        // dead first origin counted as a retry).
+        let _publisher = Publisher::start(&media, &edge.rtmp_url("allowed"), true);
+        wait_live(&origin, "allowed", Duration::from_secs(20));
+        let s = wait_stream(&edge, "allowed", Duration::from_secs(10), |s| {
+            s["edge"]["state"] == "pushing"
+        })
+        .unwrap_or_else(|| panic!("not pushing; log:\n{}", edge.log_text()));
+        assert_eq!(s["edge"]["retries"], 1, "{s}");
+    });
+}
+
+#[test]
+fn a_publish_on_an_edge_with_no_reachable_origin_is_refused() {
+    let bins = server_binaries();
+    let bin = bins.last().expect("a server binary");
+    let edge = ServerProcess::start_with(bin, &edge_of(&[free_port()], "5"));
+    let mut client = TestClient::connect(edge.rtmp, "live");
+    let (code, description) = client.request(true, "nowhere");
+    assert_eq!(code, "NetStream.Publish.Rejected", "{description}");
+    assert!(description.contains("no origin"), "{description}");
+}

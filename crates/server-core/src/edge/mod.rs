@@ -43,7 +43,7 @@ use tracing::{debug, info, warn, Instrument};
 
 use crate::config::DEFAULT_VHOST;
 use crate::context::ServerCtx;
-use crate::forward::{FailoverPush, ForwardState};
+use crate::forward::{FailoverPush, FirstUpstream, ForwardState};
 use crate::hooks::HookRequest;
 use crate::hub::{query_param, Source, StreamKey};
 use crate::lifecycle::{Output, PublishedStream, Publishing};
@@ -232,9 +232,112 @@ pub struct EdgeManager {
     pulls: Mutex<HashMap<StreamKey, Arc<Pull>>>,
     /// Streams published on this edge, pushed to an origin.
     pushes: Mutex<HashMap<StreamKey, FailoverPush>>,
+    /// Origin connections made for a publish on this edge before the
+    /// encoder was answered, by stream, waiting for the push to take them.
+    ready: Mutex<HashMap<StreamKey, (u64, FirstUpstream)>>,
+}
+
+/// Why no origin took a publish on this edge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OriginRefusal {
+    /// An origin answered with an error (its `onStatus` code and
+    /// description, passed on to the encoder as SRS's edge does).
+    #[error("the origin refused the publish: {0}")]
+    Refused(String),
+    /// No origin could be reached (the addresses stay in the log).
+    #[error("no origin took the publish")]
+    Unreachable,
+}
+
+/// Holds an origin connection made by [`EdgeManager::publish_upstream`]
+/// until the stream's push takes it; dropped first (the local publish was
+/// refused after all), it closes the connection.
+#[derive(Debug)]
+pub struct OriginPublishGuard {
+    ctx: Arc<ServerCtx>,
+    key: StreamKey,
+    client_id: u64,
+}
+
+impl Drop for OriginPublishGuard {
+    fn drop(&mut self) {
+        let mut ready = self
+            .ctx
+            .edges
+            .ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if ready
+            .get(&self.key)
+            .is_some_and(|(id, _)| *id == self.client_id)
+        {
+            ready.remove(&self.key);
+        }
+    }
 }
 
 impl EdgeManager {
+    /// A client publishes `key` on `vhost`: on an edge, first publish it to
+    /// an origin, trying each once in order (each within
+    /// [`SETUP_TIMEOUT`]), and answer the encoder only then, so it hears
+    /// an origin's refusal (SRS's `SrsPublishEdge::on_client_publish`
+    /// connects its forwarder before the publish is accepted). The
+    /// connection waits in the manager until [`EdgePublish`] starts the
+    /// stream's push over it; `None` when `vhost` is no edge.
+    pub async fn publish_upstream(
+        &self,
+        ctx: &Arc<ServerCtx>,
+        vhost: &VhostSettings,
+        key: &StreamKey,
+        param: &str,
+        client_id: u64,
+    ) -> Result<Option<OriginPublishGuard>, OriginRefusal> {
+        let Some(config) = vhost.edge.as_ref().filter(|c| !c.origins.is_empty()) else {
+            return Ok(None);
+        };
+        let urls = origin_urls(config, key, param);
+        let limits = UpstreamLimits {
+            setup: SETUP_TIMEOUT,
+            ..UpstreamLimits::default()
+        };
+        let mut failures = 0u64;
+        let mut last: Option<UpstreamError> = None;
+        for (index, url) in urls.iter().enumerate() {
+            let attempt =
+                UpstreamConn::publish(&ctx.rt, &ctx.rtmps.upstream, url, Vec::new(), limits).await;
+            match attempt {
+                Ok(conn) => {
+                    info!(stream = %key, origin = %url.redacted(), "edge: the origin took the publish");
+                    let first = FirstUpstream {
+                        index,
+                        conn,
+                        failures,
+                        last_error: last.as_ref().map(ToString::to_string),
+                    };
+                    self.ready
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key.clone(), (client_id, first));
+                    return Ok(Some(OriginPublishGuard {
+                        ctx: ctx.clone(),
+                        key: key.clone(),
+                        client_id,
+                    }));
+                }
+                Err(error) => {
+                    warn!(stream = %key, origin = %url.redacted(), "edge: publish to the origin failed: {error}");
+                    failures += 1;
+                    last = Some(error);
+                }
+            }
+        }
+        // An origin's own answer decides; otherwise none was reachable.
+        Err(match last {
+            Some(UpstreamError::Refused(why)) => OriginRefusal::Refused(why),
+            _ => OriginRefusal::Unreachable,
+        })
+    }
+
     /// A player joins `source` on `vhost`: on an edge, it joins the
     /// stream's pull, which starts now if none runs and nobody publishes
     /// the stream here. `param` is the player's query (`?` included), passed
@@ -355,6 +458,23 @@ fn upstream_query(key: &StreamKey, param: &str) -> String {
     } else {
         format!("vhost={}&{query}", key.vhost)
     }
+}
+
+/// The URLs of `key` on each origin, with the client's query (`param`).
+fn origin_urls(config: &ClusterConfig, key: &StreamKey, param: &str) -> Vec<RtmpUrl> {
+    let query = upstream_query(key, param);
+    config
+        .origins
+        .iter()
+        .map(|o| RtmpUrl {
+            tls: o.tls,
+            host: o.host.clone(),
+            port: o.port,
+            app: key.app.clone(),
+            stream: key.stream.clone(),
+            query: query.clone(),
+        })
+        .collect()
 }
 
 /// One stream's pull task.
@@ -635,9 +755,9 @@ impl EdgeManager {
 /// Publishing to an edge, an output of the stream lifecycle: the stream is
 /// pushed to the edge's origins (the first that takes it, the next after
 /// each failure, retried as a forward is) while the edge's own players play
-/// it locally. The encoder's publish is not held until the origin answers:
-/// a refusal by the origin shows in the API and the log, not to the encoder
-/// (SRS's edge waits for the origin and passes its refusal on).
+/// it locally. The first connection was made before the encoder was
+/// answered ([`EdgeManager::publish_upstream`]), so an origin's refusal
+/// reaches the encoder as in SRS; later failures are retried.
 #[derive(Debug)]
 pub struct EdgePublish;
 
@@ -662,21 +782,24 @@ impl Output for EdgePublish {
             // The edge's own pull: the stream came from the origin.
             return;
         }
-        let query = upstream_query(key, &stream.publisher.param);
-        let urls = config
-            .origins
-            .iter()
-            .map(|o| RtmpUrl {
-                tls: o.tls,
-                host: o.host.clone(),
-                port: o.port,
-                app: key.app.clone(),
-                stream: key.stream.clone(),
-                query: query.clone(),
-            })
-            .collect();
+        let urls = origin_urls(config, key, &stream.publisher.param);
+        let first = {
+            let mut ready = edges.ready.lock().unwrap_or_else(|e| e.into_inner());
+            match ready.get(key) {
+                Some((id, _)) if id.to_string() == stream.publisher.client_id => {
+                    ready.remove(key).map(|(_, first)| first)
+                }
+                _ => None,
+            }
+        };
         info!(stream = %key, "edge: publish on the edge, pushing it to the origin");
-        let push = FailoverPush::start(ctx, &stream.source, &stream.publisher.client_id, urls);
+        let push = FailoverPush::start(
+            ctx,
+            &stream.source,
+            &stream.publisher.client_id,
+            urls,
+            first,
+        );
         edges
             .pushes
             .lock()

@@ -213,7 +213,7 @@ impl ForwardManager {
                 Ok(url) if is_self(&url, &listen) => {
                     warn!(stream = %key, destination = %url.redacted(), "forward: refused: the destination is this server (a loop)");
                 }
-                Ok(url) => spawn_destination(ctx, &stream.source, &entry, vec![url]),
+                Ok(url) => spawn_destination(ctx, &stream.source, &entry, vec![url], None),
                 Err(e) => warn!(stream = %key, "forward: bad destination: {e}"),
             }
         }
@@ -245,7 +245,7 @@ impl ForwardManager {
                 debug!(count = urls.len(), "forward backend answered");
                 for text in urls {
                     match backend_url(&text, hops + 1) {
-                        Ok(url) => spawn_destination(&ctx2, &source, &entry2, vec![url]),
+                        Ok(url) => spawn_destination(&ctx2, &source, &entry2, vec![url], None),
                         Err(e) => warn!("forward backend: bad URL: {e}"),
                     }
                 }
@@ -321,23 +321,43 @@ pub(crate) fn is_self(url: &RtmpUrl, listen: &[std::net::SocketAddr]) -> bool {
         .any(|l| l.port() == url.port && (l.ip() == ip || ip.is_loopback() || ip.is_unspecified()))
 }
 
+/// A connection already publishing to one of a push's URLs when the push
+/// starts: an edge connects to its origin before it answers the encoder
+/// (so the encoder hears the origin's refusal), then pushes over it.
+#[derive(Debug)]
+pub struct FirstUpstream {
+    /// Which of the push's URLs it went to.
+    pub index: usize,
+    /// The connection, `publish` answered.
+    pub conn: UpstreamConn,
+    /// Attempts that failed before it (shown as retries).
+    pub failures: u64,
+    /// Why the last of them failed.
+    pub last_error: Option<String>,
+}
+
 /// Spawns the task pushing `source` to the first of `urls` that takes it
-/// (moving to the next one after each failure).
+/// (moving to the next one after each failure), starting with `first`'s
+/// connection when given.
 fn spawn_destination(
     ctx: &Arc<ServerCtx>,
     source: &Arc<Source>,
     entry: &Arc<StreamForwards>,
     urls: Vec<RtmpUrl>,
+    first_conn: Option<FirstUpstream>,
 ) {
     let Some(first) = urls.first().map(RtmpUrl::redacted) else {
         return;
     };
     let status = Arc::new(Mutex::new(ForwardStatus {
-        destination: first.clone(),
+        destination: first_conn
+            .as_ref()
+            .and_then(|f| urls.get(f.index))
+            .map_or_else(|| first.clone(), RtmpUrl::redacted),
         state: ForwardState::Connecting,
-        retries: 0,
+        retries: first_conn.as_ref().map_or(0, |f| f.failures),
         bytes: 0,
-        last_error: None,
+        last_error: first_conn.as_ref().and_then(|f| f.last_error.clone()),
     }));
     entry
         .destinations
@@ -352,7 +372,8 @@ fn spawn_destination(
         urls,
     };
     let span = tracing::info_span!("forward", stream = %source.key, to = %first);
-    ctx.rt.spawn(Box::pin(task.run().instrument(span)));
+    ctx.rt
+        .spawn(Box::pin(task.run(first_conn).instrument(span)));
 }
 
 /// One destination's task.
@@ -371,10 +392,15 @@ impl DestinationTask {
         f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
-    async fn run(self) {
+    /// Pushes until stopped, over `ready` (a connection made before the
+    /// task started) first when given.
+    async fn run(self, mut ready: Option<FirstUpstream>) {
         let mut backoff = Backoff::new(RETRY_FIRST, RETRY_MAX);
         let mut sent_before = 0u64;
         let mut next = 0usize;
+        if let Some(first) = &ready {
+            next = first.index;
+        }
         while !self.entry.stopped() {
             let Some(url) = self.urls.get(next % self.urls.len().max(1)) else {
                 break;
@@ -383,18 +409,22 @@ impl DestinationTask {
                 s.state = ForwardState::Connecting;
                 s.destination = url.redacted();
             });
-            let attempt = UpstreamConn::publish(
-                &self.ctx.rt,
-                &self.ctx.rtmps.upstream,
-                url,
-                Vec::new(),
-                UpstreamLimits::default(),
-            );
-            let attempt =
-                match select(Box::pin(attempt), Box::pin(self.entry.until_stopped())).await {
-                    Either::Left((attempt, _)) => attempt,
-                    Either::Right(_) => break,
-                };
+            let attempt = match ready.take() {
+                Some(first) => Ok(first.conn),
+                None => {
+                    let attempt = UpstreamConn::publish(
+                        &self.ctx.rt,
+                        &self.ctx.rtmps.upstream,
+                        url,
+                        Vec::new(),
+                        UpstreamLimits::default(),
+                    );
+                    match select(Box::pin(attempt), Box::pin(self.entry.until_stopped())).await {
+                        Either::Left((attempt, _)) => attempt,
+                        Either::Right(_) => break,
+                    }
+                }
+            };
             let error = match attempt {
                 Ok(mut conn) => {
                     info!("forward: publishing");
@@ -507,12 +537,14 @@ pub struct FailoverPush {
 }
 
 impl FailoverPush {
-    /// Starts pushing `source` (published by client `publisher`) to `urls`.
+    /// Starts pushing `source` (published by client `publisher`) to `urls`,
+    /// over `first` to begin with when it is given.
     pub fn start(
         ctx: &Arc<ServerCtx>,
         source: &Arc<Source>,
         publisher: &str,
         urls: Vec<RtmpUrl>,
+        first: Option<FirstUpstream>,
     ) -> Self {
         let entry = Arc::new(StreamForwards {
             publisher: publisher.to_owned(),
@@ -520,7 +552,7 @@ impl FailoverPush {
             wake: Event::new(),
             destinations: Mutex::new(Vec::new()),
         });
-        spawn_destination(ctx, source, &entry, urls);
+        spawn_destination(ctx, source, &entry, urls, first);
         Self { entry }
     }
 

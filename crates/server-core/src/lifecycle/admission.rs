@@ -92,6 +92,9 @@ pub enum Refusal {
     /// The vhost's `bandcheck`: a wrong key, a check too soon, too many at once.
     #[error(transparent)]
     Bandcheck(#[from] BandcheckRefusal),
+    /// On an edge, no origin took the publish ([`crate::edge`]).
+    #[error(transparent)]
+    Origin(#[from] crate::edge::OriginRefusal),
 }
 
 impl From<PublishError> for Refusal {
@@ -109,7 +112,11 @@ impl Refusal {
     pub fn is_denial(&self) -> bool {
         matches!(
             self,
-            Self::Security(_) | Self::Refer(_) | Self::Hook(_) | Self::Bandcheck(_)
+            Self::Security(_)
+                | Self::Refer(_)
+                | Self::Hook(_)
+                | Self::Bandcheck(_)
+                | Self::Origin(_)
         )
     }
 
@@ -397,6 +404,13 @@ pub async fn publish(
     ctx.hooks
         .check(&vhost.hooks, &HookEvent::Publish(hook_req.clone()))
         .await?;
+    // On an edge, the origin answers first (its connection is kept until
+    // the stream's push takes it, below, in `on_publish`).
+    let _origin = Box::pin(
+        ctx.edges
+            .publish_upstream(ctx, &vhost, &key, &param, peer.info.id),
+    )
+    .await?;
     let guard = ctx.hub.publish(&source, peer.info.id, ctx.now_ms())?;
     info!(stream = %key, param = ?param, "publish");
     peer.info.update(|d| {
@@ -483,6 +497,24 @@ pub async fn play(ctx: &Arc<ServerCtx>, peer: &Peer, target: Target) -> Result<P
         vhost,
         key,
     })
+}
+
+/// A play of a file (`vod`): the same `security`, `refer` and `on_play`
+/// as a live play, but no stream in the hub. The ticket sends `on_stop`.
+pub async fn play_file(
+    ctx: &Arc<ServerCtx>,
+    peer: &Peer,
+    target: &Target,
+) -> Result<Ticket, Refusal> {
+    let Target { vhost, key, param } = target;
+    check_access(vhost, peer, Verb::Play)?;
+    let hook_req = peer.hook_request(key, param, None);
+    ctx.hooks
+        .check(&vhost.hooks, &HookEvent::Play(hook_req.clone()))
+        .await?;
+    info!(stream = ?key.to_string(), param = ?param, "play (vod)");
+    peer.info.update(|d| d.stream = Some(key.clone()));
+    Ok(Ticket::new(ctx, &vhost.hooks, HookEvent::Stop(hook_req)))
 }
 
 #[cfg(test)]
