@@ -2,7 +2,9 @@
 //! crate's tool) against the real server on both builds. Two vhosts with
 //! different `limit_kbps` are checked at once, and what the client
 //! received tracks each limit; a wrong key, and a second check inside the
-//! vhost's `interval`, are refused.
+//! vhost's `interval`, are refused. As root, a check through a loopback
+//! shaped by `tc` (in a network namespace of its own) measures the link,
+//! not the limit.
 
 mod support;
 
@@ -90,16 +92,17 @@ fn kbps(json: &serde_json::Value, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("{field} in {json}"))
 }
 
-fn assert_tracks(json: &serde_json::Value, limit: u64, server: &ServerProcess) {
+/// The rates the client received at and the server sent and received at
+/// are within [`TOLERANCE_PERCENT`] of `expected`.
+fn assert_tracks(json: &serde_json::Value, expected: u64, server: &ServerProcess) {
     for field in ["received_kbps", "play_kbps", "publish_kbps"] {
         let got = kbps(json, field);
         assert!(
-            got.abs_diff(limit) * 100 <= limit * TOLERANCE_PERCENT,
-            "{field} {got} against limit {limit}: {json}\nlog:\n{}",
+            got.abs_diff(expected) * 100 <= expected * TOLERANCE_PERCENT,
+            "{field} {got} against {expected}: {json}\nlog:\n{}",
             server.log_text()
         );
     }
-    assert_eq!(kbps(json, "limit_kbps"), limit, "{json}");
     // Each phase is SRS's 3 s.
     for field in ["play_duration", "publish_duration"] {
         let ms = kbps(json, field);
@@ -165,8 +168,99 @@ fn measured_kbps_tracks_each_limit_and_bad_requests_are_refused() {
         eprintln!("slow: {slow}\nfast: {fast}");
         assert_tracks(&slow, SLOW_KBPS, &server);
         assert_tracks(&fast, FAST_KBPS, &server);
+        assert_eq!(kbps(&slow, "limit_kbps"), SLOW_KBPS, "{slow}");
+        assert_eq!(kbps(&fast, "limit_kbps"), FAST_KBPS, "{fast}");
         // The server logged each report.
         let log = server.log_text();
         assert_eq!(log.matches("bandcheck done").count(), 2, "log:\n{log}");
+    });
+}
+
+/// The shaped link's rate, a quarter of the vhost's limit.
+const LINK_KBPS: u64 = 2000;
+const SHAPED_LIMIT_KBPS: u64 = 8000;
+
+/// What the namespace's loopback gets: small socket buffers (so the play
+/// phase's backlog drains in a moment), then a token bucket at
+/// [`LINK_KBPS`] with room for a second of queue (tail drops in TCP's slow
+/// start would measure TCP's recovery instead of the link).
+fn shaping() -> String {
+    format!(
+        "ip link set lo up && ip link set lo mtu 1500 \
+         && sysctl -qw net.ipv4.tcp_wmem='4096 16384 131072' \
+         && sysctl -qw net.ipv4.tcp_rmem='4096 65536 131072' \
+         && tc qdisc add dev lo root tbf rate {LINK_KBPS}kbit burst 16kb latency 1s"
+    )
+}
+
+/// Whether this machine lets us shape a private loopback (root, `unshare`,
+/// `tc`, `nsenter`); a NOTICE says why not.
+fn can_shape() -> bool {
+    let (ok, _, err) = run(
+        Command::new("unshare").args(["-n", "sh", "-c", &shaping()]),
+        Duration::from_secs(10),
+    );
+    let nsenter = Command::new("nsenter").arg("--version").output().is_ok();
+    if !ok || !nsenter {
+        eprintln!(
+            "NOTICE: cannot shape a loopback in a network namespace (needs root, unshare, tc, \
+             nsenter): {}; skipping",
+            err.trim()
+        );
+    }
+    ok && nsenter
+}
+
+#[test]
+fn a_link_slower_than_the_limit_is_what_is_measured() {
+    let Some(bwtest) = bwtest() else { return };
+    if !can_shape() {
+        return;
+    }
+    each_server(|bin| {
+        // The server runs in its own network namespace, its loopback
+        // shaped; the client joins that namespace.
+        let scratch = TempDir::new("bandcheck-shaped");
+        let wrapper = scratch.path().join("shaped-server");
+        // The inner shell gets the server's path as $0 and its arguments.
+        let script = format!(
+            r#"#!/bin/sh
+exec unshare -n sh -c "{} && exec \"\$0\" \"\$@\"" {} "$@"
+"#,
+            shaping(),
+            bin.display()
+        );
+        std::fs::write(&wrapper, script).expect("write wrapper");
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(&wrapper, mode).expect("chmod");
+        let server = ServerProcess::start_from(&wrapper, |dir| {
+            format!(
+                "{}vhost shaped.bandcheck.test {{ bandcheck {{ enabled on; key {KEY}; \
+                 limit_kbps {SHAPED_LIMIT_KBPS}; }} }}\n",
+                test_config(dir, "", "")
+            )
+        });
+        let url = format!(
+            "rtmp://{}/app?key={KEY},vhost=shaped.bandcheck.test",
+            server.rtmp
+        );
+        let child = Command::new("nsenter")
+            .args(["-t", &server.child.id().to_string(), "-n"])
+            .arg(&bwtest)
+            .args(["--timeout", "5", &url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nsenter rtmp-bwtest");
+        let (ok, stdout, json) = finish(child, Duration::from_secs(40));
+        assert!(
+            ok,
+            "shaped check failed: {stdout}\nlog:\n{}",
+            server.log_text()
+        );
+        eprintln!("shaped: {json}");
+        assert_tracks(&json, LINK_KBPS, &server);
+        assert_eq!(kbps(&json, "limit_kbps"), SHAPED_LIMIT_KBPS, "{json}");
     });
 }
