@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | SIGHUP | `reload` | reload the config file: see [`crate::reload`] |
 //! | SIGUSR1 | `reopen` | reopen the log file (logrotate) |
-//! | SIGUSR2 | | binary upgrade (not supported yet: logged, ignored) |
+//! | SIGUSR2 | | binary upgrade: see [`crate::upgrade`] |
 //! | SIGQUIT | `quit` | graceful quit: see [`graceful_quit`] |
 //! | SIGTERM | `stop` | fast quit (graceful under `force_grace_quit on`) |
 //! | SIGINT | | fast quit |
@@ -131,6 +131,7 @@ pub fn main(serve: impl FnOnce(Config, OperatorSignals) -> std::io::Result<()>) 
         return ExitCode::SUCCESS;
     }
     let _ = CONFIG_FILE.set(cli.config.clone());
+    crate::upgrade::remember_exe();
     if let Some(command) = cli.signal {
         return match send_signal(&config.pid, command) {
             Ok(()) => ExitCode::SUCCESS,
@@ -168,7 +169,9 @@ pub fn main(serve: impl FnOnce(Config, OperatorSignals) -> std::io::Result<()>) 
     };
     let result = serve(config.clone(), signals);
     if pid_lock.is_some() {
-        let _ = std::fs::remove_file(&config.pid);
+        // After an upgrade the configured name is the new process's: ours
+        // is `PID.oldbin` (nginx's), removed as nginx's old master does.
+        let _ = std::fs::remove_file(crate::upgrade::pid_path_now(&config.pid));
     }
     drop(pid_lock);
     match result {
@@ -265,6 +268,7 @@ pub async fn run_server(
     config: Config,
     signals: OperatorSignals,
 ) -> std::io::Result<()> {
+    crate::upgrade::log_adoption();
     let server = Server::start(rt.clone(), config)?;
     server
         .ctx()
@@ -282,6 +286,11 @@ pub async fn run_server(
             OperatorSignal::GracefulQuit => break QuitKind::Graceful(received),
             OperatorSignal::FastQuit => break QuitKind::Fast(received),
             OperatorSignal::Reload => reload(&server, received).await,
+            OperatorSignal::Upgrade => {
+                if let Some(pid) = upgrade(&server, &*rt, &config, received).await {
+                    break QuitKind::Upgraded(received, pid);
+                }
+            }
             other => on_signal(other, received, &config),
         }
     };
@@ -293,7 +302,14 @@ pub async fn run_server(
         }
         QuitKind::Graceful(received) => {
             info!("{} received: graceful quit", received.name);
-            graceful_quit(&server, &*rt, &config, &signals).await
+            graceful_quit(&server, &*rt, &config, &signals, true).await
+        }
+        QuitKind::Upgraded(received, pid) => {
+            info!(
+                "{}: the new process {pid} serves new clients; this one stops accepting and drains its own",
+                received.name
+            );
+            graceful_quit(&server, &*rt, &config, &signals, false).await
         }
     };
     info!("shutting down: closing HLS segments");
@@ -310,6 +326,34 @@ pub async fn run_server(
 enum QuitKind {
     Fast(Received),
     Graceful(Received),
+    /// A binary upgrade started the new process (its pid): drain as a
+    /// graceful quit, without the start wait (the new process accepts).
+    Upgraded(Received, u32),
+}
+
+/// SIGUSR2: hands the listening sockets to a new process from the same
+/// binary path ([`crate::upgrade`]); its pid once it serves. On failure the
+/// pid file is back, the reason is logged, and this process serves on.
+async fn upgrade(
+    server: &Server,
+    rt: &dyn Runtime,
+    config: &Config,
+    received: Received,
+) -> Option<u32> {
+    let name = received.name;
+    let handoff = server.handoff();
+    info!(
+        "{name} received: binary upgrade, handing over {} listening sockets ({})",
+        handoff.len(),
+        crate::upgrade::describe(&handoff)
+    );
+    match crate::upgrade::start(rt, handoff, &config.pid).await {
+        Ok(up) => Some(up.pid),
+        Err(e) => {
+            error!("{name}: binary upgrade failed, serving on: {e}");
+            None
+        }
+    }
 }
 
 /// SRS's graceful quit (its `gracefully_dispose`), with a bound on the drain:
@@ -325,9 +369,10 @@ async fn graceful_quit(
     rt: &dyn Runtime,
     config: &Config,
     signals: &OperatorSignals,
+    wait_first: bool,
 ) -> bool {
     let start_wait = config.grace_start_wait;
-    if !start_wait.is_zero() {
+    if wait_first && !start_wait.is_zero() {
         info!(
             "still accepting for grace_start_wait {} ms",
             start_wait.as_millis()
@@ -460,8 +505,9 @@ fn on_signal(asks: OperatorSignal, received: Received, config: &Config) {
             ),
             None => info!("{name} received: logs go to the console; nothing to reopen"),
         },
+        // Handled by the shell loop; refused while quitting.
         OperatorSignal::Upgrade => {
-            warn!("{name} received: binary upgrade requested; not supported yet, ignored")
+            warn!("{name} received: quitting, binary upgrade refused")
         }
         OperatorSignal::Ignored(why) => warn!("{name} received: ignored ({why})"),
         // Handled by the callers.

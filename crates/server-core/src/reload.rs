@@ -56,6 +56,9 @@ pub(crate) struct ListenerEntry {
     pub local: SocketAddr,
     /// Stops its accept loop.
     pub stop: Arc<ListenerStop>,
+    /// The listener, while its accept loop holds it: for a binary upgrade
+    /// to hand its socket over (`crate::upgrade`).
+    pub listener: std::sync::Weak<dyn crate::runtime::Listener>,
 }
 
 /// Tells one accept loop to let go of its listener.

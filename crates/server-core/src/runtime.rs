@@ -77,7 +77,21 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     ) -> io::Result<Box<dyn crate::process::ChildProcess>> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
-            format!("this runtime runs no processes ({})", spec.program.display()),
+            format!(
+                "this runtime runs no processes ({})",
+                spec.program.display()
+            ),
+        ))
+    }
+
+    /// Serves on a listening socket this process did not bind: one a
+    /// previous process handed over in a binary upgrade (SIGUSR2, see
+    /// `crate::upgrade`). Runtimes without real sockets cannot.
+    fn adopt_listener(&self, listener: std::net::TcpListener) -> io::Result<Box<dyn Listener>> {
+        drop(listener);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this runtime cannot adopt a listening socket",
         ))
     }
 }
@@ -89,6 +103,16 @@ pub trait Listener: Send + Sync {
 
     /// Waits for the next inbound connection.
     fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn Connection>, SocketAddr)>>;
+
+    /// A second handle on the same listening socket (a `dup`), to hand to
+    /// a new process in a binary upgrade. Runtimes without real sockets
+    /// cannot.
+    fn try_clone_std(&self) -> io::Result<std::net::TcpListener> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this runtime's listeners are not sockets",
+        ))
+    }
 }
 
 /// One TCP connection as a `futures-io` byte stream.
@@ -198,6 +222,17 @@ pub trait FileSystem: Send + Sync + Debug {
             let data = read.await?;
             Ok(Box::new(BytesReader(data)) as Box<dyn FileReader>)
         })
+    }
+
+    /// Fails with `PermissionDenied` unless `path`, every symbolic link in
+    /// it followed, is still below `root` (its links followed too): a link
+    /// inside a served directory must not reach files outside it. Names
+    /// are checked before (no `..`); this catches what only the disk knows.
+    ///
+    /// The default allows everything: in-memory file systems have no links.
+    fn check_below(&self, root: &Path, path: &Path) -> BoxFuture<'static, io::Result<()>> {
+        let _ = (root, path);
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 

@@ -42,6 +42,7 @@ impl Server {
             info!(?kind, %local, "listening");
             bound.push((kind, local));
         }
+        crate::upgrade::drop_unclaimed();
         rt.spawn(Box::pin(reaper(ctx.clone())));
         // Ingests publish to the RTMP listener bound above.
         ctx.ingests.sync(&ctx);
@@ -65,6 +66,19 @@ impl Server {
     /// Every bound address.
     pub fn bound(&self) -> &[(ListenerKind, SocketAddr)] {
         &self.bound
+    }
+
+    /// The listening sockets running now, for a binary upgrade to hand over
+    /// (kind, configured and bound address, listener).
+    pub fn handoff(&self) -> crate::upgrade::Handoff {
+        self.ctx
+            .reload
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|e| Some((e.kind, e.configured, e.local, e.listener.upgrade()?)))
+            .collect()
     }
 
     /// Closes every listener: new clients are refused by the system (the
@@ -99,7 +113,13 @@ pub(crate) fn start_listener(
     kind: ListenerKind,
     addr: SocketAddr,
 ) -> io::Result<SocketAddr> {
-    let listener = ctx.rt.bind(addr)?;
+    // A socket handed over by the previous process (SIGUSR2) is adopted,
+    // not bound again.
+    let listener: Arc<dyn Listener> = match crate::upgrade::take_listener(&*ctx.rt, kind, addr) {
+        Some(adopted) => adopted?,
+        None => ctx.rt.bind(addr)?,
+    }
+    .into();
     let local = listener.local_addr()?;
     let stop = Arc::new(ListenerStop::default());
     ctx.reload
@@ -111,6 +131,7 @@ pub(crate) fn start_listener(
             configured: addr,
             local,
             stop: stop.clone(),
+            listener: Arc::downgrade(&listener),
         });
     ctx.rt
         .spawn(Box::pin(accept_loop(ctx.clone(), listener, kind, stop)));
@@ -121,7 +142,7 @@ pub(crate) fn start_listener(
 /// the listener is dropped (the port closes) and accepted connections go on.
 async fn accept_loop(
     ctx: Arc<ServerCtx>,
-    listener: Box<dyn Listener>,
+    listener: Arc<dyn Listener>,
     kind: ListenerKind,
     stop: Arc<ListenerStop>,
 ) {

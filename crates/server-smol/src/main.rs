@@ -5,13 +5,24 @@
 //! the executor.
 
 mod death_signal;
+mod heap_trim;
 mod runtime;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 fn main() -> ExitCode {
+    // A binary upgrade (SIGUSR2) hands the listening sockets over as
+    // inherited fds, named in an environment variable that
+    // `server_core::upgrade` checks was written by our parent for us.
+    // SAFETY: each fd number it passes was left open by that parent for
+    // this process alone and is taken exactly once, before anything else
+    // opens files; the listener made of it becomes its only owner.
+    let _ = server_core::upgrade::adopt_inherited(|fd| unsafe {
+        <std::net::TcpListener as std::os::fd::FromRawFd>::from_raw_fd(fd)
+    });
     server_core::cli::main(|config, signals| {
+        heap_trim::start();
         let executor = Arc::new(async_executor::Executor::new());
         let runtime = runtime::SmolRuntime::new(executor.clone());
         let extra = config.workers.unwrap_or(1).saturating_sub(1);

@@ -74,6 +74,12 @@ impl Runtime for SmolRuntime {
         ))))
     }
 
+    fn adopt_listener(&self, listener: std::net::TcpListener) -> io::Result<Box<dyn Listener>> {
+        Ok(Box::new(SmolListener(async_net::TcpListener::from(
+            Async::new(listener)?,
+        ))))
+    }
+
     fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn Connection>>> {
         Box::pin(async move {
             let stream = async_net::TcpStream::connect(addr).await?;
@@ -101,6 +107,13 @@ struct SmolListener(async_net::TcpListener);
 impl Listener for SmolListener {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.0.local_addr()
+    }
+
+    fn try_clone_std(&self) -> io::Result<std::net::TcpListener> {
+        use std::os::fd::AsFd;
+        Ok(std::net::TcpListener::from(
+            self.0.as_fd().try_clone_to_owned()?,
+        ))
     }
 
     fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn Connection>, SocketAddr)>> {

@@ -2,12 +2,24 @@
 //!
 //! All behaviour lives in `server-core`; this file only builds the runtime.
 
+mod heap_trim;
+
 use std::process::ExitCode;
 
 use server_tokio::TokioRuntime;
 
 fn main() -> ExitCode {
+    // A binary upgrade (SIGUSR2) hands the listening sockets over as
+    // inherited fds, named in an environment variable that
+    // `server_core::upgrade` checks was written by our parent for us.
+    // SAFETY: each fd number it passes was left open by that parent for
+    // this process alone and is taken exactly once, before anything else
+    // opens files; the listener made of it becomes its only owner.
+    let _ = server_core::upgrade::adopt_inherited(|fd| unsafe {
+        <std::net::TcpListener as std::os::fd::FromRawFd>::from_raw_fd(fd)
+    });
     server_core::cli::main(|config, signals| {
+        heap_trim::start();
         // `workers 1` runs everything on this thread: no cross-thread wakeups.
         let mut builder = match config.workers {
             Some(1) => tokio::runtime::Builder::new_current_thread(),

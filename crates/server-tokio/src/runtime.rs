@@ -66,6 +66,13 @@ impl Runtime for TokioRuntime {
         )?)))
     }
 
+    fn adopt_listener(&self, listener: std::net::TcpListener) -> io::Result<Box<dyn Listener>> {
+        listener.set_nonblocking(true)?;
+        Ok(Box::new(TokioListener(tokio::net::TcpListener::from_std(
+            listener,
+        )?)))
+    }
+
     fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn Connection>>> {
         Box::pin(async move {
             let stream = tokio::net::TcpStream::connect(addr).await?;
@@ -97,6 +104,13 @@ struct TokioListener(tokio::net::TcpListener);
 impl Listener for TokioListener {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.0.local_addr()
+    }
+
+    fn try_clone_std(&self) -> io::Result<std::net::TcpListener> {
+        use std::os::fd::AsFd;
+        Ok(std::net::TcpListener::from(
+            self.0.as_fd().try_clone_to_owned()?,
+        ))
     }
 
     fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn Connection>, SocketAddr)>> {
