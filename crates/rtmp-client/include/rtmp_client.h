@@ -151,6 +151,17 @@ int rtmp_client_set_simple_handshake(struct rtmp_client_t *client, int simple);
 int rtmp_client_enable_enhanced_rtmp(struct rtmp_client_t *client);
 
 /*
+ Non-zero: send the URL's query on the tcUrl too
+ (`rtmp://host:port/app?query`, SRS's tools' form), not only with the
+ stream name. Call before rtmp_client_handshake().
+
+ # Safety
+ `client` is NULL or from rtmp_client_create() and not destroyed, used
+ by one thread at a time.
+ */
+int rtmp_client_set_query_on_tc_url(struct rtmp_client_t *client, int on);
+
+/*
  Opens the TCP connection and runs the handshake.
 
  # Safety

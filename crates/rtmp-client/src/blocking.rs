@@ -92,6 +92,14 @@ impl Client {
         self.reconfigure(options)
     }
 
+    /// Sends the URL's query on the tcUrl too
+    /// ([`ClientOptions::query_on_tc_url`]); only before `connect`.
+    pub fn set_query_on_tc_url(&mut self, on: bool) -> Result<()> {
+        let mut options = self.core.options.clone();
+        options.query_on_tc_url = on;
+        self.reconfigure(options)
+    }
+
     /// The session is made with its options (C0C1 is queued at once), so
     /// changing them means a new one, before any byte went out.
     fn reconfigure(&mut self, options: ClientOptions) -> Result<()> {

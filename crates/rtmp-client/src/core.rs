@@ -97,7 +97,13 @@ impl ClientCore {
         if !self.connect_sent {
             self.connect_sent = true;
             let properties = self.options.connect_properties.clone();
-            self.setup.connect(&mut self.session, &self.url, properties);
+            let tc_url = if self.options.query_on_tc_url {
+                self.url.tc_url_with_query()
+            } else {
+                self.url.tc_url()
+            };
+            self.setup
+                .connect_with_tc_url(&mut self.session, &self.url, &tc_url, properties);
         }
     }
 

@@ -223,6 +223,21 @@ pub unsafe extern "C" fn rtmp_client_enable_enhanced_rtmp(client: *mut RtmpClien
     with_client(client, |c| result(c.client.enable_enhanced_rtmp()))
 }
 
+/// Non-zero: send the URL's query on the tcUrl too
+/// (`rtmp://host:port/app?query`, SRS's tools' form), not only with the
+/// stream name. Call before rtmp_client_handshake().
+///
+/// # Safety
+/// `client` is NULL or from rtmp_client_create() and not destroyed, used
+/// by one thread at a time.
+#[no_mangle]
+pub unsafe extern "C" fn rtmp_client_set_query_on_tc_url(
+    client: *mut RtmpClient,
+    on: c_int,
+) -> c_int {
+    with_client(client, |c| result(c.client.set_query_on_tc_url(on != 0)))
+}
+
 /// Opens the TCP connection and runs the handshake.
 ///
 /// # Safety

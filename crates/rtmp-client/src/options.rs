@@ -45,6 +45,10 @@ pub struct ClientOptions {
     pub connect_properties: Vec<(String, Amf0Value)>,
     /// Chunk size we send with (announced before `connect`).
     pub chunk_size: u32,
+    /// Send the URL's query on the tcUrl too (`rtmp://host:port/app?query`,
+    /// as SRS's tools do), not only with the stream name. Off by default,
+    /// like ffmpeg and OBS.
+    pub query_on_tc_url: bool,
 }
 
 impl Default for ClientOptions {
@@ -54,6 +58,7 @@ impl Default for ClientOptions {
             handshake: ClientMode::Complex,
             connect_properties: Vec::new(),
             chunk_size: 4096,
+            query_on_tc_url: false,
         }
     }
 }

@@ -126,6 +126,18 @@ impl RtmpUrl {
         format!("{}://{}/{}", self.scheme(), self.authority(), self.app)
     }
 
+    /// The tcUrl with the URL's query: `rtmp://host:port/app?query`, the
+    /// form SRS's own tools send (`?vhost=...` on the tcUrl, read by SRS
+    /// like a query on the stream name). Plain [`tc_url`](Self::tc_url)
+    /// without a query.
+    pub fn tc_url_with_query(&self) -> String {
+        if self.query.is_empty() {
+            self.tc_url()
+        } else {
+            format!("{}?{}", self.tc_url(), self.query)
+        }
+    }
+
     /// The name sent in `publish` or `play`: the stream and its query.
     pub fn stream_with_query(&self) -> String {
         if self.query.is_empty() {
@@ -195,6 +207,10 @@ mod tests {
         assert_eq!(u.tc_url(), "rtmp://127.0.0.1:19350/live");
         assert_eq!(u.stream_with_query(), "cam?vhost=v&token=x");
         assert_eq!(u.redacted(), "rtmp://127.0.0.1:19350/live/cam");
+        assert_eq!(
+            u.tc_url_with_query(),
+            "rtmp://127.0.0.1:19350/live?vhost=v&token=x"
+        );
         let u = RtmpUrl::parse("RTMP://[::1]/a/b/c").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("::1", 1935));
         assert_eq!((u.app.as_str(), u.stream.as_str()), ("a/b", "c"));

@@ -223,7 +223,9 @@ fn rust_client_publishes_a_file_and_plays_it_with_metadata() {
         (metadata, audio, video)
     });
     std::thread::sleep(Duration::from_millis(300));
-    let mut publisher = rtmp_client::Client::new(&url).expect("url");
+    // SRS's tools' form: the query on the tcUrl as well.
+    let mut publisher = rtmp_client::Client::new(&format!("{url}?k=v")).expect("url");
+    publisher.set_query_on_tc_url(true).unwrap();
     publisher.publish().expect("publish");
     let data = std::fs::read(&input).unwrap();
     let start = std::time::Instant::now();

@@ -99,7 +99,19 @@ impl ClientSetup {
         url: &RtmpUrl,
         properties: Vec<(String, Amf0Value)>,
     ) {
-        session.connect(&url.app, &url.tc_url(), properties);
+        self.connect_with_tc_url(session, url, &url.tc_url(), properties);
+    }
+
+    /// [`connect`](Self::connect) with a tcUrl of the caller's (e.g.
+    /// [`RtmpUrl::tc_url_with_query`], SRS's `?vhost=` form).
+    pub fn connect_with_tc_url(
+        &mut self,
+        session: &mut ClientSession,
+        url: &RtmpUrl,
+        tc_url: &str,
+        properties: Vec<(String, Amf0Value)>,
+    ) {
+        session.connect(&url.app, tc_url, properties);
         self.stage = SetupStage::Connect;
     }
 
