@@ -589,6 +589,23 @@ fn enhanced_rtmp_connect_properties_are_preserved() {
             .and_then(Amf0Value::as_str),
         Some("FMS/3,5,3,888")
     );
+    // The server states what it does with E-RTMP (forwards every codec,
+    // reconnect, multitrack, ModEx), since this client stated E-RTMP.
+    for map in ["videoFourCcInfoMap", "audioFourCcInfoMap"] {
+        let any = response
+            .command_object
+            .get(map)
+            .and_then(|m| m.get("*"))
+            .and_then(Amf0Value::as_f64);
+        assert_eq!(any, Some(4.0), "{map}: CanForward");
+    }
+    assert_eq!(
+        response
+            .command_object
+            .get("capsEx")
+            .and_then(Amf0Value::as_f64),
+        Some(7.0)
+    );
     let info = response.info.as_ref().unwrap();
     assert_eq!(
         info.get("code").and_then(Amf0Value::as_str),

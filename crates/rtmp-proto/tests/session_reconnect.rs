@@ -54,7 +54,9 @@ fn a_client_announcing_reconnect_gets_the_request_with_tc_url() {
             .command_object
             .get("capsEx")
             .and_then(Amf0Value::as_f64),
-        Some(f64::from(CAPS_EX_RECONNECT))
+        Some(f64::from(
+            CAPS_EX_RECONNECT | CAPS_EX_MULTITRACK | rtmp_proto::command::CAPS_EX_MOD_EX
+        ))
     );
 
     let before = l.to_client.len();

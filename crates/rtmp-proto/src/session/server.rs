@@ -16,8 +16,20 @@ use crate::command::status::{
 };
 use crate::command::{
     CallResponse, Command, CommandError, Connect, DataMessage, Play, Publish, PublishType, Status,
-    CAPS_EX_RECONNECT,
+    CAPS_EX_MOD_EX, CAPS_EX_MULTITRACK, CAPS_EX_RECONNECT,
 };
+
+/// The `connect` properties by which a client announces Enhanced RTMP.
+const ENHANCED_CONNECT_PROPERTIES: [&str; 4] = [
+    "fourCcList",
+    "capsEx",
+    "videoFourCcInfoMap",
+    "audioFourCcInfoMap",
+];
+
+/// Enhanced RTMP v2 `FourCcInfoMask.CanForward`: the server passes the
+/// codec on untouched.
+const FOURCC_CAN_FORWARD: u32 = 0x04;
 use crate::control::{BandwidthLimit, ControlMessage, UserControlEvent};
 use crate::handshake::{HandshakeKind, HandshakeServer};
 use crate::message::{MessageType, RawMessage};
@@ -234,6 +246,9 @@ pub struct ServerSession {
     /// The `capsEx` bits of the client's `connect` (Enhanced RTMP v2), and
     /// whether it sent the property at all.
     caps_ex: Option<u32>,
+    /// The client's `connect` announced Enhanced RTMP (`fourCcList`,
+    /// `capsEx` or a FourCC info map).
+    enhanced: bool,
 }
 
 impl ServerSession {
@@ -255,6 +270,7 @@ impl ServerSession {
             peer_acked: None,
             error: None,
             caps_ex: None,
+            enhanced: false,
         }
     }
 
@@ -428,6 +444,9 @@ impl ServerSession {
                     object_encoding: request.object_encoding().unwrap_or(0.0),
                 };
                 self.caps_ex = request.caps_ex().map(|_| request.caps_ex_flags());
+                self.enhanced = ENHANCED_CONNECT_PROPERTIES
+                    .iter()
+                    .any(|p| request.get(p).is_some());
                 self.events.push_back(ServerEvent::Connect {
                     app: request.app().unwrap_or_default().to_owned(),
                     tc_url: request.tc_url().unwrap_or_default().to_owned(),
@@ -830,12 +849,26 @@ impl ServerSession {
         ];
         // Enhanced RTMP v2 ("Enhancing NetConnection connect Command"): the
         // server SHOULD state its extended capabilities; only to a client
-        // that stated its own, so legacy clients see SRS's exact answer.
-        if self.caps_ex.is_some() {
-            properties.push((
-                "capsEx".to_owned(),
-                Amf0Value::Number(f64::from(CAPS_EX_RECONNECT)),
-            ));
+        // that stated its own, so legacy clients see SRS's exact answer. A
+        // server forwards every codec ("*": CanForward), takes reconnect
+        // requests' part, multitrack and ModEx.
+        if self.enhanced {
+            let forward_any = || {
+                Amf0Value::Object(vec![(
+                    "*".to_owned(),
+                    Amf0Value::Number(f64::from(FOURCC_CAN_FORWARD)),
+                )])
+            };
+            properties.extend([
+                ("videoFourCcInfoMap".to_owned(), forward_any()),
+                ("audioFourCcInfoMap".to_owned(), forward_any()),
+                (
+                    "capsEx".to_owned(),
+                    Amf0Value::Number(f64::from(
+                        CAPS_EX_RECONNECT | CAPS_EX_MULTITRACK | CAPS_EX_MOD_EX,
+                    )),
+                ),
+            ]);
         }
         let properties = Amf0Value::Object(properties);
         let info = Status::new(LEVEL_STATUS, CONNECT_SUCCESS, "Connection succeeded.")
