@@ -10,7 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::{each_server, have, http, media, run, wait_for, Media, Publisher, ServerProcess};
+use rtmp_proto::amf0::Amf0Value;
+use rtmp_proto::command::status::CONNECT_RECONNECT_REQUEST;
+use rtmp_proto::session::ClientEvent;
+use support::{
+    each_server, have, http, media, run, wait_for, Media, Publisher, ServerProcess, TestClient,
+};
 
 fn kill(pid: u32, signal: &str) -> bool {
     Command::new("kill")
@@ -152,6 +157,17 @@ fn sigusr2_upgrades_under_a_publisher_and_players_losing_no_frame() {
             server.log_text()
         );
 
+        // A player announcing Enhanced RTMP's capsEx Reconnect.
+        let addr = server.rtmp;
+        let mut modern = TestClient::connect_with(
+            addr,
+            "live",
+            &format!("rtmp://{addr}/live"),
+            vec![("capsEx".to_owned(), Amf0Value::Number(1.0))],
+        );
+        assert_eq!(modern.connect_answer(), Ok(()));
+        assert_eq!(modern.request(false, "up").0, "NetStream.Play.Start");
+
         assert!(kill(old_pid, "USR2"));
         let new_pid = wait_for(Duration::from_secs(15), || {
             pid_in(&pid_file(&server)).filter(|&p| p != old_pid)
@@ -166,6 +182,12 @@ fn sigusr2_upgrades_under_a_publisher_and_players_losing_no_frame() {
         })
         .unwrap_or_else(|| panic!("the old process still accepts; log:\n{}", server.log_text()));
         assert!(server.child.try_wait().unwrap().is_none(), "quit at once");
+        // The drain asks it to reconnect (to the URL it used: the new process).
+        let asked = modern.pump_until(Duration::from_secs(10), |e| {
+            matches!(e, ClientEvent::Status { stream_id: 0, code, .. } if code == CONNECT_RECONNECT_REQUEST)
+        });
+        assert!(asked, "no reconnect request: {}", modern.gave_up);
+        drop(modern);
 
         // New clients are the new process's: the API, and a new stream.
         assert_eq!(api_pid(&server), new_pid);
