@@ -155,6 +155,42 @@ fn ingest_of_a_file_plays_and_goes_with_sigterm() {
 }
 
 #[test]
+fn ingest_ffmpeg_dies_with_a_killed_server() {
+    if !tools() {
+        return;
+    }
+    let source = media(Media::AvcAac);
+    each_server(|bin| {
+        let m = marker("kill9", bin);
+        // Writing a file, not this server: only the server's death can end it.
+        let mut server = ServerProcess::start_from(bin, |dir| {
+            let vhost = format!(
+                "ingest cam {{ enabled on; input {{ type file; url {}; }} ffmpeg ffmpeg; \
+                 engine {{ output {}/{m}.flv; }} }}",
+                source.display(),
+                dir.display()
+            );
+            test_config(dir, "ff_log_dir /dev/null;", &vhost)
+        });
+        let running = wait_for(Duration::from_secs(10), || {
+            (!with_marker(&m).is_empty()).then_some(())
+        });
+        assert!(running.is_some(), "ingest ffmpeg never started");
+        // SIGKILL: no orderly stop, only PR_SET_PDEATHSIG is left to end it.
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        let gone = wait_for(Duration::from_secs(5), || {
+            with_marker(&m).is_empty().then_some(())
+        });
+        assert!(
+            gone.is_some(),
+            "ffmpeg outlived a killed server: {:?}",
+            with_marker(&m)
+        );
+    });
+}
+
+#[test]
 fn ingest_of_a_missing_file_is_parked() {
     if !tools() {
         return;
