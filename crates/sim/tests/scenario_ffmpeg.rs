@@ -225,3 +225,88 @@ fn reloads_start_stop_and_restart_ingests() {
     assert!(procs.running().is_empty());
     assert!(server.ctx().processes.list(sim.now()).is_empty());
 }
+
+#[test]
+fn a_reload_restarts_or_stops_a_running_streams_transcode() {
+    let mut sim = Sim::from_env(76);
+    let procs = FakeProcesses::new(&sim.handle());
+    let block = |engine: &str| {
+        format!(
+            "transcode live {{ enabled on; ffmpeg ff; engine {engine} {{ enabled on; vcodec copy; \
+             acodec aac; output rtmp://127.0.0.1:[port]/[app]/[stream]_[engine]; }} }}"
+        )
+    };
+    let server = start(&sim, &procs, &block("sd"));
+    let rtmp = server.addrs(ListenerKind::Rtmp)[0];
+    let _publisher = SimPublisher::spawn(
+        &sim.host(Ipv4Addr::new(10, 0, 1, 1)),
+        rtmp,
+        PublisherOptions::new("live", "s").ending(PublishEnd::Hold),
+        Synthetic::default().messages(secs(30)),
+    );
+    sim.run_for(secs(2)).unwrap();
+    assert_eq!(procs.spawns().len(), 1);
+    let first = procs.spawns()[0].pid;
+    let ctx = server.ctx().clone();
+    let reload = |sim: &mut Sim, body: String| {
+        let ctx = ctx.clone();
+        sim.block_on(async move { server_core::reload::apply(&ctx, config(&body)).await })
+            .expect("reload runs");
+    };
+
+    // Unrelated change: the transcode goes on.
+    reload(&mut sim, format!("{}\nchunk_size 4096;", block("sd")));
+    sim.run_for(secs(1)).unwrap();
+    assert_eq!(procs.spawns().len(), 1);
+    assert!(procs.signals(first).is_empty());
+
+    // Engine changed: restarted with the new one, without a republish.
+    reload(&mut sim, block("hd"));
+    sim.run_for(secs(1)).unwrap();
+    let spawns = procs.spawns();
+    assert_eq!(spawns.len(), 2, "{spawns:?}");
+    assert_eq!(procs.signals(first), [StopSignal::Terminate]);
+    assert_eq!(
+        spawns[1].args.last().unwrap(),
+        "rtmp://127.0.0.1:1935/live/s_hd"
+    );
+    assert_eq!(procs.running(), [spawns[1].pid]);
+
+    // Transcode removed: stopped.
+    reload(&mut sim, String::new());
+    sim.run_for(secs(1)).unwrap();
+    assert!(procs.running().is_empty());
+    assert!(server.ctx().processes.list(sim.now()).is_empty());
+}
+
+#[test]
+fn a_transcodes_output_is_not_transcoded_again() {
+    let mut sim = Sim::from_env(77);
+    let procs = FakeProcesses::new(&sim.handle());
+    let server = start(
+        &sim,
+        &procs,
+        "transcode { enabled on; ffmpeg ff; engine sd { enabled on; vcodec copy; acodec aac; \
+         output rtmp://localhost:[port]/[app]/[stream]_[engine]?vhost=[vhost]; } }",
+    );
+    let rtmp = server.addrs(ListenerKind::Rtmp)[0];
+    let publish = |sim: &Sim, host: u8, stream: &str| {
+        SimPublisher::spawn(
+            &sim.host(Ipv4Addr::new(10, 0, 1, host)),
+            rtmp,
+            PublisherOptions::new("live", stream).ending(PublishEnd::Hold),
+            Synthetic::default().messages(secs(10)),
+        )
+    };
+    let _s = publish(&sim, 1, "s");
+    sim.run_for(secs(1)).unwrap();
+    assert_eq!(procs.spawns().len(), 1);
+    // What the transcode's ffmpeg would publish: not transcoded (no s_sd_sd).
+    let _sd = publish(&sim, 2, "s_sd");
+    sim.run_for(secs(1)).unwrap();
+    assert_eq!(procs.spawns().len(), 1, "{:?}", procs.spawns());
+    // Any other stream is.
+    let _t = publish(&sim, 3, "t");
+    sim.run_for(secs(1)).unwrap();
+    assert_eq!(procs.spawns().len(), 2);
+}
