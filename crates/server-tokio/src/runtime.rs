@@ -292,3 +292,56 @@ impl ChildProcess for TokioChild {
         server_core::process::signal_group(self.pid, signal)
     }
 }
+
+#[cfg(test)]
+mod process_tests {
+    use super::*;
+    use server_core::process::ProcessLog;
+
+    fn running(marker: &str) -> bool {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).contains(marker))
+                    .unwrap_or(false)
+            })
+    }
+
+    /// Captured stderr comes as bounded lines, and a stop reaches the
+    /// child's own children (its process group).
+    #[tokio::test]
+    async fn stderr_lines_and_group_stop() {
+        let marker = format!("31.{}", std::process::id());
+        let spec = ProcessSpec {
+            program: "sh".into(),
+            args: vec![
+                "-c".into(),
+                format!("echo one >&2; printf 'two\\rthree\\n' >&2; sleep {marker} & wait"),
+            ],
+            log: ProcessLog::Capture,
+        };
+        let mut child = TokioRuntime::spawn_child(&spec).expect("spawn sh");
+        let mut lines = Vec::new();
+        for _ in 0..3 {
+            lines.push(child.stderr_line().await.unwrap().unwrap());
+        }
+        assert_eq!(lines, ["one", "two", "three"]);
+        assert!(running(&marker), "sleep not started");
+        child.signal(StopSignal::Terminate).unwrap();
+        let exit = tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .expect("sh ended")
+            .unwrap();
+        assert_eq!(exit.signal, Some(15), "{exit}");
+        for _ in 0..50 {
+            if !running(&marker) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the group's sleep outlived the stop");
+    }
+}
