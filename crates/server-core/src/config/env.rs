@@ -39,6 +39,8 @@ pub const OVERRIDABLE: &[&str] = &[
     "grace_final_wait",
     "force_grace_quit",
     "reconnect_tcurl",
+    "ff_log_dir",
+    "ff_log_level",
     "http_api.enabled",
     "http_api.listen",
     "http_api.crossdomain",
@@ -276,6 +278,7 @@ mod tests {
             p if p.starts_with("on_") => "http://127.0.0.1:8085/h",
             "hls_td_ratio" | "hls_aof_ratio" => "1.5",
             "timeout" => "1000",
+            "ff_log_level" => "warning",
             p if p.contains("enabled")
                 || matches!(
                     p,
