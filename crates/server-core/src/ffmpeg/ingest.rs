@@ -155,7 +155,10 @@ impl IngestManager {
                 .iter()
                 .map(|engine| {
                     let mut engine = engine.clone();
-                    engine.output = expand_output(&engine.output, &vhost, port);
+                    engine.output = super::build_timestamp(
+                        &expand_output(&engine.output, &vhost, port),
+                        ctx.rt.unix_time_ms(),
+                    );
                     let (app, stream) = match crate::upstream::RtmpUrl::parse(&engine.output) {
                         Ok(u) => (u.app, u.stream),
                         Err(_) => (String::new(), ingest.id.clone()),

@@ -60,6 +60,24 @@ pub(crate) fn log_target(dir: &Path, parts: &[&str]) -> ProcessLog {
     ProcessLog::File(dir.join(format!("ffmpeg-{}.log", name.join("-"))))
 }
 
+/// SRS's time variables in an `output` (`srs_path_build_timestamp`): `[2006]`
+/// year, `[01]` month, `[02]` day, `[15]` hour, `[04]` minute, `[05]` second,
+/// `[999]` millisecond (UTC, as in `dvr_path`) and `[timestamp]` (Unix ms).
+pub fn build_timestamp(text: &str, unix_ms: u64) -> String {
+    if !text.contains('[') {
+        return text.to_owned();
+    }
+    let d = media_core::hls::Civil::from_unix_ms(unix_ms);
+    text.replace("[2006]", &format!("{:04}", d.year))
+        .replace("[01]", &format!("{:02}", d.month))
+        .replace("[02]", &format!("{:02}", d.day))
+        .replace("[15]", &format!("{:02}", d.hour))
+        .replace("[04]", &format!("{:02}", d.minute))
+        .replace("[05]", &format!("{:02}", d.second))
+        .replace("[999]", &format!("{:03}", d.milli))
+        .replace("[timestamp]", &unix_ms.to_string())
+}
+
 /// The loopback address and port ffmpeg reaches this server's RTMP on (the
 /// first RTMP listener: SRS uses the first `listen`).
 pub(crate) fn local_rtmp(ctx: &crate::context::ServerCtx) -> Option<std::net::SocketAddr> {
@@ -79,6 +97,17 @@ pub(crate) fn local_rtmp(ctx: &crate::context::ServerCtx) -> Option<std::net::So
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_variables() {
+        assert_eq!(
+            build_timestamp(
+                "rtmp://h/live/s_[2006][01][02]-[15][04][05].[999]_[timestamp]",
+                1_700_000_000_123
+            ),
+            "rtmp://h/live/s_20231114-221320.123_1700000000123"
+        );
+    }
 
     #[test]
     fn log_files_stay_in_their_directory() {

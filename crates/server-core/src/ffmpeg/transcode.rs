@@ -112,12 +112,15 @@ impl Transcode {
         for block in &blocks {
             for engine in block.engines.iter().filter(|e| e.enabled) {
                 let mut engine = engine.clone();
-                engine.output = expand_output(
-                    &engine.output,
-                    key,
-                    local.port(),
-                    &stream.publisher.param,
-                    &engine.name,
+                engine.output = super::build_timestamp(
+                    &expand_output(
+                        &engine.output,
+                        key,
+                        local.port(),
+                        &stream.publisher.param,
+                        &engine.name,
+                    ),
+                    ctx.rt.unix_time_ms(),
                 );
                 if let Some(out) = self_stream(ctx, &engine.output) {
                     if out == *key {
