@@ -36,6 +36,7 @@ use std::time::Duration;
 use event_listener::Event;
 use futures_util::future::{select, Either};
 use media_core::MediaKind;
+use rtmp_proto::command::status::PLAY_UNPUBLISH_NOTIFY;
 use rtmp_proto::command::DataMessage;
 use rtmp_proto::session::ClientEvent;
 use serde::Serialize;
@@ -68,6 +69,14 @@ pub const STABLE_AFTER: Duration = Duration::from_secs(10);
 /// Resolve, connect, handshake, `connect` and `play` with one origin: a
 /// dead origin costs at most this before the next one is tried.
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
+/// An origin that sent media and then nothing for this long (without
+/// saying the stream ended) is abandoned for the next one, as a dead one
+/// is: a hung origin, or a link that went silent without a reset. SRS's
+/// edge has the same 5 s (`SRS_EDGE_INGESTER_TIMEOUT`, its receive
+/// timeout). Before the first media, and after the origin's
+/// `NetStream.Play.UnpublishNotify`, silence is a stream not published
+/// (yet) and the edge waits, as players do on an origin.
+pub const SILENCE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `cluster { }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -662,6 +671,8 @@ impl PullTask {
         publishing: &mut Option<Publishing>,
         publisher_id: u64,
     ) -> Result<PumpEnd, UpstreamError> {
+        // When media last came (see SILENCE_TIMEOUT).
+        let mut last_media: Option<Duration> = None;
         loop {
             while let Some(event) = conn.poll_event() {
                 // Stream content, not the origin's words to its player
@@ -683,7 +694,15 @@ impl PullTask {
                         }
                     }
                 }
+                if media {
+                    last_media = Some(self.ctx.rt.now());
+                }
                 match event {
+                    ClientEvent::Status { ref code, .. } if code == PLAY_UNPUBLISH_NOTIFY => {
+                        // The stream ended on the origin: waiting for it
+                        // again is no silence.
+                        last_media = None;
+                    }
                     ClientEvent::Media { message, .. } => {
                         if let Some(kind) = MediaKind::from_message_type(message.type_id) {
                             if kind != MediaKind::Data {
@@ -723,11 +742,22 @@ impl PullTask {
             conn.flush().await?;
             let total = bytes_before.saturating_add(conn.bytes_in());
             self.pull.update(|s| s.bytes = total);
-            match select(Box::pin(conn.read_some()), Box::pin(self.until_idle())).await {
+            let silence = match last_media {
+                Some(at) => {
+                    let left = SILENCE_TIMEOUT.saturating_sub(self.ctx.rt.now().saturating_sub(at));
+                    self.ctx.rt.sleep(left)
+                }
+                None => Box::pin(futures_util::future::pending()),
+            };
+            let idle_or_silent = select(Box::pin(self.until_idle()), silence);
+            match select(Box::pin(conn.read_some()), idle_or_silent).await {
                 Either::Left((read, _)) => {
                     read?;
                 }
-                Either::Right(_) => return Ok(PumpEnd::Idle),
+                Either::Right((Either::Left(_), _)) => return Ok(PumpEnd::Idle),
+                Either::Right((Either::Right(_), _)) => {
+                    return Err(UpstreamError::Silent(SILENCE_TIMEOUT));
+                }
             }
         }
     }

@@ -97,6 +97,9 @@ pub enum UpstreamError {
     /// The remote server closed the connection.
     #[error("closed by the remote server")]
     Closed,
+    /// The remote server sent media, then nothing for this long.
+    #[error("no media for {} s", .0.as_secs_f64())]
+    Silent(Duration),
     /// The TLS handshake of an `rtmps://` upstream failed (its certificate
     /// is not trusted, or it does not speak TLS).
     #[error("{0}")]
