@@ -34,7 +34,8 @@ fuzz_target!(|data: &[u8]| {
         match op % 4 {
             0 => now += u64::from(next().unwrap_or(0)) * 16,
             1 => {
-                let kind = PacketKind::ALL[usize::from(next().unwrap_or(0)) % PacketKind::ALL.len()];
+                let kind =
+                    PacketKind::ALL[usize::from(next().unwrap_or(0)) % PacketKind::ALL.len()];
                 let name = FIGURES[usize::from(next().unwrap_or(0)) % FIGURES.len()];
                 let mut raw = [0u8; 8];
                 for b in &mut raw {
