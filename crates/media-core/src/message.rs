@@ -79,13 +79,20 @@ impl MediaMessage {
     /// SequenceStart (or MPEG2TSSequenceStart), or AAC packet type 0. A
     /// sequence header is not also flagged as a key frame.
     ///
+    /// In an Enhanced RTMP v2 multitrack stream only the default track's
+    /// (track 0's) key frames are key frames here: a player joins, the GOP
+    /// cache starts, and HLS cuts where the default track can start, so the
+    /// key frame of another rendition arriving just after track 0's does not
+    /// restart the GOP without track 0's.
+    ///
     /// Never fails: a payload that does not parse gets no flags, and the stream
     /// goes on (consumers treat it as an ordinary frame).
     pub fn new(kind: MediaKind, timestamp: u64, payload: Bytes) -> Self {
         let flags = match kind {
             MediaKind::Video => match crate::flv::VideoTagHeader::parse(&payload) {
                 Ok((h, _)) => MediaFlags {
-                    keyframe: h.is_keyframe(),
+                    keyframe: h.is_keyframe()
+                        && (h.multitrack.is_none() || has_default_track(&payload)),
                     sequence_header: h.is_sequence_header(),
                 },
                 Err(_) => MediaFlags::default(),
@@ -118,6 +125,14 @@ impl MediaMessage {
     }
 }
 
+/// Whether a multitrack video message carries track 0.
+fn has_default_track(payload: &[u8]) -> bool {
+    match crate::flv::Tracks::of_video(payload) {
+        Ok(Some((_, tracks))) => tracks.filter_map(Result::ok).any(|t| t.track_id == 0),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +162,10 @@ mod tests {
         assert_eq!(flags(Audio, &[0xaf, 1, 0x21]), (false, false));
         assert_eq!(flags(Audio, b"\x90Opus"), (false, true));
         assert_eq!(flags(Data, &[0x17, 0]), (false, false));
+        // E-RTMP v2 multitrack (OneTrack): only track 0's key frame is one.
+        assert_eq!(flags(Video, b"\x96\x01avc1\x00\0\0\0\x65"), (true, false));
+        assert_eq!(flags(Video, b"\x96\x01avc1\x01\0\0\0\x65"), (false, false));
+        assert_eq!(flags(Video, b"\x96\x00avc1\x01\x01"), (false, true));
     }
 
     #[test]

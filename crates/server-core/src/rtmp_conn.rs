@@ -26,19 +26,22 @@ use futures_util::FutureExt;
 use media_core::MediaKind;
 use rtmp_proto::amf0::Amf0Value;
 use rtmp_proto::chunk::Limits;
-use rtmp_proto::command::status::{PLAY_FAILED, PUBLISH_BAD_NAME};
+use rtmp_proto::command::status::{PLAY_FAILED, PLAY_STREAM_NOT_FOUND, PUBLISH_BAD_NAME};
+use rtmp_proto::command::Command;
+use rtmp_proto::message::RawMessage;
 use rtmp_proto::control::UserControlEvent;
 use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
 use tracing::{debug, info, warn, Instrument};
 
 use crate::context::ServerCtx;
 use crate::hub::{
-    ClientInfo, ClientKind, ClientOrder, Consumer, MergeRule, QueueItem, StreamRequest,
+    ClientInfo, ClientKind, ClientOrder, Consumer, MergeRule, QueueItem, StreamRequest, TrackFilter,
 };
 use crate::io::Outbox;
 use crate::lifecycle::{self, Peer, Publishing, Target, Ticket};
 use crate::runtime::{timeout, Connection, WriteHalf};
 use crate::vhost::VhostSettings;
+use crate::vod::{VodItem, VodPlayback};
 
 /// Longest tcUrl accepted at connect (real ones, tokens included, are far
 /// shorter; AMF0 would allow 16 MiB, kept for the connection's life).
@@ -118,6 +121,13 @@ enum Role {
     },
     /// Running SRS's bandwidth check instead of publishing or playing.
     Bandcheck(Box<crate::bandcheck::BandcheckConn>),
+    /// Playing a file (`vod`).
+    Vod {
+        playback: VodPlayback,
+        stream_id: u32,
+        /// Sends `on_stop` when the play ends.
+        _ticket: Ticket,
+    },
 }
 
 struct Conn {
@@ -139,6 +149,10 @@ struct Conn {
     closing: bool,
     /// Its part of the server-wide reassembly budget.
     reassembly: Share,
+    /// Which tracks of an E-RTMP multitrack stream it plays: all when its
+    /// connect announced Enhanced RTMP (`fourCcList`, or `capsEx`
+    /// Multitrack), else the default track only.
+    tracks: TrackFilter,
 }
 
 /// The read loop's signal to the write loop that the session has output: a
@@ -249,6 +263,7 @@ async fn run(
         close_ticket: Ticket::default(),
         media_since: Duration::ZERO,
         closing: false,
+        tracks: TrackFilter::DefaultOnly,
         reassembly: Share::new(ctx.reassembly.clone()),
     }));
     let wake = Wake::default();
@@ -366,7 +381,7 @@ async fn read_loop(
                 ),
                 // Players legitimately send nothing; stalls are caught by the
                 // write side. No timer then: thousands of players, one read each.
-                Role::Playing { .. } => (None, "player silent", None, None),
+                Role::Playing { .. } | Role::Vod { .. } => (None, "player silent", None, None),
                 // The check's own deadlines cover a silent client.
                 Role::Bandcheck(_) => (None, "bandcheck client silent", None, None),
             };
@@ -530,7 +545,12 @@ struct Step {
 enum Decision {
     Connect,
     Publish { stream_id: u32, req: StreamRequest },
-    Play { stream_id: u32, req: StreamRequest },
+    Play {
+        stream_id: u32,
+        req: StreamRequest,
+        /// The `play` command's start (ms for a position, negative for live).
+        start: f64,
+    },
 }
 
 /// Feeds bytes to the session and acts on its events, up to a decision.
@@ -600,6 +620,10 @@ fn handle_event(
                 .map(|v| format!(" fourCcList={}", fourcc_list(v)))
                 .unwrap_or_default();
             info!(tc_url = ?tc_url, app = ?app, agent = ?agent, "connect{fourcc}");
+            let multitrack = request.caps_ex_flags() & rtmp_proto::command::CAPS_EX_MULTITRACK;
+            if !fourcc.is_empty() || multitrack != 0 {
+                conn.tracks = TrackFilter::All;
+            }
             conn.peer.page_url = property("pageUrl");
             conn.peer.tc_url = tc_url.clone();
             conn.peer.info.update(|d| {
@@ -625,7 +649,10 @@ fn handle_event(
             return Ok(Some(Decision::Publish { stream_id, req }));
         }
         ServerEvent::Play {
-            stream_id, name, ..
+            stream_id,
+            name,
+            start,
+            ..
         } => {
             if !matches!(conn.role, Role::Idle) {
                 conn.session.reject_play(
@@ -636,12 +663,20 @@ fn handle_event(
                 return Ok(None);
             }
             let req = StreamRequest::new(&conn.peer.tc_url, &name);
-            return Ok(Some(Decision::Play { stream_id, req }));
+            return Ok(Some(Decision::Play {
+                stream_id,
+                req,
+                start,
+            }));
         }
         ServerEvent::Pause { paused, .. } => {
             if let Role::Playing { paused: p, .. } = &mut conn.role {
                 debug!(paused, "pause");
                 *p = paused;
+            }
+            if let Role::Vod { playback, .. } = &conn.role {
+                debug!(paused, "pause (vod)");
+                playback.pause(paused);
             }
         }
         ServerEvent::Media { message, .. } => {
@@ -676,6 +711,15 @@ fn handle_event(
             }
         }
         ServerEvent::Closed => conn.closing = true,
+        ServerEvent::Command {
+            command: Command::Seek { position_ms, .. },
+            ..
+        } if matches!(conn.role, Role::Vod { .. }) => {
+            if let Role::Vod { playback, .. } = &conn.role {
+                // Negative or NaN positions mean the start.
+                playback.seek(position_ms.max(0.0) as u64);
+            }
+        }
         ServerEvent::Command { command, .. } if matches!(conn.role, Role::Bandcheck(_)) => {
             if let Role::Bandcheck(check) = &mut conn.role {
                 check.handle_command(now.as_millis() as u64, &command);
@@ -762,17 +806,27 @@ async fn decide(
             }
             drain_events(&mut conn, ctx.rt.now())
         }
-        Decision::Play { stream_id, req } => {
+        Decision::Play {
+            stream_id,
+            req,
+            start,
+        } => {
+            if let Ok(target) = Target::resolve(ctx, &req) {
+                if let Some(file) = crate::vod::find_for_play(ctx, &target).await {
+                    return play_file(ctx, state, stream_id, target, file, start).await;
+                }
+            }
             let result = match Target::resolve(ctx, &req) {
                 Ok(target) => lifecycle::play(ctx, &peer, target).await,
                 Err(refusal) => Err(refusal),
             };
             let mut conn = lock(state);
             match result {
-                Ok(playing) => {
+                Ok(mut playing) => {
                     peer.info.set_kind(ClientKind::RtmpPlay);
                     conn.session.accept_play(stream_id)?;
                     conn.vhost = playing.vhost;
+                    playing.consumer.set_tracks(conn.tracks);
                     conn.role = Role::Playing {
                         consumer: playing.consumer,
                         stream_id,
@@ -793,6 +847,51 @@ async fn decide(
             drain_events(&mut conn, ctx.rt.now())
         }
     }
+}
+
+/// A `play` of a file (opened and indexed, or why not): admission
+/// (`security`, `refer`, `on_play`), then the file played from `start` (a
+/// position in ms when not negative, as ffmpeg and rtmpdump send it).
+async fn play_file(
+    ctx: &Arc<ServerCtx>,
+    state: &Mutex<Conn>,
+    stream_id: u32,
+    target: Target,
+    file: Result<crate::vod::VodFile, crate::vod::VodError>,
+    start: f64,
+) -> Result<Step, ConnError> {
+    let peer = lock(state).peer.clone();
+    let result = match lifecycle::play_file(ctx, &peer, &target).await {
+        Ok(ticket) => file.map(|file| (ticket, file)).map_err(Err),
+        Err(refusal) => Err(Ok(refusal)),
+    };
+    let mut conn = lock(state);
+    match result {
+        Ok((ticket, file)) => {
+            info!(file = %file.path.display(), start, "vod: play");
+            peer.info.set_kind(ClientKind::RtmpPlay);
+            conn.session.accept_play(stream_id)?;
+            conn.vhost = target.vhost;
+            let start_ms = (start > 0.0).then_some(start as u64);
+            conn.role = Role::Vod {
+                playback: VodPlayback::start(ctx.rt.clone(), file, start_ms),
+                stream_id,
+                _ticket: ticket,
+            };
+        }
+        Err(Ok(refusal)) => {
+            info!(stream = %target.key, "play refused: {refusal}");
+            conn.session
+                .reject_play(stream_id, refusal.play_code(), &refusal.client_reason())?;
+            conn.closing |= refusal.is_denial();
+        }
+        Err(Err(e)) => {
+            info!(stream = %target.key, "vod: {e}");
+            conn.session
+                .reject_play(stream_id, PLAY_STREAM_NOT_FOUND, "no such file")?;
+        }
+    }
+    drain_events(&mut conn, ctx.rt.now())
 }
 
 async fn write_loop(
@@ -879,6 +978,31 @@ async fn write_loop(
                     });
                 }
             }
+            if let (false, Role::Vod { playback, stream_id, .. }) = (*closing, &mut *role) {
+                let stream_id = *stream_id;
+                playback.drain(MAX_ITEMS_PER_WRITE, |item| match item {
+                    VodItem::Media(msg) => session.send_media(
+                        stream_id,
+                        &RawMessage {
+                            csid: 0,
+                            timestamp: msg.timestamp,
+                            type_id: msg.kind.message_type(),
+                            stream_id,
+                            payload: msg.payload,
+                        },
+                    ),
+                    VodItem::Status(code, description) => {
+                        session.send_status(stream_id, "status", code, &description)
+                    }
+                    VodItem::StreamBegin => {
+                        session.send_user_control(UserControlEvent::StreamBegin(stream_id))
+                    }
+                    VodItem::StreamEof => {
+                        session.send_user_control(UserControlEvent::StreamEof(stream_id))
+                    }
+                });
+                to_outbox(session, &mut session_out, &mut outbox);
+            }
             if let Role::Bandcheck(check) = role {
                 // One packet per write: the next waits for the socket, so
                 // the check is paced by the link as well as by its limit.
@@ -913,6 +1037,7 @@ async fn write_loop(
                         paused: false,
                         ..
                     } => consumer.poll_ready(cx, rule).map(|()| true),
+                    Role::Vod { playback, .. } => playback.poll_ready(cx).map(|()| false),
                     _ => Poll::Pending,
                 }
             })

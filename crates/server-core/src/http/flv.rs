@@ -34,6 +34,7 @@ use crate::config::DEFAULT_VHOST;
 use crate::context::ServerCtx;
 use crate::hub::{
     ClientInfo, ClientKind, ClientRegistration, Consumer, MergeRule, QueueItem, StreamKey,
+    TrackFilter,
 };
 use crate::lifecycle::{self, Peer, Target, Ticket};
 use crate::runtime::BoxFuture;
@@ -156,7 +157,9 @@ pub(crate) async fn play(
     info!(cid = id, peer = %request.peer, stream = ?playing.key.to_string(), url = %request.url, "flv play");
     // Merged writes as for RTMP players (SRS does the same for HTTP-FLV).
     let rule = playing.vhost.merge_rule();
-    let mut stream = FlvStream::new(playing.consumer, registration, rule);
+    let mut consumer = playing.consumer;
+    consumer.set_tracks(tracks_asked(&request.query));
+    let mut stream = FlvStream::new(consumer, registration, rule);
     stream.ticket = playing.ticket;
     let mut resp = Response::new(ResponseBody::Flv(Box::new(stream)));
     resp.headers_mut().insert(
@@ -167,6 +170,23 @@ pub(crate) async fn play(
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     *resp.status_mut() = StatusCode::OK;
     resp
+}
+
+/// Which tracks of an E-RTMP multitrack stream an HTTP-FLV player gets. HTTP
+/// has no `connect` to announce Enhanced RTMP in, so the URL says it:
+/// `?tracks=all` for every track (ffmpeg 7.1+ reads them); by default the
+/// default track only, which every FLV player (mpegts.js, flv.js, older
+/// ffmpeg) can read.
+fn tracks_asked(query: &str) -> TrackFilter {
+    let all = query
+        .trim_start_matches('?')
+        .split('&')
+        .any(|kv| kv.eq_ignore_ascii_case("tracks=all"));
+    if all {
+        TrackFilter::All
+    } else {
+        TrackFilter::DefaultOnly
+    }
 }
 
 /// The headers a GET would get, for a HEAD on a mount (no subscription).

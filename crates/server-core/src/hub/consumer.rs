@@ -22,6 +22,7 @@ use media_core::jitter::PlayClock;
 use media_core::MediaKind;
 
 use super::fanout::{MergeRule, QueueItem};
+use super::frame::TrackFilter;
 use super::source::Source;
 
 /// A subscription to a source. Dropping it unsubscribes.
@@ -42,6 +43,8 @@ pub struct Consumer {
     dropped: u64,
     /// Where this consumer's timeline stands against the stream's.
     clock: PlayClock,
+    /// Which tracks of a multitrack stream this consumer's player takes.
+    tracks: TrackFilter,
 }
 
 impl Consumer {
@@ -63,7 +66,15 @@ impl Consumer {
             slot: None,
             dropped: 0,
             clock,
+            tracks: TrackFilter::All,
         }
+    }
+
+    /// Sets which tracks of an E-RTMP multitrack stream this consumer
+    /// receives ([`TrackFilter::All`] unless set): a player that did not
+    /// announce E-RTMP gets the default track only.
+    pub fn set_tracks(&mut self, tracks: TrackFilter) {
+        self.tracks = tracks;
     }
 
     /// The source consumed.
@@ -129,7 +140,20 @@ impl Consumer {
     /// republishes. For publish news the timestamp means nothing (0).
     pub fn drain_timed(&mut self, max: usize, mut f: impl FnMut(&QueueItem, u64)) -> usize {
         let clock = &mut self.clock;
+        let tracks = self.tracks;
         let mut f = |item: &QueueItem| {
+            if let (QueueItem::Media(frame), TrackFilter::DefaultOnly) = (item, tracks) {
+                // Another track than the default, or the default rebuilt.
+                match frame.for_consumer(tracks) {
+                    None => return,
+                    Some(own) if !Arc::ptr_eq(own, frame) => {
+                        let own = QueueItem::Media(own.clone());
+                        let timestamp = clock.stamp(&frame.msg);
+                        return f(&own, timestamp);
+                    }
+                    Some(_) => {}
+                }
+            }
             let timestamp = match item {
                 QueueItem::Media(frame) => clock.stamp(&frame.msg),
                 QueueItem::Published => {
@@ -181,10 +205,9 @@ impl Consumer {
                     kept += 1;
                 }
             }
-            let h = &fanout.headers;
-            let mut headers: Vec<_> = [&h.metadata, &h.video, &h.audio]
-                .into_iter()
-                .flatten()
+            let mut headers: Vec<_> = fanout
+                .headers
+                .all()
                 .filter(|(seq, _)| *seq >= self.cursor && *seq < target)
                 .collect();
             headers.sort_by_key(|(seq, _)| *seq);

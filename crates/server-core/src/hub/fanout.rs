@@ -95,8 +95,42 @@ struct Waiter {
 #[derive(Debug, Default, Clone)]
 pub(super) struct Headers {
     pub metadata: Option<(u64, SharedFrame)>,
+    /// The default track's (or a single-track stream's) video header.
     pub video: Option<(u64, SharedFrame)>,
+    /// The default track's audio header.
     pub audio: Option<(u64, SharedFrame)>,
+    /// The other tracks' headers of an E-RTMP multitrack stream, by
+    /// (kind, `media_core::gop::header_track`); a bounded few.
+    pub tracks: Vec<((MediaKind, u16), (u64, SharedFrame))>,
+}
+
+impl Headers {
+    /// Remembers a sequence header at `seq` in its track's slot.
+    fn keep(&mut self, seq: u64, frame: &SharedFrame) {
+        let msg = &frame.msg;
+        let track = media_core::gop::header_track(msg);
+        let slot = (seq, frame.clone());
+        match (msg.kind, track) {
+            (MediaKind::Video, 0) => self.video = Some(slot),
+            (MediaKind::Audio, 0) => self.audio = Some(slot),
+            (kind, track) => {
+                let key = (kind, track);
+                if let Some(entry) = self.tracks.iter_mut().find(|(k, _)| *k == key) {
+                    entry.1 = slot;
+                } else if self.tracks.len() < media_core::flv::MAX_TRACKS_PER_MESSAGE * 2 {
+                    self.tracks.push((key, slot));
+                }
+            }
+        }
+    }
+
+    /// Every header kept, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = &(u64, SharedFrame)> + '_ {
+        [&self.metadata, &self.video, &self.audio]
+            .into_iter()
+            .flatten()
+            .chain(self.tracks.iter().map(|(_, slot)| slot))
+    }
 }
 
 /// The log itself; lives behind the source's fan-out mutex.
@@ -228,13 +262,13 @@ impl Fanout {
                     MediaKind::Video => {
                         self.has_video = true;
                         if msg.flags.sequence_header {
-                            self.headers.video = Some((seq, frame.clone()));
+                            self.headers.keep(seq, frame);
                         } else if msg.flags.keyframe {
                             self.last_keyframe = Some(seq);
                         }
                     }
                     MediaKind::Audio if msg.flags.sequence_header => {
-                        self.headers.audio = Some((seq, frame.clone()));
+                        self.headers.keep(seq, frame);
                     }
                     MediaKind::Data if media_core::gop::is_metadata(&msg.payload) => {
                         self.headers.metadata = Some((seq, frame.clone()));

@@ -15,6 +15,13 @@
 //! up to 18 bytes per message, cut from a buffer each thread keeps for them
 //! (one allocation per few hundred headers). The payload and the continuation
 //! headers are shared either way.
+//!
+//! An Enhanced RTMP v2 multitrack message (several renditions or audio
+//! tracks in one stream) reaches players that announced E-RTMP as it is. A
+//! player that did not gets the stream's default track only
+//! ([`Frame::default_track`]): track 0 rebuilt once, in legacy form where
+//! its codec has one (H.264, AAC, MP3), else as a single-track E-RTMP
+//! message, and shared by all such players; other tracks are not sent.
 
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
@@ -36,6 +43,66 @@ pub struct Frame {
     /// its (chunk size, stream id, timestamp): the offset of the players
     /// that joined together.
     retimed: OnceLock<((u32, u32, u64), EncodedMessage)>,
+    /// An E-RTMP multitrack message (see [`Frame::default_track`]).
+    multitrack: bool,
+    /// Its default track as a frame of its own, built on first use.
+    default_form: OnceLock<Option<SharedFrame>>,
+}
+
+/// Which tracks of an E-RTMP multitrack stream a consumer receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrackFilter {
+    /// Every message as published (E-RTMP players, outputs, forwards).
+    #[default]
+    All,
+    /// Track 0 only, in a form players without multitrack support read.
+    DefaultOnly,
+}
+
+/// Whether `msg` is an E-RTMP multitrack message. The first byte settles
+/// almost every message; only ex headers with a multitrack or ModEx packet
+/// type are parsed.
+fn is_multitrack(msg: &MediaMessage) -> bool {
+    use media_core::flv::{AudioTagHeader, VideoTagHeader};
+    let Some(&first) = msg.payload.first() else {
+        return false;
+    };
+    match msg.kind {
+        MediaKind::Video if first & 0x80 != 0 && matches!(first & 0x0f, 6 | 7) => {
+            VideoTagHeader::parse(&msg.payload).is_ok_and(|(h, _)| h.multitrack.is_some())
+        }
+        MediaKind::Audio if first >> 4 == 9 && matches!(first & 0x0f, 5 | 7) => {
+            AudioTagHeader::parse(&msg.payload).is_ok_and(|(h, _)| h.multitrack.is_some())
+        }
+        _ => false,
+    }
+}
+
+/// Track 0 of a multitrack message as a message of its own: legacy form
+/// where the codec has one, else single-track E-RTMP; `None` without a
+/// readable track 0.
+fn default_track_of(msg: &MediaMessage) -> Option<MediaMessage> {
+    use media_core::flv::{
+        legacy_audio, legacy_video, single_track_audio, single_track_video, Tracks,
+    };
+    let payload = match msg.kind {
+        MediaKind::Video => {
+            let (h, tracks) = Tracks::of_video(&msg.payload).ok()??;
+            let track = tracks.filter_map(Result::ok).find(|t| t.track_id == 0)?;
+            let packet = h.payload_type();
+            legacy_video(h.frame_type, packet, track.fourcc, track.body)
+                .or_else(|| single_track_video(h.frame_type, packet, &track))?
+        }
+        MediaKind::Audio => {
+            let (h, tracks) = Tracks::of_audio(&msg.payload).ok()??;
+            let (_, packet) = h.multitrack?;
+            let track = tracks.filter_map(Result::ok).find(|t| t.track_id == 0)?;
+            legacy_audio(packet, track.fourcc, track.body)
+                .or_else(|| single_track_audio(packet, &track))?
+        }
+        MediaKind::Data => return None,
+    };
+    Some(MediaMessage::new(msg.kind, msg.timestamp, payload))
 }
 
 /// The message stream id whose encodings are cached: the one `createStream`
@@ -62,10 +129,24 @@ impl Frame {
     /// Wraps a message for fan-out.
     pub fn new(msg: MediaMessage) -> SharedFrame {
         Arc::new(Self {
+            multitrack: is_multitrack(&msg),
             msg,
             rtmp: OnceLock::new(),
             retimed: OnceLock::new(),
+            default_form: OnceLock::new(),
         })
+    }
+
+    /// This frame as a consumer with `filter` receives it: itself, its
+    /// default track (built once, shared by every such consumer), or
+    /// nothing (a multitrack message without track 0).
+    pub fn for_consumer<'a>(self: &'a SharedFrame, filter: TrackFilter) -> Option<&'a SharedFrame> {
+        if !self.multitrack || filter == TrackFilter::All {
+            return Some(self);
+        }
+        self.default_form
+            .get_or_init(|| default_track_of(&self.msg).map(Frame::new))
+            .as_ref()
     }
 
     /// The RTMP message this frame becomes on a player's message stream.
@@ -167,6 +248,42 @@ impl Frame {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    /// An E-RTMP v2 OneTrack multitrack avc1 key frame of `track`.
+    fn track_frame(track: u8) -> SharedFrame {
+        let mut p = vec![0x80 | (1 << 4) | 6, 0x01];
+        p.extend_from_slice(b"avc1");
+        p.push(track);
+        p.extend_from_slice(&[0, 0, 0x28, 0, 0, 0, 2, 0x65, 0x88]);
+        Frame::new(MediaMessage::new(MediaKind::Video, 80, Bytes::from(p)))
+    }
+
+    #[test]
+    fn players_without_multitrack_get_the_default_track_in_legacy_form() {
+        let zero = track_frame(0);
+        let all = zero.for_consumer(TrackFilter::All).unwrap();
+        assert!(Arc::ptr_eq(all, &zero), "E-RTMP players: as published");
+        let legacy = zero.for_consumer(TrackFilter::DefaultOnly).unwrap();
+        assert_eq!(
+            &legacy.msg.payload[..],
+            &[0x17, 1, 0, 0, 0x28, 0, 0, 0, 2, 0x65, 0x88]
+        );
+        assert!(legacy.msg.flags.keyframe);
+        assert_eq!(legacy.msg.timestamp, 80);
+        let again = zero.for_consumer(TrackFilter::DefaultOnly).unwrap();
+        assert!(Arc::ptr_eq(legacy, again), "built once, shared");
+        assert!(track_frame(1)
+            .for_consumer(TrackFilter::DefaultOnly)
+            .is_none());
+        // A legacy message is what it is for everyone.
+        let plain = Frame::new(MediaMessage::new(
+            MediaKind::Video,
+            0,
+            Bytes::from_static(&[0x17, 1, 0, 0, 0, 9]),
+        ));
+        let got = plain.for_consumer(TrackFilter::DefaultOnly).unwrap();
+        assert!(Arc::ptr_eq(got, &plain));
+    }
 
     fn shared(a: &EncodedMessage, b: &EncodedMessage) -> bool {
         a.pieces()

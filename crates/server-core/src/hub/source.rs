@@ -205,11 +205,13 @@ impl Source {
                     // same frames and their chunk encodings. (A header repeated
                     // inside the GOP is identical, or the cache would have
                     // dropped the GOP: reading it twice is harmless.)
+                    // Then the other tracks' headers of a multitrack stream.
                     let h = &fanout.headers;
                     preroll.extend(
                         [&h.metadata, &h.audio, &h.video]
                             .into_iter()
                             .flatten()
+                            .chain(h.tracks.iter().map(|(_, slot)| slot))
                             .map(|(_, frame)| QueueItem::Media(frame.clone())),
                     );
                     start = fanout.ts_from(gop_start);

@@ -87,6 +87,19 @@ pub(crate) struct Audio {
     pub(crate) profile: String,
 }
 
+/// One track of a multitrack stream: `{"id": 1, "type": "video", ...}` with
+/// the fields of `video` or `audio`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Track {
+    pub(crate) id: u8,
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    #[serde(flatten)]
+    pub(crate) video: Option<Video>,
+    #[serde(flatten)]
+    pub(crate) audio: Option<Audio>,
+}
+
 /// One element of `/api/v1/streams`.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Stream {
@@ -106,6 +119,11 @@ pub(crate) struct Stream {
     pub(crate) publish: Publish,
     pub(crate) video: Option<Video>,
     pub(crate) audio: Option<Audio>,
+    /// The other tracks of an Enhanced RTMP v2 multitrack stream (`video`
+    /// and `audio` describe track 0); absent for single-track streams. Our
+    /// addition: SRS has no multitrack.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tracks: Vec<Track>,
     /// The stream's forward destinations (`vhost { forward { } }`; our
     /// addition: SRS's API does not show forwards).
     pub(crate) forwards: Vec<crate::forward::ForwardStatus>,
@@ -113,6 +131,10 @@ pub(crate) struct Stream {
     /// mode remote; } }`; our addition: SRS's API does not show it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) edge: Option<crate::edge::EdgeStatus>,
+    /// The ffmpegs transcoding the stream (`vhost { transcode { } }`, as
+    /// `/api/v1/processes` lists them); absent when none. Our addition.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) transcodes: Vec<crate::ffmpeg::ProcessStatus>,
 }
 
 impl Stream {
@@ -125,6 +147,12 @@ impl Stream {
     /// The stream with its edge pull, if any.
     pub(crate) fn with_edge(mut self, edge: Option<crate::edge::EdgeStatus>) -> Self {
         self.edge = edge;
+        self
+    }
+
+    /// The stream with its transcoding ffmpegs.
+    pub(crate) fn with_transcodes(mut self, transcodes: Vec<crate::ffmpeg::ProcessStatus>) -> Self {
+        self.transcodes = transcodes;
         self
     }
 }
@@ -260,6 +288,37 @@ pub(crate) fn stream(
         None => 0,
     };
     let info = source.info();
+    let video = |v: crate::hub::VideoInfo| Video {
+        codec: v.codec,
+        profile: v.profile,
+        level: v.level,
+        width: v.width,
+        height: v.height,
+    };
+    let audio = |a: crate::hub::AudioInfo| Audio {
+        codec: a.codec,
+        sample_rate: a.sample_rate,
+        channel: a.channels,
+        profile: a.profile,
+    };
+    let tracks = info
+        .tracks
+        .into_iter()
+        .map(|t| match t.media {
+            crate::hub::TrackMedia::Video(v) => Track {
+                id: t.id,
+                kind: "video",
+                video: Some(video(v)),
+                audio: None,
+            },
+            crate::hub::TrackMedia::Audio(a) => Track {
+                id: t.id,
+                kind: "audio",
+                video: None,
+                audio: Some(audio(a)),
+            },
+        })
+        .collect();
     Stream {
         id: source.id,
         name: source.key.stream.clone(),
@@ -279,21 +338,12 @@ pub(crate) fn stream(
             active: publisher.is_some(),
             cid: publisher,
         },
-        video: info.video.map(|v| Video {
-            codec: v.codec,
-            profile: v.profile,
-            level: v.level,
-            width: v.width,
-            height: v.height,
-        }),
-        audio: info.audio.map(|a| Audio {
-            codec: a.codec,
-            sample_rate: a.sample_rate,
-            channel: a.channels,
-            profile: a.profile,
-        }),
+        video: info.video.map(video),
+        audio: info.audio.map(audio),
+        tracks,
         forwards: Vec::new(),
         edge: None,
+        transcodes: Vec::new(),
     }
 }
 
