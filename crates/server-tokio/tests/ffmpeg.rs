@@ -288,6 +288,18 @@ fn transcode_to_320x180_and_mp3_to_aac_stop_with_the_publisher() {
             c.contains("aac").then_some(c)
         });
         assert_eq!(codecs.as_deref(), Some("aac,h264"), "audio-only transcode");
+        // The source stream's JSON lists its transcode.
+        let (_, _, body) = http("GET", server.api, "/api/v1/streams");
+        let streams: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let src_json = streams["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "src")
+            .cloned()
+            .unwrap();
+        assert_eq!(src_json["transcodes"][0]["state"], "running", "{src_json}");
+        assert_eq!(src_json["transcodes"][0]["kind"], "transcode");
         // The transcodes' own outputs are not transcoded again.
         let listed = processes(&server);
         assert_eq!(listed.len(), 2, "{listed:?}");

@@ -236,7 +236,10 @@ mod tests {
         e.vcodec = "vn".into();
         e.acodec = "an".into();
         e.output = "o.flv".into();
-        assert_eq!(build(&[], "i.flv", &e), words("-i i.flv -vn -an -f flv -y o.flv"));
+        assert_eq!(
+            build(&[], "i.flv", &e),
+            words("-i i.flv -vn -an -f flv -y o.flv")
+        );
         assert!(e.check().is_err());
         e.vcodec = "libx264".into();
         e.vwidth = 321;

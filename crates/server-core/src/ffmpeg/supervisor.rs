@@ -106,6 +106,8 @@ pub struct ProcessStatus {
 pub struct Supervised {
     status: Mutex<ProcessStatus>,
     spec: ProcessSpec,
+    /// The stream a transcode reads.
+    stream: Mutex<Option<crate::hub::StreamKey>>,
     /// Runtime time the current run started.
     started: Mutex<Option<Duration>>,
     stop: AtomicBool,
@@ -142,6 +144,11 @@ impl Supervised {
             _ => 0,
         };
         s
+    }
+
+    /// Marks it as working on `key` (a transcode), for [`ProcessTable::for_stream`].
+    pub fn set_stream(&self, key: crate::hub::StreamKey) {
+        *lock(&self.stream) = Some(key);
     }
 
     /// What it runs.
@@ -207,6 +214,7 @@ impl ProcessTable {
                 log,
             }),
             spec,
+            stream: Mutex::new(None),
             started: Mutex::new(None),
             stop: AtomicBool::new(false),
             wake: Event::new(),
@@ -229,6 +237,15 @@ impl ProcessTable {
     /// Every supervised process, oldest first.
     pub fn list(&self, now: Duration) -> Vec<ProcessStatus> {
         lock(&self.entries).iter().map(|e| e.status(now)).collect()
+    }
+
+    /// The processes working on stream `key` (its transcodes).
+    pub fn for_stream(&self, key: &crate::hub::StreamKey, now: Duration) -> Vec<ProcessStatus> {
+        lock(&self.entries)
+            .iter()
+            .filter(|e| lock(&e.stream).as_ref() == Some(key))
+            .map(|e| e.status(now))
+            .collect()
     }
 
     /// Restarts of every process so far (a counter).

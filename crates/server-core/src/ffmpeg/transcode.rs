@@ -140,13 +140,15 @@ impl Transcode {
                 };
                 let name = format!("{}/{}/{}/{}", key.vhost, key.app, key.stream, engine.name);
                 info!(stream = %key, engine = %engine.name, output = %engine.output, "transcode started");
-                processes.push(ctx.processes.start(
+                let process = ctx.processes.start(
                     &ctx.rt,
                     ProcessKind::Transcode,
                     name,
                     key.vhost.clone(),
                     spec,
-                ));
+                );
+                process.set_stream(key.clone());
+                processes.push(process);
             }
         }
         if let Some(old) = running.insert(

@@ -357,6 +357,7 @@ pub(crate) async fn handle(
                             json::stream(s, &by_source, clock)
                                 .with_forwards(ctx.forwards.status(&s.key))
                                 .with_edge(ctx.edges.status(&s.key))
+                                .with_transcodes(ctx.processes.for_stream(&s.key, ctx.rt.now()))
                         })
                         .collect();
                     w.ok(Streams { streams })
@@ -365,7 +366,8 @@ pub(crate) async fn handle(
                     Some(s) => w.ok(OneStream {
                         stream: json::stream(&s, &by_source, clock)
                             .with_forwards(ctx.forwards.status(&s.key))
-                                .with_edge(ctx.edges.status(&s.key)),
+                                .with_edge(ctx.edges.status(&s.key))
+                                .with_transcodes(ctx.processes.for_stream(&s.key, ctx.rt.now())),
                     }),
                     None => w.error(StatusCode::NOT_FOUND, ERROR_RTMP_STREAM_NOT_FOUND),
                 },
