@@ -536,3 +536,130 @@ fn a_publish_on_an_edge_with_no_reachable_origin_is_refused() {
     assert_eq!(code, "NetStream.Publish.Rejected", "{description}");
     assert!(description.contains("no origin"), "{description}");
 }
+
+/// The value of the first `/metrics` line of `name` whose labels contain
+/// every one of `labels`.
+fn metric(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn scrape(server: &ServerProcess) -> String {
+    let addr: std::net::SocketAddr = wait_for(Duration::from_secs(5), || {
+        server.log_text().lines().find_map(|l| {
+            let (what, addr) = l.split_once(" listening on ")?;
+            what.ends_with("exporter")
+                .then(|| addr.trim().parse().ok())
+                .flatten()
+        })
+    })
+    .expect("an exporter listener");
+    let (status, _, body) = http("GET", addr, "/metrics");
+    assert_eq!(status, 200);
+    String::from_utf8(body).expect("text")
+}
+
+#[test]
+fn metrics_show_the_edge_pull_and_the_forward_with_their_upstream() {
+    if !have("ffmpeg") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let exporter = "exporter { enabled on; listen 127.0.0.1:0; }";
+        let sink = ServerProcess::start(bin);
+        let origin = ServerProcess::start_configured(
+            bin,
+            exporter,
+            &format!(
+                "forward {{ enabled on; destination 127.0.0.1:{}; }}",
+                sink.rtmp.port()
+            ),
+        );
+        let edge =
+            ServerProcess::start_configured(bin, exporter, &edge_of(&[origin.rtmp.port()], "5"));
+        let _publisher = Publisher::start(&media, &origin.rtmp_url("metered"), true);
+        wait_live(&origin, "metered", Duration::from_secs(20));
+        let mut player = player(&edge.rtmp_url("metered"), 20);
+        let origin_name = format!("upstream=\"127.0.0.1:{}\"", origin.rtmp.port());
+        let stream = "stream=\"metered\"";
+        let pulled = wait_for(Duration::from_secs(20), || {
+            let text = scrape(&edge);
+            let bytes = metric(
+                &text,
+                "srs_upstream_bytes_total",
+                &["kind=\"edge_pull\"", stream, &origin_name],
+            )?;
+            (bytes > 50_000.0).then_some(text)
+        })
+        .unwrap_or_else(|| panic!("no edge_pull series; edge log:\n{}", edge.log_text()));
+        assert_eq!(
+            metric(
+                &pulled,
+                "srs_upstream_state",
+                &[
+                    "kind=\"edge_pull\"",
+                    stream,
+                    &origin_name,
+                    "state=\"pulling\""
+                ]
+            ),
+            Some(1.0),
+            "{pulled}"
+        );
+        assert_eq!(
+            metric(
+                &pulled,
+                "srs_upstream_players",
+                &["kind=\"edge_pull\"", stream]
+            ),
+            Some(1.0),
+            "{pulled}"
+        );
+        assert_eq!(
+            metric(
+                &pulled,
+                "srs_upstream_retries_total",
+                &["kind=\"edge_pull\"", stream]
+            ),
+            Some(0.0),
+            "{pulled}"
+        );
+
+        let dest = format!(
+            "upstream=\"rtmp://127.0.0.1:{}/live/metered\"",
+            sink.rtmp.port()
+        );
+        let forwarded = wait_for(Duration::from_secs(20), || {
+            let text = scrape(&origin);
+            let bytes = metric(
+                &text,
+                "srs_upstream_bytes_total",
+                &["kind=\"forward\"", stream, &dest],
+            )?;
+            (bytes > 50_000.0).then_some(text)
+        })
+        .unwrap_or_else(|| panic!("no forward series; origin log:\n{}", origin.log_text()));
+        assert_eq!(
+            metric(
+                &forwarded,
+                "srs_upstream_state",
+                &["kind=\"forward\"", stream, &dest, "state=\"forwarding\""]
+            ),
+            Some(1.0),
+            "{forwarded}"
+        );
+        assert_eq!(
+            forwarded
+                .lines()
+                .find_map(|l| l.strip_prefix("srs_upstream_others "))
+                .and_then(|v| v.parse::<f64>().ok()),
+            Some(0.0)
+        );
+        let _ = player.kill();
+        let _ = player.wait();
+    });
+}

@@ -440,6 +440,36 @@ impl EdgeManager {
         Some(status)
     }
 
+    /// Every pulled or pushed stream's state, and whether it is a push
+    /// (for `/metrics`), by stream name.
+    pub fn all(&self) -> Vec<(StreamKey, EdgeStatus, bool)> {
+        let pushes: Vec<StreamKey> = self
+            .pushes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        let mut keys: Vec<StreamKey> = self
+            .pulls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        keys.extend(pushes.iter().cloned());
+        keys.sort_by_key(|k| k.to_string());
+        keys.dedup();
+        keys.into_iter()
+            .filter_map(|k| {
+                // `status` answers for the push when there is one.
+                let status = self.status(&k)?;
+                let pushing = pushes.contains(&k);
+                Some((k, status, pushing))
+            })
+            .collect()
+    }
+
     /// Ends `pull` if it still has no player (under the map's lock, so no
     /// player can join a pull that is ending).
     fn try_finish(&self, key: &StreamKey, pull: &Arc<Pull>) -> bool {

@@ -281,6 +281,24 @@ impl ForwardManager {
         }
     }
 
+    /// Every forwarded stream's destinations (for `/metrics`).
+    pub fn all(&self) -> Vec<(StreamKey, Vec<ForwardStatus>)> {
+        let keys: Vec<StreamKey> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        keys.into_iter()
+            .map(|k| {
+                let status = self.status(&k);
+                (k, status)
+            })
+            .filter(|(_, s)| !s.is_empty())
+            .collect()
+    }
+
     /// The destinations of stream `key`, for the API.
     pub fn status(&self, key: &StreamKey) -> Vec<ForwardStatus> {
         let entry = self

@@ -474,6 +474,7 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
         "ffmpeg processes parked by dead-loop detection (died too often)",
         ctx.processes.parked_total(),
     );
+    super::upstream_metrics::register(&mut registry, ctx);
     gauge(
         &mut registry,
         "srs_stream_others",

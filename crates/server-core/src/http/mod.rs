@@ -34,6 +34,8 @@ mod testing;
 #[cfg(test)]
 mod tests;
 mod timer;
+mod upstream_metrics;
+mod vod;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
