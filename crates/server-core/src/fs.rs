@@ -135,6 +135,22 @@ impl FileSystem for StdFs {
         }))
     }
 
+    fn check_below(&self, root: &Path, path: &Path) -> BoxFuture<'static, io::Result<()>> {
+        let (root, path) = (root.to_path_buf(), path.to_path_buf());
+        self.job(Box::new(move || {
+            let root = std::fs::canonicalize(&root)?;
+            let path = std::fs::canonicalize(&path)?;
+            if path.starts_with(&root) {
+                Ok(Bytes::new())
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "a link leads out of the directory",
+                ))
+            }
+        }))
+    }
+
     fn open(&self, path: &Path) -> BoxFuture<'static, io::Result<Box<dyn FileReader>>> {
         let path = path.to_path_buf();
         // The blocking pool hands back bytes only; the opened file comes back

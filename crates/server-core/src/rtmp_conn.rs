@@ -28,8 +28,8 @@ use rtmp_proto::amf0::Amf0Value;
 use rtmp_proto::chunk::Limits;
 use rtmp_proto::command::status::{PLAY_FAILED, PLAY_STREAM_NOT_FOUND, PUBLISH_BAD_NAME};
 use rtmp_proto::command::Command;
-use rtmp_proto::message::RawMessage;
 use rtmp_proto::control::UserControlEvent;
+use rtmp_proto::message::RawMessage;
 use rtmp_proto::session::{ServerConfig, ServerEvent, ServerSession};
 use tracing::{debug, info, warn, Instrument};
 
@@ -544,7 +544,10 @@ struct Step {
 #[derive(Debug)]
 enum Decision {
     Connect,
-    Publish { stream_id: u32, req: StreamRequest },
+    Publish {
+        stream_id: u32,
+        req: StreamRequest,
+    },
     Play {
         stream_id: u32,
         req: StreamRequest,
@@ -978,7 +981,15 @@ async fn write_loop(
                     });
                 }
             }
-            if let (false, Role::Vod { playback, stream_id, .. }) = (*closing, &mut *role) {
+            if let (
+                false,
+                Role::Vod {
+                    playback,
+                    stream_id,
+                    ..
+                },
+            ) = (*closing, &mut *role)
+            {
                 let stream_id = *stream_id;
                 playback.drain(MAX_ITEMS_PER_WRITE, |item| match item {
                     VodItem::Media(msg) => session.send_media(

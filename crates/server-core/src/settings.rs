@@ -68,6 +68,7 @@ pub fn vhost(v: &VhostConfig) -> VhostSettings {
             config: v.hls.segmenter.clone(),
         }),
         dvr: v.dvr.enabled.then(|| v.dvr.clone()),
+        vod: v.vod.enabled.then(|| v.vod.clone()),
         flv_mount: v.http_remux.enabled.then(|| v.http_remux.mount.clone()),
         forward: v.forward.enabled.then(|| v.forward.clone()),
         edge: v.cluster.remote.then(|| v.cluster.clone()),

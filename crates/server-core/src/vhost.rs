@@ -49,6 +49,8 @@ pub struct VhostSettings {
     pub hls: Option<HlsSettings>,
     /// Recording (`dvr`), when enabled.
     pub dvr: Option<crate::config::DvrConfig>,
+    /// Files played on demand (`vod`), when enabled.
+    pub vod: Option<crate::config::VodConfig>,
     /// HTTP-FLV mount (e.g. `[vhost]/[app]/[stream].flv`), when `http_remux` is enabled.
     pub flv_mount: Option<MountTemplate>,
     /// Forwarding to other servers (`forward`), when enabled.

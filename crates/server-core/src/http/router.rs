@@ -17,7 +17,7 @@ use super::files::{self, Lookup};
 use super::flv::{self, FlvRequest};
 use super::path::{PathError, UrlPath};
 use super::reply::{self, Cors, Reply};
-use super::{api, index, metrics, HttpOptions, Role, MAX_REQUEST_BODY};
+use super::{api, index, metrics, vod, HttpOptions, Role, MAX_REQUEST_BODY};
 use crate::context::ServerCtx;
 use crate::runtime::timeout;
 
@@ -207,6 +207,10 @@ async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Re
         Err(e) => return reply::text(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     let host = host_of(parts);
+    let name = host.as_deref().map(hostname);
+    if vod::owns(ctx, &path, name) {
+        return vod::serve(ctx, &path, name).await;
+    }
     if path.extension() == "flv" {
         let name = host.as_deref().map(hostname);
         if let Some((vhost, key)) = flv::match_mount(&ctx.vhosts(), name, &path.to_path_string()) {

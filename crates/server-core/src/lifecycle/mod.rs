@@ -22,7 +22,7 @@ mod admission;
 pub mod outputs;
 
 pub use admission::{
-    bandcheck, connect, play, publish, publish_internal, Peer, Playing, Publishing, Refusal,
-    Target, Ticket, MAX_PARAM_BYTES, PLAY_REJECTED, PUBLISH_REJECTED,
+    bandcheck, connect, play, play_file, publish, publish_internal, Peer, Playing, Publishing,
+    Refusal, Target, Ticket, MAX_PARAM_BYTES, PLAY_REJECTED, PUBLISH_REJECTED,
 };
 pub use outputs::{Output, OutputRegistry, PublishedStream};
