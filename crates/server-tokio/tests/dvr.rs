@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::{
-    each_server, have, media, run, test_config, wait_for, Answer, HookServer, Media, Publisher,
-    ServerProcess,
+    each_server, have, media, modern_ffmpeg, run, test_config, wait_for, Answer, HookServer, Media,
+    Publisher, ServerProcess, TempDir,
 };
 
 /// A recording's duration may differ from what was published by about a
@@ -407,5 +407,77 @@ fn a_server_that_quits_completes_its_recordings() {
         assert_eq!(codecs, ["aac", "h264"]);
         assert!(duration >= 1.0, "{duration} s");
         decodes_cleanly(&file);
+    });
+}
+
+#[test]
+fn an_hevc_stream_records_to_mp4_with_an_hvc1_track() {
+    if !tools() {
+        return;
+    }
+    let Some(ffmpeg9) = modern_ffmpeg() else {
+        return;
+    };
+    // 3 s of HEVC + AAC in FLV's Enhanced RTMP layout (hvc1 FourCC).
+    let dir = TempDir::new("dvr-hevc");
+    let src = dir.path().join("hevc.flv");
+    let (ok, _, err) = run(
+        Command::new(&ffmpeg9)
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .args(["testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i"])
+            .args(["sine=frequency=440:sample_rate=44100", "-t", "3"])
+            .args(["-c:v", "libx265", "-preset", "ultrafast", "-x265-params"])
+            .args(["keyint=25:min-keyint=25:log-level=error", "-c:a", "aac"])
+            .args(["-f", "flv"])
+            .arg(&src),
+        Duration::from_secs(60),
+    );
+    if !ok {
+        eprintln!("NOTICE: this ffmpeg cannot write HEVC FLV ({err}); skipping");
+        return;
+    }
+    // Debian's ffprobe cannot read HEVC in FLV: the same packets in MP4.
+    let reference = dir.path().join("hevc.mp4");
+    let (ok, _, err) = run(
+        Command::new(&ffmpeg9)
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&src)
+            .args(["-c", "copy"])
+            .arg(&reference),
+        Duration::from_secs(30),
+    );
+    assert!(ok, "remux: {err}");
+    let published = probe(&reference).0;
+    each_server(|bin| {
+        let hooks = HookServer::start(|_| Answer::Allow);
+        let server = server(bin, &hooks, "dvr_path {dvr}/[stream].mp4;");
+        let mut cmd = Command::new(&ffmpeg9);
+        cmd.args(["-v", "error", "-re", "-i"]).arg(&src).args([
+            "-c",
+            "copy",
+            "-f",
+            "flv",
+            &server.rtmp_url("hevc"),
+        ]);
+        let (ok, _, err) = run(&mut cmd, Duration::from_secs(30));
+        assert!(ok, "publisher failed: {err}");
+        let files = finished(&server, &hooks, 1);
+        let (duration, codecs) = probe(&files[0]);
+        eprintln!("{:?}: {duration} s of {published}", files[0]);
+        assert_eq!(codecs, ["aac", "hevc"]);
+        assert!(
+            (duration - published).abs() <= TOLERANCE_SECS,
+            "{duration} s"
+        );
+        decodes_cleanly(&files[0]);
+        // The sample entry is hvc1 (what Apple's players take), not hev1.
+        let (_, out, _) = run(
+            Command::new("ffprobe")
+                .args(["-v", "error", "-select_streams", "v", "-show_entries"])
+                .args(["stream=codec_tag_string", "-of", "csv=p=0"])
+                .arg(&files[0]),
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.trim(), "hvc1");
     });
 }

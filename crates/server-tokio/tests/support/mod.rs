@@ -330,6 +330,25 @@ pub fn media(kind: Media) -> PathBuf {
     path
 }
 
+/// The ffmpeg build PyPI's `imageio-ffmpeg` ships (ffmpeg 7+: Enhanced RTMP,
+/// HEVC in FLV), if installed; prints a NOTICE otherwise.
+pub fn modern_ffmpeg() -> Option<PathBuf> {
+    let (ok, out, _) = run(
+        Command::new("python3").args([
+            "-c",
+            "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())",
+        ]),
+        Duration::from_secs(20),
+    );
+    let path = PathBuf::from(out.trim());
+    if ok && path.exists() {
+        Some(path)
+    } else {
+        eprintln!("NOTICE: imageio-ffmpeg not installed (scripts/test.sh installs it); skipping");
+        None
+    }
+}
+
 /// The segment URIs of an HLS playlist, in order.
 pub fn segments(playlist: &str) -> Vec<String> {
     playlist
