@@ -298,6 +298,32 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn links_inside_a_directory_are_followed_and_links_out_refused() {
+        let dir = Dir::new("links");
+        let fs = StdFs::new(Arc::new(Inline));
+        let root = dir.0.join("root");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/a.mp4"), b"x").unwrap();
+        std::fs::write(dir.0.join("secret.mp4"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.join("sub/a.mp4"), root.join("in.mp4")).unwrap();
+        std::os::unix::fs::symlink(dir.0.join("secret.mp4"), root.join("out.mp4")).unwrap();
+        std::os::unix::fs::symlink(&dir.0, root.join("up")).unwrap();
+        let check = |p: &str| {
+            fs.check_below(&root, &root.join(p))
+                .now_or_never()
+                .expect("inline pool")
+        };
+        assert!(check("sub/a.mp4").is_ok());
+        assert!(check("in.mp4").is_ok());
+        for out in ["out.mp4", "up/secret.mp4"] {
+            let e = check(out).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{out}");
+        }
+        assert_eq!(check("none.mp4").unwrap_err().kind(), io::ErrorKind::NotFound);
+    }
+
     #[test]
     fn a_large_file_reads_in_pieces_and_outlives_its_name() {
         let dir = Dir::new("large");
