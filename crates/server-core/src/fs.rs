@@ -321,7 +321,10 @@ mod tests {
             let e = check(out).unwrap_err();
             assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{out}");
         }
-        assert_eq!(check("none.mp4").unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            check("none.mp4").unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
     }
 
     #[test]
