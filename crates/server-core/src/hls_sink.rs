@@ -25,8 +25,12 @@ use crate::hooks::{segment_urls, HookEvent, HookRequest};
 use crate::hub::{MergeRule, QueueItem, Source, StreamKey};
 use crate::vhost::HlsSettings;
 
-/// How long a sink waits for a republish before it stops.
-pub const REPUBLISH_GRACE: Duration = Duration::from_secs(120);
+/// How long a sink waits for a republish before it stops. Short: a later
+/// republish still continues the numbering through the parked segmenter,
+/// while a waiting sink holds its task, its consumer and so its source (about
+/// 6 KB a stream); with 120 s, a crowd of short publishes under new names
+/// kept memory up for two minutes (issue 23 §4).
+pub const REPUBLISH_GRACE: Duration = Duration::from_secs(10);
 /// The HLS consumer tolerates this much backlog (slow disk) before dropping to a key frame.
 const QUEUE_SPAN_MS: u64 = 30_000;
 /// Segment bytes are flushed to disk in pieces of at least this size.
@@ -181,15 +185,18 @@ impl HlsManager {
         }
     }
 
-    /// Keeps a stopped sink's segmenter for a republish and forgets the sink.
-    fn park(&self, key: StreamKey, segmenter: HlsSegmenter, control: &Arc<Control>) {
+    /// Keeps a stopped sink's segmenter for a republish (`None`: its files
+    /// were disposed, so there is nothing to continue) and forgets the sink.
+    fn park(&self, key: StreamKey, segmenter: Option<HlsSegmenter>, control: &Arc<Control>) {
         {
             let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
             parked.retain(|(k, _)| *k != key);
-            while parked.len() >= MAX_PARKED_SEGMENTERS {
-                parked.pop_front();
+            if let Some(segmenter) = segmenter {
+                while parked.len() >= MAX_PARKED_SEGMENTERS {
+                    parked.pop_front();
+                }
+                parked.push_back((key.clone(), segmenter));
             }
-            parked.push_back((key.clone(), segmenter));
         }
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if running.get(&key).is_some_and(|c| Arc::ptr_eq(c, control)) {
@@ -258,6 +265,10 @@ impl Sink {
             .subscribe_with_span(&self.source, QUEUE_SPAN_MS);
         let mut items = Vec::new();
         let mut idle_since: Option<Duration> = None;
+        // The files went with `hls_dispose`: a later publish starts afresh,
+        // so the segmenter is not kept for it (a name never published
+        // again keeps nothing).
+        let mut disposed = false;
         loop {
             let stop_listener = self.control.wake.listen();
             if self.control.stop.load(Ordering::SeqCst) {
@@ -296,6 +307,7 @@ impl Sink {
                                 let _ = self.ctx.rt.fs().remove(&path).await;
                             }
                         }
+                        disposed = true;
                         break;
                     }
                 }
@@ -312,7 +324,8 @@ impl Sink {
         let key = self.source.key.clone();
         let control = self.control.clone();
         control.done.store(true, Ordering::SeqCst);
-        self.ctx.hls.park(key, self.segmenter, &control);
+        let keep = (!disposed).then_some(self.segmenter);
+        self.ctx.hls.park(key, keep, &control);
         control.done_event.notify(usize::MAX);
         debug!("hls sink stopped");
     }
@@ -386,6 +399,9 @@ impl Sink {
             HlsAction::WritePlaylist { path, text } => {
                 fs.write(&under(&self.root, &path)?, vec![Bytes::from(text)])
                     .await?;
+            }
+            HlsAction::WriteInit { path, bytes } => {
+                fs.write(&under(&self.root, &path)?, vec![bytes]).await?;
             }
             HlsAction::DeleteSegment { path, .. } => {
                 fs.remove(&under(&self.root, &path)?).await?;
@@ -497,7 +513,7 @@ mod tests {
     #[test]
     fn parked_segmenters_are_bounded_and_stopped_sinks_forgotten() {
         let manager = HlsManager::default();
-        let segmenter = || HlsSegmenter::new(Default::default(), "live", "x");
+        let segmenter = || Some(HlsSegmenter::new(Default::default(), "live", "x"));
         let first = Arc::new(Control::default());
         manager
             .running
@@ -513,6 +529,12 @@ mod tests {
         assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS);
         // The oldest went first.
         assert_eq!(parked.front().map(|(k, _)| k.stream.as_str()), Some("s10"));
+        drop(parked);
+        // A disposed stream keeps nothing, and forgets what it had parked.
+        manager.park(key("s10"), None, &Arc::default());
+        let parked = manager.parked.lock().unwrap();
+        assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS - 1);
+        assert!(parked.iter().all(|(k, _)| k.stream != "s10"));
     }
 
     #[test]
@@ -524,7 +546,7 @@ mod tests {
         let old = Arc::new(Control::default());
         manager.park(
             key("a"),
-            HlsSegmenter::new(Default::default(), "live", "a"),
+            Some(HlsSegmenter::new(Default::default(), "live", "a")),
             &old,
         );
         assert_eq!(manager.active(), vec![key("a")]);
