@@ -40,6 +40,8 @@ options:
       --read-interval MS  players (RTMP) read their socket at most every MS ms once the
                         first frame is in: fewer, larger reads, when rtmp-load itself is
                         the bottleneck; stalls are then timed to MS (default 0: read at once)
+      --enhanced        RTMP players announce Enhanced RTMP (fourCcList, capsEx
+                        Multitrack): they get every track of a multitrack stream
       --threads N       runtime threads; 1 = current-thread runtime (default 1)
       --seed N          seed for hold times and handshake filler (default 1)
       --json            print the summary (and every connection) as JSON on stdout
@@ -125,6 +127,8 @@ pub struct Options {
     pub hold_ms: (u64, u64),
     /// RTMP players read at most this often once playing (zero: at once).
     pub read_interval: Duration,
+    /// RTMP clients announce Enhanced RTMP in their connect.
+    pub enhanced: bool,
     /// Runtime threads.
     pub threads: usize,
     /// Seed.
@@ -172,6 +176,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
     let mut hold_ms = (1000, 5000);
     let mut threads = 1usize;
     let mut read_interval = Duration::ZERO;
+    let mut enhanced = false;
     let mut seed = 1u64;
     let mut json = false;
     let mut quiet = false;
@@ -246,6 +251,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
                 }
                 read_interval = Duration::from_millis(ms);
             }
+            "--enhanced" => enhanced = true,
             "--threads" => {
                 let v = value(&name)?;
                 threads = number(&name, &v, "a count")?;
@@ -305,6 +311,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
         reconnect,
         hold_ms,
         read_interval,
+        enhanced,
         threads,
         seed,
         json,

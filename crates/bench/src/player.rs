@@ -13,6 +13,27 @@ use crate::rtmp_conn::{ConnError, RtmpConn, Wake};
 /// `onStatus` level of a refusal (RTMP spec 7.2.2).
 const LEVEL_ERROR: &str = "error";
 
+/// The connect properties of an Enhanced RTMP v2 player (`--enhanced`):
+/// the FourCCs it takes and `capsEx` Multitrack, so a server sends every
+/// track of a multitrack stream.
+fn enhanced_properties(enhanced: bool) -> Vec<(String, rtmp_proto::amf0::Amf0Value)> {
+    use rtmp_proto::amf0::Amf0Value;
+    if !enhanced {
+        return Vec::new();
+    }
+    let fourccs = ["avc1", "hvc1", "av01", "mp4a", "Opus"]
+        .iter()
+        .map(|f| Amf0Value::String((*f).to_owned()))
+        .collect();
+    vec![
+        ("fourCcList".to_owned(), Amf0Value::StrictArray(fourccs)),
+        (
+            "capsEx".to_owned(),
+            Amf0Value::Number(f64::from(rtmp_proto::command::CAPS_EX_MULTITRACK)),
+        ),
+    ]
+}
+
 /// Plays `env.stream` until `session.end`. `Ok` when the end was reached.
 pub async fn session(session: &mut Session<'_>, seed: [u8; 32]) -> Result<(), ConnError> {
     let env = session.env;
@@ -29,7 +50,8 @@ pub async fn session(session: &mut Session<'_>, seed: [u8; 32]) -> Result<(), Co
     .await
     .map_err(|_| ConnError::Timeout)??;
     let tc_url = env.opts.url.tc_url(&env.app);
-    conn.session.connect(&env.app, &tc_url, Vec::new());
+    conn.session
+        .connect(&env.app, &tc_url, enhanced_properties(env.opts.enhanced));
     loop {
         if conn.wants_flush() {
             conn.flush().await?;
