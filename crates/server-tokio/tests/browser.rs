@@ -69,11 +69,17 @@ impl Browser {
     /// Starts hls.js playing `url` for `watch_secs`; [`Self::report`] collects
     /// what it saw, so the test can change the stream meanwhile.
     fn play(&self, url: &str, watch_secs: u32) -> Child {
+        self.play_seeking(url, watch_secs, "")
+    }
+
+    /// [`Self::play`], seeking as `HLSJS_SEEK` says (`AFTER:TO` seconds).
+    fn play_seeking(&self, url: &str, watch_secs: u32, seek: &str) -> Child {
         Command::new("node")
             .arg(&self.script)
             .arg(url)
             .arg(watch_secs.to_string())
             .env("CHROMIUM", &self.chromium)
+            .env("HLSJS_SEEK", seek)
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -298,5 +304,50 @@ fn hlsjs_is_refused_cross_origin_when_crossdomain_is_off() {
             "a cross-origin page loaded the playlist without CORS: {brief}"
         );
         assert_eq!(report["decodedFrames"], 0, "{brief}");
+    });
+}
+
+#[test]
+fn hlsjs_plays_hls_vod_and_seeks_in_it() {
+    let Some(browser) = browser() else { return };
+    if !have("ffmpeg") {
+        return;
+    }
+    // 8 s, key frames every 2 s: segments of 2 s.
+    let media = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start_from(bin, |dir| {
+            let vod = dir.join("vod");
+            std::fs::create_dir_all(vod.join("live")).unwrap();
+            std::fs::copy(&media, vod.join("live/rec.flv")).unwrap();
+            let extra = format!(
+                "vod {{ enabled on; dir {}; hls_fragment 2; }}",
+                vod.display()
+            );
+            test_config(dir, "", &extra)
+        });
+        let watch = 6;
+        let url = server.http_url("/vod/live/rec.flv/index.m3u8");
+        let report = Browser::report(browser.play_seeking(&url, watch, "1.5:5"), watch);
+        let brief = summary(&report);
+        assert!(fatal_errors(&report).is_empty(), "{brief}");
+        let seeks = report["seeks"].as_array().cloned().unwrap_or_default();
+        // hls.js may seek by itself first (over the gap before the first
+        // frame): ours is the last.
+        let landed = seeks
+            .last()
+            .and_then(|s| s["currentTime"].as_f64())
+            .unwrap_or(0.0);
+        assert!((4.9..6.0).contains(&landed), "seeked to {landed}: {brief}");
+        // Segment 2 (4 to 6 s) was loaded for it, and playback went on.
+        let frags: Vec<u64> = report["fragsChanged"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["sn"].as_u64())
+            .collect();
+        assert!(frags.contains(&2), "{frags:?}: {brief}");
+        let end = report["currentTime"].as_f64().unwrap_or(0.0);
+        assert!(end > landed + 1.0, "stuck at {end}: {brief}");
     });
 }

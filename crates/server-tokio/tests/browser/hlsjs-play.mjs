@@ -9,6 +9,8 @@
 // an operator's site: without the server's CORS header hls.js cannot load them.
 //
 // CHROMIUM selects the browser binary (default: chromium on PATH).
+// HLSJS_SEEK=AFTER:TO seeks the video to TO seconds AFTER seconds in, and
+// records the `seeked` events (for VOD playlists).
 
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
@@ -51,7 +53,8 @@ try {
   await page.goto(`${origin}/index.html`);
 
   // Everything the test looks at is recorded in the page as it happens.
-  await page.evaluate((src) => {
+  const seek = (process.env.HLSJS_SEEK || '').split(':').map(Number);
+  await page.evaluate(([src, seek]) => {
     const log = { supported: Hls.isSupported(), version: Hls.version, errors: [], codecs: {},
       levels: [], fragsChanged: [], samples: [], started: performance.now() };
     window.__log = log;
@@ -77,7 +80,13 @@ try {
     hls.attachMedia(video);
     setInterval(() => log.samples.push({
       at: (performance.now() - log.started) / 1000, currentTime: video.currentTime }), 500);
-  }, url);
+    if (seek.length === 2 && seek.every((n) => n >= 0)) {
+      log.seeks = [];
+      video.addEventListener('seeked', () => log.seeks.push({
+        at: (performance.now() - log.started) / 1000, currentTime: video.currentTime }));
+      setTimeout(() => { video.currentTime = seek[1]; }, seek[0] * 1000);
+    }
+  }, [url, seek]);
 
   await page.waitForTimeout(watch * 1000);
   result = await page.evaluate(() => {
