@@ -675,3 +675,33 @@ fn server_answers_pings() {
     );
     assert_eq!(l.take_events(), (vec![], vec![]));
 }
+
+#[test]
+fn connect_arguments_after_the_command_object_reach_the_server() {
+    // SRS's edge identity (`debug_srs_upnode`).
+    let mut l = link(67);
+    let identity = Amf0Value::Object(vec![
+        ("srs_sig".into(), Amf0Value::String("rtmp-server".into())),
+        ("srs_pid".into(), Amf0Value::Number(42.0)),
+    ]);
+    l.client.connect_with_args(
+        "live",
+        "rtmp://h/live?token=t",
+        vec![],
+        vec![identity.clone()],
+    );
+    l.pump(accept_all);
+    let (server, client) = l.take_events();
+    let [ServerEvent::Connect {
+        request, tc_url, ..
+    }] = &server[..]
+    else {
+        panic!("{server:?}")
+    };
+    assert_eq!(tc_url, "rtmp://h/live?token=t");
+    assert_eq!(request.extra, vec![identity]);
+    assert!(matches!(
+        client.first(),
+        Some(ClientEvent::Connected { .. })
+    ));
+}

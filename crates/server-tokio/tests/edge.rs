@@ -663,3 +663,75 @@ fn metrics_show_the_edge_pull_and_the_forward_with_their_upstream() {
         let _ = player.wait();
     });
 }
+
+#[test]
+fn token_traverse_lets_the_origin_hook_judge_the_edge_clients_connect() {
+    each_server(|bin| {
+        let hooks = HookServer::start(|call| {
+            let tc_url = call.body["tcUrl"].as_str().unwrap_or_default();
+            match call.action() {
+                "on_connect" if !tc_url.contains("token=good") => Answer::Deny("bad token"),
+                _ => Answer::Zero,
+            }
+        });
+        let origin = ServerProcess::start_with(
+            bin,
+            &format!(
+                "http_hooks {{ enabled on; on_connect {}; }}",
+                hooks.url("/hooks/on_connect")
+            ),
+        );
+        let origin_port = origin.rtmp.port();
+        let dead = free_port();
+        let traverse = format!(
+            "cluster {{ mode remote; origin 127.0.0.1:{dead} 127.0.0.1:{origin_port}; token_traverse on; }}"
+        );
+        let edge = ServerProcess::start_with(bin, &traverse);
+        let plain = ServerProcess::start_with(bin, &edge_of(&[origin_port], "5"));
+        let page = vec![(
+            "pageUrl".to_owned(),
+            rtmp_proto::amf0::Amf0Value::String("https://player.example/p".to_owned()),
+        )];
+        let connect = |server: &ServerProcess, token: &str| {
+            let tc_url = format!("rtmp://{}/live?token={token}", server.rtmp);
+            TestClient::connect_with(server.rtmp, "live", &tc_url, page.clone()).connect_answer()
+        };
+
+        // The origin's hook refuses: so does the edge, with its reason.
+        let (code, description) = connect(&edge, "bad").expect_err("a bad token was let in");
+        assert_eq!(code, "NetConnection.Connect.Rejected", "{description}");
+        assert!(description.contains("bad token"), "{description}");
+        assert!(
+            !description.contains(&origin_port.to_string()),
+            "{description}"
+        );
+        // The origin's hook accepts: so does the edge.
+        connect(&edge, "good").unwrap_or_else(|e| panic!("refused: {e:?}\n{}", edge.log_text()));
+        let calls: Vec<HookCall> = hooks
+            .calls()
+            .into_iter()
+            .filter(|c| c.action() == "on_connect")
+            .collect();
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        let good = &calls[1];
+        assert_eq!(
+            good.body["tcUrl"],
+            format!("rtmp://{}/live?token=good", edge.rtmp),
+            "the client's tcUrl passes through: {:?}",
+            good.body
+        );
+        assert_eq!(good.body["pageUrl"], "https://player.example/p");
+        assert_eq!(good.body["app"], "live");
+
+        // Without token_traverse the edge lets the bad token in.
+        connect(&plain, "bad").expect("an edge without token_traverse asks nobody");
+        assert_eq!(
+            hooks
+                .calls()
+                .iter()
+                .filter(|c| c.action() == "on_connect")
+                .count(),
+            2
+        );
+    });
+}

@@ -427,6 +427,19 @@ impl ClientSession {
     /// Announces our chunk size first. Answered by
     /// [`ClientEvent::Connected`] or [`ClientEvent::ConnectFailed`].
     pub fn connect(&mut self, app: &str, tc_url: &str, properties: Vec<(String, Amf0Value)>) {
+        self.connect_with_args(app, tc_url, properties, Vec::new());
+    }
+
+    /// [`connect`](Self::connect) with user arguments after the command
+    /// object (Flash's `NetConnection.connect(url, ...args)`; SRS's edge
+    /// sends its identity there, `debug_srs_upnode`).
+    pub fn connect_with_args(
+        &mut self,
+        app: &str,
+        tc_url: &str,
+        properties: Vec<(String, Amf0Value)>,
+        extra: Vec<Amf0Value>,
+    ) {
         let chunk_size = self.config.chunk_size.clamp(1, MAX_WIRE_CHUNK_SIZE);
         if chunk_size != DEFAULT_CHUNK_SIZE {
             self.send(ControlMessage::SetChunkSize(chunk_size).to_message());
@@ -446,6 +459,7 @@ impl ClientSession {
             .collect();
         all.extend(properties);
         let mut request = Connect::new(app, tc_url, all);
+        request.extra = extra;
         self.call(Call::Connect, |transaction_id| {
             request.transaction_id = transaction_id;
             Command::Connect(request)

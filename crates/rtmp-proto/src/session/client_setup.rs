@@ -111,7 +111,21 @@ impl ClientSetup {
         tc_url: &str,
         properties: Vec<(String, Amf0Value)>,
     ) {
-        session.connect(&url.app, tc_url, properties);
+        self.connect_with_args(session, url, tc_url, properties, Vec::new());
+    }
+
+    /// [`connect_with_tc_url`](Self::connect_with_tc_url) with user
+    /// arguments after the command object
+    /// ([`ClientSession::connect_with_args`]).
+    pub fn connect_with_args(
+        &mut self,
+        session: &mut ClientSession,
+        url: &RtmpUrl,
+        tc_url: &str,
+        properties: Vec<(String, Amf0Value)>,
+        extra: Vec<Amf0Value>,
+    ) {
+        session.connect_with_args(&url.app, tc_url, properties, extra);
         self.stage = SetupStage::Connect;
     }
 

@@ -8,19 +8,11 @@ use std::collections::HashMap;
 
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
-use super::values::{bad, one, seconds, some};
+use super::values::{bad, on_off, one, seconds, some};
 use crate::edge::{ClusterConfig, Origin, MAX_IDLE_TIMEOUT_SECS, MAX_ORIGINS};
 
 /// SRS `cluster` directives not implemented yet.
-const NOT_SUPPORTED: &[&str] = &[
-    "token_traverse",
-    "vhost",
-    "protocol",
-    "follow_client",
-    "debug_srs_upnode",
-    "origin_cluster",
-    "coworkers",
-];
+const NOT_SUPPORTED: &[&str] = &["protocol", "follow_client", "origin_cluster", "coworkers"];
 
 /// `cluster { mode local|remote; origin HOST[:PORT]...; idle_timeout SECS; }`.
 pub(super) fn cluster(dirs: &[Directive]) -> Result<ClusterConfig, ConfigError> {
@@ -62,6 +54,15 @@ pub(super) fn cluster(dirs: &[Directive]) -> Result<ClusterConfig, ConfigError> 
                     .collect::<Result<_, _>>()?;
             }
             "idle_timeout" => c.idle_timeout = seconds(d, 0.0, MAX_IDLE_TIMEOUT_SECS)?,
+            "token_traverse" => c.token_traverse = on_off(d)?,
+            "debug_srs_upnode" => c.debug_srs_upnode = on_off(d)?,
+            "vhost" => {
+                let v = one(d)?;
+                if v.is_empty() || v.contains(['/', '?', '&', '=', ' ']) {
+                    return Err(bad(d, v, "a vhost name, [vhost] standing for the client's"));
+                }
+                c.upstream_vhost = v.to_owned();
+            }
             name if NOT_SUPPORTED.contains(&name) => {
                 return Err(d.error(ConfigErrorKind::NotSupported(d.name.clone())))
             }
@@ -137,11 +138,31 @@ mod tests {
             "idle_timeout 100000;",
             "mode remote; mode local; origin h;",
             "nonsense on;",
+            "token_traverse maybe;",
+            "vhost a/b;",
+            "debug_srs_upnode 2;",
         ] {
             let e = parse(block).expect_err(block);
             assert!(e.contains(":1"), "{block}: {e}");
         }
-        let e = parse("mode remote; origin h; token_traverse on;").unwrap_err();
+        let e = parse("mode remote; origin h; coworkers 127.0.0.1:9090;").unwrap_err();
         assert!(e.contains("not supported"), "{e}");
+    }
+
+    #[test]
+    fn token_traverse_vhost_and_debug_srs_upnode() {
+        let c = parse("mode remote; origin h;").unwrap();
+        let cl = &c.vhosts[0].cluster;
+        assert!(!cl.token_traverse);
+        assert_eq!(cl.upstream_vhost, "[vhost]");
+        assert!(cl.debug_srs_upnode);
+        let c = parse(
+            "mode remote; origin h; token_traverse on; vhost origin.example; debug_srs_upnode off;",
+        )
+        .unwrap();
+        let cl = &c.vhosts[0].cluster;
+        assert!(cl.token_traverse);
+        assert_eq!(cl.upstream_vhost, "origin.example");
+        assert!(!cl.debug_srs_upnode);
     }
 }

@@ -36,6 +36,7 @@ use std::time::Duration;
 use event_listener::Event;
 use futures_util::future::{select, Either};
 use media_core::MediaKind;
+use rtmp_proto::amf0::Amf0Value;
 use rtmp_proto::command::status::PLAY_UNPUBLISH_NOTIFY;
 use rtmp_proto::command::DataMessage;
 use rtmp_proto::session::ClientEvent;
@@ -49,7 +50,7 @@ use crate::hooks::HookRequest;
 use crate::hub::{query_param, Source, StreamKey};
 use crate::lifecycle::{Output, PublishedStream, Publishing};
 use crate::upstream::{
-    Backoff, RtmpUrl, RtmpUrlError, UpstreamConn, UpstreamError, UpstreamLimits,
+    Backoff, ConnectOptions, RtmpUrl, RtmpUrlError, UpstreamConn, UpstreamError, UpstreamLimits,
 };
 use crate::vhost::VhostSettings;
 
@@ -88,7 +89,23 @@ pub struct ClusterConfig {
     /// `idle_timeout SECS`: how long a pull outlives its last player (our
     /// addition, default [`DEFAULT_IDLE_TIMEOUT`]).
     pub idle_timeout: Duration,
+    /// `token_traverse on` (SRS, default off): a client's `connect` on this
+    /// edge is first made to an origin with the client's tcUrl (its query,
+    /// where tokens go, included) and pageUrl, so the origin's `on_connect`
+    /// hook judges the client; the origin's refusal refuses the client.
+    pub token_traverse: bool,
+    /// `vhost NAME` (SRS): the vhost this edge names to its origin, with
+    /// `[vhost]` replaced by the client's (default `[vhost]`: the same).
+    pub upstream_vhost: String,
+    /// `debug_srs_upnode` (SRS, default on): the edge's `connect` to its
+    /// origin carries the edge's identity after the command object
+    /// (`srs_sig`, `srs_server`, `srs_version`, `srs_pid`, `srs_id`), as
+    /// SRS's does, for the origin's logs and hooks.
+    pub debug_srs_upnode: bool,
 }
+
+/// The `vhost` an edge names to its origin by default: the client's.
+pub const SAME_VHOST: &str = "[vhost]";
 
 impl Default for ClusterConfig {
     fn default() -> Self {
@@ -96,6 +113,9 @@ impl Default for ClusterConfig {
             remote: false,
             origins: Vec::new(),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            token_traverse: false,
+            upstream_vhost: SAME_VHOST.to_owned(),
+            debug_srs_upnode: true,
         }
     }
 }
@@ -246,15 +266,16 @@ pub struct EdgeManager {
     ready: Mutex<HashMap<StreamKey, (u64, FirstUpstream)>>,
 }
 
-/// Why no origin took a publish on this edge.
+/// Why no origin took a publish (or, with `token_traverse`, a connect) on
+/// this edge.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OriginRefusal {
     /// An origin answered with an error (its `onStatus` code and
-    /// description, passed on to the encoder as SRS's edge does).
-    #[error("the origin refused the publish: {0}")]
+    /// description, passed on to the client as SRS's edge does).
+    #[error("the origin refused: {0}")]
     Refused(String),
     /// No origin could be reached (the addresses stay in the log).
-    #[error("no origin took the publish")]
+    #[error("no origin answered")]
     Unreachable,
 }
 
@@ -312,8 +333,10 @@ impl EdgeManager {
         let mut failures = 0u64;
         let mut last: Option<UpstreamError> = None;
         for (index, url) in urls.iter().enumerate() {
+            let connect = upstream_connect(config, client_id);
             let attempt =
-                UpstreamConn::publish(&ctx.rt, &ctx.rtmps.upstream, url, Vec::new(), limits).await;
+                UpstreamConn::publish_with(&ctx.rt, &ctx.rtmps.upstream, url, connect, limits)
+                    .await;
             match attempt {
                 Ok(conn) => {
                     info!(stream = %key, origin = %url.redacted(), "edge: the origin took the publish");
@@ -345,6 +368,73 @@ impl EdgeManager {
             Some(UpstreamError::Refused(why)) => OriginRefusal::Refused(why),
             _ => OriginRefusal::Unreachable,
         })
+    }
+
+    /// SRS's `token_traverse`: on an edge with `token_traverse on`, a
+    /// client's `connect` is made to the first origin that answers, with the
+    /// client's tcUrl (its query, where tokens go, included) and pageUrl, so
+    /// the origin's `on_connect` hook authenticates the client; an origin
+    /// that refuses refuses the client, and so does none answering (SRS's
+    /// `check_edge_token_traverse_auth`). Each origin gets
+    /// [`SETUP_TIMEOUT`]. The origin is named the edge's upstream vhost
+    /// (`cluster { vhost }`) in the tcUrl's query when that renames it.
+    pub async fn traverse_token(
+        &self,
+        ctx: &Arc<ServerCtx>,
+        vhost: &VhostSettings,
+        tc_url: &str,
+        page_url: &str,
+        client_id: u64,
+    ) -> Result<(), OriginRefusal> {
+        let Some(config) = vhost
+            .edge
+            .as_ref()
+            .filter(|c| c.token_traverse && !c.origins.is_empty())
+        else {
+            return Ok(());
+        };
+        let req = crate::hub::StreamRequest::new(tc_url, "");
+        let app = req.key.app.clone();
+        let limits = UpstreamLimits {
+            setup: SETUP_TIMEOUT,
+            ..UpstreamLimits::default()
+        };
+        let mut last = None;
+        for origin in &config.origins {
+            let url = RtmpUrl {
+                tls: origin.tls,
+                host: origin.host.clone(),
+                port: origin.port,
+                app: app.clone(),
+                stream: "_".to_owned(),
+                query: String::new(),
+            };
+            let connect = ConnectOptions {
+                tc_url: Some(tc_url.to_owned()),
+                properties: vec![("pageUrl".to_owned(), Amf0Value::String(page_url.to_owned()))],
+                extra: upnode_args(config, client_id),
+            };
+            match UpstreamConn::connect_only(&ctx.rt, &ctx.rtmps.upstream, &url, connect, limits)
+                .await
+            {
+                Ok(()) => {
+                    info!(origin = %origin.name(), "edge: token traverse: the origin accepted the connect");
+                    return Ok(());
+                }
+                // The origin's answer decides; an unreachable one passes
+                // the question to the next.
+                Err(UpstreamError::Refused(why)) => {
+                    info!(origin = %origin.name(), "edge: token traverse: the origin refused: {why}");
+                    return Err(OriginRefusal::Refused(why));
+                }
+                Err(error) => {
+                    warn!(origin = %origin.name(), "edge: token traverse: {error}");
+                    last = Some(error);
+                }
+            }
+        }
+        debug!(?last, "edge: token traverse: no origin answered");
+        Err(OriginRefusal::Unreachable)
     }
 
     /// A player joins `source` on `vhost`: on an edge, it joins the
@@ -391,7 +481,7 @@ impl EdgeManager {
             config: config.clone(),
             source: source.clone(),
             pull,
-            query: upstream_query(&source.key, param),
+            query: upstream_query(config, &source.key, param),
         };
         let span = tracing::info_span!("edge", stream = %source.key);
         ctx.rt.spawn(Box::pin(task.run().instrument(span)));
@@ -487,8 +577,25 @@ impl EdgeManager {
 /// The query the edge plays the origin with: the first player's, with
 /// `vhost=` added for a named vhost (SRS's edge builds its URL the same way,
 /// `srs_generate_rtmp_url` with the request's vhost and param).
-fn upstream_query(key: &StreamKey, param: &str) -> String {
+///
+/// With `cluster { vhost NAME; }` the origin is named `NAME` (`[vhost]` in
+/// it standing for the client's vhost) in place of any `vhost=` the client
+/// gave, as SRS's `get_vhost_edge_transform_vhost`.
+fn upstream_query(config: &ClusterConfig, key: &StreamKey, param: &str) -> String {
     let query = param.trim_start_matches('?');
+    if config.upstream_vhost != SAME_VHOST {
+        let target = config.upstream_vhost.replace(SAME_VHOST, &key.vhost);
+        let rest: Vec<&str> = query
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("vhost="))
+            .collect();
+        let mut out: Vec<String> = Vec::new();
+        if target != DEFAULT_VHOST {
+            out.push(format!("vhost={target}"));
+        }
+        out.extend(rest.iter().map(|p| (*p).to_owned()));
+        return out.join("&");
+    }
     if key.vhost == DEFAULT_VHOST || query_param(query, "vhost").is_some() {
         return query.to_owned();
     }
@@ -499,9 +606,42 @@ fn upstream_query(key: &StreamKey, param: &str) -> String {
     }
 }
 
+/// The edge's identity in its `connect` to an origin with
+/// `debug_srs_upnode on` (SRS's `SrsBasicRtmpClient::do_connect_app`
+/// names): after the command object, so the origin's logs and hooks can
+/// tell an edge from an encoder. `id` is the edge's client id for it.
+fn upnode_args(config: &ClusterConfig, id: u64) -> Vec<Amf0Value> {
+    if !config.debug_srs_upnode {
+        return Vec::new();
+    }
+    let text = |s: &str| Amf0Value::String(s.to_owned());
+    vec![Amf0Value::Object(vec![
+        ("srs_sig".into(), text(crate::SERVER_NAME)),
+        (
+            "srs_server".into(),
+            text(concat!("rtmp-server/", env!("CARGO_PKG_VERSION"))),
+        ),
+        ("srs_license".into(), text(env!("CARGO_PKG_LICENSE"))),
+        ("srs_version".into(), text(env!("CARGO_PKG_VERSION"))),
+        (
+            "srs_pid".into(),
+            Amf0Value::Number(f64::from(std::process::id())),
+        ),
+        ("srs_id".into(), text(&id.to_string())),
+    ])]
+}
+
+/// The `connect` of the edge's own upstream connections (pull, push).
+fn upstream_connect(config: &ClusterConfig, id: u64) -> ConnectOptions {
+    ConnectOptions {
+        extra: upnode_args(config, id),
+        ..ConnectOptions::default()
+    }
+}
+
 /// The URLs of `key` on each origin, with the client's query (`param`).
 fn origin_urls(config: &ClusterConfig, key: &StreamKey, param: &str) -> Vec<RtmpUrl> {
-    let query = upstream_query(key, param);
+    let query = upstream_query(config, key, param);
     config
         .origins
         .iter()
@@ -567,7 +707,15 @@ impl PullTask {
                         "the origin is this server (a loop)".to_owned(),
                     ));
                 }
-                UpstreamConn::play(&self.ctx.rt, &self.ctx.rtmps.upstream, &url, limits).await
+                let connect = upstream_connect(&self.config, publisher_id);
+                UpstreamConn::play_with(
+                    &self.ctx.rt,
+                    &self.ctx.rtmps.upstream,
+                    &url,
+                    connect,
+                    limits,
+                )
+                .await
             };
             let attempt = match select(Box::pin(attempt), Box::pin(self.until_idle())).await {
                 Either::Left((attempt, _)) => attempt,
@@ -933,12 +1081,47 @@ mod tests {
             app: "live".into(),
             stream: "s".into(),
         };
-        assert_eq!(upstream_query(&key(DEFAULT_VHOST), "?token=a"), "token=a");
-        assert_eq!(upstream_query(&key("v.example"), ""), "vhost=v.example");
+        let same = ClusterConfig::default();
         assert_eq!(
-            upstream_query(&key("v.example"), "?token=a"),
+            upstream_query(&same, &key(DEFAULT_VHOST), "?token=a"),
+            "token=a"
+        );
+        assert_eq!(
+            upstream_query(&same, &key("v.example"), ""),
+            "vhost=v.example"
+        );
+        assert_eq!(
+            upstream_query(&same, &key("v.example"), "?token=a"),
             "vhost=v.example&token=a"
         );
-        assert_eq!(upstream_query(&key("v.example"), "?vhost=o"), "vhost=o");
+        assert_eq!(
+            upstream_query(&same, &key("v.example"), "?vhost=o"),
+            "vhost=o"
+        );
+        // cluster { vhost ...; } renames it.
+        let renamed = |v: &str| ClusterConfig {
+            upstream_vhost: v.into(),
+            ..ClusterConfig::default()
+        };
+        assert_eq!(
+            upstream_query(
+                &renamed("origin.example"),
+                &key("v.example"),
+                "?vhost=v.example&token=a"
+            ),
+            "vhost=origin.example&token=a"
+        );
+        assert_eq!(
+            upstream_query(&renamed("in.[vhost]"), &key("v.example"), ""),
+            "vhost=in.v.example"
+        );
+        assert_eq!(
+            upstream_query(
+                &renamed(DEFAULT_VHOST),
+                &key("v.example"),
+                "?vhost=v.example&t=1"
+            ),
+            "t=1"
+        );
     }
 }

@@ -272,6 +272,13 @@ pub async fn connect(
     if vhost.refer.enabled {
         vhost.refer.check(None, &peer.page_url)?;
     }
+    // On an edge with `token_traverse on`, the origin judges the connect
+    // first (SRS does it before its own checks of the client).
+    Box::pin(
+        ctx.edges
+            .traverse_token(ctx, &vhost, &peer.tc_url, &peer.page_url, peer.info.id),
+    )
+    .await?;
     ctx.hooks
         .check(&vhost.hooks, &HookEvent::Connect(hook_req))
         .await?;

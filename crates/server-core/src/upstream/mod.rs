@@ -109,6 +109,26 @@ pub enum UpstreamError {
     Refused(String),
 }
 
+/// What an upstream connection's `connect` command says beyond the app.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectOptions {
+    /// The tcUrl (default: the URL's, `rtmp[s]://host:port/app`).
+    pub tc_url: Option<String>,
+    /// Properties added to (or replacing defaults of) the command object.
+    pub properties: Vec<(String, Amf0Value)>,
+    /// User arguments after the command object.
+    pub extra: Vec<Amf0Value>,
+}
+
+/// What a setup ends with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    Publish,
+    Play,
+    /// `connect` answered.
+    Connect,
+}
+
 /// One outgoing RTMP connection.
 pub struct UpstreamConn {
     rt: Arc<dyn Runtime>,
@@ -242,15 +262,76 @@ impl UpstreamConn {
         limits: UpstreamLimits,
         publish: bool,
     ) -> Result<Self, UpstreamError> {
+        let connect = ConnectOptions {
+            properties,
+            ..ConnectOptions::default()
+        };
+        let goal = if publish { Goal::Publish } else { Goal::Play };
+        Self::set_up_with(rt, tls, url, connect, limits, goal).await
+    }
+
+    /// [`publish`](Self::publish) with the `connect` command of `connect`.
+    pub async fn publish_with(
+        rt: &Arc<dyn Runtime>,
+        tls: &UpstreamTls,
+        url: &RtmpUrl,
+        connect: ConnectOptions,
+        limits: UpstreamLimits,
+    ) -> Result<Self, UpstreamError> {
+        Self::set_up_with(rt, tls, url, connect, limits, Goal::Publish).await
+    }
+
+    /// [`play`](Self::play) with the `connect` command of `connect`.
+    pub async fn play_with(
+        rt: &Arc<dyn Runtime>,
+        tls: &UpstreamTls,
+        url: &RtmpUrl,
+        connect: ConnectOptions,
+        limits: UpstreamLimits,
+    ) -> Result<Self, UpstreamError> {
+        Self::set_up_with(rt, tls, url, connect, limits, Goal::Play).await
+    }
+
+    /// Connects to `url`'s server and app and waits for the answer to
+    /// `connect`, within [`UpstreamLimits::setup`]; then the connection is
+    /// dropped. SRS's `token_traverse`: the origin's `on_connect` hook
+    /// judges an edge's client by the tcUrl it connected with.
+    pub async fn connect_only(
+        rt: &Arc<dyn Runtime>,
+        tls: &UpstreamTls,
+        url: &RtmpUrl,
+        connect: ConnectOptions,
+        limits: UpstreamLimits,
+    ) -> Result<(), UpstreamError> {
+        Self::set_up_with(rt, tls, url, connect, limits, Goal::Connect)
+            .await
+            .map(drop)
+    }
+
+    async fn set_up_with(
+        rt: &Arc<dyn Runtime>,
+        tls: &UpstreamTls,
+        url: &RtmpUrl,
+        connect: ConnectOptions,
+        limits: UpstreamLimits,
+        goal: Goal,
+    ) -> Result<Self, UpstreamError> {
         let stage = std::sync::Mutex::new("connection");
         let setup = async {
             let mut conn = Self::open(rt, tls, url, limits).await?;
             let mut steps = ClientSetup::new();
-            steps.connect(&mut conn.session, url, properties);
-            if publish {
-                steps.publish(&mut conn.session, url);
-            } else {
-                steps.play(&mut conn.session, url);
+            let tc_url = connect.tc_url.unwrap_or_else(|| url.tc_url());
+            steps.connect_with_args(
+                &mut conn.session,
+                url,
+                &tc_url,
+                connect.properties,
+                connect.extra,
+            );
+            match goal {
+                Goal::Publish => steps.publish(&mut conn.session, url),
+                Goal::Play => steps.play(&mut conn.session, url),
+                Goal::Connect => {}
             }
             loop {
                 set(&stage, steps.stage_name(&conn.session));
@@ -258,6 +339,7 @@ impl UpstreamConn {
                 conn.read_some().await?;
                 while let Some(event) = conn.session.poll_event() {
                     match steps.on_event(&mut conn.session, &event) {
+                        SetupStep::Connected if goal == Goal::Connect => return Ok(conn),
                         SetupStep::Wait | SetupStep::Connected => {}
                         SetupStep::Ready(stream_id) => {
                             conn.stream_id = stream_id;
