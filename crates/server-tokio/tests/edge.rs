@@ -735,3 +735,42 @@ fn token_traverse_lets_the_origin_hook_judge_the_edge_clients_connect() {
         );
     });
 }
+
+#[test]
+fn the_cluster_vhost_directive_renames_the_vhost_the_origin_is_asked_for() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let media = media(Media::AvcAac);
+    let bins = server_binaries();
+    let bin = bins.last().expect("a server binary");
+    // The origin serves the stream on a named vhost only.
+    let origin = ServerProcess::start_from(bin, |dir| {
+        test_config(dir, "", "") + "vhost renamed.example {\n}\n"
+    });
+    let edge = ServerProcess::start_with(
+        bin,
+        &format!(
+            "cluster {{ mode remote; origin 127.0.0.1:{}; vhost renamed.example; }}",
+            origin.rtmp.port()
+        ),
+    );
+    let _publisher = Publisher::start(
+        &media,
+        &origin.rtmp_url("named?vhost=renamed.example"),
+        true,
+    );
+    wait_for(Duration::from_secs(20), || {
+        let (_, _, body) = http("GET", origin.api, "/api/v1/streams");
+        let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        v["streams"]
+            .as_array()?
+            .iter()
+            .any(|s| s["name"] == "named" && s["publish"]["active"] == true)
+            .then_some(())
+    })
+    .expect("published on the named vhost");
+    // The edge's default-vhost player gets the named vhost's stream.
+    let dir = TempDir::new("edge-vhost");
+    plays_cleanly(&edge.rtmp_url("named"), dir.path(), "renamed", 3);
+}
