@@ -85,6 +85,7 @@ fn audio_video_playlist() {
             HlsAction::CloseSegment { .. } => "close",
             HlsAction::WritePlaylist { .. } => "playlist",
             HlsAction::DeleteSegment { .. } => "delete",
+            HlsAction::WriteInit { .. } => "init",
         })
         .collect();
     assert_eq!(kinds.first(), Some(&"open"));

@@ -16,7 +16,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use event_listener::Event;
 use futures_util::future::select;
-use media_core::hls::{HlsAction, HlsSegmenter};
+use media_core::hls::{HlsAction, HlsError, HlsSegmenter};
+use media_core::mp4::Mp4Error;
+use media_core::remux::RemuxError;
 use tracing::{debug, warn, Instrument};
 
 use crate::context::ServerCtx;
@@ -116,6 +118,7 @@ impl HlsManager {
             pending: HashMap::new(),
             control,
             publisher: None,
+            told_codec: false,
         };
         let span = tracing::info_span!("hls", stream = %source.key);
         ctx.rt.spawn(Box::pin(sink.run().instrument(span)));
@@ -254,6 +257,8 @@ struct Sink {
     control: Arc<Control>,
     /// The publisher as the hooks saw it last (for `on_hls`).
     publisher: Option<HookRequest>,
+    /// A codec the segment format cannot carry was logged (once a sink).
+    told_codec: bool,
 }
 
 impl Sink {
@@ -335,7 +340,7 @@ impl Sink {
             match item {
                 QueueItem::Media(frame) => {
                     if let Err(e) = self.segmenter.push(&frame.msg, self.ctx.rt.unix_time_ms()) {
-                        debug!("hls: frame skipped: {e}");
+                        self.skipped(&e);
                     }
                 }
                 QueueItem::Unpublished => self.segmenter.on_unpublish(),
@@ -348,6 +353,28 @@ impl Sink {
                 }
             }
             self.execute().await;
+        }
+    }
+
+    /// A frame the segmenter skipped: a codec its segment format cannot
+    /// carry is said once, at warn, with what to do about it; the rest
+    /// (a damaged frame) at debug.
+    fn skipped(&mut self, e: &HlsError) {
+        let unsupported = match e {
+            HlsError::Remux(RemuxError::UnsupportedVideo(_) | RemuxError::UnsupportedAudio(_)) => {
+                Some("MPEG-TS cannot carry it; `hls { hls_use_fmp4 on; }` slices fMP4 (H.264, HEVC, AAC)")
+            }
+            HlsError::Mp4(Mp4Error::UnsupportedCodec(_)) => {
+                Some("HLS fMP4 here carries H.264 and HEVC video, AAC audio only")
+            }
+            _ => None,
+        };
+        match unsupported {
+            Some(hint) if !self.told_codec => {
+                self.told_codec = true;
+                warn!("hls: {e}: not sliced: {hint}");
+            }
+            _ => debug!("hls: frame skipped: {e}"),
         }
     }
 

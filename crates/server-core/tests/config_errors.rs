@@ -150,7 +150,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         ("hls", "hls_keys on;"),
         ("hls", "hls_ctx on;"),
         ("hls", "hls_dts_directly on;"),
-        ("hls", "hls_use_fmp4 on;"),
         ("http_remux", "fast_cache 30;"),
         ("http_remux", "has_audio on;"),
         ("http_remux", "drop_if_not_match off;"),

@@ -45,6 +45,18 @@ pub struct HlsConfig {
     /// the playlist's directory (`http://cdn/` lists `http://cdn/cam-0.ts`),
     /// as in SRS. Default none.
     pub entry_prefix: Option<String>,
+    /// `hls_use_fmp4` (SRS 7): segments are CMAF fragmented MP4 (`.m4s`)
+    /// with an init segment named by `EXT-X-MAP` (RFC 8216 4.3.2.5), not
+    /// MPEG-TS. Default off.
+    pub use_fmp4: bool,
+    /// `hls_fmp4_file`: the fMP4 segment path template (the `hls_ts_file`
+    /// variables). Default `[app]/[stream]-[seq].m4s`.
+    pub fmp4_file: String,
+    /// `hls_init_file`: the init segment's path template. Default
+    /// `[app]/[stream]/init.mp4`. `[seq]` is the first segment it serves,
+    /// so each new init (a republish, a codec change) gets its own file
+    /// rather than replacing one players may have cached.
+    pub init_file: String,
 }
 
 impl Default for HlsConfig {
@@ -60,6 +72,9 @@ impl Default for HlsConfig {
             m3u8_file: "[app]/[stream].m3u8".to_owned(),
             ts_file: "[app]/[stream]-[seq].ts".to_owned(),
             entry_prefix: None,
+            use_fmp4: false,
+            fmp4_file: "[app]/[stream]-[seq].m4s".to_owned(),
+            init_file: "[app]/[stream]/init.mp4".to_owned(),
         }
     }
 }
@@ -80,6 +95,15 @@ impl HlsConfig {
         };
         // Float to int `as` saturates; fragments are far below 2^53 ms.
         (self.fragment.as_secs_f64() * ratio * 1000.0).round() as u64
+    }
+
+    /// The segment path template in force: `fmp4_file` or `ts_file`.
+    pub(crate) fn segment_file(&self) -> &str {
+        if self.use_fmp4 {
+            &self.fmp4_file
+        } else {
+            &self.ts_file
+        }
     }
 
     /// `window` in milliseconds.

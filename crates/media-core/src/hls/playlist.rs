@@ -23,6 +23,9 @@ pub(crate) struct Entry {
     pub duration_ms: u64,
     /// Preceded by EXT-X-DISCONTINUITY (RFC 8216 4.3.2.3).
     pub discontinuity: bool,
+    /// fMP4: the URI of its init segment (EXT-X-MAP, RFC 8216 4.3.2.5);
+    /// `None` for MPEG-TS.
+    pub map: Option<String>,
 }
 
 /// The segments a live playlist currently lists.
@@ -91,13 +94,19 @@ impl Window {
     }
 
     /// The media playlist text (RFC 8216 4.3), version 3 so EXTINF can carry
-    /// decimals (4.3.2.1), three of them.
+    /// decimals (4.3.2.1), three of them; version 7 with fMP4 segments,
+    /// whose EXT-X-MAP needs 6 (RFC 8216 7) and CMAF players expect 7.
     pub(crate) fn render(&self) -> String {
         let mut s = String::with_capacity(128 + self.entries.len() * 48);
+        let version = if self.entries.iter().any(|e| e.map.is_some()) {
+            7
+        } else {
+            3
+        };
         // `write!` into a String cannot fail.
         let _ = write!(
             s,
-            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{}\n",
+            "#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{}\n",
             self.target_duration(),
             self.media_sequence()
         );
@@ -108,9 +117,16 @@ impl Window {
                 self.discontinuity_sequence
             );
         }
+        // An EXT-X-MAP applies to every segment after it until the next
+        // one: written before the first entry and wherever the init changes.
+        let mut map: Option<&str> = None;
         for e in &self.entries {
             if e.discontinuity {
                 s.push_str("#EXT-X-DISCONTINUITY\n");
+            }
+            if let Some(uri) = e.map.as_deref().filter(|uri| map != Some(*uri)) {
+                let _ = writeln!(s, "#EXT-X-MAP:URI=\"{uri}\"");
+                map = Some(uri);
             }
             let _ = write!(
                 s,
@@ -135,6 +151,7 @@ mod tests {
             uri: format!("s-{seq}.ts"),
             duration_ms,
             discontinuity,
+            map: None,
         }
     }
 

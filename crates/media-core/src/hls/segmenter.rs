@@ -4,6 +4,8 @@
 //! [`HlsSegmenter::poll_action`] drains what to do about it. The runtime owns
 //! files, clocks and timers; the segmenter owns every decision.
 
+mod cmaf;
+
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -97,6 +99,14 @@ pub enum HlsAction {
         /// The whole media playlist.
         text: String,
     },
+    /// Create or replace the fMP4 init segment (`ftyp` + `moov`) at `path`
+    /// (write-then-rename). Comes before the playlist that names it.
+    WriteInit {
+        /// Path relative to the HLS root.
+        path: String,
+        /// The whole init segment.
+        bytes: Bytes,
+    },
     /// Delete a segment that left the window (hls_cleanup) or is disposed.
     DeleteSegment {
         /// The segment.
@@ -124,6 +134,18 @@ struct Current {
     generation: u64,
     /// TS bytes written so far (see [`MAX_SEGMENT_BYTES`]).
     bytes: u64,
+}
+
+/// What the cut rule looks at in a frame.
+#[derive(Debug, Clone, Copy)]
+struct CutInput {
+    /// The stream has video now (a segment then starts at a key frame).
+    video_known: bool,
+    /// The open segment has video (it is then cut at video frames only).
+    video_in_segment: bool,
+    is_video: bool,
+    keyframe: bool,
+    dts_ms: u64,
 }
 
 /// Audio frames waiting to share a PES packet (at most
@@ -162,12 +184,16 @@ pub struct HlsSegmenter {
     probe_bytes: usize,
     /// The last `now_unix_ms` given, for segments opened by `on_unpublish`.
     last_now_ms: u64,
+    /// `hls_use_fmp4`: the CMAF muxer, which takes the place of the
+    /// remuxer, the TS muxer and the probe.
+    cmaf: Option<cmaf::Cmaf>,
 }
 
 impl HlsSegmenter {
     /// A segmenter for `app`/`stream`.
     pub fn new(config: HlsConfig, app: &str, stream: &str) -> Self {
         Self {
+            cmaf: config.use_fmp4.then(cmaf::Cmaf::new),
             config,
             app: app.to_owned(),
             stream: stream.to_owned(),
@@ -196,6 +222,9 @@ impl HlsSegmenter {
     /// the error; the stream carries on with the next message.
     pub fn push(&mut self, msg: &MediaMessage, now_unix_ms: u64) -> Result<(), HlsError> {
         self.last_now_ms = now_unix_ms;
+        if self.cmaf.is_some() {
+            return self.push_cmaf(msg, now_unix_ms);
+        }
         let frame = match self.remuxer.push(msg) {
             Ok(f) => f,
             Err(e) => {
@@ -244,6 +273,9 @@ impl HlsSegmenter {
             self.close_segment(end);
         }
         self.remuxer.reset();
+        if let Some(cmaf) = &mut self.cmaf {
+            cmaf.reset();
+        }
         self.cut_requested = false;
         if self.next_seq > 0 {
             self.discontinuity = true;
@@ -318,6 +350,7 @@ impl HlsSegmenter {
         if !between
             || config.m3u8_file != self.config.m3u8_file
             || config.entry_prefix != self.config.entry_prefix
+            || config.use_fmp4 != self.config.use_fmp4
         {
             return false;
         }
@@ -372,31 +405,47 @@ impl HlsSegmenter {
         let Some(cur) = &self.current else {
             return;
         };
-        let duration = dts_ms.saturating_sub(cur.start_ms);
-        let cut = if cur.bytes >= MAX_SEGMENT_BYTES {
-            true
-        } else if self.cut_requested || cur.bytes >= MAX_SEGMENT_BYTES / 2 {
-            if want.video.is_some() {
-                frame.track == Track::Video && frame.keyframe
-            } else {
-                frame.track == Track::Audio
-            }
-        } else if duration < MIN_SEGMENT_MS {
-            false
-        } else if cur.streams.video.is_some() {
-            frame.track == Track::Video
-                && ((frame.keyframe && duration >= self.config.fragment_ms())
-                    || (!self.config.wait_keyframe
-                        && duration >= self.config.scaled_fragment_ms(self.config.td_ratio)))
-        } else {
-            frame.track == Track::Audio
-                && duration >= self.config.scaled_fragment_ms(self.config.aof_ratio)
-        };
+        let cut = self.cut_due(
+            cur,
+            CutInput {
+                video_known: want.video.is_some(),
+                video_in_segment: cur.streams.video.is_some(),
+                is_video: frame.track == Track::Video,
+                keyframe: frame.keyframe,
+                dts_ms,
+            },
+        );
         if cut {
             self.close_segment(dts_ms);
             self.open_segment(dts_ms, now_unix_ms);
         }
         self.write(frame, dts_ms);
+    }
+
+    /// Whether this frame starts a new segment: the cut rule of both
+    /// segment formats (SRS's `hls_fragment`, `hls_td_ratio`,
+    /// `hls_aof_ratio`, `hls_wait_keyframe`, and the size bounds).
+    fn cut_due(&self, cur: &Current, f: CutInput) -> bool {
+        let duration = f.dts_ms.saturating_sub(cur.start_ms);
+        let can_start = if f.video_known {
+            f.is_video && f.keyframe
+        } else {
+            !f.is_video
+        };
+        if cur.bytes >= MAX_SEGMENT_BYTES {
+            true
+        } else if self.cut_requested || cur.bytes >= MAX_SEGMENT_BYTES / 2 {
+            can_start
+        } else if duration < MIN_SEGMENT_MS {
+            false
+        } else if f.video_in_segment {
+            f.is_video
+                && ((f.keyframe && duration >= self.config.fragment_ms())
+                    || (!self.config.wait_keyframe
+                        && duration >= self.config.scaled_fragment_ms(self.config.td_ratio)))
+        } else {
+            !f.is_video && duration >= self.config.scaled_fragment_ms(self.config.aof_ratio)
+        }
     }
 
     /// Muxes one frame into the open segment; audio waits in a run.
@@ -518,7 +567,10 @@ impl HlsSegmenter {
                 &self.vars(seq, now_unix_ms, None),
             ));
         }
-        let path = render(&self.config.ts_file, &self.vars(seq, now_unix_ms, None));
+        let path = render(
+            self.config.segment_file(),
+            &self.vars(seq, now_unix_ms, None),
+        );
         let streams = self.remuxer.streams();
         self.muxer.set_streams(streams);
         self.current = Some(Current {
@@ -536,6 +588,9 @@ impl HlsSegmenter {
         self.discontinuity = false;
         self.cut_requested = false;
         self.actions.push_back(HlsAction::OpenSegment { seq, path });
+        if self.cmaf.is_some() {
+            return;
+        }
         let before = self.buf.len();
         self.muxer.write_psi(&mut self.buf);
         if let Some(cur) = &mut self.current {
@@ -546,13 +601,15 @@ impl HlsSegmenter {
     fn close_segment(&mut self, end_ms: u64) {
         self.flush_audio(true);
         self.flush_buf();
+        self.cut_cmaf(end_ms);
         let Some(cur) = self.current.take() else {
             return;
         };
         let duration_ms = end_ms.saturating_sub(cur.start_ms);
-        let path = if self.config.ts_file.contains("[duration]") {
+        let map = self.cmaf.as_ref().and_then(|c| c.map_uri.clone());
+        let path = if self.config.segment_file().contains("[duration]") {
             render(
-                &self.config.ts_file,
+                self.config.segment_file(),
                 &self.vars(cur.seq, cur.unix_ms, Some(duration_ms)),
             )
         } else {
@@ -570,6 +627,7 @@ impl HlsSegmenter {
             path,
             duration_ms,
             discontinuity: cur.discontinuity,
+            map,
         });
         let removed = self.window.shrink(self.config.window_ms());
         self.actions.push_back(HlsAction::WritePlaylist {
@@ -666,6 +724,7 @@ mod tests {
                     uri: format!("s-{seq}.ts"),
                     duration_ms: 0,
                     discontinuity: true,
+                    map: None,
                 });
             }
             seg.next_seq = n;

@@ -132,12 +132,87 @@ pub struct Fmp4Muxer {
     /// First and last decode time seen, ms (for the duration).
     span_ms: Option<(u64, u64)>,
     finished: bool,
+    /// HLS CMAF segments ([`Fmp4Muxer::for_segments`]): the init part is
+    /// kept apart ([`Fmp4Muxer::take_init`]), fragments are cut on request
+    /// ([`Fmp4Muxer::cut`]) and no `mfra` index is written.
+    segmented: bool,
+    /// The init part (`ftyp` + `moov`) of a segmented muxer, until taken.
+    init: Option<Bytes>,
 }
 
 impl Fmp4Muxer {
     /// An empty file.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A muxer for CMAF segments (ISO/IEC 23000-19), as HLS with
+    /// `EXT-X-MAP` wants them (RFC 8216 3.3): the init part goes to its own
+    /// file, every media segment is whole `moof`+`mdat` fragments, and the
+    /// fragments' `mfhd` sequence numbers go on from `last_sequence` (a new
+    /// init after a codec change keeps them increasing).
+    pub fn for_segments(last_sequence: u32) -> Self {
+        Self {
+            segmented: true,
+            sequence: last_sequence,
+            ..Self::default()
+        }
+    }
+
+    /// The `mfhd` sequence number of the last fragment written (0: none yet).
+    pub fn sequence(&self) -> u32 {
+        self.sequence
+    }
+
+    /// A video sequence header was taken (the init will have a video track).
+    pub fn has_video_config(&self) -> bool {
+        self.video_config.is_some()
+    }
+
+    /// An audio sequence header was taken.
+    pub fn has_audio_config(&self) -> bool {
+        self.audio_config.is_some()
+    }
+
+    /// The tracks are declared (the init part was made): later sequence
+    /// headers are not taken, a changed one needs a new muxer.
+    pub fn is_declared(&self) -> bool {
+        self.declared.is_some()
+    }
+
+    /// The init part of a segmented muxer, once, when it was made (at the
+    /// first fragment).
+    pub fn take_init(&mut self) -> Option<Bytes> {
+        self.init.take()
+    }
+
+    /// Ends the open fragment of a segmented muxer at `end_ms` (the decode
+    /// time where the next segment starts): every waiting sample is written,
+    /// the last video one lasting up to `end_ms`, the last audio one its
+    /// frame length. The bytes are then in [`take`](Self::take).
+    pub fn cut(&mut self, end_ms: u64) {
+        if self.finished || (self.video.samples.is_empty() && self.audio.samples.is_empty()) {
+            return;
+        }
+        if self.declared.is_none() {
+            self.write_init();
+        }
+        let (has_video, has_audio) = self.declared.unwrap_or_default();
+        let video = if has_video {
+            // Video's timescale is the millisecond.
+            take_ready(&mut self.video, Some(end_ms))
+        } else {
+            self.video.samples.clear();
+            Vec::new()
+        };
+        let audio = if has_audio {
+            let end = self.audio.next_dts.unwrap_or(0);
+            take_ready(&mut self.audio, Some(end))
+        } else {
+            self.audio.samples.clear();
+            Vec::new()
+        };
+        self.write_fragment(video, audio);
     }
 
     /// Media time between the first and the latest message muxed, ms.
@@ -308,7 +383,7 @@ impl Fmp4Muxer {
             return self.take();
         }
         self.flush_all();
-        if self.declared.is_some() {
+        if self.declared.is_some() && !self.segmented {
             self.write_mfra();
         }
         self.take()
@@ -319,11 +394,22 @@ impl Fmp4Muxer {
         let has_audio = self.audio_config.is_some();
         self.declared = Some((has_video, has_audio));
         let mut out = BytesMut::new();
+        let segmented = self.segmented;
         write_box(&mut out, b"ftyp", |o| {
-            o.put_slice(b"isom");
-            o.put_u32(0x200);
-            for brand in [b"isom", b"iso6", b"avc1", b"mp41"] {
-                o.put_slice(brand);
+            if segmented {
+                // CMAF (ISO/IEC 23000-19 7.2): `cmfc` says the track
+                // structure follows it; `iso6` covers `tfdt` version 1.
+                o.put_slice(b"iso6");
+                o.put_u32(0);
+                for brand in [b"iso6", b"cmfc", b"mp41"] {
+                    o.put_slice(brand);
+                }
+            } else {
+                o.put_slice(b"isom");
+                o.put_u32(0x200);
+                for brand in [b"isom", b"iso6", b"avc1", b"mp41"] {
+                    o.put_slice(brand);
+                }
             }
         });
         let video = self.video_config.clone();
@@ -364,7 +450,11 @@ impl Fmp4Muxer {
                 }
             });
         });
-        self.emit(out);
+        if self.segmented {
+            self.init = Some(out.freeze());
+        } else {
+            self.emit(out);
+        }
     }
 
     fn emit(&mut self, bytes: BytesMut) {
@@ -455,7 +545,7 @@ impl Fmp4Muxer {
             .filter(|(_, s)| !s.is_empty())
             .collect();
         for (id, samples) in &tracks {
-            if self.index.len() < MAX_INDEX_ENTRIES {
+            if !self.segmented && self.index.len() < MAX_INDEX_ENTRIES {
                 if let Some((first, _)) = samples.first() {
                     self.index.push(IndexEntry {
                         track: *id,

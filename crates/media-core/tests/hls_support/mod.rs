@@ -75,6 +75,11 @@ impl Executor {
                     std::fs::write(&p, text).unwrap();
                     self.playlists_written.push(text.clone());
                 }
+                HlsAction::WriteInit { path, bytes } => {
+                    let p = self.root.join(path);
+                    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                    std::fs::write(&p, bytes).unwrap();
+                }
                 HlsAction::DeleteSegment { seq, path } => {
                     std::fs::remove_file(self.root.join(path)).unwrap();
                     self.deleted.push(*seq);

@@ -121,9 +121,6 @@ const HLS_NOT_SUPPORTED: &[&str] = &[
     "hls_key_file_path",
     "hls_key_url",
     "hls_dts_directly",
-    "hls_use_fmp4",
-    "hls_fmp4_file",
-    "hls_init_file",
     "hls_recover",
     "hls_continuous",
 ];
@@ -544,6 +541,9 @@ fn hls(dirs: &[Directive]) -> Result<HlsVhostConfig, ConfigError> {
             "hls_dispose" => h.segmenter.dispose = seconds(d, 0.0, MAX_HLS_DISPOSE_SECS)?,
             "hls_m3u8_file" => h.segmenter.m3u8_file = hls_template(d, false)?,
             "hls_ts_file" => h.segmenter.ts_file = hls_template(d, true)?,
+            "hls_use_fmp4" => h.segmenter.use_fmp4 = on_off(d)?,
+            "hls_fmp4_file" => h.segmenter.fmp4_file = hls_template(d, true)?,
+            "hls_init_file" => h.segmenter.init_file = hls_template(d, false)?,
             "hls_entry_prefix" => h.segmenter.entry_prefix = Some(entry_prefix(d)?),
             "hls_nb_notify" => {
                 h.nb_notify = integer_u32(d, 0, crate::hooks::MAX_HLS_NB_NOTIFY)?;

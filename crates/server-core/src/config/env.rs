@@ -85,6 +85,9 @@ pub const OVERRIDABLE: &[&str] = &[
     "vhost.hls.hls_m3u8_file",
     "vhost.hls.hls_ts_file",
     "vhost.hls.hls_entry_prefix",
+    "vhost.hls.hls_use_fmp4",
+    "vhost.hls.hls_fmp4_file",
+    "vhost.hls.hls_init_file",
     "vhost.hls.hls_nb_notify",
     "vhost.http_remux.enabled",
     "vhost.http_remux.mount",
@@ -273,6 +276,8 @@ mod tests {
             "time_jitter" => "full",
             "hls_m3u8_file" => "[app]/[stream].m3u8",
             "hls_ts_file" => "[app]/[stream]-[seq].ts",
+            "hls_fmp4_file" => "[app]/[stream]-[seq].m4s",
+            "hls_init_file" => "[app]/[stream]/init.mp4",
             "hls_entry_prefix" => "http://cdn",
             "mount" => "[vhost]/[app]/[stream].flv",
             p if p.starts_with("on_") => "http://127.0.0.1:8085/h",
@@ -291,6 +296,7 @@ mod tests {
                         | "mr"
                         | "hls_wait_keyframe"
                         | "hls_cleanup"
+                        | "hls_use_fmp4"
                         | "force_grace_quit"
                 ) =>
             {

@@ -1,0 +1,219 @@
+//! HLS in fragmented MP4 (`hls_use_fmp4`): the playlist parsed with m3u8-rs,
+//! the init and media segments walked box by box.
+
+mod hls_support;
+
+use std::time::Duration;
+
+use hls_support::{parse_media, synthetic, Executor, Synth};
+use media_core::hls::{HlsConfig, HlsSegmenter};
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_be_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// (type, offset, size) of the boxes in `b[from..to]`; they must tile it.
+fn boxes(b: &[u8], from: usize, to: usize) -> Vec<([u8; 4], usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = from;
+    while at < to {
+        let size = u32_at(b, at) as usize;
+        assert!(size >= 8 && at + size <= to, "box at {at} of size {size}");
+        out.push((b[at + 4..at + 8].try_into().unwrap(), at, size));
+        at += size;
+    }
+    assert_eq!(at, to);
+    out
+}
+
+fn kinds(list: &[([u8; 4], usize, usize)]) -> Vec<String> {
+    list.iter()
+        .map(|(k, _, _)| String::from_utf8_lossy(k).into_owned())
+        .collect()
+}
+
+fn fmp4_config() -> HlsConfig {
+    HlsConfig {
+        fragment: Duration::from_secs(2),
+        window: Duration::from_secs(3600),
+        use_fmp4: true,
+        ..HlsConfig::default()
+    }
+}
+
+fn run(name: &str, synth: Synth) -> (std::path::PathBuf, Executor) {
+    let dir = std::env::temp_dir().join(format!("hls-fmp4-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut seg = HlsSegmenter::new(fmp4_config(), "live", "test");
+    let mut exec = Executor::new(dir.clone());
+    for m in synthetic(synth) {
+        seg.push(&m, 1_700_000_000_000 + m.timestamp).unwrap();
+        exec.run(&mut seg);
+    }
+    seg.on_unpublish();
+    exec.run(&mut seg);
+    assert_eq!(seg.skipped_frames(), 0);
+    (dir, exec)
+}
+
+#[test]
+fn h264_and_aac_make_cmaf_segments_listed_with_their_init() {
+    let (dir, exec) = run(
+        "av",
+        Synth {
+            video: true,
+            audio: true,
+            gop: 25,
+            ms: 7_000,
+            start_ms: 0,
+        },
+    );
+    let text = exec.playlists_written.last().unwrap().clone();
+    let playlist = parse_media(&text);
+    assert_eq!(playlist.version, Some(7), "{text}");
+    let map = playlist.segments[0].map.as_ref().expect("EXT-X-MAP");
+    assert_eq!(map.uri, "test/init.mp4");
+    assert_eq!(text.matches("#EXT-X-MAP").count(), 1, "{text}");
+    // 2 s fragments over 1 s GOPs: cuts at 2, 4, 6 s.
+    let uris: Vec<_> = playlist.segments.iter().map(|s| s.uri.as_str()).collect();
+    assert_eq!(
+        uris,
+        ["test-0.m4s", "test-1.m4s", "test-2.m4s", "test-3.m4s"]
+    );
+    let durations: Vec<_> = playlist.segments.iter().map(|s| s.duration).collect();
+    assert_eq!(durations, [2.0, 2.0, 2.0, 1.0]);
+
+    // The init: ftyp (CMAF brands) and moov with avc1 and mp4a entries.
+    let init = std::fs::read(dir.join("live/test/init.mp4")).unwrap();
+    let top = boxes(&init, 0, init.len());
+    assert_eq!(kinds(&top), ["ftyp", "moov"]);
+    assert_eq!(&init[8..12], b"iso6");
+    assert!(init[..top[0].2].windows(4).any(|w| w == b"cmfc"));
+    let moov = &init[top[1].1..top[1].1 + top[1].2];
+    let has = |needle: &[u8]| moov.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"avc1") && has(b"avcC") && has(b"mp4a") && has(b"esds") && has(b"mvex"));
+    assert_eq!(
+        kinds(&boxes(moov, 8, moov.len())),
+        ["mvhd", "trak", "trak", "mvex"]
+    );
+
+    // Every segment is moof+mdat fragments only; fragment numbers and each
+    // track's baseMediaDecodeTime increase, and each track is continuous.
+    let mut last_sequence = 0;
+    let mut next_time = [None::<u64>; 3];
+    let mut total = [0u64; 3];
+    for uri in uris {
+        let seg = std::fs::read(dir.join("live").join(uri)).unwrap();
+        let top = boxes(&seg, 0, seg.len());
+        let names = kinds(&top);
+        assert!(
+            !names.is_empty() && names.len().is_multiple_of(2),
+            "{uri}: {names:?}"
+        );
+        for (i, (kind, at, size)) in top.iter().enumerate() {
+            if i % 2 == 1 {
+                assert_eq!(kind, b"mdat", "{uri}");
+                continue;
+            }
+            assert_eq!(kind, b"moof", "{uri}");
+            let inner = boxes(&seg, at + 8, at + size);
+            assert_eq!(&inner[0].0, b"mfhd");
+            let sequence = u32_at(&seg, inner[0].1 + 12);
+            assert!(sequence > last_sequence, "{uri}: mfhd {sequence}");
+            last_sequence = sequence;
+            for (k, traf_at, traf_size) in &inner[1..] {
+                assert_eq!(k, b"traf");
+                let parts = boxes(&seg, traf_at + 8, traf_at + traf_size);
+                assert_eq!(kinds(&parts), ["tfhd", "tfdt", "trun"]);
+                let track = u32_at(&seg, parts[0].1 + 12) as usize;
+                assert_eq!(seg[parts[1].1 + 8], 1, "tfdt version 1");
+                let base = u64_at(&seg, parts[1].1 + 12);
+                if let Some(expected) = next_time[track] {
+                    assert_eq!(base, expected, "{uri}: track {track} continues");
+                }
+                let trun = parts[2].1;
+                let count = u32_at(&seg, trun + 12) as usize;
+                let sum: u64 = (0..count)
+                    .map(|s| u64::from(u32_at(&seg, trun + 20 + s * 16)))
+                    .sum();
+                next_time[track] = Some(base + sum);
+                total[track] += sum;
+            }
+        }
+        // A video segment starts with a sync sample (trun's first flags).
+        let first_traf = boxes(&seg, top[0].1 + 8, top[0].1 + top[0].2)[1];
+        let parts = boxes(&seg, first_traf.1 + 8, first_traf.1 + first_traf.2);
+        assert_eq!(u32_at(&seg, parts[0].1 + 12), 1, "video first");
+        assert_eq!(u32_at(&seg, parts[2].1 + 20 + 8), 0x0200_0000, "{uri}");
+    }
+    assert_eq!(total[1], 7_000, "175 frames of 40 ms");
+    assert!(total[2] >= 301 * 1024, "every AAC frame: {}", total[2]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_republish_gets_a_new_init_after_a_discontinuity() {
+    let dir = std::env::temp_dir().join(format!("hls-fmp4-repub-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = HlsConfig {
+        init_file: "[app]/[stream]-init-[seq].mp4".into(),
+        ..fmp4_config()
+    };
+    let mut seg = HlsSegmenter::new(config, "live", "test");
+    let mut exec = Executor::new(dir.clone());
+    let synth = Synth {
+        video: true,
+        audio: true,
+        gop: 25,
+        ms: 3_000,
+        start_ms: 0,
+    };
+    for round in 0..2 {
+        seg.on_republish();
+        for m in synthetic(synth) {
+            seg.push(&m, 1_700_000_000_000 + m.timestamp).unwrap();
+            exec.run(&mut seg);
+        }
+        seg.on_unpublish();
+        exec.run(&mut seg);
+        assert!(dir
+            .join(format!("live/test-init-{}.mp4", round * 2))
+            .exists());
+    }
+    let text = exec.playlists_written.last().unwrap().clone();
+    let playlist = parse_media(&text);
+    assert_eq!(playlist.segments.len(), 4, "{text}");
+    assert!(playlist.segments[2].discontinuity);
+    assert_eq!(
+        playlist.segments[2].map.as_ref().map(|m| m.uri.as_str()),
+        Some("test-init-2.mp4"),
+        "{text}"
+    );
+    assert_eq!(text.matches("#EXT-X-MAP").count(), 2, "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn audio_only_streams_are_cut_by_time() {
+    let (dir, exec) = run(
+        "a",
+        Synth {
+            video: false,
+            audio: true,
+            gop: 25,
+            ms: 10_000,
+            start_ms: 0,
+        },
+    );
+    let playlist = parse_media(exec.playlists_written.last().unwrap());
+    // hls_aof_ratio 2.1 × 2 s.
+    assert_eq!(playlist.segments.len(), 3);
+    let init = std::fs::read(dir.join("live/test/init.mp4")).unwrap();
+    assert!(init.windows(4).any(|w| w == b"mp4a"));
+    assert!(!init.windows(4).any(|w| w == b"avc1"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
