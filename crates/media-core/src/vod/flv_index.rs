@@ -229,3 +229,80 @@ impl FlvIndexer {
         Ok(self.index)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flv::FlvWriter;
+    use crate::vod::FileIndexer;
+
+    /// An FLV with metadata, a video configuration larger than one read,
+    /// an AAC configuration, then 2 s of frames (a key frame a second),
+    /// large frames among them.
+    fn file() -> Vec<u8> {
+        let mut w = FlvWriter::new(true, true);
+        let mut push = |kind, ts, body: Vec<u8>| {
+            w.write_message(&MediaMessage::new(kind, ts, Bytes::from(body)))
+                .unwrap();
+        };
+        push(MediaKind::Data, 0, b"\x02\x00\x0aonMetaData\x05".to_vec());
+        let mut sh = vec![0x17, 0, 0, 0, 0];
+        sh.resize(100 * 1024, 0xab);
+        push(MediaKind::Video, 0, sh);
+        push(MediaKind::Audio, 0, vec![0xaf, 0, 0x12, 0x10]);
+        for i in 0..50u64 {
+            let mut frame = vec![if i % 25 == 0 { 0x17 } else { 0x27 }, 1, 0, 0, 0];
+            frame.resize(if i % 7 == 0 { 90_000 } else { 300 }, i as u8);
+            push(MediaKind::Video, i * 40, frame);
+            push(MediaKind::Audio, i * 40 + 3, vec![0xaf, 1, 0x21, i as u8]);
+        }
+        // An end-of-sequence marker: not a frame.
+        push(MediaKind::Video, 2000, vec![0x17, 2, 0, 0, 0]);
+        w.finish().to_vec()
+    }
+
+    #[test]
+    fn tags_are_indexed_across_reads_with_their_bodies_where_they_lie() {
+        let file = file();
+        let index = FileIndexer::index_bytes("flv", &file).unwrap();
+        assert_eq!(index.samples.len(), 100);
+        assert_eq!(index.headers.len(), 3, "metadata and both configurations");
+        assert_eq!(index.headers[1].payload.len(), 100 * 1024);
+        let keys: Vec<u64> = index
+            .samples
+            .iter()
+            .filter(|s| s.keyframe)
+            .map(|s| s.dts)
+            .collect();
+        assert_eq!(keys, [0, 1000]);
+        for (i, s) in index.samples.iter().enumerate() {
+            let body = &file[s.offset as usize..s.offset as usize + s.size as usize];
+            let n = (i / 2) as u8;
+            match s.kind {
+                MediaKind::Video => assert_eq!(body[body.len() - 1], n),
+                _ => assert_eq!(body, [0xaf, 1, 0x21, n]),
+            }
+        }
+        // Frames last as long as the one before: the audio at 1963 ms
+        // ends at 2003, after the video.
+        assert_eq!(index.end_ms, 2003);
+    }
+
+    #[test]
+    fn a_file_cut_anywhere_keeps_its_whole_tags() {
+        let file = file();
+        for cut in (0..file.len()).step_by(1009) {
+            match FileIndexer::index_bytes("flv", &file[..cut]) {
+                Ok(index) => {
+                    for s in &index.samples {
+                        assert!(s.offset + u64::from(s.size) <= cut as u64);
+                    }
+                }
+                Err(e) => assert!(
+                    matches!(e, IndexError::NoMedia | IndexError::Flv(_)),
+                    "{cut}: {e}"
+                ),
+            }
+        }
+    }
+}
