@@ -241,6 +241,53 @@ fn hlsjs_plays_live_hls_cross_origin_without_stalls() {
     );
 }
 
+/// `hls_use_fmp4 on`: hls.js loads the init segment named by EXT-X-MAP and
+/// plays the CMAF segments (H.264 + AAC) without transmuxing them.
+#[test]
+fn hlsjs_plays_fmp4_hls() {
+    let start = |bin: &Path| {
+        ServerProcess::start_from(bin, |dir| {
+            test_config(dir, "", "").replacen(
+                "hls_window 60;",
+                "hls_window 60;\n        hls_use_fmp4 on;",
+                1,
+            )
+        })
+    };
+    with_live_stream(start, "cmaf", 2, |browser, server, _publisher| {
+        let playlist = server.playlist("cmaf").unwrap_or_default();
+        assert!(playlist.contains("#EXT-X-MAP:URI="), "{playlist}");
+        let watch = 8;
+        let report = Browser::report(
+            browser.play(&server.http_url("/live/cmaf.m3u8"), watch),
+            watch,
+        );
+        let brief = summary(&report);
+        assert!(fatal_errors(&report).is_empty(), "{brief}");
+        // Muxed fMP4 goes to one `audiovideo` SourceBuffer.
+        let codecs: Vec<&str> = report["codecs"]
+            .as_object()
+            .map(|c| c.values().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let codecs = codecs.join(",");
+        assert!(codecs.contains("mp4a.40.2"), "{brief}");
+        assert!(codecs.contains("avc1."), "{brief}");
+        assert_eq!(report["videoWidth"], 640, "{brief}");
+        let audio = report["audioDecodedBytes"].as_u64().unwrap_or(0);
+        assert!(audio > 0, "no audio decoded: {brief}");
+        let played = report["samples"]
+            .as_array()
+            .and_then(|s| {
+                let t = |v: &Value| v["currentTime"].as_f64();
+                Some(t(s.last()?)? - t(s.iter().find(|v| t(v) > Some(0.0))?)?)
+            })
+            .unwrap_or(0.0);
+        assert!(played >= 4.0, "played {played:.1} s of {watch}: {brief}");
+        let decoded = report["decodedFrames"].as_u64().unwrap_or(0);
+        assert!(decoded >= 25 * 4, "{decoded} frames decoded: {brief}");
+    });
+}
+
 #[test]
 fn hlsjs_plays_on_across_a_republish_discontinuity() {
     with_live_stream(ServerProcess::start, "re", 3, |browser, server, first| {

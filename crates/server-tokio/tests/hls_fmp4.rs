@@ -1,0 +1,234 @@
+//! HLS in fragmented MP4 (`hls { hls_use_fmp4 on; }`) end to end, on both
+//! server binaries: ffmpeg publishes H.264 + AAC, and the modern ffmpeg
+//! publishes HEVC + AAC over Enhanced RTMP (`hvc1`); the playlist, its init
+//! segment and its `.m4s` segments, fetched from the embedded HTTP server,
+//! must satisfy ffprobe and decode without one error.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use support::*;
+
+/// ffmpeg reads a live playlist from its first segment and, once two
+/// reloads bring nothing new, ends (rather than waiting for more).
+const LIVE_TO_END: &[&str] = &["-live_start_index", "0", "-m3u8_hold_counters", "2"];
+
+/// The test config with fMP4 HLS in 2 s fragments.
+fn start(bin: &Path) -> ServerProcess {
+    ServerProcess::start_from(bin, |dir| {
+        test_config(dir, "", "").replacen(
+            "hls_window 60;",
+            "hls_window 60;\n        hls_use_fmp4 on;",
+            1,
+        )
+    })
+}
+
+/// Publishes `file` once in real time with `ffmpeg` and waits for the
+/// playlist to list what it held (the last segment closes at unpublish).
+fn publish_once(ffmpeg: &Path, file: &Path, server: &ServerProcess, stream: &str) -> String {
+    let mut cmd = Command::new(ffmpeg);
+    cmd.args(["-v", "error", "-re", "-i"]).arg(file).args([
+        "-c",
+        "copy",
+        "-f",
+        "flv",
+        &server.rtmp_url(stream),
+    ]);
+    let (ok, _, err) = run(&mut cmd, Duration::from_secs(40));
+    assert!(ok, "publisher failed: {err}");
+    let listed = |p: &String| {
+        p.lines()
+            .filter_map(|l| l.strip_prefix("#EXTINF:"))
+            .filter_map(|l| l.trim_end_matches(',').parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let mut last = String::new();
+    let done = wait_for(Duration::from_secs(15), || {
+        last = server.playlist(stream)?;
+        // The unpublish wrote the last segment: no .tmp left, and the
+        // listed time is the whole input (to a frame).
+        let tmp = std::fs::read_dir(server.hls_dir().join("live"))
+            .ok()?
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"));
+        (!tmp && listed(&last) > 3.5).then(|| last.clone())
+    });
+    done.unwrap_or_else(|| panic!("playlist never complete:\n{last}\n{}", server.log_text()))
+}
+
+fn ffprobe_json(url: &str) -> serde_json::Value {
+    let (ok, out, err) = run(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-of",
+                "json",
+                "-show_format",
+                "-show_streams",
+            ])
+            .args(if url.starts_with("http") {
+                &["-live_start_index", "0"][..]
+            } else {
+                &[]
+            })
+            .arg(url),
+        Duration::from_secs(30),
+    );
+    assert!(ok && err.trim().is_empty(), "ffprobe {url}: {err}");
+    serde_json::from_str(&out).expect("ffprobe json")
+}
+
+/// `ffmpeg -v error -i URL -f null -` prints nothing.
+fn decodes_cleanly(url: &str) {
+    let (ok, _, err) = run(
+        Command::new("ffmpeg")
+            .args(["-v", "error"])
+            .args(LIVE_TO_END)
+            .args(["-i", url])
+            .args(["-f", "null", "-"]),
+        Duration::from_secs(60),
+    );
+    assert!(ok && err.trim().is_empty(), "{url}: {err}");
+}
+
+/// Checks the playlist's fMP4 form, the Content-Types, ffprobe's view of
+/// the whole playlist (codecs, duration) and a clean decode.
+fn check(server: &ServerProcess, stream: &str, playlist: &str, video: &str, seconds: f64) {
+    eprintln!("{stream}:\n{playlist}");
+    assert!(playlist.contains("#EXT-X-VERSION:7\n"), "{playlist}");
+    let map = format!("#EXT-X-MAP:URI=\"{stream}/init.mp4\"\n");
+    assert_eq!(playlist.matches(&map).count(), 1, "{playlist}");
+    let segs = segments(playlist);
+    assert!(segs.len() >= 2, "{playlist}");
+    assert!(segs.iter().all(|s| s.ends_with(".m4s")), "{playlist}");
+    let listed: f64 = playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .filter_map(|l| l.trim_end_matches(',').parse::<f64>().ok())
+        .sum();
+    assert!(
+        (listed - seconds).abs() <= 0.1,
+        "listed {listed} s of {seconds}"
+    );
+
+    let (status, head, body) = http("GET", server.http, &format!("/live/{stream}/init.mp4"));
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: video/mp4"),
+        "{head}"
+    );
+    assert_eq!(&body[4..8], b"ftyp");
+    let (status, head, body) = http("GET", server.http, &format!("/live/{}", segs[0]));
+    assert_eq!(status, 200);
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("content-type: video/iso.segment")
+            || head.contains("content-type: video/mp4"),
+        "{head}"
+    );
+    assert_eq!(&body[4..8], b"moof");
+
+    let url = server.http_url(&format!("/live/{stream}.m3u8"));
+    let probed = ffprobe_json(&url);
+    let mut codecs: Vec<&str> = probed["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .filter_map(|s| s["codec_name"].as_str())
+        .collect();
+    codecs.sort();
+    assert_eq!(codecs, ["aac", video], "{probed}");
+    // A live playlist has no duration of its own: its media, copied into
+    // one file, does.
+    let copy = server.dir.path().join(format!("{stream}-copy.mp4"));
+    let (ok, _, err) = run(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y"])
+            .args(LIVE_TO_END)
+            .args(["-i", &url])
+            .args(["-c", "copy"])
+            .arg(&copy),
+        Duration::from_secs(60),
+    );
+    assert!(ok && err.trim().is_empty(), "copy {url}: {err}");
+    let duration: f64 = ffprobe_json(&copy.display().to_string())["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        (duration - seconds).abs() <= 0.15,
+        "ffprobe says {duration} s, the input was {seconds} s"
+    );
+    decodes_cleanly(&url);
+}
+
+#[test]
+fn h264_and_aac_make_fmp4_hls_that_ffmpeg_reads_cleanly() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        eprintln!("NOTICE: ffmpeg/ffprobe missing; skipping");
+        return;
+    }
+    let file = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = start(bin);
+        let playlist = publish_once(Path::new("ffmpeg"), &file, &server, "cmaf");
+        check(&server, "cmaf", &playlist, "h264", 8.0);
+    });
+}
+
+/// 4 s of HEVC + AAC in FLV's Enhanced RTMP layout (`hvc1`), 1 s GOPs.
+fn hevc_flv(ffmpeg9: &Path, dir: &Path) -> Option<PathBuf> {
+    let src = dir.join("hevc.flv");
+    let (ok, _, err) = run(
+        Command::new(ffmpeg9)
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .args(["testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i"])
+            .args(["sine=frequency=440:sample_rate=44100", "-t", "4"])
+            .args(["-c:v", "libx265", "-preset", "ultrafast", "-x265-params"])
+            .args(["keyint=25:min-keyint=25:log-level=error", "-c:a", "aac"])
+            .args(["-f", "flv"])
+            .arg(&src),
+        Duration::from_secs(60),
+    );
+    if !ok {
+        eprintln!("NOTICE: this ffmpeg cannot write HEVC FLV ({err}); skipping");
+        return None;
+    }
+    Some(src)
+}
+
+#[test]
+fn hevc_and_aac_over_enhanced_rtmp_make_hvc1_fmp4_hls() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        eprintln!("NOTICE: ffmpeg/ffprobe missing; skipping");
+        return;
+    }
+    let Some(ffmpeg9) = modern_ffmpeg() else {
+        return;
+    };
+    let dir = TempDir::new("hls-fmp4-hevc");
+    let Some(src) = hevc_flv(&ffmpeg9, dir.path()) else {
+        return;
+    };
+    each_server(|bin| {
+        let server = start(bin);
+        let playlist = publish_once(&ffmpeg9, &src, &server, "hevc");
+        check(&server, "hevc", &playlist, "hevc", 4.0);
+        // The sample entry is hvc1 (what Apple's players take), not hev1.
+        let init = server.hls_dir().join("live/hevc/init.mp4");
+        let (_, out, _) = run(
+            Command::new("ffprobe")
+                .args(["-v", "error", "-select_streams", "v", "-show_entries"])
+                .args(["stream=codec_tag_string", "-of", "csv=p=0"])
+                .arg(&init),
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.trim(), "hvc1");
+    });
+}
