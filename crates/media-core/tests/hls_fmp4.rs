@@ -217,3 +217,66 @@ fn audio_only_streams_are_cut_by_time() {
     assert!(!init.windows(4).any(|w| w == b"avc1"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `msg` as an E-RTMP v2 OneTrack multitrack message of track `id` (legacy
+/// AVC or AAC in, `avc1`/`mp4a` out).
+fn one_track(msg: &media_core::MediaMessage, id: u8) -> media_core::MediaMessage {
+    use media_core::MediaKind;
+    let p = &msg.payload;
+    let mut b = Vec::new();
+    match msg.kind {
+        MediaKind::Video => {
+            let packet = p[1]; // 0 sequence start, 1 coded frames (with cts)
+            let body = if packet == 0 { &p[5..] } else { &p[2..] };
+            b.push(0x80 | (p[0] & 0xF0) | 6);
+            b.push(packet); // OneTrack (0) in the high nibble
+            b.extend_from_slice(b"avc1");
+            b.push(id);
+            b.extend_from_slice(body);
+        }
+        MediaKind::Audio => {
+            b.push(0x95); // ExHeader, Multitrack
+            b.push(p[1]); // OneTrack; 0 sequence start, 1 coded frames
+            b.extend_from_slice(b"mp4a");
+            b.push(id);
+            b.extend_from_slice(&p[2..]);
+        }
+        MediaKind::Data => return msg.clone(),
+    }
+    media_core::MediaMessage {
+        payload: bytes::Bytes::from(b),
+        ..msg.clone()
+    }
+}
+
+#[test]
+fn multitrack_streams_are_sliced_from_their_default_track() {
+    let dir = std::env::temp_dir().join(format!("hls-fmp4-mt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut seg = HlsSegmenter::new(fmp4_config(), "live", "test");
+    let mut exec = Executor::new(dir.clone());
+    let synth = Synth {
+        video: true,
+        audio: true,
+        gop: 25,
+        ms: 3_000,
+        start_ms: 0,
+    };
+    for m in synthetic(synth) {
+        // Track 1 carries other media: it must not reach the segments.
+        seg.push(&one_track(&m, 1), 1_700_000_000_000 + m.timestamp)
+            .unwrap();
+        seg.push(&one_track(&m, 0), 1_700_000_000_000 + m.timestamp)
+            .unwrap();
+        exec.run(&mut seg);
+    }
+    seg.on_unpublish();
+    exec.run(&mut seg);
+    assert_eq!(seg.skipped_frames(), 0);
+    let playlist = parse_media(exec.playlists_written.last().unwrap());
+    let durations: Vec<_> = playlist.segments.iter().map(|s| s.duration).collect();
+    assert_eq!(durations, [2.0, 1.0]);
+    let init = std::fs::read(dir.join("live/test/init.mp4")).unwrap();
+    assert!(init.windows(4).any(|w| w == b"avc1") && init.windows(4).any(|w| w == b"mp4a"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

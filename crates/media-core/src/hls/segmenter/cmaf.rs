@@ -10,7 +10,9 @@
 use bytes::Bytes;
 
 use super::{CutInput, HlsAction, HlsSegmenter};
-use crate::flv::{AudioPacketType, AudioTagHeader, VideoTagHeader};
+use crate::flv::{
+    legacy_audio, single_track_video, AudioPacketType, AudioTagHeader, Tracks, VideoTagHeader,
+};
 use crate::hls::error::HlsError;
 use crate::hls::template::{entry_uri, render};
 use crate::message::{MediaKind, MediaMessage};
@@ -87,6 +89,40 @@ fn classify(msg: &MediaMessage) -> Result<Option<Kind>, HlsError> {
     })
 }
 
+/// E-RTMP v2 multitrack: HLS slices the default track (0), as with
+/// MPEG-TS; it is rebuilt as the single-track message the muxer takes
+/// (video in the ex-header form, AAC in the legacy one). `None` when the
+/// message holds no track 0 the muxer could take. Other messages pass.
+fn default_track(msg: &MediaMessage) -> Result<Option<MediaMessage>, HlsError> {
+    let bad = |_| HlsError::Mp4(Mp4Error::BadHeader(msg.kind));
+    let payload = match msg.kind {
+        MediaKind::Video => match Tracks::of_video(&msg.payload).map_err(bad)? {
+            None => return Ok(Some(msg.clone())),
+            Some((h, mut tracks)) => {
+                let packet_type = h.payload_type();
+                tracks
+                    .find_map(|t| t.ok().filter(|t| t.track_id == 0))
+                    .and_then(|t| single_track_video(h.frame_type, packet_type, &t))
+            }
+        },
+        MediaKind::Audio => match Tracks::of_audio(&msg.payload).map_err(bad)? {
+            None => return Ok(Some(msg.clone())),
+            Some((h, mut tracks)) => {
+                let inner = h.multitrack.map(|(_, p)| p);
+                tracks
+                    .find_map(|t| t.ok().filter(|t| t.track_id == 0))
+                    .zip(inner)
+                    .and_then(|(t, p)| legacy_audio(p, t.fourcc, t.body))
+            }
+        },
+        MediaKind::Data => return Ok(Some(msg.clone())),
+    };
+    Ok(payload.map(|payload| MediaMessage {
+        payload,
+        ..msg.clone()
+    }))
+}
+
 impl HlsSegmenter {
     /// [`push`](Self::push) with `hls_use_fmp4`.
     pub(super) fn push_cmaf(
@@ -94,6 +130,15 @@ impl HlsSegmenter {
         msg: &MediaMessage,
         now_unix_ms: u64,
     ) -> Result<(), HlsError> {
+        let msg = match default_track(msg) {
+            Ok(Some(m)) => m,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                self.skipped += 1;
+                return Err(e);
+            }
+        };
+        let msg = &msg;
         let kind = match classify(msg) {
             Ok(Some(k)) => k,
             Ok(None) => return Ok(()),
