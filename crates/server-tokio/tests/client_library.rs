@@ -205,6 +205,10 @@ fn rust_client_publishes_a_file_and_plays_it_with_metadata() {
     let player_url = url.clone();
     let player = std::thread::spawn(move || {
         let mut client = rtmp_client::Client::new(&player_url).expect("url");
+        // RTMP spec 5.2's plain handshake (the publisher uses the complex one).
+        client
+            .set_handshake(rtmp_client::ClientMode::Simple)
+            .unwrap();
         client.play().expect("play");
         let mut metadata = None;
         let (mut audio, mut video) = (0, 0);
