@@ -280,3 +280,109 @@ fn multitrack_streams_are_sliced_from_their_default_track() {
     assert!(init.windows(4).any(|w| w == b"avc1") && init.windows(4).any(|w| w == b"mp4a"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// LL-HLS: 200 ms parts that add up to their segments byte for byte and
+/// in time, listed with EXT-X-PART (INDEPENDENT at key frames), a preload
+/// hint for the next one, and a delta update once the window is longer
+/// than CAN-SKIP-UNTIL.
+#[test]
+fn low_latency_parts_make_up_their_segments() {
+    use media_core::hls::HlsAction;
+    use std::collections::BTreeMap;
+    let config = HlsConfig {
+        low_latency: true,
+        part_duration: Duration::from_millis(200),
+        ..fmp4_config()
+    };
+    let mut seg = HlsSegmenter::new(config, "live", "test");
+    let synth = Synth {
+        video: true,
+        audio: true,
+        gop: 25,
+        ms: 20_000,
+        start_ms: 0,
+    };
+    let mut parts: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let mut segments: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let mut positions = Vec::new();
+    let mut last = None;
+    let mut record = |seg: &mut HlsSegmenter| {
+        while let Some(a) = seg.poll_action() {
+            match a {
+                HlsAction::PublishPart { msn, path, bytes } => {
+                    assert!(path.starts_with(&format!("live/test-{msn}.")), "{path}");
+                    parts.entry(msn).or_default().extend_from_slice(&bytes);
+                }
+                HlsAction::Append { seq, bytes } => {
+                    segments.entry(seq).or_default().extend_from_slice(&bytes)
+                }
+                HlsAction::LivePlaylist {
+                    full,
+                    delta,
+                    msn,
+                    parts,
+                    ..
+                } => {
+                    positions.push((msn, parts));
+                    last = Some((full, delta));
+                }
+                _ => {}
+            }
+        }
+    };
+    for m in synthetic(synth) {
+        seg.push(&m, 1_700_000_000_000 + m.timestamp).unwrap();
+        record(&mut seg);
+    }
+    assert_eq!(seg.skipped_frames(), 0);
+    // Every closed segment is exactly its parts.
+    for (seq, bytes) in &segments {
+        if *seq < 9 {
+            assert_eq!(parts.get(seq), Some(bytes), "segment {seq}");
+        }
+    }
+    // What a blocking request can wait for only moves forward.
+    assert!(positions.windows(2).all(|w| w[1] >= w[0]), "{positions:?}");
+    let (full, delta) = last.unwrap();
+    eprintln!("{full}\n{delta}");
+    let playlist = parse_media(&full);
+    assert_eq!(playlist.version, Some(9));
+    assert!(
+        full.contains("#EXT-X-PART-INF:PART-TARGET=0.200\n"),
+        "{full}"
+    );
+    assert!(full.contains(
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=12.0,PART-HOLD-BACK=0.600\n"
+    ));
+    // The segment being written: its parts so far, and a hint at the next.
+    let (msn, n) = *positions.last().unwrap();
+    assert!(full.ends_with(&format!(
+        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"test-{msn}.{n}.m4s\"\n"
+    )));
+    let part_lines: Vec<&str> = full
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-PART:"))
+        .collect();
+    // Three closed segments of 10 parts, and the open one's.
+    assert_eq!(part_lines.len(), 30 + n as usize, "{full}");
+    assert!(part_lines
+        .iter()
+        .all(|l| l.starts_with("#EXT-X-PART:DURATION=0.200,URI=\"test-")));
+    assert_eq!(
+        part_lines
+            .iter()
+            .filter(|l| l.ends_with("INDEPENDENT=YES"))
+            .count(),
+        3 * 2 + usize::from(n > 0) + usize::from(n > 5),
+        "a key frame every 5 parts"
+    );
+    // 9 closed segments of 2 s; those ending over 12 s before the end go.
+    assert!(
+        delta.contains("#EXT-X-SKIP:SKIPPED-SEGMENTS=3\n"),
+        "{delta}"
+    );
+    assert_eq!(
+        delta.matches("#EXTINF").count() + 3,
+        full.matches("#EXTINF").count()
+    );
+}

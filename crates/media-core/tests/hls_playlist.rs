@@ -86,6 +86,8 @@ fn audio_video_playlist() {
             HlsAction::WritePlaylist { .. } => "playlist",
             HlsAction::DeleteSegment { .. } => "delete",
             HlsAction::WriteInit { .. } => "init",
+            HlsAction::PublishPart { .. } => "part",
+            HlsAction::LivePlaylist { .. } => "live playlist",
         })
         .collect();
     assert_eq!(kinds.first(), Some(&"open"));

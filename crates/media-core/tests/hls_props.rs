@@ -126,7 +126,9 @@ proptest! {
                     prop_assert!(m3u8_rs::parse_playlist_res(text.as_bytes()).is_ok());
                 }
                 HlsAction::DeleteSegment { seq, .. } => prop_assert!(closed.contains(seq)),
-                HlsAction::WriteInit { .. } => prop_assert!(false, "no fMP4 init in TS"),
+                HlsAction::WriteInit { .. }
+                | HlsAction::PublishPart { .. }
+                | HlsAction::LivePlaylist { .. } => prop_assert!(false, "no fMP4 in TS"),
             }
         }
         prop_assert_eq!(&open, &closed);

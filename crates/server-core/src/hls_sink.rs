@@ -427,6 +427,8 @@ impl Sink {
                 fs.write(&under(&self.root, &path)?, vec![Bytes::from(text)])
                     .await?;
             }
+            // LL-HLS parts and playlists live in memory only (not wired yet).
+            HlsAction::PublishPart { .. } | HlsAction::LivePlaylist { .. } => {}
             HlsAction::WriteInit { path, bytes } => {
                 fs.write(&under(&self.root, &path)?, vec![bytes]).await?;
             }

@@ -57,6 +57,15 @@ pub struct HlsConfig {
     /// so each new init (a republish, a codec change) gets its own file
     /// rather than replacing one players may have cached.
     pub init_file: String,
+    /// `hls_ll` (this server's, SRS has no LL-HLS): Low-Latency HLS
+    /// (RFC 8216bis): fMP4 segments (whatever `use_fmp4` says) cut into
+    /// partial segments of `part_duration`, listed with `EXT-X-PART` and
+    /// served from memory with blocking playlist reload and delta updates.
+    /// Default off.
+    pub low_latency: bool,
+    /// `hls_part_duration`: the part target duration (EXT-X-PART-INF).
+    /// Default 0.2 s.
+    pub part_duration: Duration,
 }
 
 impl Default for HlsConfig {
@@ -75,6 +84,8 @@ impl Default for HlsConfig {
             use_fmp4: false,
             fmp4_file: "[app]/[stream]-[seq].m4s".to_owned(),
             init_file: "[app]/[stream]/init.mp4".to_owned(),
+            low_latency: false,
+            part_duration: Duration::from_millis(200),
         }
     }
 }
@@ -99,11 +110,21 @@ impl HlsConfig {
 
     /// The segment path template in force: `fmp4_file` or `ts_file`.
     pub(crate) fn segment_file(&self) -> &str {
-        if self.use_fmp4 {
+        if self.fmp4() {
             &self.fmp4_file
         } else {
             &self.ts_file
         }
+    }
+
+    /// Segments are fMP4: `use_fmp4`, or LL-HLS, whose parts need it.
+    pub(crate) fn fmp4(&self) -> bool {
+        self.use_fmp4 || self.low_latency
+    }
+
+    /// `part_duration` in milliseconds (at least 1).
+    pub(crate) fn part_ms(&self) -> u64 {
+        duration_ms(self.part_duration).max(1)
     }
 
     /// `window` in milliseconds.

@@ -7,12 +7,14 @@
 
 mod config;
 mod error;
+mod low_latency;
 mod playlist;
 mod segmenter;
 mod template;
 
 pub use config::HlsConfig;
 pub use error::HlsError;
+pub use low_latency::LL_SEGMENTS_WITH_PARTS;
 pub use playlist::MAX_WINDOW_SEGMENTS;
 pub use segmenter::{
     HlsAction, HlsSegmenter, APPEND_MIN_BYTES, AUDIO_PES_MAX_BYTES, AUDIO_PES_MAX_FRAMES,

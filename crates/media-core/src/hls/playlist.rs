@@ -71,6 +71,16 @@ impl Window {
         self.entries.drain(..).collect()
     }
 
+    /// The listed segments, oldest first.
+    pub(crate) fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry> {
+        self.entries.iter()
+    }
+
+    /// EXT-X-DISCONTINUITY-SEQUENCE (0: none left the window).
+    pub(crate) fn discontinuity_sequence(&self) -> u64 {
+        self.discontinuity_sequence
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -107,6 +107,32 @@ pub enum HlsAction {
         /// The whole init segment.
         bytes: Bytes,
     },
+    /// LL-HLS: a partial segment is complete; keep it in memory under
+    /// `path` (no file is written) while its segment `msn` is among the
+    /// newest [`LL_SEGMENTS_WITH_PARTS`](super::LL_SEGMENTS_WITH_PARTS) + 1.
+    PublishPart {
+        /// Media sequence number of its segment.
+        msn: u64,
+        /// Path relative to the HLS root, as the playlist names it.
+        path: String,
+        /// Its `moof`+`mdat`.
+        bytes: Bytes,
+    },
+    /// LL-HLS: the playlist at `path` changed; serve it from memory.
+    LivePlaylist {
+        /// Path relative to the HLS root.
+        path: String,
+        /// The whole playlist.
+        full: String,
+        /// The delta update (`_HLS_skip=YES`, RFC 8216bis 6.2.5.1).
+        delta: String,
+        /// The segment being written (or the next one) ...
+        msn: u64,
+        /// ... and how many of its parts the playlist lists: a blocking
+        /// request for (`_HLS_msn`, `_HLS_part`) is answered once
+        /// `_HLS_msn < msn`, or `_HLS_msn == msn && _HLS_part < parts`.
+        parts: u32,
+    },
     /// Delete a segment that left the window (hls_cleanup) or is disposed.
     DeleteSegment {
         /// The segment.
@@ -193,7 +219,7 @@ impl HlsSegmenter {
     /// A segmenter for `app`/`stream`.
     pub fn new(config: HlsConfig, app: &str, stream: &str) -> Self {
         Self {
-            cmaf: config.use_fmp4.then(cmaf::Cmaf::new),
+            cmaf: config.fmp4().then(cmaf::Cmaf::new),
             config,
             app: app.to_owned(),
             stream: stream.to_owned(),
@@ -350,7 +376,8 @@ impl HlsSegmenter {
         if !between
             || config.m3u8_file != self.config.m3u8_file
             || config.entry_prefix != self.config.entry_prefix
-            || config.use_fmp4 != self.config.use_fmp4
+            || config.fmp4() != self.config.fmp4()
+            || config.low_latency != self.config.low_latency
         {
             return false;
         }
@@ -602,6 +629,7 @@ impl HlsSegmenter {
         self.flush_audio(true);
         self.flush_buf();
         self.cut_cmaf(end_ms);
+        let closed_seq = self.current.as_ref().map(|c| c.seq);
         let Some(cur) = self.current.take() else {
             return;
         };
@@ -634,6 +662,9 @@ impl HlsSegmenter {
             path: m3u8,
             text: self.window.render(),
         });
+        if let Some(seq) = closed_seq {
+            self.ll_segment_closed(seq);
+        }
         if self.config.cleanup {
             for e in removed {
                 self.actions.push_back(HlsAction::DeleteSegment {

@@ -75,6 +75,7 @@ impl Executor {
                     std::fs::write(&p, text).unwrap();
                     self.playlists_written.push(text.clone());
                 }
+                HlsAction::PublishPart { .. } | HlsAction::LivePlaylist { .. } => {}
                 HlsAction::WriteInit { path, bytes } => {
                     let p = self.root.join(path);
                     std::fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -14,6 +14,7 @@ use crate::flv::{
     legacy_audio, single_track_video, AudioPacketType, AudioTagHeader, Tracks, VideoTagHeader,
 };
 use crate::hls::error::HlsError;
+use crate::hls::low_latency::{self, OpenSegment, Part, PartList};
 use crate::hls::template::{entry_uri, render};
 use crate::message::{MediaKind, MediaMessage};
 use crate::mp4::{Fmp4Muxer, Mp4Error};
@@ -29,6 +30,11 @@ pub(super) struct Cmaf {
     /// The URI of the init segment written for the current muxer, as the
     /// playlist lists it; `None` until it is written.
     pub(super) map_uri: Option<String>,
+    /// LL-HLS: the parts listed, and the one being written.
+    parts: PartList,
+    part_start_ms: u64,
+    part_index: u32,
+    part_independent: bool,
 }
 
 impl Cmaf {
@@ -42,13 +48,23 @@ impl Cmaf {
             video_header: None,
             audio_header: None,
             map_uri: None,
+            parts: PartList::default(),
+            part_start_ms: 0,
+            part_index: 0,
+            part_independent: true,
         }
     }
 
     /// A publisher left: the next one brings its own sequence headers, so
     /// its init is a new one. Fragment numbers go on.
     pub(super) fn reset(&mut self) {
+        let parts = std::mem::take(&mut self.parts);
         *self = Self::continuing(self.muxer.sequence());
+        // Closed segments' parts stay listed.
+        self.parts = PartList {
+            closed: parts.closed,
+            open: None,
+        };
     }
 }
 
@@ -168,6 +184,9 @@ impl HlsSegmenter {
                 if configured && self.cut_due(cur, input) {
                     self.close_segment(dts_ms);
                     self.open_segment(dts_ms, now_unix_ms);
+                    self.ll_begin(dts_ms);
+                } else if configured && self.config.low_latency {
+                    self.ll_maybe_cut_part(dts_ms, &kind, has_video);
                 }
             } else {
                 // The first segment starts at a key frame (audio-only: at
@@ -181,6 +200,7 @@ impl HlsSegmenter {
                     return Ok(());
                 }
                 self.open_segment(dts_ms, now_unix_ms);
+                self.ll_begin(dts_ms);
             }
             if let Some(cur) = &mut self.current {
                 // The primary track's last step, for the end of the last segment.
@@ -255,6 +275,10 @@ impl HlsSegmenter {
     /// Ends the open fragment at `end_ms` and hands its bytes to the open
     /// segment (the segment is about to close).
     pub(super) fn cut_cmaf(&mut self, end_ms: u64) {
+        if self.config.low_latency {
+            self.ll_cut_part(end_ms, true);
+            return;
+        }
         if let Some(cmaf) = &mut self.cmaf {
             cmaf.muxer.cut(end_ms);
             let now = self.last_now_ms;
@@ -264,9 +288,9 @@ impl HlsSegmenter {
 
     /// Hands out what the muxer made: the init (once per muxer), then
     /// fragments, appended to the open segment.
-    fn drain_cmaf(&mut self, now_unix_ms: u64) {
+    fn drain_cmaf(&mut self, now_unix_ms: u64) -> Bytes {
         let Some(cmaf) = &mut self.cmaf else {
-            return;
+            return Bytes::new();
         };
         let init = cmaf.muxer.take_init();
         let bytes: Bytes = cmaf.muxer.take();
@@ -282,14 +306,151 @@ impl HlsSegmenter {
                 .push_back(HlsAction::WriteInit { path, bytes: init });
         }
         if bytes.is_empty() {
-            return;
+            return bytes;
         }
         if let Some(cur) = &mut self.current {
             cur.bytes = cur.bytes.saturating_add(bytes.len() as u64);
             self.actions.push_back(HlsAction::Append {
                 seq: cur.seq,
-                bytes,
+                bytes: bytes.clone(),
             });
         }
+        bytes
+    }
+
+    /// LL-HLS: a segment opened at `start_ms`; its first part starts there.
+    fn ll_begin(&mut self, start_ms: u64) {
+        if !self.config.low_latency {
+            return;
+        }
+        let Some(cur) = &self.current else {
+            return;
+        };
+        let (seq, discontinuity) = (cur.seq, cur.discontinuity);
+        let next_uri = self.part_uri(0);
+        if let Some(cmaf) = &mut self.cmaf {
+            cmaf.part_start_ms = start_ms;
+            cmaf.part_index = 0;
+            cmaf.part_independent = true;
+            cmaf.parts.open = Some(OpenSegment {
+                seq,
+                parts: Vec::new(),
+                next_uri,
+                map: cmaf.map_uri.clone(),
+                discontinuity,
+            });
+        }
+    }
+
+    /// LL-HLS: a frame about to be muxed ends the part when the part is
+    /// `hls_part_duration` long (video streams: at a video frame), and
+    /// always at a video key frame, so parts starting with one are
+    /// INDEPENDENT and the muxer never cuts a fragment of its own.
+    fn ll_maybe_cut_part(&mut self, dts_ms: u64, kind: &Kind, has_video: bool) {
+        let Some(cmaf) = &self.cmaf else {
+            return;
+        };
+        let long = dts_ms >= cmaf.part_start_ms.saturating_add(self.config.part_ms());
+        let cut = (kind.is_video && kind.keyframe) || (long && (kind.is_video || !has_video));
+        if cut && dts_ms > cmaf.part_start_ms {
+            self.ll_cut_part(dts_ms, false);
+            if let Some(cmaf) = &mut self.cmaf {
+                cmaf.part_independent = kind.keyframe || !has_video;
+            }
+        }
+    }
+
+    /// The path of part `index` of the open segment: its name with the
+    /// index before the extension (`cam-5.m4s` → `cam-5.3.m4s`).
+    fn part_path(&self, index: u32) -> String {
+        let open = self.current.as_ref().map_or("", |c| c.open_path.as_str());
+        match open.rsplit_once('.') {
+            Some((stem, ext)) if !ext.contains('/') => format!("{stem}.{index}.{ext}"),
+            _ => format!("{open}.{index}"),
+        }
+    }
+
+    fn part_uri(&self, index: u32) -> String {
+        let m3u8 = self.m3u8_path.as_deref().unwrap_or_default();
+        entry_uri(
+            self.config.entry_prefix.as_deref(),
+            m3u8,
+            &self.part_path(index),
+        )
+    }
+
+    /// LL-HLS: ends the part at `end_ms`: its fragment goes to the segment
+    /// and, as a part, to memory, and the playlist lists it.
+    fn ll_cut_part(&mut self, end_ms: u64, segment_ends: bool) {
+        let Some(seq) = self.current.as_ref().map(|c| c.seq) else {
+            return;
+        };
+        if let Some(cmaf) = &mut self.cmaf {
+            cmaf.muxer.cut(end_ms);
+        }
+        let now = self.last_now_ms;
+        let bytes = self.drain_cmaf(now);
+        let Some(cmaf) = &self.cmaf else {
+            return;
+        };
+        let index = cmaf.part_index;
+        if !bytes.is_empty() {
+            let part = Part {
+                uri: self.part_uri(index),
+                duration_ms: end_ms.saturating_sub(cmaf.part_start_ms),
+                independent: cmaf.part_independent,
+            };
+            let path = self.part_path(index);
+            let next_uri = self.part_uri(index + 1);
+            self.actions.push_back(HlsAction::PublishPart {
+                msn: seq,
+                path,
+                bytes,
+            });
+            if let Some(cmaf) = &mut self.cmaf {
+                cmaf.part_index = index + 1;
+                if let Some(open) = &mut cmaf.parts.open {
+                    open.parts.push(part);
+                    open.next_uri = next_uri;
+                    open.map.clone_from(&cmaf.map_uri);
+                }
+            }
+        }
+        if let Some(cmaf) = &mut self.cmaf {
+            cmaf.part_start_ms = end_ms;
+        }
+        if !segment_ends {
+            self.ll_playlist();
+        }
+    }
+
+    /// LL-HLS: segment `seq` closed (and is in the window).
+    pub(super) fn ll_segment_closed(&mut self, seq: u64) {
+        if !self.config.low_latency {
+            return;
+        }
+        if let Some(cmaf) = &mut self.cmaf {
+            cmaf.parts.close(seq);
+        }
+        self.ll_playlist();
+    }
+
+    /// LL-HLS: the playlist, full and delta, for the runtime to serve.
+    fn ll_playlist(&mut self) {
+        let Some(cmaf) = &self.cmaf else {
+            return;
+        };
+        let part_ms = self.config.part_ms();
+        let min_target = self.config.fragment_ms().div_ceil(1000);
+        let full = low_latency::render(&self.window, &cmaf.parts, part_ms, min_target, false);
+        let delta = low_latency::render(&self.window, &cmaf.parts, part_ms, min_target, true);
+        let (msn, parts) = cmaf.parts.position(self.next_seq);
+        self.actions.push_back(HlsAction::LivePlaylist {
+            path: self.m3u8_path.clone().unwrap_or_default(),
+            full,
+            delta,
+            msn,
+            parts,
+        });
     }
 }
