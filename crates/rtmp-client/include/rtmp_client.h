@@ -104,6 +104,15 @@
  */
 typedef struct rtmp_client_t rtmp_client_t;
 
+/*
+ What rtmp_client_play_loop() calls with each packet of the played
+ stream: `user_data` as given, the packet's type (RTMP_CLIENT_TYPE_*),
+ timestamp in ms and body (lent for the call only: copy what you keep).
+ Return 0 for the next packet, non-zero to stop. It must not call
+ rtmp_client functions on the same client.
+ */
+typedef int (*rtmp_client_packet_callback_t)(void *user_data, uint8_t packet_type, uint32_t timestamp, const uint8_t *data, uint32_t size);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -208,6 +217,20 @@ int rtmp_client_play_stream(struct rtmp_client_t *client);
  by one thread at a time; the output pointers are NULL or writable.
  */
 int rtmp_client_read_packet(struct rtmp_client_t *client, uint8_t *packet_type, uint32_t *timestamp, const uint8_t **data, uint32_t *size);
+
+/*
+ Reads the played stream and calls `callback` with each packet (the
+ callback form of rtmp_client_read_packet(); call after
+ rtmp_client_play_stream()). Returns RTMP_CLIENT_OK when the callback
+ returned non-zero or the server closed the connection (the stream
+ ended); otherwise the error that stopped it, e.g. RTMP_CLIENT_ETIMEOUT
+ when no packet came within the receive timeout.
+
+ # Safety
+ `client` as for every call; `callback` is NULL or a function as
+ described by rtmp_client_packet_callback_t, given `user_data` unchanged.
+ */
+int rtmp_client_play_loop(struct rtmp_client_t *client, rtmp_client_packet_callback_t callback, void *user_data);
 
 /*
  Writes one packet on the published stream: an FLV tag's type, timestamp

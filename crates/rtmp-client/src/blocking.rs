@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -166,6 +167,28 @@ impl Client {
         Packets {
             client: self,
             done: false,
+        }
+    }
+
+    /// The played stream's packets handed to `on_packet` (srs-librtmp
+    /// users' callback shape; [`packets`](Self::packets) is the iterator
+    /// form) until it answers [`ControlFlow::Break`] or the server closes
+    /// the connection, both `Ok`. A read timeout or any other failure ends
+    /// the loop with that error. Call after [`play`](Self::play).
+    pub fn play_loop(
+        &mut self,
+        mut on_packet: impl FnMut(&Packet) -> ControlFlow<()>,
+    ) -> Result<()> {
+        loop {
+            match self.read_packet() {
+                Ok(packet) => {
+                    if on_packet(&packet).is_break() {
+                        return Ok(());
+                    }
+                }
+                Err(ClientError::Closed) => return Ok(()),
+                Err(e) => return Err(e),
+            }
         }
     }
 

@@ -15,7 +15,8 @@
 //!   (a read packet's body) stays valid until the next call on that client.
 
 use std::cell::RefCell;
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ops::ControlFlow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::time::Duration;
@@ -315,6 +316,65 @@ pub unsafe extern "C" fn rtmp_client_read_packet(
             }
             Err(e) => fail(&e),
         }
+    })
+}
+
+/// What rtmp_client_play_loop() calls with each packet of the played
+/// stream: `user_data` as given, the packet's type (RTMP_CLIENT_TYPE_*),
+/// timestamp in ms and body (lent for the call only: copy what you keep).
+/// Return 0 for the next packet, non-zero to stop. It must not call
+/// rtmp_client functions on the same client.
+pub type RtmpClientPacketCallback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        packet_type: u8,
+        timestamp: u32,
+        data: *const u8,
+        size: u32,
+    ) -> c_int,
+>;
+
+/// Reads the played stream and calls `callback` with each packet (the
+/// callback form of rtmp_client_read_packet(); call after
+/// rtmp_client_play_stream()). Returns RTMP_CLIENT_OK when the callback
+/// returned non-zero or the server closed the connection (the stream
+/// ended); otherwise the error that stopped it, e.g. RTMP_CLIENT_ETIMEOUT
+/// when no packet came within the receive timeout.
+///
+/// # Safety
+/// `client` as for every call; `callback` is NULL or a function as
+/// described by rtmp_client_packet_callback_t, given `user_data` unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn rtmp_client_play_loop(
+    client: *mut RtmpClient,
+    callback: RtmpClientPacketCallback,
+    user_data: *mut c_void,
+) -> c_int {
+    let Some(callback) = callback else {
+        return guard(|| invalid("null callback"));
+    };
+    with_client(client, |c| {
+        c.lent = None;
+        let played = c.client.play_loop(|p| {
+            let len = u32::try_from(p.payload.len()).unwrap_or(u32::MAX);
+            // SAFETY: the caller's function, given its own user_data and a
+            // body that lives until this call returns.
+            let stop = unsafe {
+                callback(
+                    user_data,
+                    p.tag_type.id(),
+                    p.timestamp,
+                    p.payload.as_ptr(),
+                    len,
+                )
+            };
+            if stop != 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        result(played)
     })
 }
 

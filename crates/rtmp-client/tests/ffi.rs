@@ -50,6 +50,16 @@ fn nulls_and_bad_urls_are_errors_with_messages() {
             last_error()
         );
         assert_eq!(
+            rtmp_client_play_loop(client, None, ptr::null_mut()),
+            RTMP_CLIENT_EINVAL
+        );
+        assert_eq!(
+            rtmp_client_play_loop(client, Some(never_called), ptr::null_mut()),
+            RTMP_CLIENT_ESTATE,
+            "play loop before playing: {}",
+            last_error()
+        );
+        assert_eq!(
             rtmp_client_write_packet(client, RTMP_CLIENT_TYPE_VIDEO, 0, ptr::null(), 5),
             RTMP_CLIENT_EINVAL
         );
@@ -69,4 +79,14 @@ fn nulls_and_bad_urls_are_errors_with_messages() {
         assert_eq!(rtmp_client_close(client), RTMP_CLIENT_OK);
         rtmp_client_destroy(client);
     }
+}
+
+unsafe extern "C" fn never_called(
+    _user_data: *mut std::ffi::c_void,
+    _packet_type: u8,
+    _timestamp: u32,
+    _data: *const u8,
+    _size: u32,
+) -> std::ffi::c_int {
+    panic!("a packet before playing")
 }
