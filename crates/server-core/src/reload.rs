@@ -420,6 +420,8 @@ pub fn diff(old: &Config, new: &Config) -> Vec<String> {
     field!("grace_final_wait", grace_final_wait);
     field!("force_grace_quit", force_grace_quit);
     field!("reconnect_tcurl", reconnect_tcurl);
+    field!("ff_log_dir", ff_log_dir);
+    field!("ff_log_level", ff_log_level);
     field!("http_server.enabled", http_server.enabled);
     field!("http_server.listen", http_server.listen);
     field!("http_server.dir", http_server.dir);
@@ -492,6 +494,26 @@ fn vhost_diff(old: &VhostConfig, new: &VhostConfig, out: &mut Vec<String>) {
     part!("http_hooks", http_hooks);
     part!("security", security);
     part!("refer", refer);
+    // ffmpeg blocks: named, not printed (an engine is long).
+    let ids = |v: &VhostConfig| -> Vec<String> { v.ingests.iter().map(|i| i.id.clone()).collect() };
+    if old.ingests != new.ingests {
+        out.push(format!(
+            "vhost {} ingest: {:?} -> {:?} (changed)",
+            new.name,
+            ids(old),
+            ids(new)
+        ));
+    }
+    let scopes =
+        |v: &VhostConfig| -> Vec<String> { v.transcodes.iter().map(|t| t.scope.clone()).collect() };
+    if old.transcodes != new.transcodes {
+        out.push(format!(
+            "vhost {} transcode: {:?} -> {:?} (changed)",
+            new.name,
+            scopes(old),
+            scopes(new)
+        ));
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
