@@ -10,13 +10,24 @@
 #      player run and its peak RSS (VmHWM), against its RSS before players;
 # then one Markdown table with ratios against nginx-rtmp at the same N.
 #
+# With MODE=publish (issue 22) the load is N publishers instead: rtmp-load
+# -m publish of the same file, each to its own stream (no ffmpeg publisher),
+# with HLS on or off (HLS=on: 2 s fragments, 10 s window, on every server),
+# and the columns count publishers; KB/publisher is (peak RSS - RSS before
+# publishers) / N. Both modes also report the server's peak thread count
+# during the run and the 3 s after the clients left at once.
+#
 # Usage (from anywhere):
 #   bench/compare.sh
 #   N="100 500" DURATION=15 bench/compare.sh
 #   SERVERS="nginx tokio tokio-mw0" bench/compare.sh
+#   MODE=publish HLS=on bench/compare.sh     # 100, 200, 500 publishers
 #
 # Environment:
-#   N          player counts (default "500 1000 2000 4000")
+#   MODE       play (default) or publish
+#   N          player counts (default "500 1000 2000 4000"), or publisher
+#              counts with MODE=publish (default "100 200 500")
+#   HLS        on or off (default off): HLS output on every server
 #   DURATION   seconds of each player run (default 30)
 #   SERVERS    any of: nginx tokio smol, and our servers with suffixes:
 #              -mw0 (mw_latency 0), -mr (publish { mr on; }), e.g. tokio-mr
@@ -55,7 +66,15 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-N=${N:-"500 1000 2000 4000"}
+MODE=${MODE:-play}
+HLS=${HLS:-off}
+if [[ $MODE == publish ]]; then
+    N=${N:-"100 200 500"}; UNIT=publishers; AFTER_S=3
+    AFTER_TEXT=" and the $AFTER_S s after they left (CPU too)"; READ_TEXT=""
+else
+    N=${N:-"500 1000 2000 4000"}; UNIT=players; AFTER_S=0
+    AFTER_TEXT=""; READ_TEXT=" reading every ${READ_INTERVAL:-0} ms"
+fi
 DURATION=${DURATION:-30}
 SERVERS=${SERVERS:-"nginx tokio smol"}
 RAMP=${RAMP:-1000}
@@ -157,6 +176,29 @@ cpu_ticks() {
 
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+# Runs "$@" in the background and prints the most threads PID $1 had while
+# it ran and for AFTER_S seconds after (clients leaving at once).
+# Usage: peak_threads SPID OUT ERR command... (its stdout and stderr to the
+# files OUT and ERR).
+peak_threads() {
+    local spid=$1 out=$2 err=$3 most=0 t job
+    shift 3
+    "$@" >"$out" 2>"$err" &
+    job=$!
+    while kill -0 "$job" 2>/dev/null; do
+        t=$(status_kb "$spid" Threads || echo 0)
+        ((t > most)) && most=$t
+        sleep 0.2
+    done
+    wait "$job" || true
+    for _ in $(seq 1 $((AFTER_S * 5))); do
+        t=$(status_kb "$spid" Threads || echo 0)
+        ((t > most)) && most=$t
+        sleep 0.2
+    done
+    echo "$most"
+}
+
 HZ=$(getconf CLK_TCK)
 
 # --- the test stream ---------------------------------------------------------
@@ -184,7 +226,9 @@ start_server() {
     mkdir -p "$dir"
     case $name in
     nginx)
-        mkdir -p "$dir/logs" "$dir/tmp"
+        mkdir -p "$dir/logs" "$dir/tmp" "$dir/hls"
+        local NGINX_HLS=""
+        [[ $HLS == on ]] && NGINX_HLS="hls on; hls_path $dir/hls; hls_fragment 2s; hls_playlist_length 10s;"
         cat >"$dir/nginx.conf" <<EOF
 load_module $NGINX_MODULE;
 daemon off;
@@ -199,6 +243,7 @@ rtmp {
         application live {
             live on;
             record off;
+            $NGINX_HLS
         }
     }
 }
@@ -211,6 +256,8 @@ EOF
         [[ $name == base ]] && bin=${BASE_BIN:?BASE_BIN must name the release directory of the baseline build}/rtmp-server
         [[ $name == *-mw0* ]] && mw=0
         [[ $name == *-mr* ]] && mr=on
+        local hls="hls { enabled off; }"
+        [[ $HLS == on ]] && hls="hls { enabled on; hls_path $dir/hls; hls_fragment 2; hls_window 10; }"
         cat >"$dir/server.conf" <<EOF
 listen              127.0.0.1:$port;
 max_connections     100000;
@@ -227,6 +274,7 @@ vhost __defaultVhost__ {
     publish {
         mr              $mr;
     }
+    $hls
 }
 EOF
         "${SERVER_PIN[@]}" "$bin" -c "$dir/server.conf" >"$dir/stdout.log" 2>&1 &
@@ -263,20 +311,32 @@ for server in $SERVERS; do
             continue
         fi
         url=rtmp://127.0.0.1:$port/live/bench
-        "${LOAD_PIN[@]}" timeout $((DURATION + WARMUP + 60)) ffmpeg -hide_banner -loglevel error -re -stream_loop -1 \
-            -i "$CLIP" -c copy -f flv "$url" >"$dir/ffmpeg.log" 2>&1 &
-        ppid=$!
-        STARTED_PIDS+=("$ppid")
-        sleep "$WARMUP"
-        base_rss=$(status_kb "$spid" VmRSS)
-        read -r u0 s0 < <(cpu_ticks "$spid")
-        log "$label: $n players for ${DURATION}s"
-        "${LOAD_PIN[@]}" timeout $((DURATION + 30)) "$LOAD" -n "$n" -r "$RAMP" -d "$DURATION" --threads "$LOAD_THREADS" \
-            --read-interval "$READ_INTERVAL" \
-            --json -q "$url" >"$dir/load.json" 2>"$dir/load.err" || true
+        ppid=""
+        if [[ $MODE == publish ]]; then
+            base_rss=$(status_kb "$spid" VmRSS)
+            read -r u0 s0 < <(cpu_ticks "$spid")
+            log "$label: $n publishers for ${DURATION}s (HLS $HLS)"
+            threads=$(peak_threads "$spid" "$dir/load.json" "$dir/load.err" \
+                "${LOAD_PIN[@]}" timeout $((DURATION + 30)) "$LOAD" -m publish -i "$CLIP" \
+                -n "$n" -r "$RAMP" -d "$DURATION" --threads "$LOAD_THREADS" --json -q "$url")
+        else
+            "${LOAD_PIN[@]}" timeout $((DURATION + WARMUP + 60)) ffmpeg -hide_banner -loglevel error -re -stream_loop -1 \
+                -i "$CLIP" -c copy -f flv "$url" >"$dir/ffmpeg.log" 2>&1 &
+            ppid=$!
+            STARTED_PIDS+=("$ppid")
+            sleep "$WARMUP"
+            base_rss=$(status_kb "$spid" VmRSS)
+            read -r u0 s0 < <(cpu_ticks "$spid")
+            log "$label: $n players for ${DURATION}s (HLS $HLS)"
+            threads=$(peak_threads "$spid" "$dir/load.json" "$dir/load.err" \
+                "${LOAD_PIN[@]}" timeout $((DURATION + 30)) "$LOAD" -n "$n" -r "$RAMP" -d "$DURATION" \
+                --threads "$LOAD_THREADS" --read-interval "$READ_INTERVAL" --json -q "$url")
+        fi
+        # CPU over the load run (the publish mode's also covers the 3 s
+        # after, when every stream ends at once and HLS closes its files).
         read -r u1 s1 < <(cpu_ticks "$spid") || { u1=$u0; s1=$s0; }
         hwm=$(status_kb "$spid" VmHWM || echo 0)
-        stop_pid "$ppid"
+        [[ -n $ppid ]] && stop_pid "$ppid"
         stop_pid "$spid"
         if ! jq -e .totals "$dir/load.json" >/dev/null 2>&1; then
             log "$server/$n: rtmp-load gave no report; see $dir/load.err"
@@ -306,18 +366,19 @@ for server in $SERVERS; do
         CPU_RUNS[$server/$n]+="$pct "
         EFF_RUNS[$server/$n]+="$eff "
         RATIO_RUNS[$server/$n]+="$eff_x "
-        ROWS+=("| $label | $n | $cpu_s | $pct % | $sys_pct % | $eff | $eff_x | $((hwm / 1024)) | $kbpp | $kbpp_x | $kmin / $kmed | $below | $stalls | $ffp50 / $ffp95 | $bad | $loadcpu % |")
+        ROWS+=("| $label | $n | $cpu_s | $pct % | $sys_pct % | $eff | $eff_x | $((hwm / 1024)) | $kbpp | $kbpp_x | $kmin / $kmed | $below | $stalls | $ffp50 / $ffp95 | $bad | $loadcpu % | $threads |")
     done
 done
 done
 
 echo
-echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, players ramped at ${RAMP}/s reading every ${READ_INTERVAL} ms, loopback, $(nproc) CPUs${SERVER_CPUS:+ (server on CPU $SERVER_CPUS, publisher and players on CPU ${LOAD_CPUS:-any})}; nginx worker_processes 1, our servers workers ${WORKERS}."
-echo "CPU eff. = player-seconds served per server CPU-second (higher is better); × $REF = ratio to $REF at the same N (the ratio columns are headed × nginx)."
-echo "KB/player = (peak RSS - RSS before players) / N (lower is better)."
+echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, $UNIT ramped at ${RAMP}/s${READ_TEXT}, HLS $HLS, loopback, $(nproc) CPUs${SERVER_CPUS:+ (server on CPU $SERVER_CPUS, publisher and players on CPU ${LOAD_CPUS:-any})}; nginx worker_processes 1, our servers workers ${WORKERS}."
+echo "CPU eff. = ${UNIT%s}-seconds served per server CPU-second (higher is better); × $REF = ratio to $REF at the same N (the ratio columns are headed × nginx)."
+echo "KB/${UNIT%s} = (peak RSS - RSS before $UNIT) / N (lower is better); threads = the server's most threads during the run${AFTER_TEXT}."
+
 echo
-echo "| server | players | server CPU s | % of a core | kernel share | CPU eff. | × nginx | peak RSS MB | KB/player | × nginx | player kbit/s min / median | players < 95 % | stalls | first frame ms p50 / p95 | errors + drops | rtmp-load CPU |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server | $UNIT | server CPU s | % of a core | kernel share | CPU eff. | × nginx | peak RSS MB | KB/${UNIT%s} | × nginx | ${UNIT%s} kbit/s min / median | $UNIT < 95 % | stalls | first frame ms p50 / p95 | errors + drops | rtmp-load CPU | threads |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for row in "${ROWS[@]}"; do echo "$row"; done
 
 list() { local a=$1; a=${a% }; echo "${a// /, }"; }
@@ -327,7 +388,7 @@ if [[ $REPEATS -gt 1 ]]; then
     echo
     echo "Medians over $REPEATS rounds (× nginx: each round's ratio to nginx in that round, and the ratio of the median efficiencies):"
     echo
-    echo "| server | players | % of a core, by round | median % of a core | × nginx, by round | median of the ratios | ratio of the medians |"
+    echo "| server | $UNIT | % of a core, by round | median % of a core | × nginx, by round | median of the ratios | ratio of the medians |"
     echo "|---|---:|---|---:|---|---:|---:|"
     for server in $SERVERS; do
         for n in $N; do
