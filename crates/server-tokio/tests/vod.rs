@@ -117,6 +117,17 @@ fn ffmpeg_and_rtmpdump_play_files_over_rtmp() {
             );
             assert!(ok, "rtmpdump: {err}\n{}", server.log_text());
             assert_eq!(frames(&out.display().to_string()), FRAMES);
+            // `--start 2.5` (play's start argument): from the key frame at
+            // 2 s, the last 50 frames.
+            let (ok, _, err) = run(
+                Command::new("rtmpdump")
+                    .args(["-q", "-r", &server.rtmp_url("rec.flv")])
+                    .args(["--start", "2.5", "-o"])
+                    .arg(&out),
+                Duration::from_secs(30),
+            );
+            assert!(ok, "rtmpdump --start: {err}\n{}", server.log_text());
+            assert_eq!(frames(&out.display().to_string()), FRAMES / 2);
         }
         // A name with no file is refused, not waited for.
         let mut client = TestClient::connect(server.rtmp, "live");
