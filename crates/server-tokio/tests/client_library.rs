@@ -477,3 +477,201 @@ fn annexb_and_adts_frames_publish_and_an_async_player_reads_them() {
         );
     }
 }
+
+/// Where cargo put the rtmp-client example `name`: `target/<profile>/examples`,
+/// beside this test binary's `deps`. `cargo test --workspace` (and
+/// `cargo build -p rtmp-client --examples`) builds them; `cargo test -p
+/// server-tokio` alone does not.
+fn built_example(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let profile = exe.parent()?.parent()?;
+    let path = profile.join("examples").join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "NOTICE: {} not built (cargo build -p rtmp-client --examples); skipping",
+            path.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn rust_examples_publish_a_file_and_play_it_back_into_a_file() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let (Some(publish), Some(play)) = (built_example("publish_flv"), built_example("play_flv"))
+    else {
+        return;
+    };
+    let dir = TempDir::new("client-examples");
+    let input = short_flv(dir.path());
+    let sent = probe(&input);
+    let (sent_video, sent_audio) = (frames(&sent, "h264"), frames(&sent, "aac"));
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rtmp-server"));
+    let server = ServerProcess::start(&bin);
+    let url = server.rtmp_url("rexamples");
+
+    // The player first (it waits for the stream), then the publisher.
+    let recorded = dir.path().join("played.flv");
+    let player = spawn(Command::new(&play).arg(&url).arg(&recorded).arg("4"));
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, log) = finish(
+        spawn(Command::new(&publish).arg(&input).arg(&url)),
+        Duration::from_secs(20),
+    );
+    assert!(ok && log.contains("published"), "publish_flv: {log}");
+    let (ok, log) = finish(player, Duration::from_secs(15));
+    assert!(ok && log.contains("recorded"), "play_flv: {log}");
+    assert!(
+        log.contains("metadata"),
+        "play_flv saw no onMetaData: {log}"
+    );
+
+    // The published codecs, and about every frame (the player joined
+    // before the first one; the last may still be in flight at close).
+    let got = probe(&recorded);
+    let (video, audio) = (frames(&got, "h264"), frames(&got, "aac"));
+    assert!(
+        sent_video >= 70 && video + 5 >= sent_video && video <= sent_video,
+        "sent {sent}\nrecorded {got}"
+    );
+    assert!(
+        audio + 8 >= sent_audio && audio <= sent_audio,
+        "sent {sent}\nrecorded {got}"
+    );
+}
+
+/// What the `rtmp_client_play_loop` callback saw.
+#[derive(Default)]
+struct LoopSeen {
+    videos: u32,
+    audios: u32,
+    first_video: Vec<u8>,
+    first_audio: Vec<u8>,
+}
+
+/// The C callback: counts packets, keeps the first body of each kind, and
+/// stops the loop after 30 video packets.
+unsafe extern "C" fn count_packets(
+    user_data: *mut std::ffi::c_void,
+    packet_type: u8,
+    _timestamp: u32,
+    data: *const u8,
+    size: u32,
+) -> std::ffi::c_int {
+    // SAFETY: user_data is the &mut LoopSeen the test passed; data is
+    // `size` bytes lent for this call.
+    let (seen, body) = unsafe {
+        (
+            &mut *user_data.cast::<LoopSeen>(),
+            std::slice::from_raw_parts(data, size as usize),
+        )
+    };
+    if packet_type == rtmp_client::ffi::RTMP_CLIENT_TYPE_VIDEO {
+        if seen.videos == 0 {
+            seen.first_video = body.to_vec();
+        }
+        seen.videos += 1;
+    } else if packet_type == rtmp_client::ffi::RTMP_CLIENT_TYPE_AUDIO {
+        if seen.audios == 0 {
+            seen.first_audio = body.to_vec();
+        }
+        seen.audios += 1;
+    }
+    std::ffi::c_int::from(seen.videos >= 30)
+}
+
+/// Plays `url` through the C ABI's callback loop.
+fn play_with_c_loop(url: &str) -> (std::ffi::c_int, LoopSeen) {
+    use rtmp_client::ffi::*;
+    let url = std::ffi::CString::new(url).unwrap();
+    let mut seen = LoopSeen::default();
+    // SAFETY: the C ABI used as documented: a live client, one thread, a
+    // callback matching rtmp_client_packet_callback_t and its user data.
+    unsafe {
+        let client = rtmp_client_create(url.as_ptr());
+        assert!(!client.is_null());
+        assert_eq!(rtmp_client_set_timeout(client, 5000, 5000), RTMP_CLIENT_OK);
+        assert_eq!(rtmp_client_play_stream(client), RTMP_CLIENT_OK);
+        let rc = rtmp_client_play_loop(
+            client,
+            Some(count_packets),
+            std::ptr::addr_of_mut!(seen).cast(),
+        );
+        rtmp_client_close(client);
+        rtmp_client_destroy(client);
+        (rc, seen)
+    }
+}
+
+#[test]
+fn c_frames_example_publishes_h264_and_raw_aac_and_a_c_play_loop_reads_them() {
+    if !have("gcc") || !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let Some(lib) = library_dir() else {
+        panic!("librtmp_client.a not found beside the test binary");
+    };
+    let dir = TempDir::new("client-c-frames");
+    let publish = dir.path().join("publish_frames");
+    compile_c(
+        &client_crate().join("examples/c/publish_frames.c"),
+        &publish,
+        &lib,
+        true,
+    );
+    let (video, audio) = elementary_streams(Path::new("ffmpeg"), dir.path(), "libx264");
+    let (h264, aac) = (dir.path().join("in.h264"), dir.path().join("in.aac"));
+    std::fs::write(&h264, video).unwrap();
+    std::fs::write(&aac, audio).unwrap();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rtmp-server"));
+    let server = ServerProcess::start(&bin);
+    let url = server.rtmp_url("cframes");
+
+    let loop_url = url.clone();
+    let player = std::thread::spawn(move || play_with_c_loop(&loop_url));
+    let recorded = dir.path().join("recorded.flv");
+    let recorder = spawn(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-rw_timeout", "8000000", "-i"])
+            .arg(&url)
+            .args(["-t", "1.5", "-c", "copy", "-f", "flv"])
+            .arg(&recorded),
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    let (ok, log) = finish(
+        spawn(Command::new(&publish).arg(&h264).arg(&aac).arg(&url)),
+        Duration::from_secs(20),
+    );
+    assert!(
+        ok && log.contains("published 50 video"),
+        "publish_frames: {log}"
+    );
+
+    let (rc, seen) = player.join().expect("play loop");
+    // Stopped by the callback (RTMP_CLIENT_OK) after 30 pictures; the first
+    // of each kind is the sequence header the library built: AVC (7, key
+    // frame, packet type 0) and AAC (10, packet type 0) from the config.
+    assert_eq!(rc, rtmp_client::ffi::RTMP_CLIENT_OK);
+    assert_eq!(seen.videos, 30);
+    assert!(seen.audios >= 20, "{} audio packets", seen.audios);
+    assert_eq!(seen.first_video.get(..2), Some(&[0x17, 0][..]));
+    assert_eq!(seen.first_audio.get(..2), Some(&[0xAF, 0][..]));
+
+    let (ok, log) = finish(recorder, Duration::from_secs(15));
+    assert!(ok, "ffmpeg could not play the C frames: {log}");
+    let (ok, _, err) = run(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&recorded)
+            .args(["-f", "null", "-"]),
+        Duration::from_secs(30),
+    );
+    assert!(ok && err.trim().is_empty(), "decode errors: {err}");
+    let p = probe(&recorded);
+    assert!(frames(&p, "h264") >= 25, "{p}");
+    assert!(frames(&p, "aac") >= 40, "{p}");
+}
