@@ -7,6 +7,10 @@
 //! continues after a longer pause. A segment is written to `NAME.tmp` in pieces
 //! and renamed when closed, so the HTTP server never serves a partial segment.
 
+mod live;
+
+pub use live::{LiveHls, LiveState, LiveStream, LiveUpdate, MAX_LIVE_PARTS};
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,6 +64,8 @@ pub struct HlsManager {
     running: Mutex<BTreeMap<StreamKey, Arc<Control>>>,
     /// Oldest first; at most [`MAX_PARKED_SEGMENTERS`].
     parked: Mutex<VecDeque<(StreamKey, HlsSegmenter)>>,
+    /// LL-HLS playlists and parts, served from memory.
+    pub live: LiveHls,
 }
 
 /// What the usual templates (`[app]/[stream]...`) make of a key: two keys
@@ -326,6 +332,9 @@ impl Sink {
             let _ = select(Box::pin(wait), tick).await;
         }
         drop(consumer);
+        if let Ok(playlist) = self.live_playlist() {
+            self.ctx.hls.live.remove(&playlist);
+        }
         let key = self.source.key.clone();
         let control = self.control.clone();
         control.done.store(true, Ordering::SeqCst);
@@ -427,8 +436,34 @@ impl Sink {
                 fs.write(&under(&self.root, &path)?, vec![Bytes::from(text)])
                     .await?;
             }
-            // LL-HLS parts and playlists live in memory only (not wired yet).
-            HlsAction::PublishPart { .. } | HlsAction::LivePlaylist { .. } => {}
+            // LL-HLS parts and playlists live in memory only.
+            HlsAction::PublishPart { msn, path, bytes } => {
+                let playlist = self.live_playlist()?;
+                let part = under(&self.root, &path)?;
+                self.ctx.hls.live.publish_part(&playlist, part, msn, bytes);
+            }
+            HlsAction::LivePlaylist {
+                path,
+                full,
+                delta,
+                msn,
+                parts,
+                hint,
+            } => {
+                let playlist = under(&self.root, &path)?;
+                let hint = hint.map(|h| under(&self.root, &h)).transpose()?;
+                // 6.2.5.2: a blocking request waits at most three target durations.
+                let hold = self.segmenter.config().fragment.saturating_mul(3);
+                let update = LiveUpdate {
+                    full,
+                    delta,
+                    msn,
+                    parts,
+                    hint,
+                    hold,
+                };
+                self.ctx.hls.live.update(&playlist, update);
+            }
             HlsAction::WriteInit { path, bytes } => {
                 fs.write(&under(&self.root, &path)?, vec![bytes]).await?;
             }
@@ -441,6 +476,14 @@ impl Sink {
 }
 
 impl Sink {
+    /// The playlist's path, once the segmenter named it.
+    fn live_playlist(&self) -> std::io::Result<PathBuf> {
+        under(
+            &self.root,
+            self.segmenter.playlist_path().unwrap_or_default(),
+        )
+    }
+
     /// `on_hls` and `on_hls_notify` for a segment just made visible (SRS
     /// calls them once the segment is renamed). In the background: a slow
     /// hook server never holds up slicing.

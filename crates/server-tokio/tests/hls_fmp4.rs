@@ -232,3 +232,100 @@ fn hevc_and_aac_over_enhanced_rtmp_make_hvc1_fmp4_hls() {
         assert_eq!(out.trim(), "hvc1");
     });
 }
+
+/// The `(msn, part)` of the playlist's EXT-X-PRELOAD-HINT (`ll-M.P.m4s`).
+fn preload_hint(playlist: &str) -> Option<(u64, u32)> {
+    let line = playlist
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-PRELOAD-HINT:"))?;
+    let uri = line.split("URI=\"").nth(1)?.trim_end_matches('"');
+    let name = uri.strip_prefix("ll-")?.strip_suffix(".m4s")?;
+    let (msn, part) = name.split_once('.')?;
+    Some((msn.parse().ok()?, part.parse().ok()?))
+}
+
+/// LL-HLS (`hls_ll on; hls_part_duration 0.2;`): the playlist is served from
+/// memory with parts and a preload hint; a blocking reload for the hinted
+/// part answers once that part exists (within about one part duration of
+/// the request), lists it, and the part itself is served from memory; a
+/// request too far ahead is refused.
+#[test]
+fn ll_hls_blocking_reload_answers_when_the_part_exists() {
+    if !have("ffmpeg") {
+        eprintln!("NOTICE: ffmpeg missing; skipping");
+        return;
+    }
+    let file = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start_from(bin, |dir| {
+            test_config(dir, "", "").replacen(
+                "hls_window 60;",
+                "hls_window 60;\n        hls_ll on;\n        hls_part_duration 0.2;",
+                1,
+            )
+        });
+        let _publisher = Publisher::start(&file, &server.rtmp_url("ll"), true);
+        let playlist = wait_for(Duration::from_secs(20), || {
+            let (status, _, body) = http("GET", server.http, "/live/ll.m3u8");
+            let text = String::from_utf8_lossy(&body).into_owned();
+            (status == 200 && text.contains("#EXT-X-PART:")).then_some(text)
+        })
+        .unwrap_or_else(|| panic!("no LL playlist; log:\n{}", server.log_text()));
+        assert!(
+            playlist.contains("#EXT-X-PART-INF:PART-TARGET=0.200\n"),
+            "{playlist}"
+        );
+        assert!(playlist.contains("CAN-BLOCK-RELOAD=YES"), "{playlist}");
+        for _ in 0..3 {
+            let (_, _, body) = http("GET", server.http, "/live/ll.m3u8");
+            let now = String::from_utf8_lossy(&body).into_owned();
+            let (msn, part) = preload_hint(&now).expect("a preload hint");
+            let started = std::time::Instant::now();
+            let (status, head, body) = http(
+                "GET",
+                server.http,
+                &format!("/live/ll.m3u8?_HLS_msn={msn}&_HLS_part={part}"),
+            );
+            let waited = started.elapsed();
+            let text = String::from_utf8_lossy(&body);
+            eprintln!("blocking reload for {msn}.{part}: {waited:?}");
+            assert_eq!(status, 200, "{head}");
+            // The hinted part, or (it ended the segment) the next segment.
+            assert!(
+                text.contains(&format!("URI=\"ll-{msn}.{part}.m4s\""))
+                    || text.contains(&format!("\nll-{msn}.m4s\n")),
+                "the answer lists the awaited part:\n{text}"
+            );
+            // The part completes within one part duration (plus a frame)
+            // after the request; the answer follows at once.
+            assert!(
+                waited < Duration::from_millis(200 + 40 + 150),
+                "blocking reload took {waited:?}"
+            );
+            let (status, head, part_bytes) =
+                http("GET", server.http, &format!("/live/ll-{msn}.{part}.m4s"));
+            if status == 200 {
+                assert_eq!(&part_bytes[4..8], b"moof");
+                assert!(head.to_ascii_lowercase().contains("immutable"), "{head}");
+            } else {
+                // A part of the segment's end that was not cut (the key frame
+                // came first) is not listed, the segment is.
+                assert!(
+                    text.contains(&format!("\nll-{msn}.m4s\n")),
+                    "{status}\n{text}"
+                );
+            }
+        }
+        let (_, _, body) = http("GET", server.http, "/live/ll.m3u8");
+        let (msn, _) = preload_hint(&String::from_utf8_lossy(&body)).unwrap();
+        let (status, _, _) = http(
+            "GET",
+            server.http,
+            &format!("/live/ll.m3u8?_HLS_msn={}", msn + 3),
+        );
+        assert_eq!(status, 400, "more than two segments ahead");
+        let (status, _, body) = http("GET", server.http, "/live/ll.m3u8?_HLS_skip=YES");
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&body).contains("#EXT-X-VERSION:9"));
+    });
+}

@@ -132,6 +132,9 @@ pub enum HlsAction {
         /// request for (`_HLS_msn`, `_HLS_part`) is answered once
         /// `_HLS_msn < msn`, or `_HLS_msn == msn && _HLS_part < parts`.
         parts: u32,
+        /// The path (relative to the HLS root) of the part
+        /// `EXT-X-PRELOAD-HINT` names: a request for it may wait for it.
+        hint: Option<String>,
     },
     /// Delete a segment that left the window (hls_cleanup) or is disposed.
     DeleteSegment {

@@ -52,6 +52,11 @@ pub const MAX_MR_LATENCY_MS: u64 = 2_000;
 pub const MIN_HLS_FRAGMENT_SECS: f64 = 0.1;
 /// Longest `hls_fragment`, seconds.
 pub const MAX_HLS_FRAGMENT_SECS: f64 = 3600.0;
+/// Shortest `hls_part_duration` (LL-HLS), seconds.
+const MIN_HLS_PART_SECS: f64 = 0.05;
+/// Longest `hls_part_duration`: parts stay under the muxer's one-second
+/// audio-only fragments, so every fragment is a part.
+const MAX_HLS_PART_SECS: f64 = 0.95;
 /// Longest `hls_window`, seconds.
 pub const MAX_HLS_WINDOW_SECS: f64 = 86_400.0;
 /// Longest `hls_dispose`, seconds.
@@ -544,6 +549,11 @@ fn hls(dirs: &[Directive]) -> Result<HlsVhostConfig, ConfigError> {
             "hls_use_fmp4" => h.segmenter.use_fmp4 = on_off(d)?,
             "hls_fmp4_file" => h.segmenter.fmp4_file = hls_template(d, true)?,
             "hls_init_file" => h.segmenter.init_file = hls_template(d, false)?,
+            "hls_ll" => h.segmenter.low_latency = on_off(d)?,
+            "hls_part_duration" => {
+                h.segmenter.part_duration =
+                    seconds(d, MIN_HLS_PART_SECS, MAX_HLS_PART_SECS)?;
+            }
             "hls_entry_prefix" => h.segmenter.entry_prefix = Some(entry_prefix(d)?),
             "hls_nb_notify" => {
                 h.nb_notify = integer_u32(d, 0, crate::hooks::MAX_HLS_NB_NOTIFY)?;

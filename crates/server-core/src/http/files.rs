@@ -29,7 +29,7 @@ pub(crate) enum Lookup {
 }
 
 /// Roots searched in order: the document root, then HLS directories not already listed.
-fn roots(ctx: &ServerCtx) -> Vec<PathBuf> {
+pub(crate) fn roots(ctx: &ServerCtx) -> Vec<PathBuf> {
     let mut roots = vec![ctx.http().dir.clone()];
     for vhost in ctx.vhosts() {
         if let Some(hls) = &vhost.hls {

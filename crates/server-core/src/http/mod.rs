@@ -20,6 +20,7 @@ mod body;
 mod console;
 mod files;
 mod flv;
+mod hls_live;
 mod hyper_io;
 mod index;
 mod metrics;

@@ -17,7 +17,7 @@ use super::files::{self, Lookup};
 use super::flv::{self, FlvRequest};
 use super::path::{PathError, UrlPath};
 use super::reply::{self, Cors, Reply};
-use super::{api, index, metrics, vod, HttpOptions, Role, MAX_REQUEST_BODY};
+use super::{api, hls_live, index, metrics, vod, HttpOptions, Role, MAX_REQUEST_BODY};
 use crate::context::ServerCtx;
 use crate::runtime::timeout;
 
@@ -256,6 +256,9 @@ async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Re
             };
             return flv::play(ctx, vhost, key, request).await;
         }
+    }
+    if let Some(resp) = hls_live::serve(ctx, &path, parts.uri.query().unwrap_or("")).await {
+        return resp;
     }
     match files::lookup(ctx, &path).await {
         Lookup::Found(reader, ext) => files::found(reader, &ext, &parts.headers),

@@ -445,12 +445,18 @@ impl HlsSegmenter {
         let full = low_latency::render(&self.window, &cmaf.parts, part_ms, min_target, false);
         let delta = low_latency::render(&self.window, &cmaf.parts, part_ms, min_target, true);
         let (msn, parts) = cmaf.parts.position(self.next_seq);
+        let hint = cmaf
+            .parts
+            .open
+            .is_some()
+            .then(|| self.part_path(cmaf.part_index));
         self.actions.push_back(HlsAction::LivePlaylist {
             path: self.m3u8_path.clone().unwrap_or_default(),
             full,
             delta,
             msn,
             parts,
+            hint,
         });
     }
 }

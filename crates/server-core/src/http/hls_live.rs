@@ -1,0 +1,131 @@
+//! LL-HLS from memory (RFC 8216bis 6.2.5): the playlist of a low-latency
+//! stream, with blocking reload (`_HLS_msn`, `_HLS_part`) and delta updates
+//! (`_HLS_skip=YES`), and its partial segments, which exist nowhere else.
+//! Anything else falls through to the files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::header::{self, HeaderValue};
+use hyper::StatusCode;
+
+use super::files;
+use super::mime;
+use super::path::UrlPath;
+use super::reply::{self, Reply};
+use crate::context::ServerCtx;
+use crate::hls_sink::LiveStream;
+use crate::hub::query_param;
+use crate::runtime::timeout;
+
+/// Parts never change once published: caches may keep them as long as they
+/// like (they are gone from the server within a few segments anyway).
+const PART_CACHE: &str = "public, max-age=60, immutable";
+/// A blocking or delta playlist is one answer among many to the same URL
+/// with other queries: short-lived, so a CDN in front can collapse requests.
+const BLOCKING_PLAYLIST_CACHE: &str = "public, max-age=1";
+
+/// The answer when `path` is a low-latency stream's playlist or part;
+/// `None` for anything else.
+pub(crate) async fn serve(ctx: &Arc<ServerCtx>, path: &UrlPath, query: &str) -> Option<Reply> {
+    let ext = path.extension();
+    if ext != "m3u8" && ext != "m4s" {
+        return None;
+    }
+    for root in files::roots(ctx) {
+        let file = path.file_under(&root);
+        if ext == "m3u8" {
+            if let Some(stream) = ctx.hls.live.find(&file) {
+                return Some(playlist(ctx, &stream, query).await);
+            }
+        } else if let Some(stream) = ctx.hls.live.find_part(&file) {
+            return Some(part(ctx, &stream, &file).await);
+        }
+    }
+    None
+}
+
+/// Waits until `ready` holds for the stream's state, or `hold` passes.
+async fn wait_for(
+    ctx: &ServerCtx,
+    stream: &LiveStream,
+    hold: Duration,
+    ready: impl Fn(&crate::hls_sink::LiveState) -> bool,
+) -> bool {
+    let deadline = ctx.rt.now().saturating_add(hold);
+    loop {
+        let listener = stream.changed.listen();
+        if ready(&stream.lock()) {
+            return true;
+        }
+        let left = deadline.saturating_sub(ctx.rt.now());
+        if left.is_zero() || timeout(&*ctx.rt, left, listener).await.is_none() {
+            return ready(&stream.lock());
+        }
+    }
+}
+
+/// 6.2.5.2: with `_HLS_msn` (and `_HLS_part`), the answer waits until the
+/// playlist holds that segment (part); a request more than two segments
+/// ahead is refused; after three target durations, 503.
+async fn playlist(ctx: &ServerCtx, stream: &LiveStream, query: &str) -> Reply {
+    let number = |name| query_param(query, name).map(|v| v.parse::<u64>());
+    let msn = match number("_HLS_msn") {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(_)) => return reply::text(StatusCode::BAD_REQUEST, "bad _HLS_msn"),
+    };
+    let part = match number("_HLS_part") {
+        None => None,
+        Some(Ok(p)) if msn.is_some() => Some(u32::try_from(p).unwrap_or(u32::MAX)),
+        // _HLS_part without _HLS_msn is an error (6.2.5.2).
+        Some(_) => return reply::text(StatusCode::BAD_REQUEST, "bad _HLS_part"),
+    };
+    let skip = matches!(query_param(query, "_HLS_skip"), Some("YES" | "v2"));
+    if let Some(msn) = msn {
+        let (current, hold) = {
+            let state = stream.lock();
+            (state.msn, state.hold)
+        };
+        if msn > current.saturating_add(2) {
+            return reply::text(StatusCode::BAD_REQUEST, "_HLS_msn too far ahead");
+        }
+        if !wait_for(ctx, stream, hold, |s| s.has(msn, part)).await {
+            return reply::status(StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
+    let body = {
+        let state = stream.lock();
+        if skip {
+            state.delta.clone()
+        } else {
+            state.full.clone()
+        }
+    };
+    let mut resp = reply::full(StatusCode::OK, mime::content_type("m3u8"), body);
+    let cache = if msn.is_some() || skip {
+        BLOCKING_PLAYLIST_CACHE
+    } else {
+        "no-cache"
+    };
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    resp
+}
+
+/// A part, waiting for it when it is the one the preload hint names.
+async fn part(ctx: &ServerCtx, stream: &LiveStream, file: &Path) -> Reply {
+    let file: PathBuf = file.to_path_buf();
+    let hold = stream.lock().hold;
+    if !wait_for(ctx, stream, hold, |s| s.part(&file).is_some()).await {
+        return reply::status(StatusCode::NOT_FOUND);
+    }
+    let Some(bytes) = stream.lock().part(&file) else {
+        return reply::status(StatusCode::NOT_FOUND);
+    };
+    let mut resp = reply::full(StatusCode::OK, mime::content_type("m4s"), bytes);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(PART_CACHE));
+    resp
+}
