@@ -64,8 +64,8 @@ fn a_file_plays_at_its_own_pace_to_the_end() {
     // Three seconds in: what is due up to 3 s plus the lead, no more.
     let (first_at, latest) = player.with_log(|l| {
         assert!(l.is_clean(), "{:?}", l.first_problem);
-        let first = l.first_frame.clone().expect("frames");
-        let latest = l.last_frame.clone().expect("frames").timestamp;
+        let first = l.first_frame.expect("frames");
+        let latest = l.last_frame.expect("frames").timestamp;
         (first.at, latest)
     });
     let elapsed = sim.now().saturating_sub(first_at);
