@@ -1,8 +1,9 @@
 //! An RTMP client library: srs-librtmp's successor.
 //!
 //! Connect (simple or complex handshake, tcUrl with the URL's query, extra
-//! or E-RTMP `connect` properties), publish FLV tags, play a stream as an
-//! iterator of packets (audio, video, metadata), close cleanly. Three faces
+//! or E-RTMP `connect` properties), publish FLV tags or encoder frames,
+//! play a stream as an iterator of packets (audio, video, metadata) or
+//! through a callback ([`Client::play_loop`]), close cleanly. Three faces
 //! over one runtime-neutral core (`rtmp_proto`'s [`ClientSession`] stepped
 //! by its [`ClientSetup`], the same sequencing the server's own forward and
 //! edge connections use):

@@ -1,7 +1,9 @@
 //! The rtmp-client library against the real server, as its users see it:
 //! the C examples compiled with gcc against the static and shared library
-//! and the generated header, publishing and recording; the Rust API playing
-//! with metadata; the C ABI's create/destroy path under valgrind.
+//! and the generated header, publishing FLV tags or encoder frames and
+//! recording; the Rust examples as built by cargo; the Rust API playing with
+//! metadata and the C ABI's callback play loop; the C ABI's create/destroy
+//! path under valgrind.
 
 mod support;
 
