@@ -74,18 +74,31 @@ impl Browser {
 
     /// [`Self::play`], seeking as `HLSJS_SEEK` says (`AFTER:TO` seconds).
     fn play_seeking(&self, url: &str, watch_secs: u32, seek: &str) -> Child {
-        Command::new("node")
-            .arg(&self.script)
+        self.command(url, watch_secs)
+            .env("HLSJS_SEEK", seek)
+            .spawn()
+            .expect("start node")
+    }
+
+    /// [`Self::play`] in hls.js's low-latency mode (LL-HLS).
+    fn play_low_latency(&self, url: &str, watch_secs: u32) -> Child {
+        self.command(url, watch_secs)
+            .env("HLSJS_LOW_LATENCY", "1")
+            .spawn()
+            .expect("start node")
+    }
+
+    fn command(&self, url: &str, watch_secs: u32) -> Command {
+        let mut cmd = Command::new("node");
+        cmd.arg(&self.script)
             .arg(url)
             .arg(watch_secs.to_string())
             .env("CHROMIUM", &self.chromium)
-            .env("HLSJS_SEEK", seek)
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start node")
+            .stderr(Stdio::piped());
+        cmd
     }
 
     fn report(player: Child, watch_secs: u32) -> Value {
@@ -285,6 +298,44 @@ fn hlsjs_plays_fmp4_hls() {
         assert!(played >= 4.0, "played {played:.1} s of {watch}: {brief}");
         let decoded = report["decodedFrames"].as_u64().unwrap_or(0);
         assert!(decoded >= 25 * 4, "{decoded} frames decoded: {brief}");
+    });
+}
+
+/// `hls_ll on`: hls.js in low-latency mode plays the LL-HLS stream (parts,
+/// blocking reloads) and stays close to the live edge; its latency
+/// estimate is printed.
+#[test]
+fn hlsjs_plays_ll_hls_near_the_live_edge() {
+    let start = |bin: &Path| {
+        ServerProcess::start_from(bin, |dir| {
+            test_config(dir, "", "").replacen(
+                "hls_window 60;",
+                "hls_window 60;\n        hls_ll on;\n        hls_part_duration 0.2;",
+                1,
+            )
+        })
+    };
+    with_live_stream(start, "low", 2, |browser, server, _publisher| {
+        let watch = 10;
+        let report = Browser::report(
+            browser.play_low_latency(&server.http_url("/live/low.m3u8"), watch),
+            watch,
+        );
+        let brief = summary(&report);
+        assert!(fatal_errors(&report).is_empty(), "{brief}");
+        let latencies: Vec<f64> = report["samples"]
+            .as_array()
+            .map(|s| s.iter().filter_map(|v| v["latency"].as_f64()).collect())
+            .unwrap_or_default();
+        let tail = &latencies[latencies.len().saturating_sub(6)..];
+        let latency = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
+        eprintln!("hls.js LL-HLS latency (last 3 s): {latency:.2} s; all: {latencies:?}");
+        assert!(!tail.is_empty(), "no latency samples: {brief}");
+        // hls.js's own estimate (live edge of the playlist minus the
+        // playhead), not glass to glass; the target is under 2 s.
+        assert!(latency < 2.0, "{latency:.2} s behind live: {brief}");
+        let decoded = report["decodedFrames"].as_u64().unwrap_or(0);
+        assert!(decoded >= 25 * 5, "{decoded} frames decoded: {brief}");
     });
 }
 

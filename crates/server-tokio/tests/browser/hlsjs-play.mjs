@@ -9,6 +9,8 @@
 // an operator's site: without the server's CORS header hls.js cannot load them.
 //
 // CHROMIUM selects the browser binary (default: chromium on PATH).
+// HLSJS_LOW_LATENCY=1 plays in hls.js's low-latency mode (LL-HLS parts,
+// blocking reloads) and samples its live latency estimate.
 // HLSJS_SEEK=AFTER:TO seeks the video to TO seconds AFTER seconds in, and
 // records the `seeked` events (for VOD playlists).
 
@@ -54,13 +56,14 @@ try {
 
   // Everything the test looks at is recorded in the page as it happens.
   const seek = (process.env.HLSJS_SEEK || '').split(':').map(Number);
-  await page.evaluate(([src, seek]) => {
+  const lowLatency = process.env.HLSJS_LOW_LATENCY === '1';
+  await page.evaluate(([src, seek, lowLatency]) => {
     const log = { supported: Hls.isSupported(), version: Hls.version, errors: [], codecs: {},
       levels: [], fragsChanged: [], samples: [], started: performance.now() };
     window.__log = log;
     if (!log.supported) return;
     const video = document.getElementById('v');
-    const hls = new Hls({ lowLatencyMode: false });
+    const hls = new Hls({ lowLatencyMode: lowLatency });
     hls.on(Hls.Events.ERROR, (_, d) => log.errors.push({
       at: (performance.now() - log.started) / 1000, type: d.type, details: d.details, fatal: d.fatal,
       status: d.response ? d.response.code : undefined }));
@@ -79,14 +82,15 @@ try {
     hls.loadSource(src);
     hls.attachMedia(video);
     setInterval(() => log.samples.push({
-      at: (performance.now() - log.started) / 1000, currentTime: video.currentTime }), 500);
+      at: (performance.now() - log.started) / 1000, currentTime: video.currentTime,
+      latency: hls.latency }), 500);
     if (seek.length === 2 && seek.every((n) => n >= 0)) {
       log.seeks = [];
       video.addEventListener('seeked', () => log.seeks.push({
         at: (performance.now() - log.started) / 1000, currentTime: video.currentTime }));
       setTimeout(() => { video.currentTime = seek[1]; }, seek[0] * 1000);
     }
-  }, [url, seek]);
+  }, [url, seek, lowLatency]);
 
   await page.waitForTimeout(watch * 1000);
   result = await page.evaluate(() => {
