@@ -376,8 +376,8 @@ impl EdgeManager {
     /// the origin's `on_connect` hook authenticates the client; an origin
     /// that refuses refuses the client, and so does none answering (SRS's
     /// `check_edge_token_traverse_auth`). Each origin gets
-    /// [`SETUP_TIMEOUT`]. The origin is named the edge's upstream vhost
-    /// (`cluster { vhost }`) in the tcUrl's query when that renames it.
+    /// [`SETUP_TIMEOUT`]. The tcUrl goes as the client sent it, as in SRS
+    /// (`cluster { vhost }` renames the vhost of pulls and pushes only).
     pub async fn traverse_token(
         &self,
         ctx: &Arc<ServerCtx>,
