@@ -22,7 +22,7 @@ use media_core::jitter::PlayClock;
 use media_core::MediaKind;
 
 use super::fanout::{MergeRule, QueueItem};
-use super::frame::TrackFilter;
+use super::frame::{Frame, TrackFilter};
 use super::source::Source;
 
 /// A subscription to a source. Dropping it unsubscribes.
@@ -144,7 +144,7 @@ impl Consumer {
         let mut f = |item: &QueueItem| {
             if let (QueueItem::Media(frame), TrackFilter::DefaultOnly) = (item, tracks) {
                 // Another track than the default, or the default rebuilt.
-                match frame.for_consumer(tracks) {
+                match Frame::for_consumer(frame, tracks) {
                     None => return,
                     Some(own) if !Arc::ptr_eq(own, frame) => {
                         let own = QueueItem::Media(own.clone());

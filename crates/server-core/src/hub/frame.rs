@@ -140,12 +140,13 @@ impl Frame {
     /// This frame as a consumer with `filter` receives it: itself, its
     /// default track (built once, shared by every such consumer), or
     /// nothing (a multitrack message without track 0).
-    pub fn for_consumer<'a>(self: &'a SharedFrame, filter: TrackFilter) -> Option<&'a SharedFrame> {
-        if !self.multitrack || filter == TrackFilter::All {
-            return Some(self);
+    pub fn for_consumer(frame: &SharedFrame, filter: TrackFilter) -> Option<&SharedFrame> {
+        if !frame.multitrack || filter == TrackFilter::All {
+            return Some(frame);
         }
-        self.default_form
-            .get_or_init(|| default_track_of(&self.msg).map(Frame::new))
+        frame
+            .default_form
+            .get_or_init(|| default_track_of(&frame.msg).map(Frame::new))
             .as_ref()
     }
 
@@ -261,27 +262,25 @@ mod tests {
     #[test]
     fn players_without_multitrack_get_the_default_track_in_legacy_form() {
         let zero = track_frame(0);
-        let all = zero.for_consumer(TrackFilter::All).unwrap();
+        let all = Frame::for_consumer(&zero, TrackFilter::All).unwrap();
         assert!(Arc::ptr_eq(all, &zero), "E-RTMP players: as published");
-        let legacy = zero.for_consumer(TrackFilter::DefaultOnly).unwrap();
+        let legacy = Frame::for_consumer(&zero, TrackFilter::DefaultOnly).unwrap();
         assert_eq!(
             &legacy.msg.payload[..],
             &[0x17, 1, 0, 0, 0x28, 0, 0, 0, 2, 0x65, 0x88]
         );
         assert!(legacy.msg.flags.keyframe);
         assert_eq!(legacy.msg.timestamp, 80);
-        let again = zero.for_consumer(TrackFilter::DefaultOnly).unwrap();
+        let again = Frame::for_consumer(&zero, TrackFilter::DefaultOnly).unwrap();
         assert!(Arc::ptr_eq(legacy, again), "built once, shared");
-        assert!(track_frame(1)
-            .for_consumer(TrackFilter::DefaultOnly)
-            .is_none());
+        assert!(Frame::for_consumer(&track_frame(1), TrackFilter::DefaultOnly).is_none());
         // A legacy message is what it is for everyone.
         let plain = Frame::new(MediaMessage::new(
             MediaKind::Video,
             0,
             Bytes::from_static(&[0x17, 1, 0, 0, 0, 9]),
         ));
-        let got = plain.for_consumer(TrackFilter::DefaultOnly).unwrap();
+        let got = Frame::for_consumer(&plain, TrackFilter::DefaultOnly).unwrap();
         assert!(Arc::ptr_eq(got, &plain));
     }
 
