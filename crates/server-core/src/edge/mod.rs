@@ -74,9 +74,10 @@ pub const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// saying the stream ended) is abandoned for the next one, as a dead one
 /// is: a hung origin, or a link that went silent without a reset. SRS's
 /// edge has the same 5 s (`SRS_EDGE_INGESTER_TIMEOUT`, its receive
-/// timeout). Before the first media, and after the origin's
+/// timeout). Before the pull's first media, and after the origin's
 /// `NetStream.Play.UnpublishNotify`, silence is a stream not published
-/// (yet) and the edge waits, as players do on an origin.
+/// (yet) and the edge waits, as players do on an origin; a reconnect of a
+/// pull that was fed already expects media within this time too.
 pub const SILENCE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `cluster { }`.
@@ -849,8 +850,13 @@ impl PullTask {
         publishing: &mut Option<Publishing>,
         publisher_id: u64,
     ) -> Result<PumpEnd, UpstreamError> {
-        // When media last came (see SILENCE_TIMEOUT).
-        let mut last_media: Option<Duration> = None;
+        // When media last came (see SILENCE_TIMEOUT). A pull that already
+        // fed its stream (this is a reconnect after a failure) expects the
+        // next origin to go on within the same time, else it moves on again
+        // (round-robin, with the backoff between rounds), as SRS's edge
+        // does: with several origins, one that never had the stream is not
+        // waited on forever.
+        let mut last_media: Option<Duration> = publishing.is_some().then(|| self.ctx.rt.now());
         loop {
             while let Some(event) = conn.poll_event() {
                 // Stream content, not the origin's words to its player
