@@ -218,7 +218,14 @@ impl HlsSegmenter {
             Some(cmaf) => cmaf.muxer.push(msg),
             None => Ok(()),
         };
-        self.drain_cmaf(now_unix_ms);
+        let bytes = self.drain_cmaf(now_unix_ms);
+        if self.config.low_latency && !bytes.is_empty() {
+            // The muxer cut a fragment of its own (timestamps that jump
+            // back or far, a size bound): it is a part all the same, so
+            // the parts still make up the segment.
+            self.ll_record_part(bytes, dts_ms);
+            self.ll_playlist();
+        }
         result.map_err(|e| {
             self.skipped += 1;
             HlsError::Mp4(e)
@@ -382,14 +389,26 @@ impl HlsSegmenter {
     /// LL-HLS: ends the part at `end_ms`: its fragment goes to the segment
     /// and, as a part, to memory, and the playlist lists it.
     fn ll_cut_part(&mut self, end_ms: u64, segment_ends: bool) {
-        let Some(seq) = self.current.as_ref().map(|c| c.seq) else {
+        if self.current.is_none() {
             return;
-        };
+        }
         if let Some(cmaf) = &mut self.cmaf {
             cmaf.muxer.cut(end_ms);
         }
         let now = self.last_now_ms;
         let bytes = self.drain_cmaf(now);
+        self.ll_record_part(bytes, end_ms);
+        if !segment_ends {
+            self.ll_playlist();
+        }
+    }
+
+    /// LL-HLS: `bytes` (whole fragments of segment being written, if any)
+    /// are the part ending at `end_ms`; the next one starts there.
+    fn ll_record_part(&mut self, bytes: Bytes, end_ms: u64) {
+        let Some(seq) = self.current.as_ref().map(|c| c.seq) else {
+            return;
+        };
         let Some(cmaf) = &self.cmaf else {
             return;
         };
@@ -418,9 +437,6 @@ impl HlsSegmenter {
         }
         if let Some(cmaf) = &mut self.cmaf {
             cmaf.part_start_ms = end_ms;
-        }
-        if !segment_ends {
-            self.ll_playlist();
         }
     }
 
