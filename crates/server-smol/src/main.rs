@@ -4,8 +4,6 @@
 //! executor thread driving every connection, or `workers N` threads sharing
 //! the executor.
 
-mod death_signal;
-mod heap_trim;
 mod runtime;
 
 use std::process::ExitCode;
@@ -18,11 +16,10 @@ fn main() -> ExitCode {
     // SAFETY: each fd number it passes was left open by that parent for
     // this process alone and is taken exactly once, before anything else
     // opens files; the listener made of it becomes its only owner.
-    let _ = server_core::upgrade::adopt_inherited(|fd| unsafe {
-        <std::net::TcpListener as std::os::fd::FromRawFd>::from_raw_fd(fd)
-    });
+    let _ =
+        server_core::upgrade::adopt_inherited(|fd| unsafe { server_os::inherited_listener(fd) });
     server_core::cli::main(|config, signals| {
-        heap_trim::start();
+        server_os::heap_trim::start();
         let executor = Arc::new(async_executor::Executor::new());
         let runtime = runtime::SmolRuntime::new(executor.clone());
         let extra = config.workers.unwrap_or(1).saturating_sub(1);

@@ -189,7 +189,7 @@ impl WriteHalf for SmolConn {
 
 /// A child process on async-process (its reaper, no thread per child): its
 /// own process group, killed when the server ends (see
-/// `server_core::process` and [`crate::death_signal`]).
+/// `server_core::process` and [`server_os::death_signal`]).
 struct SmolChild {
     child: async_process::Child,
     pid: u32,
@@ -199,7 +199,7 @@ struct SmolChild {
 
 fn spawn_child(spec: &ProcessSpec) -> io::Result<Box<dyn ChildProcess>> {
     let mut cmd = server_core::process::command(spec)?;
-    crate::death_signal::arm(&mut cmd);
+    server_os::death_signal::arm(&mut cmd);
     let mut cmd = async_process::Command::from(cmd);
     // async-process sets every stream it was not given to inherit, whatever
     // the std command said: give them again.

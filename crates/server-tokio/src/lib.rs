@@ -3,7 +3,6 @@
 //! A library as well as a binary so that `server-core`'s own in-process tests
 //! run on exactly the adapter production uses, not a copy of it.
 
-mod death_signal;
 pub mod runtime;
 
 pub use runtime::{TokioConn, TokioRuntime};

@@ -2,8 +2,6 @@
 //!
 //! All behaviour lives in `server-core`; this file only builds the runtime.
 
-mod heap_trim;
-
 use std::process::ExitCode;
 
 use server_tokio::TokioRuntime;
@@ -15,11 +13,10 @@ fn main() -> ExitCode {
     // SAFETY: each fd number it passes was left open by that parent for
     // this process alone and is taken exactly once, before anything else
     // opens files; the listener made of it becomes its only owner.
-    let _ = server_core::upgrade::adopt_inherited(|fd| unsafe {
-        <std::net::TcpListener as std::os::fd::FromRawFd>::from_raw_fd(fd)
-    });
+    let _ =
+        server_core::upgrade::adopt_inherited(|fd| unsafe { server_os::inherited_listener(fd) });
     server_core::cli::main(|config, signals| {
-        heap_trim::start();
+        server_os::heap_trim::start();
         // `workers 1` runs everything on this thread: no cross-thread wakeups.
         let mut builder = match config.workers {
             Some(1) => tokio::runtime::Builder::new_current_thread(),

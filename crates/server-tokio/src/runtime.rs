@@ -233,7 +233,7 @@ impl WriteHalf for TokioWrite {
 }
 
 /// A child process on tokio: its own process group, killed when the server
-/// ends (see `server_core::process` and [`crate::death_signal`]).
+/// ends (see `server_core::process` and [`server_os::death_signal`]).
 struct TokioChild {
     child: tokio::process::Child,
     pid: u32,
@@ -244,7 +244,7 @@ struct TokioChild {
 impl TokioRuntime {
     fn spawn_child(spec: &ProcessSpec) -> io::Result<Box<dyn ChildProcess>> {
         let mut cmd = server_core::process::command(spec)?;
-        crate::death_signal::arm(&mut cmd);
+        server_os::death_signal::arm(&mut cmd);
         let mut cmd = tokio::process::Command::from(cmd);
         // A safety net for a handle dropped without a stop: SIGKILL the leader.
         cmd.kill_on_drop(true);

@@ -51,6 +51,9 @@ fn clip(ffmpeg: &Path, dir: &Path, video: &[&str], audio: &str) -> std::path::Pa
     out
 }
 
+/// What an RTMP player passes to announce the E-RTMP codecs it takes.
+const ENHANCED: [&str; 2] = ["-rtmp_enhanced_codecs", "hvc1,av01,vp09,Opus,fLaC,ac-3"];
+
 /// Decodes 2 s of `url`; returns the codecs of the input streams and any
 /// error lines.
 fn play(ffmpeg: &Path, input_options: &[&str], url: &str) -> (String, String) {
@@ -99,17 +102,10 @@ fn modern_codecs_pass_through_rtmp_and_http_flv() {
                 .expect("modern ffmpeg publishes");
             std::thread::sleep(Duration::from_millis(1500));
             let flv = server.http_url(&format!("/live/{name}.flv"));
-            let enhanced = ["-rtmp_enhanced_codecs", "hvc1,av01,vp09,Opus,fLaC,ac-3"];
             // Both players at once, while the 8 s clip is being published.
             let rtmp = std::thread::spawn({
                 let (modern, url) = (modern.clone(), url.clone());
-                move || {
-                    play(
-                        &modern,
-                        &["-rtmp_enhanced_codecs", "hvc1,av01,vp09,Opus,fLaC,ac-3"],
-                        &url,
-                    )
-                }
+                move || play(&modern, &ENHANCED, &url)
             });
             let http = play(&modern, &[], &flv);
             let rtmp = rtmp.join().expect("RTMP player");

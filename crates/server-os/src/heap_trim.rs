@@ -11,9 +11,6 @@
 //! that. Trimming walks the arenas and `madvise`s free pages away; it runs
 //! here, never on an executor thread. Measured against jemalloc and mimalloc
 //! (preloaded) in BENCHMARKS.md ("Allocator").
-//!
-//! Same file in `server-tokio` (as `death_signal.rs` is): `server-core`
-//! forbids `unsafe`, and the binaries share no other crate.
 
 use std::time::Duration;
 
