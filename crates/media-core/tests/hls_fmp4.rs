@@ -386,3 +386,48 @@ fn low_latency_parts_make_up_their_segments() {
         full.matches("#EXTINF").count()
     );
 }
+
+/// hls_cleanup deletes an init segment once no listed segment names it;
+/// hls_dispose deletes the rest with the segments.
+#[test]
+fn init_segments_go_when_no_segment_names_them() {
+    let dir = std::env::temp_dir().join(format!("hls-fmp4-inits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = HlsConfig {
+        init_file: "[app]/[stream]-init-[seq].mp4".into(),
+        window: Duration::from_secs(3),
+        dispose: Duration::from_secs(1),
+        ..fmp4_config()
+    };
+    let mut seg = HlsSegmenter::new(config, "live", "test");
+    let mut exec = Executor::new(dir.clone());
+    let synth = Synth {
+        video: true,
+        audio: true,
+        gop: 25,
+        ms: 3_000,
+        start_ms: 0,
+    };
+    let init = |n: u64| dir.join(format!("live/test-init-{n}.mp4"));
+    for round in 0..2 {
+        seg.on_republish();
+        for m in synthetic(synth) {
+            seg.push(&m, 1_700_000_000_000 + m.timestamp).unwrap();
+            exec.run(&mut seg);
+        }
+        seg.on_unpublish();
+        exec.run(&mut seg);
+        if round == 0 {
+            assert!(init(0).exists());
+        }
+    }
+    // Segments 0 and 1 (the first init's) left the 3 s window.
+    let playlist = parse_media(exec.playlists_written.last().unwrap());
+    assert_eq!(playlist.segments.len(), 2);
+    assert!(!init(0).exists(), "the first init went with its segments");
+    assert!(init(2).exists());
+    seg.dispose();
+    exec.run(&mut seg);
+    assert!(!init(2).exists(), "hls_dispose removes the init too");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

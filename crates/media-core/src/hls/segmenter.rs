@@ -344,11 +344,17 @@ impl HlsSegmenter {
         if self.current.is_some() {
             return;
         }
-        for e in self.window.clear() {
+        let removed = self.window.clear();
+        let retired = self.retired_inits(&removed, true);
+        for e in removed {
             self.actions.push_back(HlsAction::DeleteSegment {
                 seq: e.seq,
                 path: e.path,
             });
+        }
+        for (seq, path) in retired {
+            self.actions
+                .push_back(HlsAction::DeleteSegment { seq, path });
         }
         self.discontinuity = false;
     }
@@ -669,11 +675,16 @@ impl HlsSegmenter {
             self.ll_segment_closed(seq);
         }
         if self.config.cleanup {
+            let retired = self.retired_inits(&removed, false);
             for e in removed {
                 self.actions.push_back(HlsAction::DeleteSegment {
                     seq: e.seq,
                     path: e.path,
                 });
+            }
+            for (seq, path) in retired {
+                self.actions
+                    .push_back(HlsAction::DeleteSegment { seq, path });
             }
         }
     }

@@ -15,6 +15,7 @@ use crate::flv::{
 };
 use crate::hls::error::HlsError;
 use crate::hls::low_latency::{self, OpenSegment, Part, PartList};
+use crate::hls::playlist::Entry;
 use crate::hls::template::{entry_uri, render};
 use crate::message::{MediaKind, MediaMessage};
 use crate::mp4::{Fmp4Muxer, Mp4Error};
@@ -30,6 +31,10 @@ pub(super) struct Cmaf {
     /// The URI of the init segment written for the current muxer, as the
     /// playlist lists it; `None` until it is written.
     pub(super) map_uri: Option<String>,
+    /// Init segments written and still named by the playlist (or about to
+    /// be): (URI, first segment, path), so one no entry names any more is
+    /// deleted with the segments (`hls_cleanup`, `hls_dispose`).
+    inits: Vec<(String, u64, String)>,
     /// LL-HLS: the parts listed, and the one being written.
     parts: PartList,
     part_start_ms: u64,
@@ -48,6 +53,7 @@ impl Cmaf {
             video_header: None,
             audio_header: None,
             map_uri: None,
+            inits: Vec::new(),
             parts: PartList::default(),
             part_start_ms: 0,
             part_index: 0,
@@ -59,12 +65,14 @@ impl Cmaf {
     /// its init is a new one. Fragment numbers go on.
     pub(super) fn reset(&mut self) {
         let parts = std::mem::take(&mut self.parts);
+        let inits = std::mem::take(&mut self.inits);
         *self = Self::continuing(self.muxer.sequence());
-        // Closed segments' parts stay listed.
+        // Closed segments' parts and inits stay listed.
         self.parts = PartList {
             closed: parts.closed,
             open: None,
         };
+        self.inits = inits;
     }
 }
 
@@ -307,6 +315,9 @@ impl HlsSegmenter {
             let m3u8 = self.m3u8_path.clone().unwrap_or_default();
             let uri = entry_uri(self.config.entry_prefix.as_deref(), &m3u8, &path);
             if let Some(cmaf) = &mut self.cmaf {
+                // The same name again (no `[seq]`) replaces the file.
+                cmaf.inits.retain(|(u, _, _)| *u != uri);
+                cmaf.inits.push((uri.clone(), seq, path.clone()));
                 cmaf.map_uri = Some(uri);
             }
             self.actions
@@ -323,6 +334,32 @@ impl HlsSegmenter {
             });
         }
         bytes
+    }
+
+    /// The init segments that the entries `removed` from the window named
+    /// and no listed entry (nor the init in use, unless `all`) names any
+    /// more, as (first segment, path) to delete.
+    pub(super) fn retired_inits(&mut self, removed: &[Entry], all: bool) -> Vec<(u64, String)> {
+        let Some(cmaf) = &mut self.cmaf else {
+            return Vec::new();
+        };
+        if removed.is_empty() && !all {
+            return Vec::new();
+        }
+        let window = &self.window;
+        let current = if all { None } else { cmaf.map_uri.clone() };
+        let mut retired = Vec::new();
+        cmaf.inits.retain(|(uri, seq, path)| {
+            let named = current.as_deref() == Some(uri.as_str())
+                || window
+                    .entries()
+                    .any(|e| e.map.as_deref() == Some(uri.as_str()));
+            if !named {
+                retired.push((*seq, path.clone()));
+            }
+            named
+        });
+        retired
     }
 
     /// LL-HLS: a segment opened at `start_ms`; its first part starts there.
