@@ -15,7 +15,7 @@ closes is replaced at once, so the pressure stays on for the whole run.
   slowloris   HTTP requests whose header never ends
 
 Prints one JSON line at the end: per attack, connections made and how many
-the server closed.
+the server closed (or, for HTTP, refused with a 4xx).
 
 usage: hostile.py HOST RTMP_PORT HTTP_PORT SECONDS [attack=N ...]
 """
@@ -165,7 +165,13 @@ async def longname(host, rtmp, http, deadline):
         path = "/live/" + "n" * 7000 + ".flv"
         writer.write(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
         await writer.drain()
-        return await until_closed(reader, min(deadline, time.monotonic() + 5))
+        # Refused if the server answers 4xx (and may keep the connection
+        # alive, as HTTP/1.1 allows) or closes.
+        try:
+            head = await asyncio.wait_for(reader.read(64), 5)
+        except asyncio.TimeoutError:
+            return False
+        return not head or head.startswith(b"HTTP/1.1 4") or head.startswith(b"HTTP/1.0 4")
     except (ConnectionError, OSError):
         return True
     finally:

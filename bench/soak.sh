@@ -138,12 +138,14 @@ print("|---|---|---|---|---|")
 for name in ["publishers", "churn", "rtmp_players", "flv_players", "hls_players"]:
     t = json.load(open(f"{work}/{name}.json"))["totals"]
     print(f"| {name} | {t['sessions']} | {t['stalls']} | {t['errors']} | {t['no_media']} |")
+    for e in json.load(open(f"{work}/{name}.json")).get("errors", []):
+        print(f"|   {name} error: {e['message']} (x{e['count']}) | | | | |")
     # Churn clients disconnect on purpose; everyone else must stay clean.
     if name != "churn" and (t["stalls"] or t["errors"] or t["no_media"]):
         bad = True
     if name == "churn" and (t["errors"] or t["no_media"]):
         bad = True
-print("\n| attack | concurrent | connections | closed by the server |")
+print("\n| attack | concurrent | connections | closed or refused by the server |")
 print("|---|---|---|---|")
 for k, v in json.load(open(f"{work}/hostile.json")).items():
     print(f"| {k} | {v['clients']} | {v['made']} | {v['closed']} |")

@@ -8,9 +8,9 @@
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use media_core::flv::{
-    legacy_audio, legacy_video, single_track_audio, single_track_video, AudioTagHeader,
-    FlvReader, FlvWriter, ScannedTag, TagScanner, TagType, Tracks, VideoTagHeader,
-    BODY_START_LEN, MAX_TRACKS_PER_MESSAGE,
+    legacy_audio, legacy_video, single_track_audio, single_track_video, AudioTagHeader, FlvReader,
+    FlvWriter, ScannedTag, TagScanner, TagType, Tracks, VideoTagHeader, BODY_START_LEN,
+    MAX_TRACKS_PER_MESSAGE,
 };
 use media_core::metadata::Metadata;
 use media_core::{MediaKind, MediaMessage};

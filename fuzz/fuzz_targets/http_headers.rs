@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
         _ => u64::MAX,
     };
     if let Ranged::Partial(r) = range::resolve(Some(range_header), len) {
-        assert!(r.start < r.end && r.end <= len, "{range_header:?} over {len}: {r:?}");
+        assert!(
+            r.start < r.end && r.end <= len,
+            "{range_header:?} over {len}: {r:?}"
+        );
     }
 
     let credentials = ApiAuth {

@@ -35,7 +35,11 @@ fuzz_target!(|data: &[u8]| {
             let _ = mux_segment(&index.headers, &frames);
         }
         let mut pacer = VodPacer::new(100);
-        pacer.seek(&index, u64::from(data.first().copied().unwrap_or(0)) * 100, 0);
+        pacer.seek(
+            &index,
+            u64::from(data.first().copied().unwrap_or(0)) * 100,
+            0,
+        );
         for now in 0..64 {
             let _ = pacer.step(&index, now * 50);
         }
@@ -46,7 +50,9 @@ fuzz_target!(|data: &[u8]| {
         while let Some(want) = indexer.want() {
             reads += 1;
             assert!(reads < 100_000, "the indexer ends");
-            let start = usize::try_from(want.offset).unwrap_or(usize::MAX).min(data.len());
+            let start = usize::try_from(want.offset)
+                .unwrap_or(usize::MAX)
+                .min(data.len());
             let end = start.saturating_add(want.len).min(data.len());
             if indexer.feed(&data[start..end]).is_err() {
                 break;

@@ -151,7 +151,13 @@ pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
         );
     }
     if config.rtmps.enabled {
-        plan.extend(config.rtmps.listen.iter().map(|a| (ListenerKind::Rtmps, *a)));
+        plan.extend(
+            config
+                .rtmps
+                .listen
+                .iter()
+                .map(|a| (ListenerKind::Rtmps, *a)),
+        );
     }
     plan
 }

@@ -493,14 +493,9 @@ impl Mp4Indexer {
                         list.get(sync_at) == Some(&((n + 1) as u32))
                     }
                 };
-                track.samples.push((
-                    offset,
-                    size,
-                    dts,
-                    i64::from(cts),
-                    is_sync,
-                    delta,
-                ));
+                track
+                    .samples
+                    .push((offset, size, dts, i64::from(cts), is_sync, delta));
                 offset = offset.saturating_add(u64::from(size));
                 dts = dts.saturating_add(u64::from(delta));
                 n += 1;

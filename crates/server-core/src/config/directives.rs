@@ -551,8 +551,7 @@ fn hls(dirs: &[Directive]) -> Result<HlsVhostConfig, ConfigError> {
             "hls_init_file" => h.segmenter.init_file = hls_template(d, false)?,
             "hls_ll" => h.segmenter.low_latency = on_off(d)?,
             "hls_part_duration" => {
-                h.segmenter.part_duration =
-                    seconds(d, MIN_HLS_PART_SECS, MAX_HLS_PART_SECS)?;
+                h.segmenter.part_duration = seconds(d, MIN_HLS_PART_SECS, MAX_HLS_PART_SECS)?;
             }
             "hls_entry_prefix" => h.segmenter.entry_prefix = Some(entry_prefix(d)?),
             "hls_nb_notify" => {

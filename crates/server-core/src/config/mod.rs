@@ -44,9 +44,9 @@ pub use model::{
     HttpServerConfig, LogTank, PlayConfig, PublishConfig, RawApi, VhostConfig, DEFAULT_VHOST,
 };
 pub use mount::{MountError, MountTemplate};
+pub use parser::{MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};
 pub use rtmps::RtmpsConfig;
 pub use vod::{VodConfig, MAX_VOD_FRAGMENT_SECS, MIN_VOD_FRAGMENT_SECS};
-pub use parser::{MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};
 
 /// The embedded default config: what runs without `-c`, and what
 /// [`Config::default`] holds. `conf/srs.conf` is the same config as a file.

@@ -448,8 +448,12 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
     // Supervised ffmpeg (ingest, transcode; not in SRS).
     let processes = Family::<Vec<(&str, String)>, Gauge>::default();
     for p in ctx.processes.list(ctx.rt.now()) {
-        let kind = serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
-        let state = serde_json::to_value(p.state).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let kind = serde_json::to_value(p.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        let state = serde_json::to_value(p.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
         processes
             .get_or_create(&vec![
                 ("kind", kind.unwrap_or_default()),
