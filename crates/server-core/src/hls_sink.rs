@@ -4,7 +4,9 @@
 //! One sink per stream. It outlives an unpublish for a grace period so that a
 //! republish continues the segment numbering (marked by a discontinuity), and the
 //! segmenter is parked in the manager when the sink ends, so numbering also
-//! continues after a longer pause. A segment is written to `NAME.tmp` in pieces
+//! continues after a longer pause. `hls_dispose` of a parked stream is carried
+//! out by the server's housekeeping timer ([`HlsManager::dispose_due`]), so no
+//! task, consumer or source waits out the dispose time. A segment is written to `NAME.tmp` in pieces
 //! and renamed when closed, so the HTTP server never serves a partial segment.
 
 mod live;
@@ -31,11 +33,12 @@ use crate::hooks::{segment_urls, HookEvent, HookRequest};
 use crate::hub::{MergeRule, QueueItem, Source, StreamKey};
 use crate::vhost::HlsSettings;
 
-/// How long a sink waits for a republish before it stops. Short: a later
-/// republish still continues the numbering through the parked segmenter,
-/// while a waiting sink holds its task, its consumer and so its source (about
-/// 6 KB a stream); with 120 s, a crowd of short publishes under new names
-/// kept memory up for two minutes (issue 23 §4).
+/// How long a sink waits for a republish before it stops, whatever
+/// `hls_dispose` says. Short: a later republish still continues the numbering
+/// through the parked segmenter, while a waiting sink holds its task, its
+/// consumer and so its source (about 6 KB a stream); waiting out SRS's 120 s
+/// `hls_dispose`, a crowd of short publishes under new names kept memory up
+/// for two minutes (issue 23 §4).
 pub const REPUBLISH_GRACE: Duration = Duration::from_secs(10);
 /// The HLS consumer tolerates this much backlog (slow disk) before dropping to a key frame.
 const QUEUE_SPAN_MS: u64 = 30_000;
@@ -63,9 +66,21 @@ struct Control {
 pub struct HlsManager {
     running: Mutex<BTreeMap<StreamKey, Arc<Control>>>,
     /// Oldest first; at most [`MAX_PARKED_SEGMENTERS`].
-    parked: Mutex<VecDeque<(StreamKey, HlsSegmenter)>>,
+    parked: Mutex<VecDeque<Parked>>,
     /// LL-HLS playlists and parts, served from memory.
     pub live: LiveHls,
+}
+
+/// A stopped stream's segmenter, kept so that a republish continues its
+/// playlist.
+#[derive(Debug)]
+struct Parked {
+    key: StreamKey,
+    segmenter: HlsSegmenter,
+    /// `hls_path` the segmenter's paths are relative to.
+    root: PathBuf,
+    /// When `hls_dispose` removes its files (runtime clock), if it does.
+    dispose_at: Option<Duration>,
 }
 
 /// What the usual templates (`[app]/[stream]...`) make of a key: two keys
@@ -103,9 +118,9 @@ impl HlsManager {
             let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
             parked
                 .iter()
-                .position(|(k, _)| *k == source.key)
+                .position(|p| p.key == source.key)
                 .and_then(|i| parked.remove(i))
-                .map(|(_, s)| s)
+                .map(|p| p.segmenter)
                 // A reload changed the options: the segmenter takes them
                 // when it can (numbering and window go on), else a new one starts.
                 .and_then(|mut s| {
@@ -177,7 +192,7 @@ impl HlsManager {
             if moved {
                 // The old playlist lists segments under the old root.
                 let mut parked = ctx.hls.parked.lock().unwrap_or_else(|e| e.into_inner());
-                parked.retain(|(k, _)| *k != source.key);
+                parked.retain(|p| p.key != source.key);
             }
             if source.publisher().is_some() {
                 ctx.hls.ensure(&ctx, &source, &settings);
@@ -196,21 +211,63 @@ impl HlsManager {
 
     /// Keeps a stopped sink's segmenter for a republish (`None`: its files
     /// were disposed, so there is nothing to continue) and forgets the sink.
-    fn park(&self, key: StreamKey, segmenter: Option<HlsSegmenter>, control: &Arc<Control>) {
+    fn park(&self, key: StreamKey, keep: Option<Parked>, control: &Arc<Control>) {
         {
             let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
-            parked.retain(|(k, _)| *k != key);
-            if let Some(segmenter) = segmenter {
+            parked.retain(|p| p.key != key);
+            if let Some(keep) = keep {
                 while parked.len() >= MAX_PARKED_SEGMENTERS {
                     parked.pop_front();
                 }
-                parked.push_back((key.clone(), segmenter));
+                parked.push_back(keep);
             }
         }
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if running.get(&key).is_some_and(|c| Arc::ptr_eq(c, control)) {
             running.remove(&key);
         }
+    }
+
+    /// `hls_dispose` for parked streams whose time has come: their segments
+    /// and playlist are removed in the background and the segmenter is
+    /// dropped (a later publish starts a new playlist). Called by the
+    /// server's housekeeping timer.
+    pub fn dispose_due(&self, ctx: &Arc<ServerCtx>) {
+        let now = ctx.rt.now();
+        let due: Vec<Parked> = {
+            let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
+            if !parked
+                .iter()
+                .any(|p| p.dispose_at.is_some_and(|t| t <= now))
+            {
+                return;
+            }
+            let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut *parked)
+                .into_iter()
+                .partition(|p| p.dispose_at.is_some_and(|t| t <= now));
+            *parked = keep.into();
+            due
+        };
+        let rt = ctx.rt.clone();
+        ctx.rt.spawn(Box::pin(async move {
+            let fs = rt.fs();
+            for mut p in due {
+                debug!(stream = %p.key, "hls_dispose: removing files of the idle stream");
+                p.segmenter.dispose();
+                let mut paths: Vec<String> = Vec::new();
+                while let Some(action) = p.segmenter.poll_action() {
+                    if let HlsAction::DeleteSegment { path, .. } = action {
+                        paths.push(path);
+                    }
+                }
+                paths.extend(p.segmenter.playlist_path().map(str::to_owned));
+                for path in paths {
+                    if let Ok(path) = under(&p.root, &path) {
+                        let _ = fs.remove(&path).await;
+                    }
+                }
+            }
+        }));
     }
 
     /// Streams with a running sink.
@@ -280,6 +337,8 @@ impl Sink {
         // so the segmenter is not kept for it (a name never published
         // again keeps nothing).
         let mut disposed = false;
+        // Left waiting for a republish: when its files are to go.
+        let mut dispose_at = None;
         loop {
             let stop_listener = self.control.wake.listen();
             if self.control.stop.load(Ordering::SeqCst) {
@@ -322,7 +381,8 @@ impl Sink {
                         break;
                     }
                 }
-                if idle >= REPUBLISH_GRACE.max(self.segmenter.dispose_after().unwrap_or_default()) {
+                if idle >= REPUBLISH_GRACE {
+                    dispose_at = self.segmenter.dispose_after().map(|d| since + d);
                     break;
                 }
             }
@@ -338,7 +398,12 @@ impl Sink {
         let key = self.source.key.clone();
         let control = self.control.clone();
         control.done.store(true, Ordering::SeqCst);
-        let keep = (!disposed).then_some(self.segmenter);
+        let keep = (!disposed).then(|| Parked {
+            key: key.clone(),
+            segmenter: self.segmenter,
+            root: self.root,
+            dispose_at,
+        });
         self.ctx.hls.park(key, keep, &control);
         control.done_event.notify(usize::MAX);
         debug!("hls sink stopped");
@@ -582,31 +647,40 @@ mod tests {
         }
     }
 
+    fn parked(stream: &str) -> Option<Parked> {
+        Some(Parked {
+            key: key(stream),
+            segmenter: HlsSegmenter::new(Default::default(), "live", stream),
+            root: PathBuf::from("/hls"),
+            dispose_at: None,
+        })
+    }
+
     #[test]
     fn parked_segmenters_are_bounded_and_stopped_sinks_forgotten() {
         let manager = HlsManager::default();
-        let segmenter = || Some(HlsSegmenter::new(Default::default(), "live", "x"));
         let first = Arc::new(Control::default());
         manager
             .running
             .lock()
             .unwrap()
             .insert(key("s0"), first.clone());
-        manager.park(key("s0"), segmenter(), &first);
+        manager.park(key("s0"), parked("s0"), &first);
         assert!(manager.running.lock().unwrap().is_empty());
         for i in 1..MAX_PARKED_SEGMENTERS + 10 {
-            manager.park(key(&format!("s{i}")), segmenter(), &Arc::default());
+            let name = format!("s{i}");
+            manager.park(key(&name), parked(&name), &Arc::default());
         }
         let parked = manager.parked.lock().unwrap();
         assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS);
         // The oldest went first.
-        assert_eq!(parked.front().map(|(k, _)| k.stream.as_str()), Some("s10"));
+        assert_eq!(parked.front().map(|p| p.key.stream.as_str()), Some("s10"));
         drop(parked);
         // A disposed stream keeps nothing, and forgets what it had parked.
         manager.park(key("s10"), None, &Arc::default());
         let parked = manager.parked.lock().unwrap();
         assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS - 1);
-        assert!(parked.iter().all(|(k, _)| k.stream != "s10"));
+        assert!(parked.iter().all(|p| p.key.stream != "s10"));
     }
 
     #[test]
@@ -616,11 +690,7 @@ mod tests {
         manager.running.lock().unwrap().insert(key("a"), current);
         // An older sink of the same stream stops after a new one started.
         let old = Arc::new(Control::default());
-        manager.park(
-            key("a"),
-            Some(HlsSegmenter::new(Default::default(), "live", "a")),
-            &old,
-        );
+        manager.park(key("a"), parked("a"), &old);
         assert_eq!(manager.active(), vec![key("a")]);
     }
 

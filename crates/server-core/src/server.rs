@@ -329,8 +329,9 @@ fn serve(
 }
 
 /// Periodic housekeeping on one timer for the whole server: samples every
-/// client's byte counters (the API's recent rates), and forgets idle sources so
-/// memory doesn't grow with every stream name ever used (SRS #413).
+/// client's byte counters (the API's recent rates), carries out `hls_dispose`
+/// for stopped streams, and forgets idle sources so memory doesn't grow with
+/// every stream name ever used (SRS #413).
 async fn reaper(ctx: Arc<ServerCtx>) {
     loop {
         ctx.rt
@@ -340,6 +341,7 @@ async fn reaper(ctx: Arc<ServerCtx>) {
             return;
         }
         ctx.hub.sample_traffic(ctx.now_ms());
+        ctx.hls.dispose_due(&ctx);
         let n = ctx.hub.reap_idle();
         if n > 0 {
             tracing::debug!(removed = n, "reaped idle sources");
