@@ -8,6 +8,17 @@
 //! ([`aac::adts_header`], ISO/IEC 13818-7 6.2) or stays as MPEG audio frames.
 //! Sequence headers update the decoder configuration.
 //!
+//! E-RTMP v2 `ModEx` `TimestampOffsetNano` (see `flv::modex`) is applied
+//! here: the spec gives it to make the millisecond RTMP timestamps exact
+//! "with formats like MP4, M2TS", and MPEG-TS's 90 kHz clock can carry part
+//! of it. A frame's DTS and PTS are its millisecond times at 90 kHz plus
+//! `floor(nanos * 90 / 1e6)` ticks (0 to 89): never a whole millisecond, so
+//! the order and the spacing the millisecond timestamps give are kept, and
+//! segment cuts and durations, which the segmenter takes from those
+//! millisecond timestamps, do not move. (fMP4 video's timescale is the
+//! millisecond: there the offset rounds down to nothing, as in ffmpeg's FLV
+//! reader.)
+//!
 //! Nothing is concatenated: a frame is a list of slices of the original FLV
 //! body with small constant pieces between them (see [`EsPayload`]), so the
 //! media bytes are copied once, by the TS muxer.
@@ -30,6 +41,12 @@ use crate::ts::{AudioCodec, EsFrame, EsPayload, Track, TsStreams, VideoCodec};
 pub const MAX_NALUS_PER_FRAME: usize = 1024;
 /// Ticks of the 90 kHz MPEG clock per millisecond.
 const TICKS_PER_MS: u64 = 90;
+
+/// The 90 kHz ticks of an E-RTMP `TimestampOffsetNano` (rounded down; at
+/// most 89 for the spec's largest offset, 999,999 ns).
+pub fn nano_offset_ticks(nanos: Option<u32>) -> u64 {
+    nanos.map_or(0, |n| u64::from(n) * TICKS_PER_MS / 1_000_000)
+}
 
 /// Why a message could not be turned into a frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,14 +157,21 @@ impl Remuxer {
     /// packets that carry no frame.
     pub fn push(&mut self, msg: &MediaMessage) -> Result<Option<EsFrame>, RemuxError> {
         match msg.kind {
-            MediaKind::Video => self.video(msg),
-            MediaKind::Audio => self.audio(msg),
+            MediaKind::Video => self.video(msg, None),
+            MediaKind::Audio => self.audio(msg, None),
             MediaKind::Data => Ok(None),
         }
     }
 
-    fn video(&mut self, msg: &MediaMessage) -> Result<Option<EsFrame>, RemuxError> {
+    /// `outer_nanos`: the `TimestampOffsetNano` of the multitrack message
+    /// `msg`'s track was taken from (the rebuilt single track has none).
+    fn video(
+        &mut self,
+        msg: &MediaMessage,
+        outer_nanos: Option<u32>,
+    ) -> Result<Option<EsFrame>, RemuxError> {
         let (tag, header_len) = VideoTagHeader::parse(&msg.payload)?;
+        let offset = nano_offset_ticks(tag.timestamp_offset_nanos.or(outer_nanos));
         if tag.multitrack.is_some() {
             // E-RTMP v2 multitrack: the default track (0) is the one remuxed;
             // the other renditions are not part of this output.
@@ -163,7 +187,8 @@ impl Remuxer {
                 else {
                     return Ok(None);
                 };
-                return self.video(&MediaMessage::new(MediaKind::Video, msg.timestamp, payload));
+                let track = MediaMessage::new(MediaKind::Video, msg.timestamp, payload);
+                return self.video(&track, tag.timestamp_offset_nanos);
             }
             return Ok(None);
         }
@@ -207,14 +232,20 @@ impl Remuxer {
                 };
                 let keyframe = tag.is_keyframe();
                 let data = annexb(config, &body, keyframe)?;
-                let dts = msg.timestamp.saturating_mul(TICKS_PER_MS);
+                let dts = msg
+                    .timestamp
+                    .saturating_mul(TICKS_PER_MS)
+                    .saturating_add(offset);
                 let pts_ms = i64::try_from(msg.timestamp)
                     .unwrap_or(i64::MAX)
                     .saturating_add(i64::from(tag.composition_time))
                     .max(0) as u64;
                 Ok(Some(EsFrame {
                     track: Track::Video,
-                    pts: pts_ms.saturating_mul(TICKS_PER_MS).max(dts),
+                    pts: pts_ms
+                        .saturating_mul(TICKS_PER_MS)
+                        .saturating_add(offset)
+                        .max(dts),
                     dts,
                     keyframe,
                     data,
@@ -224,8 +255,14 @@ impl Remuxer {
         }
     }
 
-    fn audio(&mut self, msg: &MediaMessage) -> Result<Option<EsFrame>, RemuxError> {
+    /// `outer_nanos` as for [`Self::video`].
+    fn audio(
+        &mut self,
+        msg: &MediaMessage,
+        outer_nanos: Option<u32>,
+    ) -> Result<Option<EsFrame>, RemuxError> {
         let (tag, header_len) = AudioTagHeader::parse(&msg.payload)?;
+        let offset = nano_offset_ticks(tag.timestamp_offset_nanos.or(outer_nanos));
         if let Some((_, inner)) = tag.multitrack {
             // As for video: track 0 only.
             let Some((_, tracks)) = Tracks::of_audio(&msg.payload)? else {
@@ -239,7 +276,8 @@ impl Remuxer {
                 let Some(payload) = single_track_audio(inner, &track) else {
                     return Ok(None);
                 };
-                return self.audio(&MediaMessage::new(MediaKind::Audio, msg.timestamp, payload));
+                let track = MediaMessage::new(MediaKind::Audio, msg.timestamp, payload);
+                return self.audio(&track, tag.timestamp_offset_nanos);
             }
             return Ok(None);
         }
@@ -279,7 +317,10 @@ impl Remuxer {
             }
             other => return Err(RemuxError::UnsupportedAudio(other)),
         };
-        let ts = msg.timestamp.saturating_mul(TICKS_PER_MS);
+        let ts = msg
+            .timestamp
+            .saturating_mul(TICKS_PER_MS)
+            .saturating_add(offset);
         Ok(Some(EsFrame {
             track: Track::Audio,
             pts: ts,
@@ -529,6 +570,52 @@ mod tests {
             track_message(1, true, 1, &coded),
         ));
         assert_eq!(skipped, Ok(None), "track 1 is not");
+    }
+
+    /// E-RTMP v2 `TimestampOffsetNano`: added to DTS and PTS at 90 kHz,
+    /// rounded down; a multitrack message's offset reaches its track 0.
+    #[test]
+    fn nano_offsets_refine_the_90khz_times() {
+        assert_eq!(nano_offset_ticks(None), 0);
+        assert_eq!(nano_offset_ticks(Some(11_111)), 0);
+        assert_eq!(nano_offset_ticks(Some(11_112)), 1);
+        assert_eq!(nano_offset_ticks(Some(999_999)), 89);
+
+        let mut r = Remuxer::new();
+        let header = track_message(0, true, 0, &avc_header()[5..]);
+        r.push(&msg(MediaKind::Video, 0, header)).unwrap();
+        let mut coded = vec![0, 0, 40];
+        coded.extend(length_prefixed(&[&[0x65, 7, 7]]));
+        let plain = track_message(0, true, 1, &coded);
+        // ModEx (500,000 ns) in front of the multitrack packet type.
+        let mut modex = vec![0x80 | (1 << 4) | 7, 2, 0x07, 0xa1, 0x20, 0x06];
+        modex.extend_from_slice(&plain[1..]);
+        let f = r
+            .push(&msg(MediaKind::Video, 1000, modex))
+            .unwrap()
+            .unwrap();
+        assert_eq!((f.dts, f.pts), (90_045, 90_045 + 40 * 90));
+        let f = r
+            .push(&msg(MediaKind::Video, 1000, plain))
+            .unwrap()
+            .unwrap();
+        assert_eq!((f.dts, f.pts), (90_000, 90_000 + 40 * 90));
+
+        // Single-track ex-header AAC behind a 999,999 ns offset.
+        r.push(&msg(MediaKind::Audio, 0, b"\x90mp4a\x12\x10".to_vec()))
+            .unwrap();
+        let mut aac = vec![0x97, 2, 0x0f, 0x42, 0x3f, 0x01];
+        aac.extend_from_slice(b"mp4a\x21\x21");
+        let f = r.push(&msg(MediaKind::Audio, 23, aac)).unwrap().unwrap();
+        assert_eq!((f.pts, f.dts), (2070 + 89, 2070 + 89));
+        // A hostile offset is a typed error.
+        let bad = vec![0x97, 2, 0x0f, 0x42, 0x40, 0x01, b'm', b'p', b'4', b'a', 1];
+        assert_eq!(
+            r.push(&msg(MediaKind::Audio, 46, bad)),
+            Err(RemuxError::Flv(FlvError::TimestampOffsetNanoTooLarge(
+                1_000_000
+            )))
+        );
     }
 
     /// The pieces concatenate to exactly what the codecs module's copying

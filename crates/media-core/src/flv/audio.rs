@@ -6,7 +6,8 @@
 
 use rtmp_proto::reader::Reader;
 
-use super::video::{MultitrackType, MAX_MODEX};
+use super::modex;
+use super::video::MultitrackType;
 use super::FlvError;
 
 /// The `SoundFormat` value that switches to the E-RTMP FourCC form.
@@ -177,6 +178,9 @@ pub struct AudioTagHeader {
     /// Multitrack layout and the tracks' packet type, when `packet_type` is
     /// [`AudioPacketType::Multitrack`].
     pub multitrack: Option<(MultitrackType, AudioPacketType)>,
+    /// E-RTMP v2 `ModEx` `TimestampOffsetNano`: nanoseconds (at most
+    /// 999,999) to add to the message's millisecond timestamp.
+    pub timestamp_offset_nanos: Option<u32>,
 }
 
 impl AudioTagHeader {
@@ -209,26 +213,15 @@ impl AudioTagHeader {
                 fourcc: None,
                 packet_type: None,
                 multitrack: None,
+                timestamp_offset_nanos: None,
             }
         };
         Ok((header, r.position()))
     }
 
-    fn parse_ex(mut raw_type: u8, r: &mut Reader<'_>) -> Result<Self, FlvError> {
-        // ModEx (7): size-prefixed modifier data, then [ModExType:4 | PacketType:4].
-        let mut modex = 0;
-        while raw_type == 7 {
-            modex += 1;
-            if modex > MAX_MODEX {
-                return Err(FlvError::UnsupportedExHeader("too many ModEx modifiers"));
-            }
-            let mut size = usize::from(r.u8()?) + 1;
-            if size == 256 {
-                size = usize::from(r.u16()?) + 1;
-            }
-            r.skip(size)?;
-            raw_type = r.u8()? & 0x0F;
-        }
+    fn parse_ex(raw_type: u8, r: &mut Reader<'_>) -> Result<Self, FlvError> {
+        // ModEx (7): modifiers before the real packet type (see `modex`).
+        let (raw_type, timestamp_offset_nanos) = modex::read_chain(raw_type, r)?;
         let packet_type = AudioPacketType::from_bits(raw_type);
         let mut multitrack = None;
         if packet_type == AudioPacketType::Multitrack {
@@ -261,6 +254,7 @@ impl AudioTagHeader {
             fourcc,
             packet_type: Some(packet_type),
             multitrack,
+            timestamp_offset_nanos,
         })
     }
 
@@ -364,10 +358,49 @@ mod tests {
             (len, h.sound_format, h.fourcc),
             (2, SoundFormat::Unspecified, None)
         );
-        // ModEx then SequenceStart ec-3.
-        let (h, len) = AudioTagHeader::parse(b"\x97\x00\x09\x00ec-3").unwrap();
+        // ModEx of an unknown modifier type (1), then SequenceStart ec-3.
+        let (h, len) = AudioTagHeader::parse(b"\x97\x00\x09\x10ec-3").unwrap();
         assert_eq!((len, h.sound_format), (8, SoundFormat::Eac3));
         assert!(h.is_sequence_header());
+        assert_eq!(h.timestamp_offset_nanos, None);
+    }
+
+    #[test]
+    fn modex_timestamp_offset_nano() {
+        // TimestampOffsetNano 500,000 ns (0x07a120), then CodedFrames mp4a.
+        let (h, len) = AudioTagHeader::parse(b"\x97\x02\x07\xa1\x20\x01mp4a\x21").unwrap();
+        assert_eq!((len, h.timestamp_offset_nanos), (10, Some(500_000)));
+        assert_eq!(
+            (h.sound_format, h.packet_type),
+            (SoundFormat::Aac, Some(AudioPacketType::CodedFrames))
+        );
+        assert!(!h.is_sequence_header());
+        // Two modifiers (unknown type 3, then the offset) wrapping a
+        // ManyTracks multitrack of SequenceStart Opus.
+        let (h, len) =
+            AudioTagHeader::parse(b"\x97\x01\xaa\xbb\x37\x02\x00\x00\x01\x05\x10Opus\x00").unwrap();
+        assert_eq!((len, h.timestamp_offset_nanos), (15, Some(1)));
+        assert_eq!(
+            h.multitrack,
+            Some((MultitrackType::ManyTracks, AudioPacketType::SequenceStart))
+        );
+        assert!(h.is_sequence_header());
+        // Legacy headers have no offset.
+        let (h, _) = AudioTagHeader::parse(&[0xaf, 1, 0x21]).unwrap();
+        assert_eq!(h.timestamp_offset_nanos, None);
+        // Hostile offsets: too short, a whole millisecond, past the end.
+        assert_eq!(
+            AudioTagHeader::parse(b"\x97\x01\x00\x01\x01mp4a"),
+            Err(FlvError::TimestampOffsetNanoTooShort(2))
+        );
+        assert_eq!(
+            AudioTagHeader::parse(b"\x97\x02\x0f\x42\x40\x01mp4a"),
+            Err(FlvError::TimestampOffsetNanoTooLarge(1_000_000))
+        );
+        assert!(matches!(
+            AudioTagHeader::parse(b"\x97\x09\x00\x01"),
+            Err(FlvError::Truncated(_))
+        ));
     }
 
     #[test]
@@ -384,7 +417,7 @@ mod tests {
         assert!(AudioTagHeader::parse(b"\x95\x30Opus").is_err());
         assert!(AudioTagHeader::parse(b"\x95\x05Opus").is_err());
         let chain: Vec<u8> = std::iter::once(0x97)
-            .chain((0..=MAX_MODEX).flat_map(|_| [0u8, 0, 0x07]))
+            .chain((0..=crate::flv::MAX_MODEX).flat_map(|_| [0u8, 0, 0x17]))
             .collect();
         assert!(matches!(
             AudioTagHeader::parse(&chain),

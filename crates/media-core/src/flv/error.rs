@@ -32,6 +32,14 @@ pub enum FlvError {
     /// An audio or video tag body with no header byte.
     #[error("empty audio/video tag body")]
     Empty,
+    /// An E-RTMP v2 `ModEx` `TimestampOffsetNano` shorter than the 3 bytes
+    /// of its `UI24` (the spec: "MUST be at least 3 bytes").
+    #[error("ModEx TimestampOffsetNano of {0} bytes, at least 3 expected")]
+    TimestampOffsetNanoTooShort(usize),
+    /// An E-RTMP v2 `TimestampOffsetNano` of a millisecond or more (the
+    /// spec stores "values up to 999,999 ns").
+    #[error("ModEx TimestampOffsetNano of {0} ns, at most 999999 expected")]
+    TimestampOffsetNanoTooLarge(u32),
     /// An E-RTMP ex header this parser cannot follow.
     #[error("unsupported enhanced RTMP header: {0}")]
     UnsupportedExHeader(&'static str),

@@ -13,6 +13,7 @@
 
 mod audio;
 mod error;
+mod modex;
 mod multitrack;
 mod reader;
 mod scanner;
@@ -22,6 +23,7 @@ mod writer;
 
 pub use audio::{AacPacketType, AudioPacketType, AudioTagHeader, SoundFormat};
 pub use error::FlvError;
+pub use modex::{MAX_MODEX, MAX_TIMESTAMP_OFFSET_NANOS, TIMESTAMP_OFFSET_NANO_LEN};
 pub use multitrack::{
     legacy_audio, legacy_video, single_track_audio, single_track_video, TrackData, Tracks,
     MAX_TRACKS_PER_MESSAGE,
@@ -31,6 +33,6 @@ pub use scanner::{ScannedTag, TagScanner, BODY_START_LEN};
 pub use tag::{TagHeader, TagType, MAX_TAG_DATA_SIZE, TAG_HEADER_LEN};
 pub use video::{
     AvcPacketType, FourCc, FrameType, Multitrack, MultitrackType, VideoCodec, VideoPacketType,
-    VideoTagHeader, MAX_MODEX,
+    VideoTagHeader,
 };
 pub use writer::{tag_prefix, FlvWriter, FLV_HEADER_LEN, TAG_PREFIX_LEN};

@@ -10,14 +10,8 @@
 
 use rtmp_proto::reader::Reader;
 
+use super::modex;
 use super::FlvError;
-
-/// Most E-RTMP `ModEx` modifiers accepted before the real packet type. The
-/// spec defines one modifier type; a chain longer than this is hostile.
-pub const MAX_MODEX: usize = 8;
-
-/// `ModEx` type carrying a nanosecond offset to the millisecond timestamp.
-const MODEX_TIMESTAMP_OFFSET_NANO: u8 = 0;
 
 /// Video frame type (FLV spec E.4.3.1 `FrameType`, E-RTMP `VideoFrameType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -274,8 +268,9 @@ pub struct VideoTagHeader {
     /// Composition time offset in ms (PTS − DTS), signed 24-bit; 0 where the
     /// header has none (CodedFramesX, sequence headers, non-AVC/HEVC codecs).
     pub composition_time: i32,
-    /// E-RTMP v2 `ModEx` `TimestampOffsetNano`: nanoseconds to add to the
-    /// millisecond timestamp.
+    /// E-RTMP v2 `ModEx` `TimestampOffsetNano`: nanoseconds (at most
+    /// 999,999) to add to the message's millisecond timestamp; for a
+    /// multitrack message, to every track's.
     pub timestamp_offset_nanos: Option<u32>,
 }
 
@@ -333,29 +328,8 @@ impl VideoTagHeader {
 
     fn parse_ex(first: u8, r: &mut Reader<'_>) -> Result<Self, FlvError> {
         let frame_type = FrameType::from_bits((first >> 4) & 0x07);
-        let mut raw_type = first & 0x0F;
-        let mut timestamp_offset_nanos = None;
-        // ModEx (7): size-prefixed modifier data, then [ModExType:4 |
-        // PacketType:4]. Bounded so a hostile chain cannot run long.
-        let mut modex = 0;
-        while raw_type == 7 {
-            modex += 1;
-            if modex > MAX_MODEX {
-                return Err(FlvError::UnsupportedExHeader("too many ModEx modifiers"));
-            }
-            let mut size = usize::from(r.u8()?) + 1;
-            if size == 256 {
-                size = usize::from(r.u16()?) + 1;
-            }
-            let data = r.take(size)?;
-            let next = r.u8()?;
-            if next >> 4 == MODEX_TIMESTAMP_OFFSET_NANO {
-                if let [a, b, c, ..] = *data {
-                    timestamp_offset_nanos = Some(u32::from_be_bytes([0, a, b, c]));
-                }
-            }
-            raw_type = next & 0x0F;
-        }
+        // ModEx (7): modifiers before the real packet type (see `modex`).
+        let (raw_type, timestamp_offset_nanos) = modex::read_chain(first & 0x0F, r)?;
         let packet_type = VideoPacketType::from_ex(raw_type);
         let mut h = Self {
             frame_type,
@@ -563,9 +537,39 @@ mod tests {
             (h.packet_type, h.composition_time),
             (VideoPacketType::CodedFrames, 1)
         );
+        // Two modifiers: an unknown one (type 5, 2 bytes), then the offset
+        // (999,999 ns), wrapping a ManyTracks multitrack of CodedFrames avc1:
+        // the offset applies to every track, the loop starts after the FourCC.
+        let (h, len) =
+            VideoTagHeader::parse(b"\x97\x01\xca\xfe\x57\x02\x0f\x42\x3f\x06\x11avc1\x00").unwrap();
+        assert_eq!((len, h.timestamp_offset_nanos), (15, Some(999_999)));
+        assert_eq!(
+            h.multitrack,
+            Some(Multitrack {
+                kind: MultitrackType::ManyTracks,
+                packet_type: VideoPacketType::CodedFrames
+            })
+        );
+        assert!(h.is_keyframe());
+        // A sequence header behind an offset is still one.
+        let (h, _) = VideoTagHeader::parse(b"\x97\x02\x00\x00\x05\x00av01\x81").unwrap();
+        assert!(h.is_sequence_header() && h.timestamp_offset_nanos == Some(5));
+        // Hostile offsets are typed errors.
+        assert_eq!(
+            VideoTagHeader::parse(b"\x97\x00\x01\x01hvc1"),
+            Err(FlvError::TimestampOffsetNanoTooShort(1))
+        );
+        assert_eq!(
+            VideoTagHeader::parse(b"\x97\x02\xff\xff\xff\x01hvc1"),
+            Err(FlvError::TimestampOffsetNanoTooLarge(0xff_ffff))
+        );
+        assert!(matches!(
+            VideoTagHeader::parse(b"\x97\xff\x00\x10\x00"),
+            Err(FlvError::Truncated(_))
+        ));
         // An endless ModEx chain is cut off.
         let chain: Vec<u8> = std::iter::once(0x97)
-            .chain((0..=MAX_MODEX).flat_map(|_| [0u8, 0, 0x07]))
+            .chain((0..=crate::flv::MAX_MODEX).flat_map(|_| [0u8, 0, 0x17]))
             .collect();
         assert_eq!(
             VideoTagHeader::parse(&chain),

@@ -672,3 +672,34 @@ fn a_sink_that_keeps_up_leaves_only_the_gop_and_nothing_after_unpublish() {
     drain(&mut sink);
     assert_eq!(source.fanout().bytes(), 0);
 }
+
+/// E-RTMP v2 ModEx (a TimestampOffsetNano) in front of a multitrack
+/// message: E-RTMP players get it as published, byte for byte; others get
+/// track 0 in legacy form, which has no place for the offset.
+#[test]
+fn modex_multitrack_reaches_enhanced_players_untouched() {
+    // A OneTrack avc1 key frame of track 0 (CodedFrames, cts 40).
+    let body = [0, 0, 0x28, 0, 0, 0, 2, 0x65, 0x88];
+    let mut plain = vec![0x80 | (1 << 4) | 6, 0x01];
+    plain.extend_from_slice(b"avc1");
+    plain.push(0);
+    plain.extend_from_slice(&body);
+    let mut modex = vec![0x80 | (1 << 4) | 7, 2, 0x07, 0xa1, 0x20, 0x06];
+    modex.extend_from_slice(&plain[1..]);
+    let frame = |p: Vec<u8>| Frame::new(MediaMessage::new(MediaKind::Video, 80, Bytes::from(p)));
+    let (plain, modex) = (frame(plain), frame(modex));
+    assert!(
+        modex.msg.flags.keyframe,
+        "track 0's key frame, behind ModEx"
+    );
+    let all = Frame::for_consumer(&modex, TrackFilter::All).unwrap();
+    assert!(Arc::ptr_eq(all, &modex));
+    let legacy = Frame::for_consumer(&modex, TrackFilter::DefaultOnly).unwrap();
+    assert_eq!(&legacy.msg.payload[..5], &[0x17, 1, 0, 0, 0x28]);
+    let plain_legacy = Frame::for_consumer(&plain, TrackFilter::DefaultOnly).unwrap();
+    assert_eq!(legacy.msg, plain_legacy.msg);
+    // A single-track ModEx message is what it is for everyone.
+    let single = frame(b"\x97\x02\x00\x00\x01\x01avc1\x00\x00\x00".to_vec());
+    let got = Frame::for_consumer(&single, TrackFilter::DefaultOnly).unwrap();
+    assert!(Arc::ptr_eq(got, &single));
+}

@@ -9,14 +9,19 @@ use rtmp_proto::message::{MessageType, RawMessage};
 /// Key frame and sequence header flags of an audio or video payload.
 ///
 /// Legacy FLV (spec E.4.2, E.4.3) and Enhanced RTMP (`IsExHeader` bit, packet
-/// type 0 = SequenceStart) forms are both recognised.
+/// type 0 = SequenceStart) forms are both recognised; behind an E-RTMP v2
+/// `ModEx` prefix (packet type 7) the real packet type is read with
+/// media-core's header parsers.
 pub fn classify(kind: MessageType, payload: &[u8]) -> (bool, bool) {
+    use media_core::flv::{AudioTagHeader, VideoTagHeader};
     let first = payload.first().copied().unwrap_or(0);
     let second = payload.get(1).copied();
     match kind {
         MessageType::Video => {
             let keyframe = (first >> 4) & 0x07 == 1;
-            let sequence_header = if first & 0x80 != 0 {
+            let sequence_header = if first & 0x80 != 0 && first & 0x0f == 7 {
+                VideoTagHeader::parse(payload).is_ok_and(|(h, _)| h.is_sequence_header())
+            } else if first & 0x80 != 0 {
                 first & 0x0f == 0
             } else {
                 matches!(first & 0x0f, 7 | 12 | 13) && second == Some(0)
@@ -27,6 +32,9 @@ pub fn classify(kind: MessageType, payload: &[u8]) -> (bool, bool) {
             let format = first >> 4;
             let sequence_header = match format {
                 10 => second == Some(0),
+                9 if first & 0x0f == 7 => {
+                    AudioTagHeader::parse(payload).is_ok_and(|(h, _)| h.is_sequence_header())
+                }
                 9 => first & 0x0f == 0,
                 _ => false,
             };
@@ -264,5 +272,22 @@ mod tests {
         );
         assert_eq!(classify(MessageType::Video, &[0x91, b'h']), (true, false));
         assert_eq!(classify(MessageType::Video, &[]), (false, false));
+        // E-RTMP v2 ModEx (a 3-byte TimestampOffsetNano) before the packet type.
+        assert_eq!(
+            classify(MessageType::Video, b"\x97\x02\x00\x00\x01\x00avc1"),
+            (true, true)
+        );
+        assert_eq!(
+            classify(MessageType::Video, b"\x97\x02\x00\x00\x01\x01avc1\0\0\0"),
+            (true, false)
+        );
+        assert_eq!(
+            classify(MessageType::Audio, b"\x97\x02\x00\x00\x01\x00mp4a"),
+            (false, true)
+        );
+        assert_eq!(
+            classify(MessageType::Audio, b"\x97\x02\x00\x00\x01\x01mp4a"),
+            (false, false)
+        );
     }
 }
