@@ -78,10 +78,11 @@ fn kind_name(kind: [u8; 4]) -> String {
 }
 
 /// A box's type and body.
-type Child<'a> = ([u8; 4], &'a [u8]);
+pub(super) type Child<'a> = ([u8; 4], &'a [u8]);
 
-/// Splits `data` into its child boxes.
-fn children(data: &[u8]) -> Result<Vec<Child<'_>>, Mp4DemuxError> {
+/// Splits `data` into its child boxes (also what this module's tests and
+/// the muxer's read written files back with).
+pub(super) fn children(data: &[u8]) -> Result<Vec<Child<'_>>, Mp4DemuxError> {
     let mut out = Vec::new();
     let mut r = Reader::new(data);
     while r.remaining() >= 8 {

@@ -2,11 +2,9 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::boxes::{put_matrix, write_box, write_descriptor, write_full_box};
-use crate::aac::AudioSpecificConfig;
-use crate::avc::{AvcConfig, Sps};
-use crate::flv::{AudioTagHeader, SoundFormat, VideoCodec, VideoTagHeader};
-use crate::hevc::{HevcConfig, Sps as HevcSps};
+use super::boxes::{put_matrix, write_box, write_full_box};
+use super::entry::{carries_audio, carries_video, AudioConfig, VideoConfig};
+use crate::flv::{AacPacketType, AudioPacketType, AudioTagHeader, SoundFormat, VideoTagHeader};
 use crate::message::{MediaKind, MediaMessage};
 
 /// A fragment is cut at the next video key frame; without one (an audio-only
@@ -21,8 +19,6 @@ const MAX_FRAGMENT_SAMPLES: usize = 20_000;
 /// `tfra` entries kept for the closing index; beyond it later fragments are
 /// not indexed (the file still plays; the index is an optional aid).
 pub const MAX_INDEX_ENTRIES: usize = 200_000;
-/// Longest AudioSpecificConfig carried (real ones are 2 to 7 bytes).
-const MAX_ASC_BYTES: usize = 64;
 
 const VIDEO_TIMESCALE: u32 = 1000;
 const VIDEO_TRACK: u32 = 1;
@@ -38,8 +34,10 @@ pub enum Mp4Error {
     /// The tag header did not parse.
     #[error("unparsable {0:?} tag header")]
     BadHeader(MediaKind),
-    /// Only H.264 or H.265 video and AAC audio are written to MP4.
-    #[error("codec not supported in MP4 recordings: {0}")]
+    /// A codec MP4 is not written with: video other than H.264, H.265,
+    /// AV1 and VP9; audio other than AAC, MP3, Opus, FLAC, AC-3 and
+    /// E-AC-3; an E-RTMP multitrack message (callers take its track 0).
+    #[error("codec not supported in MP4: {0}")]
     UnsupportedCodec(String),
     /// A sequence header that does not parse.
     #[error("bad decoder configuration: {0}")]
@@ -64,34 +62,6 @@ struct Sample {
     cts: i32,
     sync: bool,
     data: Bytes,
-}
-
-/// Which sample entry the video track gets: the record received in the
-/// sequence header is the entry's configuration box as is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum VideoEntry {
-    /// `avc1` with `avcC` (ISO/IEC 14496-15 5.4.2.1).
-    Avc,
-    /// `hvc1` with `hvcC` (ISO/IEC 14496-15 8.4.1.1): legacy FLV codec id 12
-    /// and E-RTMP `hvc1` both carry the HEVCDecoderConfigurationRecord.
-    Hevc,
-}
-
-#[derive(Debug, Clone)]
-struct VideoConfig {
-    entry: VideoEntry,
-    record: Bytes,
-    width: u32,
-    height: u32,
-}
-
-#[derive(Debug, Clone)]
-struct AudioConfig {
-    asc: Bytes,
-    rate: u32,
-    channels: u8,
-    /// Samples per AAC frame (1024; 2048 with explicit SBR).
-    frame_len: u64,
 }
 
 #[derive(Debug, Default)]
@@ -242,20 +212,12 @@ impl Fmp4Muxer {
     fn push_video(&mut self, msg: &MediaMessage) -> Result<(), Mp4Error> {
         let (h, len) =
             VideoTagHeader::parse(&msg.payload).map_err(|_| Mp4Error::BadHeader(msg.kind))?;
-        let entry = match h.codec {
-            VideoCodec::Avc if h.multitrack.is_none() => VideoEntry::Avc,
-            VideoCodec::Hevc if h.multitrack.is_none() => VideoEntry::Hevc,
-            other => return Err(Mp4Error::UnsupportedCodec(other.name().to_owned())),
-        };
+        if h.multitrack.is_some() || !carries_video(h.codec) {
+            return Err(Mp4Error::UnsupportedCodec(h.codec.name().to_owned()));
+        }
         let body = msg.payload.slice(len.min(msg.payload.len())..);
         if h.is_sequence_header() {
-            let (width, height) = video_size(entry, &body)?;
-            let config = VideoConfig {
-                entry,
-                record: body,
-                width,
-                height,
-            };
+            let config = VideoConfig::from_sequence_header(h.codec, body)?;
             // Tracks are fixed once declared: a later configuration is only
             // taken before that (a changed one would need a new file).
             if self.declared.is_none() {
@@ -266,15 +228,22 @@ impl Fmp4Muxer {
         if !h.is_picture() {
             return Ok(());
         }
-        if self.video_config.as_ref().is_none_or(|c| c.entry != entry)
-            || self.declared.is_some_and(|(v, _)| !v)
-        {
+        let Some(config) = self
+            .video_config
+            .as_mut()
+            .filter(|c| c.is(h.codec))
+            .filter(|_| self.declared.is_none_or(|(v, _)| v))
+        else {
             return Err(Mp4Error::NoConfig(msg.kind));
-        }
+        };
         let sync = h.is_keyframe();
         if !self.saw_keyframe && !sync {
             return Err(Mp4Error::BeforeKeyframe);
         }
+        if sync && self.declared.is_none() && config.size_unknown() {
+            config.learn_size(&body);
+        }
+        let body = config.sample(body);
         self.saw_keyframe = true;
         let dts = msg.timestamp;
         if sync && !self.video.samples.is_empty() {
@@ -292,44 +261,58 @@ impl Fmp4Muxer {
         Ok(())
     }
 
+    /// Takes the audio configuration from `msg` if it is the first frame of
+    /// a codec that has no sequence header (MP3, AC-3, E-AC-3), so the track
+    /// is known before the frame is muxed (a caller deciding whether a
+    /// segment can start needs that). Anything else is left alone.
+    pub fn configure_from_frame(&mut self, msg: &MediaMessage) -> Result<(), Mp4Error> {
+        if msg.kind != MediaKind::Audio || self.audio_config.is_some() || self.declared.is_some() {
+            return Ok(());
+        }
+        let (h, len) =
+            AudioTagHeader::parse(&msg.payload).map_err(|_| Mp4Error::BadHeader(msg.kind))?;
+        if h.multitrack.is_some() || !AudioConfig::in_band(h.sound_format) || !is_coded_audio(&h) {
+            return Ok(());
+        }
+        let body = msg.payload.get(len..).unwrap_or_default();
+        self.audio_config = Some(AudioConfig::from_frame(h.sound_format, body)?);
+        Ok(())
+    }
+
     fn push_audio(&mut self, msg: &MediaMessage) -> Result<(), Mp4Error> {
         let (h, len) =
             AudioTagHeader::parse(&msg.payload).map_err(|_| Mp4Error::BadHeader(msg.kind))?;
-        if h.sound_format != SoundFormat::Aac || h.is_ex_header {
+        if h.multitrack.is_some() || !carries_audio(h.sound_format) {
             return Err(Mp4Error::UnsupportedCodec(h.sound_format.name().to_owned()));
         }
         let body = msg.payload.slice(len.min(msg.payload.len())..);
         if h.is_sequence_header() {
-            if body.len() > MAX_ASC_BYTES {
-                return Err(Mp4Error::BadConfig("AudioSpecificConfig too long".into()));
-            }
-            let asc = AudioSpecificConfig::parse(&body)
-                .map_err(|e| Mp4Error::BadConfig(e.to_string()))?;
-            let rate = asc.sample_rate();
-            if rate == 0 {
-                return Err(Mp4Error::BadConfig("sample rate 0".into()));
-            }
+            let config = AudioConfig::from_sequence_header(h.sound_format, &body)?;
             if self.declared.is_none() {
-                self.audio_config = Some(AudioConfig {
-                    asc: body,
-                    rate,
-                    channels: asc.channels(),
-                    frame_len: if asc.sbr.is_some() { 2048 } else { 1024 },
-                });
+                if let Some(config) = config {
+                    self.audio_config = Some(config);
+                }
             }
             return Ok(());
         }
+        if !is_coded_audio(&h) {
+            // E-RTMP SequenceEnd, MultichannelConfig: nothing to mux.
+            return Ok(());
+        }
+        self.configure_from_frame(msg)?;
         let Some(config) = self
             .audio_config
             .as_ref()
+            .filter(|c| c.is(h.sound_format))
             .filter(|_| self.declared.is_none_or(|(_, a)| a))
         else {
             return Err(Mp4Error::NoConfig(msg.kind));
         };
-        let (rate, frame_len) = (u64::from(config.rate), config.frame_len);
-        // AAC frames are a fixed number of samples, while FLV stamps them
-        // in rounded milliseconds: follow the sample count, and the
-        // timestamp only when they part by more than 20 ms (a gap).
+        let (rate, frame_len) = (u64::from(config.timescale), config.frame_samples(&body));
+        // Audio frames are a known number of samples (fixed for AAC, AC-3
+        // and MP3, stated by the frame for Opus, FLAC and E-AC-3), while
+        // FLV stamps them in rounded milliseconds: follow the sample count,
+        // and the timestamp only when they part by more than 20 ms (a gap).
         let stamped = msg.timestamp.saturating_mul(rate) / 1000;
         let dts = match self.audio.next_dts {
             Some(expected) if stamped.abs_diff(expected) <= rate / 50 => expected,
@@ -395,6 +378,7 @@ impl Fmp4Muxer {
         self.declared = Some((has_video, has_audio));
         let mut out = BytesMut::new();
         let segmented = self.segmented;
+        let codec_brand = self.video_config.as_ref().and_then(VideoConfig::brand);
         write_box(&mut out, b"ftyp", |o| {
             if segmented {
                 // CMAF (ISO/IEC 23000-19 7.2): `cmfc` says the track
@@ -410,6 +394,9 @@ impl Fmp4Muxer {
                 for brand in [b"isom", b"iso6", b"avc1", b"mp41"] {
                     o.put_slice(brand);
                 }
+            }
+            if let Some(brand) = codec_brand {
+                o.put_slice(brand);
             }
         });
         let video = self.video_config.clone();
@@ -509,7 +496,7 @@ impl Fmp4Muxer {
         let audio_frame = self
             .audio_config
             .as_ref()
-            .map_or(1024, |c| u32::try_from(c.frame_len).unwrap_or(1024));
+            .map_or(1024, |c| u32::try_from(c.frame_len).unwrap_or(u32::MAX));
         for (track, out, fallback) in [
             (&mut self.video, &mut video, 40u32),
             (&mut self.audio, &mut audio, audio_frame),
@@ -681,7 +668,7 @@ fn write_trak(o: &mut BytesMut, id: u32, kind: TrackKind<'_>) {
             v.height,
             0u16,
         ),
-        TrackKind::Audio(a) => (a.rate, b"soun", "SoundHandler", 0, 0, 0x0100),
+        TrackKind::Audio(a) => (a.timescale, b"soun", "SoundHandler", 0, 0, 0x0100),
     };
     write_box(o, b"trak", |o| {
         // track_enabled | track_in_movie
@@ -734,8 +721,8 @@ fn write_trak(o: &mut BytesMut, id: u32, kind: TrackKind<'_>) {
                     write_full_box(o, b"stsd", 0, 0, |o| {
                         o.put_u32(1);
                         match &kind {
-                            TrackKind::Video(v) => write_visual_entry(o, v),
-                            TrackKind::Audio(a) => write_mp4a(o, id, a),
+                            TrackKind::Video(v) => v.write_entry(o),
+                            TrackKind::Audio(a) => a.write_entry(o, id),
                         }
                     });
                     write_full_box(o, b"stts", 0, 0, |o| o.put_u32(0));
@@ -751,84 +738,12 @@ fn write_trak(o: &mut BytesMut, id: u32, kind: TrackKind<'_>) {
     });
 }
 
-/// The picture size from a sequence header's first SPS.
-fn video_size(entry: VideoEntry, record: &[u8]) -> Result<(u32, u32), Mp4Error> {
-    let bad = |e: String| Mp4Error::BadConfig(e);
-    let size = match entry {
-        VideoEntry::Avc => {
-            let config = AvcConfig::parse(record).map_err(|e| bad(e.to_string()))?;
-            config
-                .sps
-                .first()
-                .and_then(|nal| Sps::parse(nal).ok())
-                .map(|s| (s.width, s.height))
-        }
-        VideoEntry::Hevc => {
-            let config = HevcConfig::parse(record).map_err(|e| bad(e.to_string()))?;
-            config
-                .sps
-                .first()
-                .and_then(|nal| HevcSps::parse(nal).ok())
-                .map(|s| (s.width, s.height))
-        }
-    };
-    size.ok_or_else(|| bad("no usable SPS".into()))
-}
-
-/// The visual sample entry (ISO/IEC 14496-12 12.1.3): `avc1` with the
-/// stream's `avcC` record as received (ISO/IEC 14496-15 5.4.2.1), or `hvc1`
-/// with its `hvcC` (8.4.1.1). `hvc1` rather than `hev1` because Apple's
-/// players accept only it; encoders that also repeat parameter sets in band
-/// play either way.
-fn write_visual_entry(o: &mut BytesMut, v: &VideoConfig) {
-    let (entry, config) = match v.entry {
-        VideoEntry::Avc => (b"avc1", b"avcC"),
-        VideoEntry::Hevc => (b"hvc1", b"hvcC"),
-    };
-    write_box(o, entry, |o| {
-        o.put_slice(&[0; 6]);
-        o.put_u16(1); // data_reference_index
-        o.put_slice(&[0; 16]);
-        o.put_u16(u16::try_from(v.width).unwrap_or(u16::MAX));
-        o.put_u16(u16::try_from(v.height).unwrap_or(u16::MAX));
-        o.put_u32(0x0048_0000); // 72 dpi
-        o.put_u32(0x0048_0000);
-        o.put_u32(0);
-        o.put_u16(1); // frame_count
-        o.put_slice(&[0; 32]); // compressorname
-        o.put_u16(0x0018); // depth
-        o.put_i16(-1);
-        write_box(o, config, |o| o.put_slice(&v.record));
-    });
-}
-
-/// `mp4a` with its `esds` (ISO/IEC 14496-14 5.6, 14496-1 7.2.6.5).
-fn write_mp4a(o: &mut BytesMut, id: u32, a: &AudioConfig) {
-    write_box(o, b"mp4a", |o| {
-        o.put_slice(&[0; 6]);
-        o.put_u16(1);
-        o.put_slice(&[0; 8]);
-        o.put_u16(u16::from(a.channels.max(1)));
-        o.put_u16(16);
-        o.put_u32(0);
-        // 16.16 fixed point; rates above 65535 Hz do not fit (the mdhd has it).
-        o.put_u32(if a.rate <= 0xFFFF { a.rate << 16 } else { 0 });
-        write_full_box(o, b"esds", 0, 0, |o| {
-            write_descriptor(o, 0x03, |o| {
-                o.put_u16(u16::try_from(id).unwrap_or(0)); // ES_ID
-                o.put_u8(0);
-                write_descriptor(o, 0x04, |o| {
-                    o.put_u8(0x40); // Audio ISO/IEC 14496-3
-                    o.put_u8(0x15); // AudioStream, upstream 0, reserved 1
-                    o.put_slice(&[0; 3]); // bufferSizeDB
-                    o.put_u32(0);
-                    o.put_u32(0);
-                    write_descriptor(o, 0x05, |o| o.put_slice(&a.asc));
-                });
-                write_descriptor(o, 0x06, |o| o.put_u8(0x02));
-            });
-        });
-    });
+/// A coded audio frame follows the header: legacy AAC raw data, E-RTMP
+/// CodedFrames, or any legacy non-AAC body (MP3 has no packet types).
+fn is_coded_audio(h: &AudioTagHeader) -> bool {
+    h.aac_packet_type == Some(AacPacketType::Raw)
+        || h.packet_type == Some(AudioPacketType::CodedFrames)
+        || (!h.is_ex_header && h.sound_format != SoundFormat::Aac)
 }
 
 #[cfg(test)]
@@ -1032,8 +947,17 @@ mod tests {
         assert_eq!(m.push(&audio(0)), Err(Mp4Error::NoConfig(MediaKind::Audio)));
         m.push(&video_sh()).unwrap();
         assert_eq!(m.push(&frame(0, false, 0)), Err(Mp4Error::BeforeKeyframe));
+        // Speex has no MP4 form here; a cut-off MP3 header is no configuration.
+        let speex = MediaMessage::new(MediaKind::Audio, 0, Bytes::from_static(&[0xb2, 0x00]));
+        assert_eq!(
+            m.push(&speex),
+            Err(Mp4Error::UnsupportedCodec("Speex".into()))
+        );
         let mp3 = MediaMessage::new(MediaKind::Audio, 0, Bytes::from_static(&[0x2f, 0xff]));
-        assert!(matches!(m.push(&mp3), Err(Mp4Error::UnsupportedCodec(_))));
+        assert!(matches!(m.push(&mp3), Err(Mp4Error::BadConfig(_))));
+        // A VP8 sequence start (E-RTMP `vp08`): not written either.
+        let vp8 = MediaMessage::new(MediaKind::Video, 0, Bytes::from_static(b"\x90vp08\x01"));
+        assert_eq!(m.push(&vp8), Err(Mp4Error::UnsupportedCodec("VP8".into())));
         let bad_sh = MediaMessage::new(
             MediaKind::Video,
             0,
