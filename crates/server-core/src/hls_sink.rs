@@ -7,26 +7,33 @@
 //! continues after a longer pause. `hls_dispose` of a parked stream is carried
 //! out by the server's housekeeping timer ([`HlsManager::dispose_due`]), so no
 //! task, consumer or source waits out the dispose time. A segment is written to `NAME.tmp` in pieces
-//! and renamed when closed, so the HTTP server never serves a partial segment.
+//! and renamed when closed, so the HTTP server never serves a partial segment
+//! ([`files`]). An E-RTMP multitrack stream also gets a playlist per
+//! rendition and a master playlist naming them ([`renditions`]), parked and
+//! disposed with the stream's own.
 
+mod files;
 mod live;
+mod renditions;
 
 pub use live::{LiveHls, LiveState, LiveStream, LiveUpdate, MAX_LIVE_PARTS};
+pub use renditions::MAX_RENDITIONS;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use event_listener::Event;
 use futures_util::future::select;
-use media_core::hls::{HlsAction, HlsError, HlsSegmenter};
+use media_core::hls::{HlsError, HlsSegmenter};
 use media_core::mp4::Mp4Error;
 use media_core::remux::RemuxError;
 use tracing::{debug, warn, Instrument};
 
+use self::files::{disposed_paths, remove_all, Closed, SegmentFiles};
+use self::renditions::Renditions;
 use crate::context::ServerCtx;
 use crate::fs::stays_below;
 use crate::hooks::{segment_urls, HookEvent, HookRequest};
@@ -59,6 +66,9 @@ struct Control {
     /// The publisher as the lifecycle admitted it (with the query it sent),
     /// for `on_hls`; set on every publish, so a republish updates it.
     publisher: Mutex<Option<HookRequest>>,
+    /// The file identities its multitrack renditions write under (see
+    /// [`HlsManager::claim`]).
+    renditions: Mutex<Vec<String>>,
 }
 
 /// Tracks the running HLS sinks.
@@ -81,6 +91,8 @@ struct Parked {
     root: PathBuf,
     /// When `hls_dispose` removes its files (runtime clock), if it does.
     dispose_at: Option<Duration>,
+    /// Its multitrack renditions, if it had any (boxed: most streams have none).
+    renditions: Option<Box<Renditions>>,
 }
 
 /// What the usual templates (`[app]/[stream]...`) make of a key: two keys
@@ -105,8 +117,10 @@ impl HlsManager {
         }
         let identity = file_identity(&source.key);
         if let Some(owner) = running.iter().find_map(|(k, c)| {
-            (*k != source.key && !c.done.load(Ordering::SeqCst) && file_identity(k) == identity)
-                .then_some(k)
+            (*k != source.key
+                && !c.done.load(Ordering::SeqCst)
+                && (file_identity(k) == identity || lock(&c.renditions).contains(&identity)))
+            .then_some(k)
         }) {
             warn!(stream = ?source.key.to_string(), owner = ?owner.to_string(),
                 "hls: not sliced: its files would be another stream's");
@@ -120,23 +134,47 @@ impl HlsManager {
                 .iter()
                 .position(|p| p.key == source.key)
                 .and_then(|i| parked.remove(i))
-                .map(|p| p.segmenter)
-                // A reload changed the options: the segmenter takes them
-                // when it can (numbering and window go on), else a new one starts.
-                .and_then(|mut s| {
-                    (*s.config() == settings.config || s.reconfigure(settings.config.clone()))
-                        .then_some(s)
-                })
         };
-        let segmenter = parked.unwrap_or_else(|| {
+        let (mut segmenter, mut renditions) = (None, None);
+        if let Some(mut p) = parked {
+            // A reload changed the options: the segmenters take them when
+            // they can (numbering and window go on), else new ones start.
+            if *p.segmenter.config() == settings.config
+                || p.segmenter.reconfigure(settings.config.clone())
+            {
+                if let Some(mut r) = p.renditions.take() {
+                    if r.reconfigure(&settings.config) {
+                        renditions = Some(r);
+                    } else {
+                        // Their playlists would restart under the same
+                        // names: the old files go first.
+                        let paths = r.disposed_paths();
+                        let (task_ctx, root) = (ctx.clone(), p.root.clone());
+                        ctx.rt.spawn(Box::pin(async move {
+                            remove_all(&task_ctx, &root, paths).await;
+                        }));
+                    }
+                }
+                segmenter = Some(p.segmenter);
+            }
+        }
+        let segmenter = segmenter.unwrap_or_else(|| {
             HlsSegmenter::new(settings.config.clone(), &source.key.app, &source.key.stream)
         });
+        let renditions = renditions.unwrap_or_else(|| {
+            Box::new(Renditions::new(
+                &source.key,
+                &settings.config,
+                settings.path.clone(),
+            ))
+        });
+        *lock(&control.renditions) = renditions.identities();
         let sink = Sink {
             ctx: ctx.clone(),
             source: source.clone(),
-            root: settings.path.clone(),
+            files: SegmentFiles::new(settings.path.clone()),
             segmenter,
-            pending: HashMap::new(),
+            renditions,
             control,
             publisher: None,
             told_codec: false,
@@ -209,6 +247,29 @@ impl HlsManager {
         }
     }
 
+    /// Lets `key`'s running sink write a multitrack rendition under
+    /// `identity` (what [`file_identity`] makes of a key) unless another
+    /// running stream writes those files; the claim also keeps a stream of
+    /// that name from being sliced over it ([`HlsManager::ensure`]).
+    pub(crate) fn claim(&self, key: &StreamKey, identity: &str) -> bool {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let taken = running.iter().any(|(k, c)| {
+            k != key
+                && !c.done.load(Ordering::SeqCst)
+                && (file_identity(k) == identity
+                    || lock(&c.renditions).iter().any(|r| r == identity))
+        });
+        if taken {
+            warn!(stream = %key, rendition = identity,
+                "hls: rendition not written: its files would be another stream's");
+            return false;
+        }
+        if let Some(c) = running.get(key) {
+            lock(&c.renditions).push(identity.to_owned());
+        }
+        true
+    }
+
     /// Keeps a stopped sink's segmenter for a republish (`None`: its files
     /// were disposed, so there is nothing to continue) and forgets the sink.
     fn park(&self, key: StreamKey, keep: Option<Parked>, control: &Arc<Control>) {
@@ -248,24 +309,15 @@ impl HlsManager {
             *parked = keep.into();
             due
         };
-        let rt = ctx.rt.clone();
+        let task_ctx = ctx.clone();
         ctx.rt.spawn(Box::pin(async move {
-            let fs = rt.fs();
             for mut p in due {
                 debug!(stream = %p.key, "hls_dispose: removing files of the idle stream");
-                p.segmenter.dispose();
-                let mut paths: Vec<String> = Vec::new();
-                while let Some(action) = p.segmenter.poll_action() {
-                    if let HlsAction::DeleteSegment { path, .. } = action {
-                        paths.push(path);
-                    }
+                let mut paths = disposed_paths(&mut p.segmenter);
+                if let Some(r) = &mut p.renditions {
+                    paths.extend(r.disposed_paths());
                 }
-                paths.extend(p.segmenter.playlist_path().map(str::to_owned));
-                for path in paths {
-                    if let Ok(path) = under(&p.root, &path) {
-                        let _ = fs.remove(&path).await;
-                    }
-                }
+                remove_all(&task_ctx, &p.root, paths).await;
             }
         }));
     }
@@ -313,10 +365,11 @@ impl HlsManager {
 struct Sink {
     ctx: Arc<ServerCtx>,
     source: Arc<Source>,
-    root: PathBuf,
+    /// The main playlist's files (`files.root` is `hls_path`).
+    files: SegmentFiles,
     segmenter: HlsSegmenter,
-    /// Bytes of open segments not yet flushed, by sequence number.
-    pending: HashMap<u64, (PathBuf, Vec<Bytes>, usize)>,
+    /// The renditions of a multitrack stream (nothing until one is seen).
+    renditions: Box<Renditions>,
     control: Arc<Control>,
     /// The publisher as the hooks saw it last (for `on_hls`).
     publisher: Option<HookRequest>,
@@ -346,6 +399,7 @@ impl Sink {
                 self.feed(&mut items).await;
                 self.segmenter.on_unpublish();
                 self.execute().await;
+                self.renditions.on_unpublish(&self.ctx).await;
                 break;
             }
             if consumer.drain_into(&mut items) > 0 {
@@ -361,7 +415,8 @@ impl Sink {
                 if items.capacity() > 0 {
                     // Waiting for a republish: keep no room sized for media.
                     items = Vec::new();
-                    self.pending.shrink_to_fit();
+                    self.files.shrink();
+                    self.renditions.shrink();
                 }
                 let since = *idle_since.get_or_insert(self.ctx.rt.now());
                 let idle = self.ctx.rt.now().saturating_sub(since);
@@ -370,13 +425,9 @@ impl Sink {
                 if let Some(dispose) = self.segmenter.dispose_after() {
                     if idle >= dispose {
                         debug!("hls_dispose: removing files of the idle stream");
-                        self.segmenter.dispose();
-                        self.execute().await;
-                        if let Some(playlist) = self.segmenter.playlist_path() {
-                            if let Ok(path) = under(&self.root, playlist) {
-                                let _ = self.ctx.rt.fs().remove(&path).await;
-                            }
-                        }
+                        let mut paths = disposed_paths(&mut self.segmenter);
+                        paths.extend(self.renditions.disposed_paths());
+                        remove_all(&self.ctx, &self.files.root, paths).await;
                         disposed = true;
                         break;
                     }
@@ -392,7 +443,10 @@ impl Sink {
             let _ = select(Box::pin(wait), tick).await;
         }
         drop(consumer);
-        if let Ok(playlist) = self.live_playlist() {
+        if let Ok(playlist) = self.files.playlist(&self.segmenter) {
+            self.ctx.hls.live.remove(&playlist);
+        }
+        for playlist in self.renditions.live_playlists() {
             self.ctx.hls.live.remove(&playlist);
         }
         let key = self.source.key.clone();
@@ -401,8 +455,10 @@ impl Sink {
         let keep = (!disposed).then(|| Parked {
             key: key.clone(),
             segmenter: self.segmenter,
-            root: self.root,
+            root: self.files.root,
             dispose_at,
+            // A stream that never was multitrack parks nothing for them.
+            renditions: (!self.renditions.is_empty()).then_some(self.renditions),
         });
         self.ctx.hls.park(key, keep, &control);
         control.done_event.notify(usize::MAX);
@@ -416,10 +472,20 @@ impl Sink {
                     if let Err(e) = self.segmenter.push(&frame.msg, self.ctx.rt.unix_time_ms()) {
                         self.skipped(&e);
                     }
+                    self.execute().await;
+                    let main = self.segmenter.playlist_path();
+                    self.renditions
+                        .push(&self.ctx, &frame.msg, frame.is_multitrack(), main)
+                        .await;
+                    continue;
                 }
-                QueueItem::Unpublished => self.segmenter.on_unpublish(),
+                QueueItem::Unpublished => {
+                    self.segmenter.on_unpublish();
+                    self.renditions.on_unpublish(&self.ctx).await;
+                }
                 QueueItem::Published => {
                     self.segmenter.on_republish();
+                    self.renditions.on_republish(&self.ctx).await;
                     // A reload switched HLS off while the stream was away.
                     if self.ctx.vhost(&self.source.key.vhost).hls.is_none() {
                         self.control.stop.store(true, Ordering::SeqCst);
@@ -454,101 +520,27 @@ impl Sink {
 
     async fn execute(&mut self) {
         while let Some(action) = self.segmenter.poll_action() {
-            if let Err(e) = self.apply(action).await {
-                warn!("hls write failed: {e}");
-            }
-        }
-    }
-
-    async fn apply(&mut self, action: HlsAction) -> std::io::Result<()> {
-        let fs = self.ctx.rt.fs();
-        match action {
-            HlsAction::OpenSegment { seq, path } => {
-                let path = under(&self.root, &path)?;
-                fs.remove(&tmp(&path)).await?;
-                self.pending.insert(seq, (path, Vec::new(), 0));
-            }
-            HlsAction::Append { seq, bytes } => {
-                if let Some((path, buf, len)) = self.pending.get_mut(&seq) {
-                    *len += bytes.len();
-                    buf.push(bytes);
-                    if *len >= FLUSH_BYTES {
-                        let data = std::mem::take(buf);
-                        *len = 0;
-                        fs.append(&tmp(path), data).await?;
-                    }
-                }
-            }
-            HlsAction::CloseSegment {
-                seq,
-                path,
-                duration_ms,
-            } => {
-                // The final name may differ from the one at open (`[duration]`
-                // is only known now); the bytes went to the open name's temp file.
-                if let Some((open_path, buf, _)) = self.pending.remove(&seq) {
-                    fs.append(&tmp(&open_path), buf).await?;
-                    fs.rename(&tmp(&open_path), &under(&self.root, &path)?)
-                        .await?;
+            match self.files.apply(&self.ctx, &self.segmenter, action).await {
+                Ok(Some(Closed {
+                    seq,
+                    path,
+                    duration_ms,
+                    ..
+                })) => {
                     self.source
                         .stats
                         .hls_segments
                         .fetch_add(1, Ordering::Relaxed);
                     self.segment_hooks(seq, &path, duration_ms);
                 }
-            }
-            HlsAction::WritePlaylist { path, text } => {
-                fs.write(&under(&self.root, &path)?, vec![Bytes::from(text)])
-                    .await?;
-            }
-            // LL-HLS parts and playlists live in memory only.
-            HlsAction::PublishPart { msn, path, bytes } => {
-                let playlist = self.live_playlist()?;
-                let part = under(&self.root, &path)?;
-                self.ctx.hls.live.publish_part(&playlist, part, msn, bytes);
-            }
-            HlsAction::LivePlaylist {
-                path,
-                full,
-                delta,
-                msn,
-                parts,
-                hint,
-            } => {
-                let playlist = under(&self.root, &path)?;
-                let hint = hint.map(|h| under(&self.root, &h)).transpose()?;
-                // 6.2.5.2: a blocking request waits at most three target durations.
-                let hold = self.segmenter.config().fragment.saturating_mul(3);
-                let update = LiveUpdate {
-                    full,
-                    delta,
-                    msn,
-                    parts,
-                    hint,
-                    hold,
-                };
-                self.ctx.hls.live.update(&playlist, update);
-            }
-            HlsAction::WriteInit { path, bytes } => {
-                fs.write(&under(&self.root, &path)?, vec![bytes]).await?;
-            }
-            HlsAction::DeleteSegment { path, .. } => {
-                fs.remove(&under(&self.root, &path)?).await?;
+                Ok(None) => {}
+                Err(e) => warn!("hls write failed: {e}"),
             }
         }
-        Ok(())
     }
 }
 
 impl Sink {
-    /// The playlist's path, once the segmenter named it.
-    fn live_playlist(&self) -> std::io::Result<PathBuf> {
-        under(
-            &self.root,
-            self.segmenter.playlist_path().unwrap_or_default(),
-        )
-    }
-
     /// `on_hls` and `on_hls_notify` for a segment just made visible (SRS
     /// calls them once the segment is renamed). In the background: a slow
     /// hook server never holds up slicing.
@@ -600,9 +592,9 @@ impl Sink {
             req: req.clone(),
             duration: duration_ms as f64 / 1000.0,
             cwd,
-            file: self.root.join(path).display().to_string(),
+            file: self.files.root.join(path).display().to_string(),
             url: urls.url,
-            m3u8: self.root.join(&m3u8_url).display().to_string(),
+            m3u8: self.files.root.join(&m3u8_url).display().to_string(),
             m3u8_url,
             seq_no: seq,
         };
@@ -629,6 +621,11 @@ fn under(root: &Path, rel: &str) -> std::io::Result<PathBuf> {
     }
 }
 
+/// A poisoned lock's data is still whole here (plain lists).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn tmp(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
@@ -653,6 +650,7 @@ mod tests {
             segmenter: HlsSegmenter::new(Default::default(), "live", stream),
             root: PathBuf::from("/hls"),
             dispose_at: None,
+            renditions: None,
         })
     }
 

@@ -78,31 +78,85 @@ fn is_multitrack(msg: &MediaMessage) -> bool {
     }
 }
 
+/// One track of a multitrack message as a message body of its own: legacy
+/// form where the codec has one (H.264, AAC, MP3), else single-track
+/// E-RTMP; `None` for a packet type neither form carries.
+fn rebuild_video(
+    header: &media_core::flv::VideoTagHeader,
+    track: &media_core::flv::TrackData<'_>,
+) -> Option<bytes::Bytes> {
+    use media_core::flv::{legacy_video, single_track_video};
+    let packet = header.payload_type();
+    legacy_video(header.frame_type, packet, track.fourcc, track.body)
+        .or_else(|| single_track_video(header.frame_type, packet, track))
+}
+
+/// The audio counterpart of [`rebuild_video`].
+fn rebuild_audio(
+    packet: media_core::flv::AudioPacketType,
+    track: &media_core::flv::TrackData<'_>,
+) -> Option<bytes::Bytes> {
+    use media_core::flv::{legacy_audio, single_track_audio};
+    legacy_audio(packet, track.fourcc, track.body).or_else(|| single_track_audio(packet, track))
+}
+
 /// Track 0 of a multitrack message as a message of its own: legacy form
 /// where the codec has one, else single-track E-RTMP; `None` without a
 /// readable track 0.
 fn default_track_of(msg: &MediaMessage) -> Option<MediaMessage> {
-    use media_core::flv::{
-        legacy_audio, legacy_video, single_track_audio, single_track_video, Tracks,
-    };
+    use media_core::flv::Tracks;
     let payload = match msg.kind {
         MediaKind::Video => {
             let (h, tracks) = Tracks::of_video(&msg.payload).ok()??;
             let track = tracks.filter_map(Result::ok).find(|t| t.track_id == 0)?;
-            let packet = h.payload_type();
-            legacy_video(h.frame_type, packet, track.fourcc, track.body)
-                .or_else(|| single_track_video(h.frame_type, packet, &track))?
+            rebuild_video(&h, &track)?
         }
         MediaKind::Audio => {
             let (h, tracks) = Tracks::of_audio(&msg.payload).ok()??;
             let (_, packet) = h.multitrack?;
             let track = tracks.filter_map(Result::ok).find(|t| t.track_id == 0)?;
-            legacy_audio(packet, track.fourcc, track.body)
-                .or_else(|| single_track_audio(packet, &track))?
+            rebuild_audio(packet, &track)?
         }
         MediaKind::Data => return None,
     };
     Some(MediaMessage::new(msg.kind, msg.timestamp, payload))
+}
+
+/// Every track of a multitrack message as a message of its own (the form
+/// of [`default_track_of`]), with its track id, in message order: what an
+/// output that keeps each rendition apart (HLS's per-rendition playlists)
+/// takes. `None` when `msg` is not multitrack: it is then the default
+/// track's as it stands. A loop that stops being readable gives the tracks
+/// read before; at most [`MAX_TRACKS_PER_MESSAGE`](media_core::flv::MAX_TRACKS_PER_MESSAGE)
+/// (the loop's own bound). Tracks in a packet type neither single-track
+/// form carries are left out.
+pub fn split_tracks(msg: &MediaMessage) -> Option<Vec<(u8, MediaMessage)>> {
+    use media_core::flv::Tracks;
+    let one = |id: u8, payload: Option<bytes::Bytes>| {
+        payload.map(|p| (id, MediaMessage::new(msg.kind, msg.timestamp, p)))
+    };
+    match msg.kind {
+        MediaKind::Video => {
+            let (h, tracks) = Tracks::of_video(&msg.payload).ok()??;
+            Some(
+                tracks
+                    .map_while(Result::ok)
+                    .filter_map(|t| one(t.track_id, rebuild_video(&h, &t)))
+                    .collect(),
+            )
+        }
+        MediaKind::Audio => {
+            let (h, tracks) = Tracks::of_audio(&msg.payload).ok()??;
+            let (_, packet) = h.multitrack?;
+            Some(
+                tracks
+                    .map_while(Result::ok)
+                    .filter_map(|t| one(t.track_id, rebuild_audio(packet, &t)))
+                    .collect(),
+            )
+        }
+        MediaKind::Data => None,
+    }
 }
 
 /// The message stream id whose encodings are cached: the one `createStream`
@@ -148,6 +202,12 @@ impl Frame {
             .default_form
             .get_or_init(|| default_track_of(&frame.msg).map(Frame::new))
             .as_ref()
+    }
+
+    /// Whether this is an E-RTMP multitrack message (several tracks, or
+    /// one track other than the default, in one message).
+    pub fn is_multitrack(&self) -> bool {
+        self.multitrack
     }
 
     /// The RTMP message this frame becomes on a player's message stream.
@@ -282,6 +342,39 @@ mod tests {
         ));
         let got = Frame::for_consumer(&plain, TrackFilter::DefaultOnly).unwrap();
         assert!(Arc::ptr_eq(got, &plain));
+    }
+
+    #[test]
+    fn each_track_of_a_multitrack_message_apart() {
+        // ManyTracks avc1 key frame: track 0 and track 3.
+        let mut p = vec![0x80 | (1 << 4) | 6, (1 << 4) | 1];
+        p.extend_from_slice(b"avc1");
+        for (id, nal) in [(0u8, 0x65u8), (3, 0x25)] {
+            // Id, UI24 size, then SI24 composition time and one NAL unit.
+            p.extend_from_slice(&[id, 0, 0, 8]);
+            p.extend_from_slice(&[0, 0, 0, 0, 0, 0, 1, nal]);
+        }
+        let msg = MediaMessage::new(MediaKind::Video, 40, Bytes::from(p));
+        let split = split_tracks(&msg).expect("multitrack");
+        let ids: Vec<u8> = split.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [0, 3]);
+        for (_, m) in &split {
+            assert_eq!(m.timestamp, 40);
+            assert_eq!(m.payload[0], 0x17, "legacy AVC key frame");
+        }
+        assert_eq!(split[1].1.payload.last(), Some(&0x25));
+        // Each track's own key frame flag (only track 0's counts as the
+        // stream's key frame in the multitrack message itself).
+        assert!(split[1].1.flags.keyframe);
+        // Track 0 as the default-track rebuild makes it.
+        assert_eq!(
+            Some(&split[0].1),
+            default_track_of(&msg).as_ref(),
+            "the same rebuild"
+        );
+        // A legacy message is not split.
+        let plain = MediaMessage::new(MediaKind::Video, 0, Bytes::from_static(&[0x17, 1, 0, 0, 0]));
+        assert!(split_tracks(&plain).is_none());
     }
 
     fn shared(a: &EncodedMessage, b: &EncodedMessage) -> bool {

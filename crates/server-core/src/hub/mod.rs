@@ -21,7 +21,7 @@ pub use consumer::Consumer;
 pub use fanout::{
     MergeRule, QueueItem, COUNT_WAIVER_SPAN_MS, MAX_BYTES, MAX_ENTRIES, MAX_MERGE_MSGS,
 };
-pub use frame::{Frame, SharedFrame, TrackFilter};
+pub use frame::{split_tracks, Frame, SharedFrame, TrackFilter};
 pub use info::{AudioInfo, StreamInfo, TrackInfo, TrackMedia, VideoInfo};
 pub use key::{
     query_param, split_query, NameError, StreamKey, StreamRequest, TcUrl, MAX_NAME_BYTES,
