@@ -7,6 +7,8 @@
 //!   query) gets the default track only, in legacy form: one H.264 and one
 //!   AAC stream, decoded without an error.
 //! - HLS slices the default track.
+//! - The API lists the other tracks with their codec, size and received
+//!   kbps, and the exporter has a rate series for every track.
 
 mod support;
 
@@ -14,6 +16,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use support::prometheus::{exporter_addr, promtool_check, scrape};
 use support::*;
 
 /// Two H.264 renditions (640x360 as track 0, 320x180 as track 1) and two
@@ -73,6 +76,19 @@ fn count(streams: &[String], kind: &str) -> usize {
     streams.iter().filter(|s| s.contains(kind)).count()
 }
 
+/// The `tracks` of stream `name` in `/api/v1/streams`.
+fn api_tracks(server: &ServerProcess, name: &str) -> Vec<serde_json::Value> {
+    let (status, _, body) = http("GET", server.api, "/api/v1/streams");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("API JSON");
+    v["streams"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == name))
+        .and_then(|s| s["tracks"].as_array())
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
 fn every_track_for_enhanced_players_and_the_default_one_for_the_rest() {
     let Some(modern) = modern_ffmpeg() else {
@@ -84,7 +100,11 @@ fn every_track_for_enhanced_players_and_the_default_one_for_the_rest() {
     let media = TempDir::new("multitrack-media");
     let file = multitrack_flv(&modern, media.path());
     each_server(|bin| {
-        let server = ServerProcess::start(bin);
+        let server = ServerProcess::start_configured(
+            bin,
+            "exporter { enabled on; listen 127.0.0.1:0; }",
+            "",
+        );
         let url = server.rtmp_url("multi");
         let mut publisher = Command::new(&modern)
             .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
@@ -97,6 +117,53 @@ fn every_track_for_enhanced_players_and_the_default_one_for_the_rest() {
         let live = wait_for(Duration::from_secs(15), || {
             server.playlist("multi").filter(|p| !segments(p).is_empty())
         });
+
+        // The API: tracks 1 (320x180 video, AAC) with their own rate;
+        // the exporter: a rate series for each of the four tracks.
+        let tracks = api_tracks(&server, "multi");
+        let video = tracks
+            .iter()
+            .find(|t| t["type"] == "video" && t["id"] == 1)
+            .unwrap_or_else(|| panic!("video track 1: {tracks:#?}"));
+        assert_eq!(
+            (&video["codec"], &video["width"]),
+            (&"H264".into(), &320.into())
+        );
+        let audio = tracks
+            .iter()
+            .find(|t| t["type"] == "audio" && t["id"] == 1)
+            .unwrap_or_else(|| panic!("audio track 1: {tracks:#?}"));
+        assert_eq!(audio["codec"], "AAC");
+        for t in [video, audio] {
+            let kbps = t["kbps"]["recv_30s"].as_u64().unwrap_or(0);
+            assert!(kbps > 0, "{t}");
+        }
+        let (text, samples) = scrape(exporter_addr(&server));
+        for (kind, id) in [
+            ("video", "0"),
+            ("video", "1"),
+            ("audio", "0"),
+            ("audio", "1"),
+        ] {
+            let mut labels: Vec<(String, String)> = [
+                ("app", "live"),
+                ("stream", "multi"),
+                ("track", id),
+                ("type", kind),
+                ("vhost", "__defaultVhost__"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            labels.sort();
+            let key = ("srs_stream_track_receive_kbps".to_owned(), labels);
+            let value = samples.get(&key).copied();
+            assert!(
+                value.is_some_and(|v| v > 0.0),
+                "{key:?} = {value:?}\n{text}"
+            );
+        }
+        promtool_check(&text);
 
         // Enhanced players: all four tracks, both renditions decodable.
         let enhanced = ["-rtmp_enhanced_codecs", "avc1,mp4a"];

@@ -24,9 +24,19 @@
 //! `srs_stream_hook_failures_total` and `srs_stream_hook_latency_seconds_total`
 //! count the HTTP hooks of the stream's events.
 //!
+//! Per track of an Enhanced RTMP v2 multitrack stream (labels `vhost`,
+//! `app`, `stream`, `type` (`video` or `audio`), `track` (its id; 0 is the
+//! default track)): `srs_stream_track_receive_kbps`, the rate the streams
+//! API gives each track (`tracks[].kbps.recv_30s`), measured as
+//! `srs_stream_receive_kbps` is. Single-track streams have none (their one
+//! track's rate is the stream's).
+//!
 //! Label cardinality is bounded: the [`MAX_STREAM_SERIES`] oldest streams (by
 //! id) get their own series; the rest are summed into one series labelled
-//! [`OTHER`], and `srs_stream_others` says how many that holds.
+//! [`OTHER`], and `srs_stream_others` says how many that holds. Only streams
+//! with series of their own get per-track series, at most
+//! [`MAX_TRACKS_PER_MESSAGE`](media_core::flv::MAX_TRACKS_PER_MESSAGE) each
+//! (the hub counts no more).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -408,6 +418,7 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
         }
         registry.register(name, help, family);
     }
+    register_track_series(&mut registry, &streams, &series);
     let latency = Family::<StreamLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
     for (labels, f) in &series {
         latency
@@ -489,6 +500,40 @@ pub(crate) async fn render(ctx: &ServerCtx) -> Result<String, std::fmt::Error> {
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &registry)?;
     Ok(out)
+}
+
+/// `srs_stream_track_receive_kbps`, for the multitrack streams among those
+/// with series of their own (`series`).
+fn register_track_series(
+    registry: &mut Registry,
+    streams: &[json::Stream],
+    series: &[(StreamLabels, StreamFigures)],
+) {
+    let family = Family::<Vec<(&'static str, String)>, Gauge>::default();
+    for s in streams.iter().filter(|s| !s.track_rates.is_empty()) {
+        let own = series
+            .iter()
+            .any(|(l, _)| l.vhost == s.vhost && l.app == s.app && l.stream == s.name);
+        if !own {
+            continue;
+        }
+        for t in &s.track_rates {
+            family
+                .get_or_create(&vec![
+                    ("vhost", s.vhost.clone()),
+                    ("app", s.app.clone()),
+                    ("stream", s.name.clone()),
+                    ("type", t.kind.to_owned()),
+                    ("track", t.id.to_string()),
+                ])
+                .set(to_i64(t.kbps));
+        }
+    }
+    registry.register(
+        "srs_stream_track_receive_kbps",
+        "Bitrate received of each track of a multitrack stream over the last 30 s, kbit/s",
+        family,
+    );
 }
 
 /// Serves a request on the exporter's listener.

@@ -1021,3 +1021,96 @@ fn flv_file_on_disk_is_served_when_no_stream_exists() {
     assert_eq!(&a.body[..], b"FLV\x01");
     assert!(ctx.hub.clients().is_empty());
 }
+
+/// E-RTMP v2 multitrack: each track's bytes are counted apart and measured
+/// over the window of the stream's `recv_30s`; the API gives the listed
+/// tracks (1 and up) a `kbps`, the metrics every track, track 0's too.
+#[test]
+fn multitrack_tracks_have_their_own_kbps_in_api_and_metrics() {
+    use media_core::MediaKind;
+    const AVC_RECORD: &[u8] = &[
+        0x01, 0x42, 0xd0, 0x0b, 0xff, 0xe1, 0x00, 0x18, 0x67, 0x42, 0xd0, 0x0b, 0xda, 0x0a, 0x11,
+        0xf9, 0x70, 0x11, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00, 0x00, 0x03, 0x00, 0x1e, 0x8f, 0x12,
+        0x26, 0xa0, 0x01, 0x00, 0x04, 0x68, 0xce, 0x3c, 0x80,
+    ];
+    /// A ManyTracks avc1 message of `packet` type with these track bodies.
+    fn video(packet: u8, tracks: &[&[u8]]) -> Bytes {
+        let mut p = vec![0x80 | (1 << 4) | 6, (1 << 4) | packet];
+        p.extend_from_slice(b"avc1");
+        for (id, body) in tracks.iter().enumerate() {
+            p.push(id as u8);
+            p.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+            p.extend_from_slice(body);
+        }
+        Bytes::from(p)
+    }
+    /// A OneTrack mp4a message of track 1.
+    fn audio(packet: u8, body: &[u8]) -> Bytes {
+        let mut p = vec![0x95, packet];
+        p.extend_from_slice(b"mp4a\x01");
+        p.extend_from_slice(body);
+        Bytes::from(p)
+    }
+    let (rt, ctx) = setup();
+    let (_publisher, guard) = publish(&ctx, "mt");
+    let source = guard.source().clone();
+    source.push(MediaKind::Video, 0, video(0, &[AVC_RECORD, AVC_RECORD]));
+    source.push(
+        MediaKind::Audio,
+        0,
+        Bytes::from_static(&[0xaf, 0, 0x12, 0x10]),
+    );
+    source.push(MediaKind::Audio, 0, audio(0, &[0x12, 0x10]));
+    // Every 10 s: video track 0 100 kB, track 1 25 kB (80 and 20 kbit/s),
+    // audio track 0 12.5 kB (legacy AAC), track 1 6.25 kB (10 and 5).
+    let mut frame0 = vec![0, 0, 0];
+    frame0.resize(100_000, 0x65);
+    let mut frame1 = vec![0, 0, 0];
+    frame1.resize(25_000, 0x65);
+    let mut aac0 = vec![0xaf, 1];
+    aac0.resize(12_500, 0x21);
+    for t in 1..=6u64 {
+        source.push(MediaKind::Video, t * 10_000, video(1, &[&frame0, &frame1]));
+        source.push(MediaKind::Audio, t * 10_000, Bytes::from(aac0.clone()));
+        source.push(MediaKind::Audio, t * 10_000, audio(1, &[0x21; 6_250]));
+        rt.advance(std::time::Duration::from_millis(crate::hub::RATE_SAMPLE_MS));
+        ctx.hub.sample_traffic(ctx.now_ms());
+    }
+    let streams = get(&ctx, Role::Api, "/api/v1/streams").json();
+    let tracks = streams["streams"][0]["tracks"].as_array().unwrap().clone();
+    let kbps = |kind: &str| {
+        tracks
+            .iter()
+            .find(|t| t["type"] == kind && t["id"] == 1)
+            .map(|t| t["kbps"]["recv_30s"].as_u64().unwrap())
+    };
+    assert_eq!(tracks.len(), 2, "{tracks:?}");
+    assert_eq!(kbps("video"), Some(20), "{tracks:?}");
+    assert_eq!(kbps("audio"), Some(5), "{tracks:?}");
+    assert_eq!(tracks[0]["width"], 160, "codec details stay: {tracks:?}");
+
+    let metrics = get(&ctx, Role::Exporter, "/metrics").text();
+    let labels = |kind: &str, track: u8| {
+        format!(
+            "srs_stream_track_receive_kbps{{vhost=\"{DEFAULT_VHOST}\",app=\"live\",stream=\"mt\",type=\"{kind}\",track=\"{track}\"}}"
+        )
+    };
+    for (kind, track, value) in [
+        ("video", 0, 80),
+        ("video", 1, 20),
+        ("audio", 0, 10),
+        ("audio", 1, 5),
+    ] {
+        let line = format!("{} {value}\n", labels(kind, track));
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
+
+    // A single-track stream: no per-track series, no tracks.
+    let (_other, plain) = publish(&ctx, "plain");
+    plain
+        .source()
+        .push(MediaKind::Audio, 0, Bytes::from(aac0.clone()));
+    ctx.hub.sample_traffic(ctx.now_ms());
+    let metrics = get(&ctx, Role::Exporter, "/metrics").text();
+    assert!(!metrics.contains("stream=\"plain\",type="), "{metrics}");
+}

@@ -26,7 +26,7 @@ pub use info::{AudioInfo, StreamInfo, TrackInfo, TrackMedia, VideoInfo};
 pub use key::{
     query_param, split_query, NameError, StreamKey, StreamRequest, TcUrl, MAX_NAME_BYTES,
 };
-pub use rate::{Traffic, RATE_SAMPLE_MS, RATE_WINDOW_MS};
+pub use rate::{TrackId, Traffic, RATE_SAMPLE_MS, RATE_WINDOW_MS};
 pub use source::{PublishError, Source, SourceOptions, SourceStats};
 
 /// All sources and clients of one server.
@@ -159,10 +159,14 @@ impl Hub {
         v
     }
 
-    /// Samples every client's byte counters (for recent rates in the API).
+    /// Samples every client's byte counters, and every source's per-track
+    /// ones (for recent rates in the API and metrics).
     pub fn sample_traffic(&self, now_ms: u64) {
         for client in lock(&self.clients).values() {
             client.sample_traffic(now_ms);
+        }
+        for source in lock(&self.sources).values() {
+            source.sample_traffic(now_ms);
         }
     }
 

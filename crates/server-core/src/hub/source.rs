@@ -19,6 +19,7 @@ use super::fanout::{Fanout, QueueItem};
 use super::frame::Frame;
 use super::info::StreamInfo;
 use super::key::StreamKey;
+use super::rate::{TrackId, TrackRates, Traffic};
 
 /// Per-source behaviour, taken from the vhost config when the source is created.
 #[derive(Debug, Clone)]
@@ -60,6 +61,8 @@ struct Inner {
     /// a late joiner reads the GOP from the shared log instead of copies.
     gop_start: Option<u64>,
     info: StreamInfo,
+    /// Bytes per track of the current publish, for per-track rates.
+    track_rates: TrackRates,
 }
 
 /// One stream in the hub.
@@ -102,6 +105,7 @@ impl Source {
                 gop: GopCache::new(options.gop.clone()),
                 gop_start: None,
                 info: StreamInfo::default(),
+                track_rates: TrackRates::new(0),
             }),
             fanout: Mutex::new(Fanout::default()),
             options,
@@ -129,6 +133,7 @@ impl Source {
         inner.gop.clear();
         inner.gop_start = None;
         inner.info = StreamInfo::default();
+        inner.track_rates = TrackRates::new(now_ms);
         let mut fanout = self.fanout();
         fanout.pin(None);
         fanout.append(QueueItem::Published);
@@ -161,6 +166,7 @@ impl Source {
         if !inner.info.update(&msg) {
             self.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
         }
+        inner.track_rates.count(&msg);
         inner.gop.push(&msg);
         let opens_gop = msg.kind == MediaKind::Video
             && msg.flags.keyframe
@@ -285,6 +291,23 @@ impl Source {
     /// Codec details for the API.
     pub fn info(&self) -> StreamInfo {
         self.lock().info.clone()
+    }
+
+    /// Records the per-track byte counters (the housekeeping timer, with
+    /// the clients' counters: see `rate.rs`).
+    pub fn sample_traffic(&self, now_ms: u64) {
+        self.lock().track_rates.sample(now_ms);
+    }
+
+    /// Each track's bytes over the last 30 to 40 s of the current (or last)
+    /// publish, as the stream's own `recv_30s` is measured; empty for a
+    /// stream that is not multitrack (its one rate is the stream's).
+    pub fn track_traffic(&self, now_ms: u64) -> Vec<(TrackId, Traffic)> {
+        let inner = self.lock();
+        if !inner.track_rates.is_multitrack() {
+            return Vec::new();
+        }
+        inner.track_rates.recent(now_ms)
     }
 
     /// True when nobody publishes and nobody consumes: the hub may forget it.

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 mod hook_server;
+pub mod prometheus;
 mod test_client;
 #[allow(unused_imports)]
 pub use hook_server::{Answer, HookCall, HookServer};

@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::config::DEFAULT_VHOST;
 use crate::hub::{ClientInfo, Source, StreamKey};
 use crate::vhost::VhostSettings;
+use media_core::MediaKind;
 
 /// The two clocks the API reports against.
 #[derive(Debug, Clone, Copy)]
@@ -88,7 +89,7 @@ pub(crate) struct Audio {
 }
 
 /// One track of a multitrack stream: `{"id": 1, "type": "video", ...}` with
-/// the fields of `video` or `audio`.
+/// the fields of `video` or `audio`, and the track's `kbps`.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Track {
     pub(crate) id: u8,
@@ -98,6 +99,25 @@ pub(crate) struct Track {
     pub(crate) video: Option<Video>,
     #[serde(flatten)]
     pub(crate) audio: Option<Audio>,
+    pub(crate) kbps: TrackKbps,
+}
+
+/// A track's `kbps` object: what the publisher sent of that track, over
+/// the window of the stream's `recv_30s` (its bytes sampled on the same
+/// timer; since the publish started, for a younger one).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub(crate) struct TrackKbps {
+    pub(crate) recv_30s: u64,
+}
+
+/// The received rate of one track of a multitrack stream, the default
+/// track's included (for the metrics; the API's `tracks` lists the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TrackRate {
+    /// `video` or `audio`.
+    pub(crate) kind: &'static str,
+    pub(crate) id: u8,
+    pub(crate) kbps: u64,
 }
 
 /// One element of `/api/v1/streams`.
@@ -124,6 +144,10 @@ pub(crate) struct Stream {
     /// addition: SRS has no multitrack.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) tracks: Vec<Track>,
+    /// Every track's received rate, track 0's too; empty for a stream that
+    /// is not multitrack. Not in the JSON (`tracks` carries the others').
+    #[serde(skip)]
+    pub(crate) track_rates: Vec<TrackRate>,
     /// The stream's forward destinations (`vhost { forward { } }`; our
     /// addition: SRS's API does not show forwards).
     pub(crate) forwards: Vec<crate::forward::ForwardStatus>,
@@ -301,6 +325,25 @@ pub(crate) fn stream(
         channel: a.channels,
         profile: a.profile,
     };
+    let track_rates: Vec<TrackRate> = source
+        .track_traffic(clock.now_ms)
+        .into_iter()
+        .map(|(t, traffic)| TrackRate {
+            kind: if t.kind == MediaKind::Video {
+                "video"
+            } else {
+                "audio"
+            },
+            id: t.id,
+            kbps: self::kbps(traffic.bytes_in, traffic.at_ms),
+        })
+        .collect();
+    let track_kbps = |kind: &str, id: u8| TrackKbps {
+        recv_30s: track_rates
+            .iter()
+            .find(|r| r.kind == kind && r.id == id)
+            .map_or(0, |r| r.kbps),
+    };
     let tracks = info
         .tracks
         .into_iter()
@@ -310,12 +353,14 @@ pub(crate) fn stream(
                 kind: "video",
                 video: Some(video(v)),
                 audio: None,
+                kbps: track_kbps("video", t.id),
             },
             crate::hub::TrackMedia::Audio(a) => Track {
                 id: t.id,
                 kind: "audio",
                 video: None,
                 audio: Some(audio(a)),
+                kbps: track_kbps("audio", t.id),
             },
         })
         .collect();
@@ -341,6 +386,7 @@ pub(crate) fn stream(
         video: info.video.map(video),
         audio: info.audio.map(audio),
         tracks,
+        track_rates,
         forwards: Vec::new(),
         edge: None,
         transcodes: Vec::new(),
