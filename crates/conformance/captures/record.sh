@@ -4,10 +4,13 @@
 # (tshark's capture engine). See README.md for what each capture holds.
 #
 # Usage: crates/conformance/captures/record.sh [NAME...]
-#   NAME: ffmpeg_publish ffmpeg_play rtmpdump_play gst_publish gst_play (default: all)
+#   NAME: ffmpeg_publish ffmpeg_play rtmpdump_play gst_publish gst_play
+#         ffmpeg9_multitrack_publish ffmpeg9_multitrack_play (default: all)
 # Environment: RTMP_SERVER (default: target/debug/rtmp-server, built if absent),
-#   PORT (default 19350). Needs dumpcap (root or the wireshark group), ffmpeg,
-#   rtmpdump, gst-launch-1.0 with rtmp2 (gst-plugins-bad) and flv plugins.
+#   PORT (default 19350), MODERN_FFMPEG (an ffmpeg 8+ for the E-RTMP v2
+#   multitrack captures; default: the one PyPI's imageio-ffmpeg ships).
+#   Needs dumpcap (root or the wireshark group), ffmpeg, rtmpdump,
+#   gst-launch-1.0 with rtmp2 (gst-plugins-bad) and flv plugins.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +41,33 @@ ffmpeg -hide_banner -loglevel error -y \
     -f lavfi -i sine=frequency=440:sample_rate=22050 -t 2 \
     -c:v libx264 -preset veryfast -tune zerolatency -profile:v baseline -pix_fmt yuv420p \
     -g 15 -b:v 60k -threads 1 -c:a aac -b:a 24k -ac 1 -f flv "$WORK/media.flv"
+
+# The modern ffmpeg (E-RTMP v2 multitrack), only when a multitrack capture is asked for.
+modern_ffmpeg() {
+    if [ -n "${MODERN_FFMPEG:-}" ]; then
+        echo "$MODERN_FFMPEG"
+    else
+        python3 -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())'
+    fi
+}
+
+# 3 s of E-RTMP v2 multitrack media, written by the modern ffmpeg: two
+# H.264 renditions of a test pattern (160x120 as track 0, 96x72 as track 1,
+# baseline 15 fps, a key frame every second) and two mono AAC tracks (440
+# and 660 Hz, 22.05 kHz). About 40 KB.
+multitrack_media() {
+    FF9=${FF9:-$(modern_ffmpeg)}
+    [ -s "$WORK/multitrack.flv" ] && return 0
+    "$FF9" -hide_banner -loglevel error -y \
+        -f lavfi -i testsrc=size=160x120:rate=15 \
+        -f lavfi -i sine=frequency=440:sample_rate=22050 \
+        -f lavfi -i sine=frequency=660:sample_rate=22050 -t 3 \
+        -filter_complex "[0:v]split=2[a][b];[b]scale=96:72[c]" \
+        -map "[a]" -map "[c]" -map 1:a -map 2:a \
+        -c:v libx264 -preset veryfast -tune zerolatency -profile:v baseline -pix_fmt yuv420p \
+        -g 15 -b:v:0 60k -b:v:1 30k -threads 1 -c:a aac -b:a 24k -ac 1 \
+        -f flv "$WORK/multitrack.flv"
+}
 
 wait_port() {
     for _ in $(seq 50); do
@@ -111,8 +141,29 @@ gst_play() {
     wait $p
 }
 
+# E-RTMP v2 multitrack: the modern ffmpeg publishes all four tracks.
+ffmpeg9_multitrack_publish() {
+    "$FF9" -hide_banner -loglevel error -re -i "$WORK/multitrack.flv" -map 0 -c copy \
+        -f flv "$URL/multi"
+}
+
+# The same publisher, twice the media (6 s); 0.7 s later the modern ffmpeg
+# plays it announcing E-RTMP (fourCcList), so it is sent every track.
+ffmpeg9_multitrack_play() {
+    "$FF9" -hide_banner -loglevel error -re -stream_loop 1 -i "$WORK/multitrack.flv" -map 0 \
+        -c copy -f flv "$URL/multi" & local p=$!
+    sleep 0.7
+    "$FF9" -hide_banner -loglevel error -rtmp_enhanced_codecs avc1,mp4a -i "$URL/multi" \
+        -map 0 -t 2 -c copy -f null -
+    wait $p
+}
+
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(ffmpeg_publish ffmpeg_play rtmpdump_play gst_publish gst_play)
+[ ${#names[@]} -eq 0 ] && names=(ffmpeg_publish ffmpeg_play rtmpdump_play gst_publish gst_play
+    ffmpeg9_multitrack_publish ffmpeg9_multitrack_play)
+for n in "${names[@]}"; do
+    case $n in ffmpeg9_*) multitrack_media ;; esac
+done
 for n in "${names[@]}"; do
     record "$n" "$n"
 done

@@ -163,14 +163,27 @@ impl HlsOutput {
     }
 
     /// Whether every stream's DTS runs forward within and across segments
-    /// (name order), allowing the 33-bit wrap (ISO 13818-1 2.4.3.7).
+    /// (name order) of each playlist, allowing the 33-bit wrap (ISO 13818-1
+    /// 2.4.3.7). A multitrack stream's playlists (one per rendition) each
+    /// have their own timeline: a segment belongs to the playlist that
+    /// lists its file name (segments no playlist lists share one).
     pub fn dts_monotonic(&self) -> bool {
-        let mut last: std::collections::BTreeMap<u16, u64> = Default::default();
+        let mut last: std::collections::BTreeMap<(usize, u16), u64> = Default::default();
         for seg in &self.segments {
             let Ok(t) = &seg.summary else {
                 return false;
             };
+            let name = seg.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let playlist = self
+                .playlists
+                .iter()
+                .position(|(_, text)| {
+                    text.lines()
+                        .any(|l| l.trim().rsplit('/').next() == Some(name))
+                })
+                .unwrap_or(usize::MAX);
             for (pid, st) in &t.streams {
+                let pid = &(playlist, *pid);
                 if st.dts_backwards > 0 {
                     return false;
                 }

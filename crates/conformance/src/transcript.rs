@@ -63,6 +63,11 @@ pub struct TrackStats {
     pub sequence_headers: u64,
     /// Times a timestamp was lower than the one before it.
     pub backwards: u64,
+    /// Messages per E-RTMP v2 track id, once a multitrack message was seen
+    /// (messages that are not multitrack count as the default track, 0).
+    pub tracks: BTreeMap<u8, u64>,
+    /// Whether a multitrack message was seen.
+    pub multitrack: bool,
 }
 
 impl TrackStats {
@@ -77,6 +82,15 @@ impl TrackStats {
         self.last_ts = Some(msg.timestamp);
         self.keyframes += u64::from(key && msg.type_id == MessageType::Video);
         self.sequence_headers += u64::from(seq);
+        match sim::client::track_ids(msg.type_id, &msg.payload) {
+            Some(ids) => {
+                self.multitrack = true;
+                for id in ids {
+                    *self.tracks.entry(id).or_default() += 1;
+                }
+            }
+            None => *self.tracks.entry(0).or_default() += 1,
+        }
     }
 
     fn render(&self, name: &str) -> String {
@@ -94,6 +108,14 @@ impl TrackStats {
         }
         if self.backwards > 0 {
             let _ = write!(s, ", {} BACKWARDS", self.backwards);
+        }
+        if self.multitrack {
+            let tracks: Vec<String> = self
+                .tracks
+                .iter()
+                .map(|(id, n)| format!("#{id} x{n}"))
+                .collect();
+            let _ = write!(s, ", tracks {}", tracks.join(" "));
         }
         s.push(')');
         s

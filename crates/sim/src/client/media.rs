@@ -9,8 +9,9 @@ use rtmp_proto::message::{MessageType, RawMessage};
 /// Key frame and sequence header flags of an audio or video payload.
 ///
 /// Legacy FLV (spec E.4.2, E.4.3) and Enhanced RTMP (`IsExHeader` bit, packet
-/// type 0 = SequenceStart) forms are both recognised; behind an E-RTMP v2
-/// `ModEx` prefix (packet type 7) the real packet type is read with
+/// type 0 = SequenceStart) forms are both recognised; an E-RTMP v2
+/// multitrack message (video packet type 6, audio 5: judged by what its
+/// tracks carry) or one behind a `ModEx` prefix (packet type 7) is read with
 /// media-core's header parsers.
 pub fn classify(kind: MessageType, payload: &[u8]) -> (bool, bool) {
     use media_core::flv::{AudioTagHeader, VideoTagHeader};
@@ -19,7 +20,7 @@ pub fn classify(kind: MessageType, payload: &[u8]) -> (bool, bool) {
     match kind {
         MessageType::Video => {
             let keyframe = (first >> 4) & 0x07 == 1;
-            let sequence_header = if first & 0x80 != 0 && first & 0x0f == 7 {
+            let sequence_header = if first & 0x80 != 0 && matches!(first & 0x0f, 6 | 7) {
                 VideoTagHeader::parse(payload).is_ok_and(|(h, _)| h.is_sequence_header())
             } else if first & 0x80 != 0 {
                 first & 0x0f == 0
@@ -32,7 +33,7 @@ pub fn classify(kind: MessageType, payload: &[u8]) -> (bool, bool) {
             let format = first >> 4;
             let sequence_header = match format {
                 10 => second == Some(0),
-                9 if first & 0x0f == 7 => {
+                9 if matches!(first & 0x0f, 5 | 7) => {
                     AudioTagHeader::parse(payload).is_ok_and(|(h, _)| h.is_sequence_header())
                 }
                 9 => first & 0x0f == 0,
@@ -41,6 +42,19 @@ pub fn classify(kind: MessageType, payload: &[u8]) -> (bool, bool) {
             (false, sequence_header)
         }
         _ => (false, false),
+    }
+}
+
+/// The E-RTMP v2 track ids an audio or video payload carries, in message
+/// order; `None` for a message that is not multitrack (or whose header does
+/// not parse). A track loop that breaks gives the ids read before.
+pub fn track_ids(kind: MessageType, payload: &[u8]) -> Option<Vec<u8>> {
+    use media_core::flv::Tracks;
+    let ids = |t: Tracks<'_>| t.map_while(Result::ok).map(|t| t.track_id).collect();
+    match kind {
+        MessageType::Video => Tracks::of_video(payload).ok()?.map(|(_, t)| ids(t)),
+        MessageType::Audio => Tracks::of_audio(payload).ok()?.map(|(_, t)| ids(t)),
+        _ => None,
     }
 }
 
@@ -289,5 +303,18 @@ mod tests {
             classify(MessageType::Audio, b"\x97\x02\x00\x00\x01\x01mp4a"),
             (false, false)
         );
+        // Multitrack: a OneTrack sequence start of track 1, a ManyTracks
+        // key frame of tracks 0 and 1.
+        let seq = b"\x96\x00avc1\x01\x01\x42";
+        assert_eq!(classify(MessageType::Video, seq), (true, true));
+        assert_eq!(track_ids(MessageType::Video, seq), Some(vec![1]));
+        let key = b"\x96\x11avc1\x00\x00\x00\x01\x65\x01\x00\x00\x01\x65";
+        assert_eq!(classify(MessageType::Video, key), (true, false));
+        assert_eq!(track_ids(MessageType::Video, key), Some(vec![0, 1]));
+        let audio = b"\x95\x00mp4a\x01\x12\x10";
+        assert_eq!(classify(MessageType::Audio, audio), (false, true));
+        assert_eq!(track_ids(MessageType::Audio, audio), Some(vec![1]));
+        assert_eq!(track_ids(MessageType::Audio, &[0xaf, 1, 0x21]), None);
+        assert_eq!(track_ids(MessageType::Video, b"\x91hvc1\0\0\0"), None);
     }
 }

@@ -12,6 +12,6 @@ mod player;
 mod publisher;
 
 pub use driver::ClientError;
-pub use media::{classify, digest, MediaRecord, MediaTags};
+pub use media::{classify, digest, track_ids, MediaRecord, MediaTags};
 pub use player::{PlayerLog, PlayerOptions, SimPlayer};
 pub use publisher::{PublishEnd, PublisherLog, PublisherOptions, SimPublisher};
