@@ -301,6 +301,82 @@ fn hlsjs_plays_fmp4_hls() {
     });
 }
 
+/// An E-RTMP multitrack stream (two H.264 renditions, two AAC tracks,
+/// published by the modern ffmpeg): hls.js loads the master playlist, sees
+/// both renditions as levels, and plays video from a variant's playlist
+/// with audio from the `EXT-X-MEDIA` group's default track.
+#[test]
+fn hlsjs_plays_the_multitrack_master_playlist() {
+    let Some(browser) = browser() else { return };
+    let Some(modern) = modern_ffmpeg() else {
+        return;
+    };
+    let scratch = TempDir::new("browser-multitrack");
+    let file = multitrack_flv(&modern, scratch.path());
+    each_server(|bin| {
+        let server = ServerProcess::start(bin);
+        let mut publisher = Command::new(&modern)
+            .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(&file)
+            .args(["-map", "0", "-c", "copy", "-f", "flv"])
+            .arg(server.rtmp_url("multi"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("modern ffmpeg publishes");
+        let master = server.hls_dir().join("live/multi_master.m3u8");
+        let ready = wait_for(Duration::from_secs(30), || {
+            let text = std::fs::read_to_string(&master).ok()?;
+            (text.matches("#EXT-X-STREAM-INF").count() == 2
+                && text.matches("TYPE=AUDIO").count() == 2)
+                .then_some(())
+        });
+        assert!(ready.is_some(), "{:?}", std::fs::read_to_string(&master));
+        // A segment more in each playlist, so hls.js starts a few back.
+        wait_segments(&server, "multi_v0", 3);
+        let watch = 10;
+        let report = Browser::report(
+            browser.play(&server.http_url("/live/multi_master.m3u8"), watch),
+            watch,
+        );
+        let brief = summary(&report);
+        assert!(fatal_errors(&report).is_empty(), "{brief}");
+        let levels: Vec<(u64, u64)> = report["levels"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|l| {
+                        (
+                            l["width"].as_u64().unwrap_or(0),
+                            l["height"].as_u64().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // hls.js orders levels by BANDWIDTH: the smaller rendition first.
+        assert_eq!(levels, [(320, 180), (640, 360)], "{brief}");
+        // Video and audio from separate playlists: separate SourceBuffers.
+        assert_eq!(report["codecs"]["audio"], "mp4a.40.2", "{brief}");
+        let video = report["codecs"]["video"].as_str().unwrap_or_default();
+        assert!(video.starts_with("avc1."), "{brief}");
+        let played = report["samples"]
+            .as_array()
+            .and_then(|s| {
+                let t = |v: &Value| v["currentTime"].as_f64();
+                Some(t(s.last()?)? - t(s.iter().find(|v| t(v) > Some(0.0))?)?)
+            })
+            .unwrap_or(0.0);
+        assert!(played >= 5.0, "played {played:.1} s of {watch}: {brief}");
+        let decoded = report["decodedFrames"].as_u64().unwrap_or(0);
+        assert!(decoded >= 25 * 5, "{decoded} frames decoded: {brief}");
+        let audio = report["audioDecodedBytes"].as_u64().unwrap_or(0);
+        assert!(audio > 0, "no audio decoded: {brief}");
+        let _ = publisher.kill();
+        let _ = publisher.wait();
+    });
+}
+
 /// `hls_ll on`: hls.js in low-latency mode plays the LL-HLS stream (parts,
 /// blocking reloads) and stays close to the live edge; its latency
 /// estimate is printed.

@@ -350,6 +350,31 @@ pub fn modern_ffmpeg() -> Option<PathBuf> {
     }
 }
 
+/// Two H.264 renditions (640x360 as track 0, 320x180 as track 1) and two
+/// AAC tracks (440 Hz at 44.1 kHz, 660 Hz at 48 kHz), 6 s, one key frame a
+/// second: an Enhanced RTMP v2 multitrack FLV, written by the modern ffmpeg
+/// (`modern_ffmpeg`) into `dir`.
+pub fn multitrack_flv(ffmpeg: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("multitrack.flv");
+    let (ok, _, err) = run(
+        Command::new(ffmpeg)
+            .args(["-v", "error", "-y"])
+            .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+            .args(["-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000"])
+            .args(["-t", "6", "-filter_complex"])
+            .arg("[0:v]split=2[a][b];[b]scale=320:180[c]")
+            .args(["-map", "[a]", "-map", "[c]", "-map", "1:a", "-map", "2:a"])
+            .args(["-c:v", "libx264", "-preset", "veryfast", "-g", "25"])
+            .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k"])
+            .args(["-f", "flv"])
+            .arg(&out),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "the modern ffmpeg writes a multitrack FLV: {err}");
+    out
+}
+
 /// The segment URIs of an HLS playlist, in order.
 pub fn segments(playlist: &str) -> Vec<String> {
     playlist
