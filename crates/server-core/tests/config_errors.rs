@@ -91,7 +91,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         "stream_caster { enabled off; }",
         "rtc_server { enabled off; }",
         "srt_server { enabled off; }",
-        "ff_log_dir ./objs;",
         "srs_log_level_v2 info;",
         "utc_time off;",
         "work_dir ./;",
@@ -104,7 +103,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         "circuit_breaker { enabled on; }",
         "tencentcloud_cls { enabled off; }",
         "tencentcloud_apm { enabled off; }",
-        "rtmps { enabled on; }",
         "http_stream { enabled on; }",
     ];
     for d in root {
@@ -115,8 +113,6 @@ fn every_not_supported_directive_is_refused_clearly() {
         );
     }
     let vhost = [
-        "transcode { enabled on; }",
-        "ingest livestream { enabled on; }",
         "rtc { enabled on; }",
         "srt { enabled on; }",
         "hds { enabled on; }",
