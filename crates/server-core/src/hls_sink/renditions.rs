@@ -30,7 +30,9 @@
 //! Bounded: at most [`MAX_RENDITIONS`] playlists a stream. A track that
 //! first appears mid-stream gets its segmenter then, which starts at the
 //! track's next key frame; it is listed in the master once its first
-//! segment is closed. Renditions are parked, disposed and cleaned up with
+//! segment is closed. The first master waits until every track known then
+//! has a segment (or another has three), so a player loading it early
+//! does not miss the audio group. Renditions are parked, disposed and cleaned up with
 //! the stream's main playlist (`hls_cleanup` by each segmenter, `hls_dispose`
 //! through [`Renditions::disposed_paths`]). `on_hls` hooks and the
 //! stream's segment counter stay with the main playlist.
@@ -70,8 +72,9 @@ struct Output {
     /// Bytes and milliseconds of every segment closed: the average rate.
     bytes: u64,
     ms: u64,
-    /// A segment was closed: its playlist exists and the master lists it.
-    listed: bool,
+    /// Segments closed: once one is, its playlist exists and the master
+    /// lists it.
+    closed: u64,
 }
 
 impl Output {
@@ -91,6 +94,10 @@ impl Output {
             }
             _ => {}
         }
+    }
+
+    fn listed(&self) -> bool {
+        self.closed > 0
     }
 
     fn average_bps(&self) -> Option<u64> {
@@ -279,7 +286,7 @@ impl Renditions {
                     peak_bps: 0,
                     bytes: 0,
                     ms: 0,
-                    listed: false,
+                    closed: 0,
                 });
                 self.outputs.len() - 1
             }
@@ -343,7 +350,7 @@ impl Renditions {
         let mut paths = Vec::new();
         for output in &mut self.outputs {
             paths.extend(disposed_paths(&mut output.segmenter));
-            output.listed = false;
+            output.closed = 0;
             output.peak_bps = 0;
             output.bytes = 0;
             output.ms = 0;
@@ -369,7 +376,18 @@ impl Renditions {
             self.dirty = true;
             return;
         };
-        let mut listed: Vec<&Output> = self.outputs.iter().filter(|o| o.listed).collect();
+        // The first master waits for every track that will have segments
+        // (its codec is one HLS carries), so a player that loads it at
+        // once finds the audio group too; a track that stays silent holds
+        // it up for three segments of another at most.
+        let waiting = self
+            .outputs
+            .iter()
+            .any(|o| o.codec.is_some() && !o.listed());
+        if self.written.is_none() && waiting && self.outputs.iter().all(|o| o.closed < 3) {
+            return;
+        }
+        let mut listed: Vec<&Output> = self.outputs.iter().filter(|o| o.listed()).collect();
         listed.sort_by_key(|o| o.id);
         let uri = |o: &Output| {
             o.segmenter
@@ -446,7 +464,7 @@ async fn execute(ctx: &ServerCtx, output: &mut Output) -> bool {
         match output.files.apply(ctx, &output.segmenter, action).await {
             Ok(Some(closed)) => {
                 closed_any = true;
-                output.listed = true;
+                output.closed = output.closed.saturating_add(1);
                 output.bytes = output.bytes.saturating_add(closed.bytes);
                 output.ms = output.ms.saturating_add(closed.duration_ms);
                 // A segment cut short (the last one at unpublish, or one a
