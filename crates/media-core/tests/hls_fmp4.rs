@@ -431,3 +431,227 @@ fn init_segments_go_when_no_segment_names_them() {
     assert!(!init(2).exists(), "hls_dispose removes the init too");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `count` Opus messages (an `OpusHead` first, then 20 ms CELT packets)
+/// from `start_ms`.
+fn opus_stream(start_ms: u64, ms: u64) -> Vec<media_core::MediaMessage> {
+    use media_core::MediaKind;
+    let head = b"\x90OpusOpusHead\x01\x02\x38\x01\x80\xbb\x00\x00\x00\x00\x00".to_vec();
+    let mut out = vec![hls_support::media(
+        MediaKind::Audio,
+        start_ms,
+        false,
+        true,
+        head,
+    )];
+    for i in 0..ms / 20 {
+        let mut b = b"\x91Opus\xfc".to_vec();
+        b.extend((0..40).map(|k| (k + i) as u8));
+        out.push(hls_support::media(
+            MediaKind::Audio,
+            start_ms + i * 20,
+            false,
+            false,
+            b,
+        ));
+    }
+    out
+}
+
+/// libsvtav1's `av01` record for 320x180, then a 25 fps AV1 stream (key
+/// frames every `gop` frames carrying the sequence header, every temporal
+/// unit starting with a temporal delimiter).
+fn av1_stream(start_ms: u64, ms: u64, gop: u64) -> Vec<media_core::MediaMessage> {
+    use media_core::MediaKind;
+    const RECORD: &[u8] = &[
+        0x81, 0x00, 0x0c, 0x00, 0x0a, 0x0b, 0x02, 0x00, 0x00, 0x05, 0x21, 0xe7, 0xf6, 0x60, 0x17,
+        0xc0, 0x02,
+    ];
+    let mut out = vec![hls_support::media(
+        MediaKind::Video,
+        start_ms,
+        true,
+        true,
+        [&b"\x90av01"[..], RECORD].concat(),
+    )];
+    for i in 0..ms / 40 {
+        let key = i % gop == 0;
+        let mut b = if key {
+            b"\x91av01".to_vec()
+        } else {
+            b"\xa1av01".to_vec()
+        };
+        b.extend_from_slice(&[0x12, 0x00]);
+        if key {
+            b.extend_from_slice(&RECORD[4..]);
+        }
+        b.extend_from_slice(&[0x32, 0x02, i as u8, 0xbb]);
+        out.push(hls_support::media(
+            MediaKind::Video,
+            start_ms + i * 40,
+            key,
+            false,
+            b,
+        ));
+    }
+    out
+}
+
+fn by_time(mut msgs: Vec<media_core::MediaMessage>) -> Vec<media_core::MediaMessage> {
+    // Sequence headers first, then by timestamp (stable).
+    msgs.sort_by_key(|m| (!m.flags.sequence_header, m.timestamp));
+    msgs
+}
+
+/// TS config (`hls_use_fmp4` off), 2 s fragments.
+fn ts_config() -> HlsConfig {
+    HlsConfig {
+        fragment: Duration::from_secs(2),
+        window: Duration::from_secs(3600),
+        ..HlsConfig::default()
+    }
+}
+
+fn segment_all(
+    name: &str,
+    config: HlsConfig,
+    publishes: &[Vec<media_core::MediaMessage>],
+) -> (std::path::PathBuf, Executor, HlsSegmenter) {
+    let dir = std::env::temp_dir().join(format!("hls-fmp4-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut seg = HlsSegmenter::new(config, "live", "test");
+    let mut exec = Executor::new(dir.clone());
+    for msgs in publishes {
+        seg.on_republish();
+        for m in msgs {
+            let _ = seg.push(m, 1_700_000_000_000 + m.timestamp);
+            exec.run(&mut seg);
+        }
+        seg.on_unpublish();
+        exec.run(&mut seg);
+    }
+    (dir, exec, seg)
+}
+
+/// `hls_fmp4_fallback` (on by default): H.264 with Opus, which MPEG-TS
+/// cannot carry, is sliced in fMP4 with both tracks, without a TS segment.
+#[test]
+fn a_codec_ts_cannot_carry_turns_the_playlist_to_fmp4() {
+    let mut msgs = synthetic(Synth {
+        video: true,
+        audio: false,
+        gop: 25,
+        ms: 5_000,
+        start_ms: 0,
+    });
+    msgs.extend(opus_stream(0, 5_000));
+    let (dir, exec, seg) = segment_all("fallback", ts_config(), &[by_time(msgs)]);
+    assert_eq!(seg.fmp4_fallback(), Some("Opus"));
+    assert!(seg.is_fmp4());
+    assert_eq!(seg.skipped_frames(), 0);
+    let text = exec.playlists_written.last().unwrap().clone();
+    let playlist = parse_media(&text);
+    assert_eq!(playlist.version, Some(7), "{text}");
+    assert!(
+        playlist.segments.iter().all(|s| s.uri.ends_with(".m4s")),
+        "{text}"
+    );
+    assert_eq!(
+        playlist.segments[0].map.as_ref().unwrap().uri,
+        "test/init.mp4"
+    );
+    assert!(!playlist.segments[0].discontinuity, "nothing before it");
+    let init = std::fs::read(dir.join("live/test/init.mp4")).unwrap();
+    let has = |needle: &[u8]| init.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"avc1") && has(b"Opus") && has(b"dOps"), "both tracks");
+    let listed: f32 = playlist.segments.iter().map(|s| s.duration).sum();
+    assert!((listed - 5.0).abs() < 0.05, "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// With `hls_fmp4_fallback off`, the same stream stays TS: its video is
+/// sliced, every Opus frame skipped (the runtime logs why).
+#[test]
+fn without_the_fallback_ts_skips_what_it_cannot_carry() {
+    let mut msgs = synthetic(Synth {
+        video: true,
+        audio: false,
+        gop: 25,
+        ms: 5_000,
+        start_ms: 0,
+    });
+    msgs.extend(opus_stream(0, 5_000));
+    let config = HlsConfig {
+        fmp4_fallback: false,
+        ..ts_config()
+    };
+    let (dir, exec, seg) = segment_all("nofallback", config, &[by_time(msgs)]);
+    assert_eq!(seg.fmp4_fallback(), None);
+    assert!(!seg.is_fmp4());
+    assert_eq!(seg.skipped_frames(), 250, "every Opus packet");
+    let text = exec.playlists_written.last().unwrap().clone();
+    let playlist = parse_media(&text);
+    assert_eq!(playlist.version, Some(3), "{text}");
+    assert!(
+        playlist.segments.iter().all(|s| s.uri.ends_with(".ts")),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// TS for H.264 + AAC; a republish in AV1 goes on in fMP4 after a
+/// discontinuity, and the playlist stays fMP4 when H.264 comes back (a TS
+/// segment may not follow an EXT-X-MAP).
+#[test]
+fn a_republish_with_av1_goes_on_in_fmp4_after_ts() {
+    let avc = || {
+        synthetic(Synth {
+            video: true,
+            audio: true,
+            gop: 25,
+            ms: 4_000,
+            start_ms: 0,
+        })
+    };
+    let mut av1 = av1_stream(0, 4_000, 25);
+    av1.extend(synthetic(Synth {
+        video: false,
+        audio: true,
+        gop: 25,
+        ms: 4_000,
+        start_ms: 0,
+    }));
+    let (dir, exec, seg) = segment_all("switch", ts_config(), &[avc(), by_time(av1), avc()]);
+    assert_eq!(seg.fmp4_fallback(), Some("AV1"));
+    assert_eq!(seg.skipped_frames(), 0);
+    let text = exec.playlists_written.last().unwrap().clone();
+    let playlist = parse_media(&text);
+    assert_eq!(playlist.version, Some(7), "{text}");
+    let uris: Vec<&str> = playlist.segments.iter().map(|s| s.uri.as_str()).collect();
+    assert_eq!(
+        uris,
+        [
+            "test-0.ts",
+            "test-1.ts",
+            "test-2.m4s",
+            "test-3.m4s",
+            "test-4.m4s",
+            "test-5.m4s"
+        ],
+        "{text}"
+    );
+    assert!(playlist.segments[0].map.is_none() && playlist.segments[1].map.is_none());
+    let first_fmp4 = &playlist.segments[2];
+    assert!(
+        first_fmp4.discontinuity && first_fmp4.map.is_some(),
+        "{text}"
+    );
+    assert!(playlist.segments[4].discontinuity, "{text}");
+    // Each publish's init declares its codecs: AV1 + AAC, then H.264 + AAC.
+    let init = std::fs::read(dir.join("live/test/init.mp4")).unwrap();
+    let has = |needle: &[u8]| init.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"avc1") && has(b"mp4a") && !has(b"av01"));
+    let av1_segment = std::fs::read(dir.join("live/test-2.m4s")).unwrap();
+    assert_eq!(&av1_segment[4..8], b"moof");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

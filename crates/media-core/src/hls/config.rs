@@ -49,6 +49,12 @@ pub struct HlsConfig {
     /// with an init segment named by `EXT-X-MAP` (RFC 8216 4.3.2.5), not
     /// MPEG-TS. Default off.
     pub use_fmp4: bool,
+    /// `hls_fmp4_fallback` (this server's): with `use_fmp4` off, a stream
+    /// with a codec MPEG-TS cannot carry here but fMP4 can (AV1, VP9, Opus,
+    /// FLAC, AC-3, E-AC-3) is sliced in fMP4 from that codec's first
+    /// message on, rather than not at all; TS stays the format of H.264,
+    /// HEVC, AAC and MP3 streams. Default on.
+    pub fmp4_fallback: bool,
     /// `hls_fmp4_file`: the fMP4 segment path template (the `hls_ts_file`
     /// variables). Default `[app]/[stream]-[seq].m4s`.
     pub fmp4_file: String,
@@ -82,6 +88,7 @@ impl Default for HlsConfig {
             ts_file: "[app]/[stream]-[seq].ts".to_owned(),
             entry_prefix: None,
             use_fmp4: false,
+            fmp4_fallback: true,
             fmp4_file: "[app]/[stream]-[seq].m4s".to_owned(),
             init_file: "[app]/[stream]/init.mp4".to_owned(),
             low_latency: false,
@@ -106,15 +113,6 @@ impl HlsConfig {
         };
         // Float to int `as` saturates; fragments are far below 2^53 ms.
         (self.fragment.as_secs_f64() * ratio * 1000.0).round() as u64
-    }
-
-    /// The segment path template in force: `fmp4_file` or `ts_file`.
-    pub(crate) fn segment_file(&self) -> &str {
-        if self.fmp4() {
-            &self.fmp4_file
-        } else {
-            &self.ts_file
-        }
     }
 
     /// Segments are fMP4: `use_fmp4`, or LL-HLS, whose parts need it.

@@ -216,6 +216,12 @@ pub struct HlsSegmenter {
     /// `hls_use_fmp4`: the CMAF muxer, which takes the place of the
     /// remuxer, the TS muxer and the probe.
     cmaf: Option<cmaf::Cmaf>,
+    /// `hls_fmp4_fallback`: the codec whose arrival turned this TS
+    /// playlist to fMP4, if one did.
+    fallback: Option<&'static str>,
+    /// The last video and audio sequence headers taken in TS mode, for the
+    /// fMP4 muxer should a codec TS cannot carry turn up.
+    ts_headers: [Option<MediaMessage>; 2],
 }
 
 impl HlsSegmenter {
@@ -223,6 +229,8 @@ impl HlsSegmenter {
     pub fn new(config: HlsConfig, app: &str, stream: &str) -> Self {
         Self {
             cmaf: config.fmp4().then(cmaf::Cmaf::new),
+            fallback: None,
+            ts_headers: [None, None],
             config,
             app: app.to_owned(),
             stream: stream.to_owned(),
@@ -251,8 +259,16 @@ impl HlsSegmenter {
     /// the error; the stream carries on with the next message.
     pub fn push(&mut self, msg: &MediaMessage, now_unix_ms: u64) -> Result<(), HlsError> {
         self.last_now_ms = now_unix_ms;
+        if self.cmaf.is_none() && self.config.fmp4_fallback {
+            if let Some(codec) = cmaf::needs_fmp4(msg) {
+                self.fall_back_to_fmp4(msg.timestamp, codec, now_unix_ms);
+            }
+        }
         if self.cmaf.is_some() {
             return self.push_cmaf(msg, now_unix_ms);
+        }
+        if let Some(is_video) = cmaf::sequence_header_kind(msg) {
+            self.ts_headers[usize::from(!is_video)] = Some(msg.clone());
         }
         let frame = match self.remuxer.push(msg) {
             Ok(f) => f,
@@ -279,6 +295,57 @@ impl HlsSegmenter {
         Ok(())
     }
 
+    /// `hls_fmp4_fallback`: a message of `codec`, which MPEG-TS cannot carry
+    /// here but fMP4 can, arrived in TS mode at `at_ms`. The open TS
+    /// segment ends there; the playlist goes on in fMP4 after a
+    /// discontinuity (RFC 8216 4.3.2.3 names a change of format as a
+    /// reason for one) and stays fMP4 for the segmenter's life, since a TS
+    /// segment may not follow an `EXT-X-MAP` (4.3.2.5: the map applies to
+    /// every segment after it). The sequence headers TS mode took go to
+    /// the fMP4 muxer; TS frames waiting for the first segment are
+    /// dropped (that segment now starts at the next key frame).
+    fn fall_back_to_fmp4(&mut self, at_ms: u64, codec: &'static str, now_unix_ms: u64) {
+        if let Some(cur) = &self.current {
+            let end = at_ms.max(cur.start_ms);
+            self.close_segment(end);
+        }
+        self.probe = Vec::new();
+        self.probe_bytes = 0;
+        self.remuxer.reset();
+        self.cut_requested = false;
+        if self.next_seq > 0 {
+            self.discontinuity = true;
+        }
+        self.cmaf = Some(cmaf::Cmaf::new());
+        self.fallback = Some(codec);
+        for header in std::mem::take(&mut self.ts_headers).into_iter().flatten() {
+            // They were taken once; one the muxer refuses is skipped as
+            // it would have been in fMP4 mode from the start.
+            let _ = self.push_cmaf(&header, now_unix_ms);
+        }
+    }
+
+    /// The codec (by its API name, `AV1`, `Opus`...) that turned this
+    /// playlist from MPEG-TS to fMP4 (`hls_fmp4_fallback`); `None` while
+    /// it is TS, or when it was fMP4 from the start.
+    pub fn fmp4_fallback(&self) -> Option<&'static str> {
+        self.fallback
+    }
+
+    /// Segments are fMP4: `hls_use_fmp4`, LL-HLS, or the fallback.
+    pub fn is_fmp4(&self) -> bool {
+        self.cmaf.is_some()
+    }
+
+    /// The segment path template in force: `fmp4_file` or `ts_file`.
+    fn segment_file(&self) -> &str {
+        if self.cmaf.is_some() {
+            &self.config.fmp4_file
+        } else {
+            &self.config.ts_file
+        }
+    }
+
     /// The next action, if any.
     pub fn poll_action(&mut self) -> Option<HlsAction> {
         self.actions.pop_front()
@@ -302,6 +369,7 @@ impl HlsSegmenter {
             self.close_segment(end);
         }
         self.remuxer.reset();
+        self.ts_headers = [None, None];
         if let Some(cmaf) = &mut self.cmaf {
             cmaf.reset();
         }
@@ -603,10 +671,7 @@ impl HlsSegmenter {
                 &self.vars(seq, now_unix_ms, None),
             ));
         }
-        let path = render(
-            self.config.segment_file(),
-            &self.vars(seq, now_unix_ms, None),
-        );
+        let path = render(self.segment_file(), &self.vars(seq, now_unix_ms, None));
         let streams = self.remuxer.streams();
         self.muxer.set_streams(streams);
         self.current = Some(Current {
@@ -644,9 +709,9 @@ impl HlsSegmenter {
         };
         let duration_ms = end_ms.saturating_sub(cur.start_ms);
         let map = self.cmaf.as_ref().and_then(|c| c.map_uri.clone());
-        let path = if self.config.segment_file().contains("[duration]") {
+        let path = if self.segment_file().contains("[duration]") {
             render(
-                self.config.segment_file(),
+                self.segment_file(),
                 &self.vars(cur.seq, cur.unix_ms, Some(duration_ms)),
             )
         } else {

@@ -11,7 +11,8 @@ use bytes::Bytes;
 
 use super::{CutInput, HlsAction, HlsSegmenter};
 use crate::flv::{
-    legacy_audio, single_track_video, AudioPacketType, AudioTagHeader, Tracks, VideoTagHeader,
+    single_track_audio, single_track_video, AudioPacketType, AudioTagHeader, SoundFormat, Tracks,
+    VideoCodec, VideoTagHeader,
 };
 use crate::hls::error::HlsError;
 use crate::hls::low_latency::{self, OpenSegment, Part, PartList};
@@ -114,9 +115,9 @@ fn classify(msg: &MediaMessage) -> Result<Option<Kind>, HlsError> {
 }
 
 /// E-RTMP v2 multitrack: HLS slices the default track (0), as with
-/// MPEG-TS; it is rebuilt as the single-track message the muxer takes
-/// (video in the ex-header form, AAC in the legacy one). `None` when the
-/// message holds no track 0 the muxer could take. Other messages pass.
+/// MPEG-TS; it is rebuilt as the single-track ex-header message the muxer
+/// takes. `None` when the message holds no track 0 the muxer could take.
+/// Other messages pass.
 fn default_track(msg: &MediaMessage) -> Result<Option<MediaMessage>, HlsError> {
     let bad = |_| HlsError::Mp4(Mp4Error::BadHeader(msg.kind));
     let payload = match msg.kind {
@@ -136,7 +137,7 @@ fn default_track(msg: &MediaMessage) -> Result<Option<MediaMessage>, HlsError> {
                 tracks
                     .find_map(|t| t.ok().filter(|t| t.track_id == 0))
                     .zip(inner)
-                    .and_then(|(t, p)| legacy_audio(p, t.fourcc, t.body))
+                    .and_then(|(t, p)| single_track_audio(p, &t))
             }
         },
         MediaKind::Data => return Ok(Some(msg.clone())),
@@ -145,6 +146,37 @@ fn default_track(msg: &MediaMessage) -> Result<Option<MediaMessage>, HlsError> {
         payload,
         ..msg.clone()
     }))
+}
+
+/// The codec of `msg` (of its track 0) when MPEG-TS cannot carry it
+/// here but fMP4 can: the `hls_fmp4_fallback` trigger. H.264, HEVC, AAC
+/// and MP3 stay in TS; codecs neither carries (VP8, Speex...) do not switch.
+pub(super) fn needs_fmp4(msg: &MediaMessage) -> Option<&'static str> {
+    let msg = default_track(msg).ok()??;
+    match msg.kind {
+        MediaKind::Video => {
+            let (h, _) = VideoTagHeader::parse(&msg.payload).ok()?;
+            matches!(h.codec, VideoCodec::Av1 | VideoCodec::Vp9).then(|| h.codec.name())
+        }
+        MediaKind::Audio => {
+            let (h, _) = AudioTagHeader::parse(&msg.payload).ok()?;
+            matches!(
+                h.sound_format,
+                SoundFormat::Opus | SoundFormat::Flac | SoundFormat::Ac3 | SoundFormat::Eac3
+            )
+            .then(|| h.sound_format.name())
+        }
+        MediaKind::Data => None,
+    }
+}
+
+/// `Some(is_video)` when `msg` is a sequence header (of its track 0).
+pub(super) fn sequence_header_kind(msg: &MediaMessage) -> Option<bool> {
+    let msg = default_track(msg).ok()??;
+    classify(&msg)
+        .ok()?
+        .filter(|k| k.sequence_header)
+        .map(|k| k.is_video)
 }
 
 impl HlsSegmenter {
@@ -175,9 +207,16 @@ impl HlsSegmenter {
         if kind.sequence_header {
             self.cmaf_sequence_header(msg, kind.is_video, now_unix_ms);
         } else if kind.media {
-            let Some(cmaf) = &self.cmaf else {
+            let Some(cmaf) = &mut self.cmaf else {
                 return Ok(());
             };
+            if !kind.is_video {
+                // MP3, AC-3, E-AC-3: the track is known from its first frame.
+                if let Err(e) = cmaf.muxer.configure_from_frame(msg) {
+                    self.skipped += 1;
+                    return Err(HlsError::Mp4(e));
+                }
+            }
             let (has_video, has_audio) =
                 (cmaf.muxer.has_video_config(), cmaf.muxer.has_audio_config());
             let configured = if kind.is_video { has_video } else { has_audio };
