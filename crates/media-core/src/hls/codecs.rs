@@ -6,14 +6,23 @@
 //! 5.4.1 / RFC 6381 3.3), HEVC (`hvc1`, 14496-15 Annex E.3), AAC
 //! (`mp4a.40.<object type>`, RFC 6381 3.3) and MP3 (`mp4a.40.34`, the
 //! object type of MPEG-1/2 Layer III in the MP4 registration authority's
-//! list, which is what Apple's HLS tools write for it).
+//! list, which is what Apple's HLS tools write for it); and, in fMP4 only,
+//! AV1 (`av01.P.LLT.DD`, AV1-ISOBMFF "Codecs Parameter String"), VP9
+//! (`vp09.PP.LL.DD`, VP-ISOBMFF), Opus (`Opus`), FLAC (`fLaC`), AC-3
+//! (`ac-3`) and E-AC-3 (`ec-3`), their sample entry types as the MP4
+//! registration authority lists them.
 
 use std::fmt::Write as _;
 
 use crate::aac::AudioSpecificConfig;
+use crate::ac3::{Ac3Header, Eac3Header};
+use crate::av1::Av1Config;
 use crate::avc::{self, AvcConfig};
+use crate::flac::StreamInfo;
 use crate::flv::{AudioTagHeader, SoundFormat, VideoCodec, VideoTagHeader};
 use crate::hevc::{self, HevcConfig};
+use crate::opus::OpusHead;
+use crate::vp9::VpConfig;
 
 /// A video track's codec as a multivariant playlist names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +79,18 @@ pub fn video_codec(payload: &[u8]) -> Option<VideoCodecInfo> {
                 resolution,
             })
         }
+        VideoCodec::Av1 => {
+            let c = Av1Config::parse(body).ok()?;
+            Some(VideoCodecInfo {
+                codec: c.codec_string(),
+                resolution: c.sequence_header.map(|s| (s.width, s.height)),
+            })
+        }
+        // The record holds no picture size (key frames do).
+        VideoCodec::Vp9 => Some(VideoCodecInfo {
+            codec: VpConfig::parse(body).ok()?.codec_string(),
+            resolution: None,
+        }),
         _ => None,
     }
 }
@@ -105,8 +126,9 @@ fn hevc_codec(c: &HevcConfig) -> String {
     out
 }
 
-/// The codec of an audio message (an FLV `AUDIODATA` body): an AAC
-/// sequence header, or any MP3 frame (MP3 has no sequence header); `None`
+/// The codec of an audio message (an FLV `AUDIODATA` body): an AAC, Opus
+/// or FLAC sequence header, or any MP3, AC-3 or E-AC-3 frame (they have no
+/// sequence header; E-RTMP's empty AC-3 one names nothing); `None`
 /// otherwise.
 pub fn audio_codec(payload: &[u8]) -> Option<AudioCodecInfo> {
     let (header, len) = AudioTagHeader::parse(payload).ok()?;
@@ -129,6 +151,26 @@ pub fn audio_codec(payload: &[u8]) -> Option<AudioCodecInfo> {
         SoundFormat::Mp3 | SoundFormat::Mp3_8k => Some(AudioCodecInfo {
             codec: "mp4a.40.34".into(),
             channels: Some(header.channels()).filter(|&c| c > 0),
+        }),
+        SoundFormat::Opus if header.is_sequence_header() => Some(AudioCodecInfo {
+            codec: "Opus".into(),
+            channels: Some(OpusHead::parse(payload.get(len..)?).ok()?.channels),
+        }),
+        SoundFormat::Flac if header.is_sequence_header() => Some(AudioCodecInfo {
+            codec: "fLaC".into(),
+            channels: Some(
+                StreamInfo::from_sequence_header(payload.get(len..)?)
+                    .ok()?
+                    .channels,
+            ),
+        }),
+        SoundFormat::Ac3 if !header.is_sequence_header() => Some(AudioCodecInfo {
+            codec: "ac-3".into(),
+            channels: Some(Ac3Header::parse(payload.get(len..)?).ok()?.channels()),
+        }),
+        SoundFormat::Eac3 if !header.is_sequence_header() => Some(AudioCodecInfo {
+            codec: "ec-3".into(),
+            channels: Some(Eac3Header::parse(payload.get(len..)?).ok()?.channels),
         }),
         _ => None,
     }
@@ -189,5 +231,55 @@ mod tests {
         let mp3 = audio_codec(&[0x2f, 0xff, 0xfb, 0x90, 0x64]).expect("mp3");
         assert_eq!((mp3.codec.as_str(), mp3.channels), ("mp4a.40.34", Some(2)));
         assert_eq!(audio_codec(&[]), None);
+    }
+
+    #[test]
+    fn av1_and_vp9() {
+        // libsvtav1's av01 SequenceStart: Main, level 0, Main tier, 8 bits,
+        // 320x180 in its sequence header OBU.
+        let mut av1 = b"\x90av01".to_vec();
+        av1.extend_from_slice(&[
+            0x81, 0x00, 0x0c, 0x00, 0x0a, 0x0b, 0x02, 0x00, 0x00, 0x05, 0x21, 0xe7, 0xf6, 0x60,
+            0x17, 0xc0, 0x02,
+        ]);
+        let info = video_codec(&av1).expect("av1");
+        assert_eq!(info.codec, "av01.0.00M.08");
+        assert_eq!(info.resolution, Some((320, 180)));
+        // libvpx-vp9's vp09 SequenceStart (the vpcC body, version 1).
+        let vp9 = b"\x90vp09\x01\x00\x00\x00\x00\x0b\x82\x02\x02\x02\x00\x00";
+        let info = video_codec(vp9).expect("vp9");
+        assert_eq!(
+            (info.codec.as_str(), info.resolution),
+            ("vp09.00.11.08", None)
+        );
+        // A coded frame, a bad record.
+        assert_eq!(video_codec(b"\x91vp09\x82\x49\x83\x42"), None);
+        assert_eq!(video_codec(b"\x90av01\x01\x00\x00\x00"), None);
+    }
+
+    #[test]
+    fn opus_flac_ac3_and_eac3() {
+        let opus = audio_codec(b"\x90OpusOpusHead\x01\x02\x38\x01\x80\xbb\0\0\0\0\0");
+        let opus = opus.expect("opus");
+        assert_eq!((opus.codec.as_str(), opus.channels), ("Opus", Some(2)));
+        assert_eq!(
+            audio_codec(b"\x91Opus\xfc\x00"),
+            None,
+            "a packet names no codec"
+        );
+        let mut flac = b"\x90fLaC".to_vec();
+        flac.extend_from_slice(&[0x04, 0x00, 0x04, 0x00, 0, 0, 0, 0, 0x08, 0x15, 0x0b, 0xb8]);
+        flac.extend_from_slice(&[0x00, 0xf0]);
+        flac.resize(5 + 34, 0);
+        let flac = audio_codec(&flac).expect("flac");
+        assert_eq!((flac.codec.as_str(), flac.channels), ("fLaC", Some(1)));
+        // AC-3 and E-AC-3 are named by their frames, not the empty
+        // SequenceStart ffmpeg sends.
+        assert_eq!(audio_codec(b"\x90ac-3"), None);
+        let ac3 = audio_codec(b"\x91ac-3\x0b\x77\x48\x0d\x0c\x40\x2f\x84").expect("ac-3");
+        assert_eq!((ac3.codec.as_str(), ac3.channels), ("ac-3", Some(1)));
+        let eac3 = audio_codec(b"\x91ec-3\x0b\x77\x00\xbf\x32\x87\xc0").expect("ec-3");
+        assert_eq!((eac3.codec.as_str(), eac3.channels), ("ec-3", Some(1)));
+        assert_eq!(audio_codec(b"\x91ac-3\x00\x00"), None);
     }
 }
