@@ -28,9 +28,9 @@ use std::time::Duration;
 use event_listener::Event;
 use futures_util::future::select;
 use media_core::hls::{HlsError, HlsSegmenter};
-use media_core::mp4::Mp4Error;
+use media_core::mp4::{carries_audio, carries_video, Mp4Error};
 use media_core::remux::RemuxError;
-use tracing::{debug, warn, Instrument};
+use tracing::{debug, info, warn, Instrument};
 
 use self::files::{disposed_paths, remove_all, Closed, SegmentFiles};
 use self::renditions::Renditions;
@@ -469,8 +469,15 @@ impl Sink {
         for item in items.drain(..) {
             match item {
                 QueueItem::Media(frame) => {
+                    let was_fmp4 = self.segmenter.is_fmp4();
                     if let Err(e) = self.segmenter.push(&frame.msg, self.ctx.rt.unix_time_ms()) {
                         self.skipped(&e);
+                    }
+                    if let Some(codec) = self.segmenter.fmp4_fallback().filter(|_| !was_fmp4) {
+                        info!(
+                            "hls: {codec}: MPEG-TS cannot carry it; the playlist goes on in \
+                             fMP4 (CMAF .m4s segments and an init segment; hls_fmp4_fallback)"
+                        );
                     }
                     self.execute().await;
                     let main = self.segmenter.playlist_path();
@@ -498,15 +505,25 @@ impl Sink {
 
     /// A frame the segmenter skipped: a codec its segment format cannot
     /// carry is said once, at warn, with what to do about it; the rest
-    /// (a damaged frame) at debug.
+    /// (a damaged frame) at debug. (A codec only fMP4 carries turns a TS
+    /// playlist to fMP4 unless `hls_fmp4_fallback` is off, so it is only
+    /// skipped then.)
     fn skipped(&mut self, e: &HlsError) {
+        const FMP4_CODECS: &str = "HLS fMP4 here carries H.264, HEVC, AV1 and VP9 video, \
+                                   AAC, MP3, Opus, FLAC, AC-3 and E-AC-3 audio";
         let unsupported = match e {
+            HlsError::Remux(RemuxError::UnsupportedVideo(c)) if carries_video(*c) => Some(
+                "MPEG-TS cannot carry it and `hls_fmp4_fallback` is off; \
+                 `hls { hls_use_fmp4 on; }` or `hls_fmp4_fallback on;` slices it in fMP4",
+            ),
+            HlsError::Remux(RemuxError::UnsupportedAudio(f)) if carries_audio(*f) => Some(
+                "MPEG-TS cannot carry it and `hls_fmp4_fallback` is off; \
+                 `hls { hls_use_fmp4 on; }` or `hls_fmp4_fallback on;` slices it in fMP4",
+            ),
             HlsError::Remux(RemuxError::UnsupportedVideo(_) | RemuxError::UnsupportedAudio(_)) => {
-                Some("MPEG-TS cannot carry it; `hls { hls_use_fmp4 on; }` slices fMP4 (H.264, HEVC, AAC)")
+                Some(FMP4_CODECS)
             }
-            HlsError::Mp4(Mp4Error::UnsupportedCodec(_)) => {
-                Some("HLS fMP4 here carries H.264 and HEVC video, AAC audio only")
-            }
+            HlsError::Mp4(Mp4Error::UnsupportedCodec(_)) => Some(FMP4_CODECS),
             _ => None,
         };
         match unsupported {

@@ -225,6 +225,7 @@ fn bad_hls_and_remux_values() {
         ("hls { hls_fragment -1; }", "hls_fragment"),
         ("hls { hls_fragment abc; }", "hls_fragment"),
         ("hls { hls_td_ratio 0.5; }", "hls_td_ratio"),
+        ("hls { hls_fmp4_fallback maybe; }", "hls_fmp4_fallback"),
         ("hls { hls_window nan; }", "hls_window"),
         ("hls { hls_ts_file [app]/[stream].ts; }", "hls_ts_file"),
         (

@@ -75,6 +75,9 @@ fn full_conf_parses_with_its_documented_values() {
     assert_eq!(d.publish.firstpkt_timeout, Duration::from_secs(20));
     assert_eq!(d.publish.normal_timeout, Duration::from_secs(5));
     assert_eq!(d.hls.segmenter.td_ratio, 1.5);
+    assert!(!d.hls.segmenter.use_fmp4 && d.hls.segmenter.fmp4_fallback);
+    let off = config::parse_str("t", "vhost v { hls { hls_fmp4_fallback off; } }").unwrap();
+    assert!(!off.vhost("v").hls.segmenter.fmp4_fallback);
     assert_eq!(d.hls.segmenter.dispose, Duration::from_secs(120));
     assert_eq!(
         d.hls.segmenter.entry_prefix.as_deref(),

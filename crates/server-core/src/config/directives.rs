@@ -547,6 +547,7 @@ fn hls(dirs: &[Directive]) -> Result<HlsVhostConfig, ConfigError> {
             "hls_m3u8_file" => h.segmenter.m3u8_file = hls_template(d, false)?,
             "hls_ts_file" => h.segmenter.ts_file = hls_template(d, true)?,
             "hls_use_fmp4" => h.segmenter.use_fmp4 = on_off(d)?,
+            "hls_fmp4_fallback" => h.segmenter.fmp4_fallback = on_off(d)?,
             "hls_fmp4_file" => h.segmenter.fmp4_file = hls_template(d, true)?,
             "hls_init_file" => h.segmenter.init_file = hls_template(d, false)?,
             "hls_ll" => h.segmenter.low_latency = on_off(d)?,
