@@ -83,6 +83,9 @@ struct Figures {
     log: isize,
     /// Heap still held once the publisher left (kept for a republish).
     kept: isize,
+    /// Heap still held after the republish grace: the sink has ended and
+    /// only the parked segmenter (its playlist window) is left.
+    parked: isize,
 }
 
 fn measure(hls: bool) -> Figures {
@@ -139,7 +142,15 @@ fn measure(hls: bool) -> Figures {
     drop(publishers);
     sim.run_for(secs(5)).unwrap();
     let kept = (heap() - idle) / STREAMS as isize;
-    let figures = Figures { live, log, kept };
+    // Past the republish grace and a housekeeping tick (idle sources reaped).
+    sim.run_for(secs(30)).unwrap();
+    let parked = (heap() - idle) / STREAMS as isize;
+    let figures = Figures {
+        live,
+        log,
+        kept,
+        parked,
+    };
     eprintln!(
         "HLS {}: {figures:?} B a stream ({} streams, {} clients in the hub after)",
         if hls { "on" } else { "off" },
@@ -182,6 +193,12 @@ fn a_published_stream_holds_its_gop_and_gives_memory_back_when_it_ends() {
         on.kept - off.kept < 8 * 1024,
         "HLS keeps {} B a stopped stream",
         on.kept - off.kept
+    );
+    // Once the sink ended: the parked playlist window only.
+    assert!(
+        on.parked - off.parked < 3 * 1024,
+        "HLS keeps {} B a stream after its sink ended",
+        on.parked - off.parked
     );
 }
 
