@@ -222,6 +222,8 @@ pub struct HlsSegmenter {
     /// The last video and audio sequence headers taken in TS mode, for the
     /// fMP4 muxer should a codec TS cannot carry turn up.
     ts_headers: [Option<MediaMessage>; 2],
+    /// Only one kind of media comes (see [`single_media`](Self::single_media)).
+    single_media: bool,
 }
 
 impl HlsSegmenter {
@@ -249,7 +251,20 @@ impl HlsSegmenter {
             probe: Vec::new(),
             probe_bytes: 0,
             last_now_ms: 0,
+            single_media: false,
         }
+    }
+
+    /// Tells the segmenter that its input carries one kind of media only
+    /// (a multitrack stream's rendition playlist: one video or one audio
+    /// track). The first segment then starts as soon as that media's
+    /// configuration is known, instead of waiting up to [`PROBE_MS`] (and
+    /// [`PROBE_MAX_BYTES`]) for another track that never comes: with 32
+    /// renditions a stream, a publisher whose timestamps stand still could
+    /// otherwise park 32 probes' worth.
+    pub fn single_media(mut self) -> Self {
+        self.single_media = true;
+        self
     }
 
     /// Feeds one message (timestamps already jitter-corrected, ms).
@@ -473,6 +488,7 @@ impl HlsSegmenter {
         let want = self.remuxer.streams();
         let first = self.probe.first().map_or(dts_ms, |p| p.1);
         let ready = (want.video.is_some() && want.audio.is_some())
+            || (self.single_media && (want.video.is_some() || want.audio.is_some()))
             || dts_ms.saturating_sub(first) >= PROBE_MS
             || self.probe.len() >= PROBE_MAX_FRAMES
             || self.probe_bytes >= PROBE_MAX_BYTES;
@@ -775,6 +791,28 @@ mod tests {
         b.extend_from_slice(&[0x67, 0x64, 0, level]);
         b.extend_from_slice(&[1, 0, 2, 0x68, 0xEB]);
         b
+    }
+
+    /// A rendition's segmenter (video only) opens its first segment at the
+    /// first key frame; a stream's own one waits for audio (the probe).
+    #[test]
+    fn single_media_segmenter_does_not_wait_for_another_track() {
+        let key = vec![0x17, 1, 0, 0, 0, 0, 0, 0, 2, 0x65, 0x88];
+        let opened = |mut seg: HlsSegmenter| {
+            seg.push(&msg(MediaKind::Video, avc_header(0x1F)), 0)
+                .unwrap();
+            seg.push(&msg(MediaKind::Video, key.clone()), 0).unwrap();
+            std::iter::from_fn(|| seg.poll_action())
+                .any(|a| matches!(a, HlsAction::OpenSegment { .. }))
+        };
+        assert!(!opened(HlsSegmenter::new(
+            HlsConfig::default(),
+            "live",
+            "s"
+        )));
+        assert!(opened(
+            HlsSegmenter::new(HlsConfig::default(), "live", "s_v1").single_media()
+        ));
     }
 
     /// New options apply between segments only, and never rename the playlist.

@@ -278,7 +278,8 @@ impl Renditions {
                 self.outputs.push(Output {
                     kind,
                     id,
-                    segmenter: HlsSegmenter::new(self.config.clone(), &self.key.app, &name),
+                    segmenter: HlsSegmenter::new(self.config.clone(), &self.key.app, &name)
+                        .single_media(),
                     files: SegmentFiles::new(self.root.clone()),
                     codec: None,
                     resolution: None,
