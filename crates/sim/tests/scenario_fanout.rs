@@ -16,61 +16,18 @@
 
 mod scenario_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use scenario_support::{secs, start, Synthetic};
+use scenario_support::{heap, secs, start, Synthetic};
 use sim::client::{
     MediaRecord, PlayerOptions, PublishEnd, PublisherOptions, SimPlayer, SimPublisher,
 };
 use sim::{LinkConfig, Sim};
 
-/// Counts live heap bytes.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; only a
-// counter is updated on the side.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOC: heap::Counting = heap::Counting;
 
 /// The heap is process-wide: runs in this binary must not overlap.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -123,7 +80,7 @@ fn fanout(players: u32, run: Duration, seed: u64) -> Figures {
         let l = sent_log.lock().unwrap();
         (l.sent.capacity() * std::mem::size_of::<MediaRecord>()) as isize
     };
-    let heap = || LIVE.load(Ordering::Relaxed) - log_bytes();
+    let heap = || heap::in_use() - log_bytes();
     // Let every player catch up to live before the baseline.
     sim.run_until(secs(20)).unwrap();
     assert_eq!(server.ctx().hub.clients().len() as u32, players + 1);

@@ -23,59 +23,16 @@
 
 mod scenario_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{AsyncReadExt, AsyncWriteExt};
-use scenario_support::{secs, start, Synthetic};
+use scenario_support::{heap, secs, start, Synthetic};
 use sim::client::{PlayerOptions, PublishEnd, PublisherOptions, SimPlayer, SimPublisher};
 use sim::Sim;
 
-/// Bytes in use on the heap, by this process.
-static IN_USE: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the
-// counter is only bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            IN_USE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            IN_USE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        IN_USE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            IN_USE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: heap::Counting = heap::Counting;
 
 /// One cycle of the mix.
 const CYCLE: Duration = Duration::from_secs(120);
@@ -300,7 +257,7 @@ fn churn_and_hostile_clients_leave_nothing_behind() {
         let stats = sim.handle().stats();
         let sample = Sample {
             cycle,
-            heap: IN_USE.load(Ordering::Relaxed),
+            heap: heap::in_use(),
             streams: hub.sources().len(),
             clients: hub.clients().len(),
             fs_bytes: fs.total_bytes(),

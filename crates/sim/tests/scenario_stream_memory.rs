@@ -16,58 +16,16 @@
 
 mod scenario_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use bytes::Bytes;
 use rtmp_proto::message::RawMessage;
-use scenario_support::{secs, start, Synthetic};
+use scenario_support::{heap, secs, start, Synthetic};
 use sim::client::{PublishEnd, PublisherOptions, SimPublisher};
 use sim::Sim;
 
-static IN_USE: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the
-// counter is only bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            IN_USE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            IN_USE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        IN_USE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            IN_USE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: heap::Counting = heap::Counting;
 
 const STREAMS: usize = 10;
 /// Video frame bytes: 2,000 B at 25 fps and 20 audio frames of ~64 B a
@@ -99,7 +57,7 @@ fn measure(hls: bool) -> Figures {
     let (server, rtmp) = start(&sim, Some(vhost));
     let fs = sim.fs();
     let hub = server.ctx().hub.clone();
-    let heap = || IN_USE.load(Ordering::Relaxed) - fs.total_bytes() as isize;
+    let heap = || heap::in_use() - fs.total_bytes() as isize;
     let media = Synthetic {
         video_bytes: VIDEO_BYTES,
         ..Synthetic::default()

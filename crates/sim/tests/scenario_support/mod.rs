@@ -2,6 +2,8 @@
 //! media with real codec headers, and a small MPEG-TS timestamp reader.
 #![allow(dead_code)]
 
+pub mod heap;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
