@@ -6,6 +6,7 @@
 
 use std::net::Ipv6Addr;
 
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{bad, no_block, on_off, some};
@@ -16,11 +17,11 @@ use crate::access::{
 /// `security { enabled; allow|deny publish|play all|IP|CIDR; }`.
 pub(super) fn security(dirs: &[Directive]) -> Result<SecurityConfig, ConfigError> {
     let mut c = SecurityConfig::default();
-    let mut seen = Once::default();
+    let mut seen = Seen::default();
     for d in dirs {
         match d.name.as_str() {
             "enabled" => {
-                seen.check(d)?;
+                seen.name(d)?;
                 c.enabled = on_off(d)?;
             }
             "allow" => c.rules.push(rule(d, RuleAction::Allow)?),
@@ -68,9 +69,9 @@ fn rule(d: &Directive, action: RuleAction) -> Result<SecurityRule, ConfigError> 
 /// `refer { enabled; all DOMAIN...; publish DOMAIN...; play DOMAIN...; }`.
 pub(super) fn refer(dirs: &[Directive]) -> Result<ReferConfig, ConfigError> {
     let mut c = ReferConfig::default();
-    let mut seen = Once::default();
+    let mut seen = Seen::default();
     for d in dirs {
-        seen.check(d)?;
+        seen.name(d)?;
         match d.name.as_str() {
             "enabled" => c.enabled = on_off(d)?,
             "all" => c.all = Some(domains(d)?),
@@ -121,24 +122,6 @@ fn is_domain(v: &str) -> bool {
 
 fn unknown(d: &Directive) -> ConfigError {
     d.error(ConfigErrorKind::UnknownDirective(d.name.clone()))
-}
-
-/// Refuses a directive given twice in one block (the blocks here cannot use
-/// `directives::Seen` for every name, since `allow`/`deny` repeat).
-#[derive(Default)]
-struct Once<'a>(Vec<&'a Directive>);
-
-impl<'a> Once<'a> {
-    fn check(&mut self, d: &'a Directive) -> Result<(), ConfigError> {
-        if let Some(first) = self.0.iter().find(|f| f.name == d.name) {
-            return Err(d.error(ConfigErrorKind::Duplicate {
-                directive: d.name.clone(),
-                first: first.location(),
-            }));
-        }
-        self.0.push(d);
-        Ok(())
-    }
 }
 
 #[cfg(test)]

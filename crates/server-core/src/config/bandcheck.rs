@@ -1,7 +1,6 @@
 //! The `bandcheck { }` block of a vhost (SRS 2's names and defaults).
 
-use std::collections::HashMap;
-
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{bad, integer_u32, on_off, seconds, text};
@@ -11,14 +10,9 @@ use crate::bandcheck::{BandcheckConfig, MAX_INTERVAL_SECS, MAX_KEY_BYTES, MAX_LI
 /// on` needs a `key`: without one SRS took any tcUrl with `key=` in it.
 pub(super) fn bandcheck(d: &Directive, dirs: &[Directive]) -> Result<BandcheckConfig, ConfigError> {
     let mut b = BandcheckConfig::default();
-    let mut seen: HashMap<&str, &Directive> = HashMap::new();
+    let mut seen = Seen::default();
     for d in dirs {
-        if let Some(first) = seen.insert(d.name.as_str(), d) {
-            return Err(d.error(ConfigErrorKind::Duplicate {
-                directive: d.name.clone(),
-                first: first.location(),
-            }));
-        }
+        seen.name(d)?;
         match d.name.as_str() {
             "enabled" => b.enabled = on_off(d)?,
             "key" => {

@@ -4,8 +4,7 @@
 //! Every origin is checked here, so a bad one is a `file:line` error when
 //! the config loads, not a failing pull later.
 
-use std::collections::HashMap;
-
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{bad, on_off, one, seconds, some};
@@ -17,15 +16,10 @@ const NOT_SUPPORTED: &[&str] = &["protocol", "follow_client", "origin_cluster", 
 /// `cluster { mode local|remote; origin HOST[:PORT]...; idle_timeout SECS; }`.
 pub(super) fn cluster(dirs: &[Directive]) -> Result<ClusterConfig, ConfigError> {
     let mut c = ClusterConfig::default();
-    let mut seen: HashMap<&str, &Directive> = HashMap::new();
+    let mut seen = Seen::default();
     let mut mode_at = None;
     for d in dirs {
-        if let Some(first) = seen.insert(d.name.as_str(), d) {
-            return Err(d.error(ConfigErrorKind::Duplicate {
-                directive: d.name.clone(),
-                first: first.location(),
-            }));
-        }
+        seen.name(d)?;
         match d.name.as_str() {
             "mode" => {
                 mode_at = Some(d);

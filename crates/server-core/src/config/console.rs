@@ -3,9 +3,9 @@
 //! `objs/nginx/html/console` and has no directives for it; these names are
 //! ours, in SRS's style.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{bad, block, on_off, one, text};
@@ -45,14 +45,9 @@ impl Default for ConsoleConfig {
 /// The `console { }` block.
 pub(super) fn console(d: &Directive) -> Result<ConsoleConfig, ConfigError> {
     let mut c = ConsoleConfig::default();
-    let mut seen: HashMap<&str, &Directive> = HashMap::new();
+    let mut seen = Seen::default();
     for d in block(d, 0)? {
-        if let Some(first) = seen.insert(d.name.as_str(), d) {
-            return Err(d.error(ConfigErrorKind::Duplicate {
-                directive: d.name.clone(),
-                first: first.location(),
-            }));
-        }
+        seen.name(d)?;
         match d.name.as_str() {
             "enabled" => c.enabled = on_off(d)?,
             "path" => c.path = console_path(d)?,

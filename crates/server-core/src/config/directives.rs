@@ -173,9 +173,14 @@ fn not_supported_value(d: &Directive, value: &str) -> ConfigError {
 
 /// Refuses a second directive with the same key in one block.
 #[derive(Default)]
-struct Seen<'a>(HashMap<String, &'a Directive>);
+pub(super) struct Seen<'a>(HashMap<String, &'a Directive>);
 
 impl<'a> Seen<'a> {
+    /// Refuses `d` if a directive of the same name came before it.
+    pub(super) fn name(&mut self, d: &'a Directive) -> Result<(), ConfigError> {
+        self.once(d.name.clone(), d)
+    }
+
     fn once(&mut self, key: String, d: &'a Directive) -> Result<(), ConfigError> {
         if let Some(first) = self.0.get(&key) {
             return Err(d.error(ConfigErrorKind::Duplicate {

@@ -1,11 +1,11 @@
 //! The `dvr { }` block of a vhost (SRS's names and defaults): record
 //! published streams to FLV or MP4 files.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use media_core::jitter::JitterMode;
 
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{bad, on_off, one, seconds, some, text};
@@ -80,14 +80,9 @@ impl DvrConfig {
 /// dvr_wait_keyframe; time_jitter; }`.
 pub(super) fn dvr(dirs: &[Directive]) -> Result<DvrConfig, ConfigError> {
     let mut c = DvrConfig::srs_default();
-    let mut seen: HashMap<&str, &Directive> = HashMap::new();
+    let mut seen = Seen::default();
     for d in dirs {
-        if let Some(first) = seen.insert(d.name.as_str(), d) {
-            return Err(d.error(ConfigErrorKind::Duplicate {
-                directive: d.name.clone(),
-                first: first.location(),
-            }));
-        }
+        seen.name(d)?;
         match d.name.as_str() {
             "enabled" => c.enabled = on_off(d)?,
             "dvr_apply" => {

@@ -6,8 +6,7 @@
 //! run (no output, `vn` with `an`, an encoder without `vprofile` and
 //! `vpreset`) is a `file:line` error when the config loads.
 
-use std::collections::HashMap;
-
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{bad, block, integer_u32, no_block, number, on_off, one, text};
@@ -18,19 +17,6 @@ use crate::ffmpeg::{EngineConfig, IngestConfig, IngestInput, TranscodeConfig};
 pub const MAX_ENGINES: usize = 16;
 /// Most options in one `vfilter`/`vparams`/`aparams`/`perfile` block.
 const MAX_OPTIONS: usize = 64;
-
-fn once<'a>(
-    seen: &mut HashMap<&'a str, &'a Directive>,
-    d: &'a Directive,
-) -> Result<(), ConfigError> {
-    if let Some(first) = seen.insert(d.name.as_str(), d) {
-        return Err(d.error(ConfigErrorKind::Duplicate {
-            directive: d.name.clone(),
-            first: first.location(),
-        }));
-    }
-    Ok(())
-}
 
 /// `transcode [SCOPE] { enabled; ffmpeg; engine [NAME] { } ... }`.
 pub(super) fn transcode(d: &Directive) -> Result<TranscodeConfig, ConfigError> {
@@ -48,10 +34,10 @@ pub(super) fn transcode(d: &Directive) -> Result<TranscodeConfig, ConfigError> {
         ffmpeg: String::new(),
         engines: Vec::new(),
     };
-    let mut seen = HashMap::new();
+    let mut seen = Seen::default();
     for c in children {
         if c.name != "engine" {
-            once(&mut seen, c)?;
+            seen.name(c)?;
         }
         match c.name.as_str() {
             "enabled" => t.enabled = on_off(c)?,
@@ -75,18 +61,18 @@ pub(super) fn ingest(d: &Directive) -> Result<IngestConfig, ConfigError> {
         ffmpeg: String::new(),
         engines: Vec::new(),
     };
-    let mut seen = HashMap::new();
+    let mut seen = Seen::default();
     for c in children {
         if c.name != "engine" {
-            once(&mut seen, c)?;
+            seen.name(c)?;
         }
         match c.name.as_str() {
             "enabled" => i.enabled = on_off(c)?,
             "ffmpeg" => i.ffmpeg = text(c)?,
             "input" => {
-                let mut seen = HashMap::new();
+                let mut seen = Seen::default();
                 for x in block(c, 0)? {
-                    once(&mut seen, x)?;
+                    seen.name(x)?;
                     match x.name.as_str() {
                         "type" => {
                             i.input = match one(x)? {
@@ -165,9 +151,9 @@ fn push_engine(
 /// `engine [NAME] { ... }`.
 fn engine(name: &str, dirs: &[Directive]) -> Result<EngineConfig, ConfigError> {
     let mut e = EngineConfig::srs_default(name);
-    let mut seen = HashMap::new();
+    let mut seen = Seen::default();
     for d in dirs {
-        once(&mut seen, d)?;
+        seen.name(d)?;
         match d.name.as_str() {
             "enabled" => e.enabled = on_off(d)?,
             "perfile" => e.perfile = options(d)?,

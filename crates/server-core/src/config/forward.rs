@@ -5,8 +5,7 @@
 //! is a `file:line` error when the config loads, not a failing forward
 //! later.
 
-use std::collections::HashMap;
-
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{bad, on_off, one, some};
@@ -19,14 +18,9 @@ const DESTINATION_SHAPE: &str = "HOST[:PORT] or rtmp://HOST[:PORT]/APP/STREAM[?Q
 /// `forward { enabled; destination ...; backend URL; }`.
 pub(super) fn forward(dirs: &[Directive]) -> Result<ForwardConfig, ConfigError> {
     let mut f = ForwardConfig::default();
-    let mut seen: HashMap<&str, &Directive> = HashMap::new();
+    let mut seen = Seen::default();
     for d in dirs {
-        if let Some(first) = seen.insert(d.name.as_str(), d) {
-            return Err(d.error(ConfigErrorKind::Duplicate {
-                directive: d.name.clone(),
-                first: first.location(),
-            }));
-        }
+        seen.name(d)?;
         match d.name.as_str() {
             "enabled" => f.enabled = on_off(d)?,
             "destination" => {

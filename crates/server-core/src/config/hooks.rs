@@ -4,8 +4,7 @@
 //! template with its variables rendered, so a bad one is a `file:line`
 //! error when the config loads, not a refused publish later.
 
-use std::collections::HashMap;
-
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{bad, millis, on_off, some};
@@ -19,14 +18,9 @@ const URL_SHAPE: &str = "http(s)://HOST[:PORT][/PATH][?QUERY]";
 /// `http_hooks { enabled; on_connect URL...; ... }`.
 pub(super) fn http_hooks(dirs: &[Directive]) -> Result<HttpHooksConfig, ConfigError> {
     let mut h = HttpHooksConfig::default();
-    let mut seen: HashMap<&str, &Directive> = HashMap::new();
+    let mut seen = Seen::default();
     for d in dirs {
-        if let Some(first) = seen.insert(d.name.as_str(), d) {
-            return Err(d.error(ConfigErrorKind::Duplicate {
-                directive: d.name.clone(),
-                first: first.location(),
-            }));
-        }
+        seen.name(d)?;
         match d.name.as_str() {
             "enabled" => h.enabled = on_off(d)?,
             "on_connect" => h.on_connect = urls(d)?,

@@ -5,8 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use std::collections::HashMap;
-
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{endpoints, on_off, text};
@@ -49,14 +48,9 @@ impl RtmpsConfig {
 /// `rtmps { enabled; listen; key; cert; upstream_ca; }`.
 pub(super) fn rtmps(dirs: &[Directive]) -> Result<RtmpsConfig, ConfigError> {
     let mut c = RtmpsConfig::srs_default();
-    let mut seen: HashMap<&str, &Directive> = HashMap::new();
+    let mut seen = Seen::default();
     for d in dirs {
-        if let Some(first) = seen.insert(d.name.as_str(), d) {
-            return Err(d.error(ConfigErrorKind::Duplicate {
-                directive: d.name.clone(),
-                first: first.location(),
-            }));
-        }
+        seen.name(d)?;
         match d.name.as_str() {
             "enabled" => c.enabled = on_off(d)?,
             "listen" => c.listen = endpoints(d)?,

@@ -6,10 +6,10 @@
 //! style (`enabled`, a path, `hls_fragment` as in `hls { }`). nginx-rtmp's
 //! `play /dir;` is the same idea: there an application's play names files.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::directives::Seen;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::parser::Directive;
 use super::values::{on_off, seconds, text};
@@ -47,14 +47,9 @@ impl VodConfig {
 /// `vod { enabled; dir; hls_fragment; }`.
 pub(super) fn vod(dirs: &[Directive]) -> Result<VodConfig, ConfigError> {
     let mut c = VodConfig::srs_default();
-    let mut seen: HashMap<&str, &Directive> = HashMap::new();
+    let mut seen = Seen::default();
     for d in dirs {
-        if let Some(first) = seen.insert(d.name.as_str(), d) {
-            return Err(d.error(ConfigErrorKind::Duplicate {
-                directive: d.name.clone(),
-                first: first.location(),
-            }));
-        }
+        seen.name(d)?;
         match d.name.as_str() {
             "enabled" => c.enabled = on_off(d)?,
             "dir" => c.dir = text(d)?.into(),
