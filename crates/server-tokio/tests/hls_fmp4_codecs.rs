@@ -179,7 +179,10 @@ fn sample_entries(init: &[u8]) -> Vec<[u8; 4]> {
 /// track fragments the first `moof` has.
 fn fragments(segment: &[u8]) -> usize {
     let top = boxes(segment);
-    assert!(!top.is_empty() && top.len().is_multiple_of(2), "moof+mdat pairs");
+    assert!(
+        !top.is_empty() && top.len().is_multiple_of(2),
+        "moof+mdat pairs"
+    );
     for pair in top.chunks(2) {
         assert_eq!((&pair[0].0, &pair[1].0), (b"moof", b"mdat"));
         let trafs = boxes(pair[0].1).into_iter().filter(|(k, _)| k == b"traf");

@@ -213,7 +213,8 @@ pub struct HlsSegmenter {
     probe_bytes: usize,
     /// The last `now_unix_ms` given, for segments opened by `on_unpublish`.
     last_now_ms: u64,
-    /// `hls_use_fmp4`: the CMAF muxer, which takes the place of the
+    /// `hls_use_fmp4` (or LL-HLS, or `hls_fmp4_fallback` once a codec TS
+    /// cannot carry arrived): the CMAF muxer, which takes the place of the
     /// remuxer, the TS muxer and the probe.
     cmaf: Option<cmaf::Cmaf>,
     /// `hls_fmp4_fallback`: the codec whose arrival turned this TS
