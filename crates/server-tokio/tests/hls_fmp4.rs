@@ -27,39 +27,6 @@ fn start(bin: &Path) -> ServerProcess {
     })
 }
 
-/// Publishes `file` once in real time with `ffmpeg` and waits for the
-/// playlist to list what it held (the last segment closes at unpublish).
-fn publish_once(ffmpeg: &Path, file: &Path, server: &ServerProcess, stream: &str) -> String {
-    let mut cmd = Command::new(ffmpeg);
-    cmd.args(["-v", "error", "-re", "-i"]).arg(file).args([
-        "-c",
-        "copy",
-        "-f",
-        "flv",
-        &server.rtmp_url(stream),
-    ]);
-    let (ok, _, err) = run(&mut cmd, Duration::from_secs(40));
-    assert!(ok, "publisher failed: {err}");
-    let listed = |p: &String| {
-        p.lines()
-            .filter_map(|l| l.strip_prefix("#EXTINF:"))
-            .filter_map(|l| l.trim_end_matches(',').parse::<f64>().ok())
-            .sum::<f64>()
-    };
-    let mut last = String::new();
-    let done = wait_for(Duration::from_secs(15), || {
-        last = server.playlist(stream)?;
-        // The unpublish wrote the last segment: no .tmp left, and the
-        // listed time is the whole input (to a frame).
-        let tmp = std::fs::read_dir(server.hls_dir().join("live"))
-            .ok()?
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"));
-        (!tmp && listed(&last) > 3.5).then(|| last.clone())
-    });
-    done.unwrap_or_else(|| panic!("playlist never complete:\n{last}\n{}", server.log_text()))
-}
-
 fn ffprobe_json(url: &str) -> serde_json::Value {
     let (ok, out, err) = run(
         Command::new("ffprobe")
@@ -177,7 +144,7 @@ fn h264_and_aac_make_fmp4_hls_that_ffmpeg_reads_cleanly() {
     let file = media(Media::AvcAac);
     each_server(|bin| {
         let server = start(bin);
-        let playlist = publish_once(Path::new("ffmpeg"), &file, &server, "cmaf");
+        let playlist = publish_until_listed(Path::new("ffmpeg"), &file, &server, "cmaf", 7.9);
         check(&server, "cmaf", &playlist, "h264", 8.0);
     });
 }
@@ -218,7 +185,7 @@ fn hevc_and_aac_over_enhanced_rtmp_make_hvc1_fmp4_hls() {
     };
     each_server(|bin| {
         let server = start(bin);
-        let playlist = publish_once(&ffmpeg9, &src, &server, "hevc");
+        let playlist = publish_until_listed(&ffmpeg9, &src, &server, "hevc", 3.9);
         check(&server, "hevc", &playlist, "hevc", 4.0);
         // The sample entry is hvc1 (what Apple's players take), not hev1.
         let init = server.hls_dir().join("live/hevc/init.mp4");

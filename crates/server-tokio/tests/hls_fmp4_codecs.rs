@@ -96,39 +96,6 @@ fn start(bin: &Path, extra: &str) -> ServerProcess {
     })
 }
 
-/// Publishes `file` once in real time and waits until the playlist lists
-/// all of it (the last segment closes at unpublish); returns the playlist.
-fn publish_once(ffmpeg: &Path, file: &Path, server: &ServerProcess, stream: &str) -> String {
-    let mut cmd = Command::new(ffmpeg);
-    cmd.args(["-v", "error", "-re", "-i"]).arg(file).args([
-        "-c",
-        "copy",
-        "-f",
-        "flv",
-        &server.rtmp_url(stream),
-    ]);
-    let (ok, _, err) = run(&mut cmd, Duration::from_secs(40));
-    assert!(ok, "publisher failed: {err}");
-    let mut last = String::new();
-    let done = wait_for(Duration::from_secs(15), || {
-        last = server.playlist(stream)?;
-        let tmp = std::fs::read_dir(server.hls_dir().join("live"))
-            .ok()?
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"));
-        (!tmp && listed_seconds(&last) > 3.5).then(|| last.clone())
-    });
-    done.unwrap_or_else(|| panic!("playlist never complete:\n{last}\n{}", server.log_text()))
-}
-
-fn listed_seconds(playlist: &str) -> f64 {
-    playlist
-        .lines()
-        .filter_map(|l| l.strip_prefix("#EXTINF:"))
-        .filter_map(|l| l.trim_end_matches(',').parse::<f64>().ok())
-        .sum()
-}
-
 fn parse(text: &str) -> m3u8_rs::MediaPlaylist {
     match m3u8_rs::parse_playlist_res(text.as_bytes()) {
         Ok(m3u8_rs::Playlist::MediaPlaylist(p)) => p,
@@ -294,7 +261,7 @@ fn hevc_opus_av1_flac_vp9_ac3_make_fmp4_hls_that_ffmpeg_reads_cleanly() {
         let server = start(bin, "hls_use_fmp4 on;");
         for (pair, file) in PAIRS.iter().zip(&clips) {
             let stream = format!("fmp4{}", pair.probed[0]);
-            let text = publish_once(&modern, file, &server, &stream);
+            let text = publish_until_listed(&modern, file, &server, &stream, 3.5);
             check_fmp4(&server, &stream, &text, pair, &modern);
         }
     });
@@ -315,7 +282,7 @@ fn a_codec_ts_cannot_carry_gets_fmp4_unless_the_vhost_says_not() {
     each_server(|bin| {
         // The default: TS, but AV1 + FLAC goes to fMP4, said once.
         let server = start(bin, "");
-        let text = publish_once(&modern, &av1, &server, "fallback");
+        let text = publish_until_listed(&modern, &av1, &server, "fallback", 3.5);
         check_fmp4(&server, "fallback", &text, av1_flac, &modern);
         // The first message of either codec turns it (ffmpeg sends the
         // video's sequence header first).
@@ -326,7 +293,7 @@ fn a_codec_ts_cannot_carry_gets_fmp4_unless_the_vhost_says_not() {
 
         // hls_fmp4_fallback off: TS with the HEVC video, Opus named once.
         let server = start(bin, "hls_fmp4_fallback off;");
-        let text = publish_once(&modern, &hevc, &server, "tsonly");
+        let text = publish_until_listed(&modern, &hevc, &server, "tsonly", 3.5);
         eprintln!("tsonly:\n{text}");
         let playlist = parse(&text);
         assert_eq!(playlist.version, Some(3), "{text}");

@@ -517,3 +517,46 @@ pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Seconds a media playlist lists (its `#EXTINF`s).
+pub fn listed_seconds(playlist: &str) -> f64 {
+    playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .filter_map(|l| l.trim_end_matches(',').parse::<f64>().ok())
+        .sum()
+}
+
+/// Publishes `file` once in real time with `ffmpeg` (`-c copy`), then
+/// waits until `stream`'s playlist lists at least `min_listed` seconds with
+/// no segment still being written, and returns it. The last segment closes
+/// at the unpublish, a moment after ffmpeg exits: callers pass the clip's
+/// length (less a frame) so the wait covers it.
+pub fn publish_until_listed(
+    ffmpeg: &Path,
+    file: &Path,
+    server: &ServerProcess,
+    stream: &str,
+    min_listed: f64,
+) -> String {
+    let mut cmd = Command::new(ffmpeg);
+    cmd.args(["-v", "error", "-re", "-i"]).arg(file).args([
+        "-c",
+        "copy",
+        "-f",
+        "flv",
+        &server.rtmp_url(stream),
+    ]);
+    let (ok, _, err) = run(&mut cmd, Duration::from_secs(40));
+    assert!(ok, "publisher failed: {err}");
+    let mut last = String::new();
+    let done = wait_for(Duration::from_secs(15), || {
+        last = server.playlist(stream)?;
+        let tmp = std::fs::read_dir(server.hls_dir().join("live"))
+            .ok()?
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"));
+        (!tmp && listed_seconds(&last) >= min_listed).then(|| last.clone())
+    });
+    done.unwrap_or_else(|| panic!("playlist never complete:\n{last}\n{}", server.log_text()))
+}
