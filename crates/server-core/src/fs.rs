@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 
-use crate::runtime::{BoxFuture, BytesReader, FileReader, FileSystem};
+use crate::runtime::{BoxFuture, BytesReader, FileReader, FileSystem, FileWriter};
 
 /// Files up to this size are read whole when opened (one trip to the blocking
 /// pool, as for most playlists and segments); larger ones are read this much
@@ -32,7 +32,9 @@ pub type BlockingJob = Box<dyn FnOnce() -> io::Result<Bytes> + Send>;
 
 /// Runs blocking closures off the async executor (tokio's `spawn_blocking`, smol's `unblock`).
 pub trait BlockingPool: Send + Sync {
-    /// Runs `job` on a thread that may block.
+    /// Runs `job` on a thread that may block. The job is handed over when
+    /// this is called: it runs even if the future is dropped unpolled (an
+    /// open file's [`Drop`] closes it that way).
     fn run(&self, job: BlockingJob) -> BoxFuture<'static, io::Result<Bytes>>;
 }
 
@@ -151,6 +153,34 @@ impl FileSystem for StdFs {
         }))
     }
 
+    fn create(&self, path: &Path) -> BoxFuture<'static, io::Result<Box<dyn FileWriter>>> {
+        let path = path.to_path_buf();
+        // The blocking pool hands back bytes only; the file comes back
+        // through this slot.
+        let slot: Arc<Mutex<Option<std::fs::File>>> = Arc::default();
+        let fill = slot.clone();
+        let job = self.pool.run(Box::new(move || {
+            create_parent(&path)?;
+            let file = std::fs::File::create(&path)?;
+            *fill.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+            Ok(Bytes::new())
+        }));
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            job.await?;
+            let file = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match file {
+                Some(file) => Ok(Box::new(StdFileWriter {
+                    file: Some(Arc::new(file)),
+                    pool,
+                }) as Box<dyn FileWriter>),
+                None => Err(io::Error::other(
+                    "create: the blocking job returned nothing",
+                )),
+            }
+        })
+    }
+
     fn open(&self, path: &Path) -> BoxFuture<'static, io::Result<Box<dyn FileReader>>> {
         let path = path.to_path_buf();
         // The blocking pool hands back bytes only; the opened file comes back
@@ -186,6 +216,54 @@ impl FileSystem for StdFs {
                 None => Err(io::Error::other("open: the blocking job returned nothing")),
             }
         })
+    }
+}
+
+/// A file open for writing, written and closed on the blocking pool.
+struct StdFileWriter {
+    /// `None` once closed. Shared with the write job in flight, so a
+    /// write whose caller gave up still has its file.
+    file: Option<Arc<std::fs::File>>,
+    pool: Arc<dyn BlockingPool>,
+}
+
+impl FileWriter for StdFileWriter {
+    fn write_all(&mut self, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+        let Some(file) = self.file.clone() else {
+            return Box::pin(std::future::ready(Err(io::Error::other(
+                "write to a closed file",
+            ))));
+        };
+        let fut = self.pool.run(Box::new(move || {
+            let mut file: &std::fs::File = &file;
+            for piece in &data {
+                file.write_all(piece)?;
+            }
+            Ok(Bytes::new())
+        }));
+        Box::pin(async move { fut.await.map(|_| ()) })
+    }
+
+    fn close(mut self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
+        let file = self.file.take();
+        let fut = self.pool.run(Box::new(move || {
+            drop(file);
+            Ok(Bytes::new())
+        }));
+        Box::pin(async move { fut.await.map(|_| ()) })
+    }
+}
+
+impl Drop for StdFileWriter {
+    fn drop(&mut self) {
+        // close(2) may block (a network file system flushes then): the
+        // last reference goes on the pool, whose job runs unawaited.
+        if let Some(file) = self.file.take() {
+            drop(self.pool.run(Box::new(move || {
+                drop(file);
+                Ok(Bytes::new())
+            })));
+        }
     }
 }
 
@@ -351,6 +429,50 @@ mod tests {
             .now_or_never()
             .unwrap();
         assert_eq!(&tail.unwrap()[..], &data[data.len() - 5..]);
+    }
+
+    #[test]
+    fn a_created_file_is_written_in_pieces_through_one_handle() {
+        let dir = Dir::new("create");
+        let fs = StdFs::new(Arc::new(Inline));
+        let path = dir.0.join("live/seg.ts.tmp");
+        std::fs::create_dir_all(dir.0.join("live")).unwrap();
+        std::fs::write(&path, b"stale bytes of an earlier run").unwrap();
+        let run = |f: BoxFuture<'static, io::Result<()>>| f.now_or_never().expect("inline pool");
+
+        let mut w = fs
+            .create(&path)
+            .now_or_never()
+            .expect("inline pool")
+            .unwrap();
+        // Created empty: what was there is gone.
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        run(w.write_all(vec![Bytes::from_static(b"ab"), Bytes::from_static(b"c")])).unwrap();
+        // The name now points at another file: the handle still writes to
+        // the one it opened, so no piece was reopened by name.
+        std::fs::rename(&path, dir.0.join("live/moved")).unwrap();
+        run(w.write_all(vec![Bytes::from_static(b"de")])).unwrap();
+        run(w.close()).unwrap();
+        assert_eq!(std::fs::read(dir.0.join("live/moved")).unwrap(), b"abcde");
+        assert!(!path.exists());
+
+        // Dropped unclosed: the file is closed all the same, its bytes kept.
+        let other = dir.0.join("new/dir/x");
+        let mut w = fs
+            .create(&other)
+            .now_or_never()
+            .expect("inline pool")
+            .unwrap();
+        run(w.write_all(vec![Bytes::from_static(b"x")])).unwrap();
+        drop(w);
+        assert_eq!(std::fs::read(&other).unwrap(), b"x");
+
+        // A directory cannot be created as a file: an error, not a panic.
+        let err = fs
+            .create(&dir.0.join("live"))
+            .now_or_never()
+            .expect("inline pool");
+        assert!(err.is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! segmenter is parked in the manager when the sink ends, so numbering also
 //! continues after a longer pause. `hls_dispose` of a parked stream is carried
 //! out by the server's housekeeping timer ([`HlsManager::dispose_due`]), so no
-//! task, consumer or source waits out the dispose time. A segment is written to `NAME.tmp` in pieces
+//! task, consumer or source waits out the dispose time. A segment is written to `NAME.tmp` through one open file
 //! and renamed when closed, so the HTTP server never serves a partial segment
 //! ([`files`]). An E-RTMP multitrack stream also gets a playlist per
 //! rendition and a master playlist naming them ([`renditions`]), parked and
@@ -49,8 +49,12 @@ use crate::vhost::HlsSettings;
 pub const REPUBLISH_GRACE: Duration = Duration::from_secs(10);
 /// The HLS consumer tolerates this much backlog (slow disk) before dropping to a key frame.
 const QUEUE_SPAN_MS: u64 = 30_000;
-/// Segment bytes are flushed to disk in pieces of at least this size.
-const FLUSH_BYTES: usize = 512 * 1024;
+/// Segment bytes go to the open segment file in batches of at least this
+/// size: a few trips to the file workers a segment (a 2 s segment at
+/// 2 Mbit/s takes eight), and a stream holds at most this much (plus one
+/// muxer piece) waiting, where it held up to 512 KiB while each batch
+/// opened the file anew (issue 22).
+const FLUSH_BYTES: usize = 64 * 1024;
 /// Most stopped streams whose segmenter is kept so a later republish
 /// continues the numbering. Each holds a playlist window; without a bound a
 /// client publishing ever new names would grow the server without end. The

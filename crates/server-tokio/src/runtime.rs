@@ -345,3 +345,60 @@ mod process_tests {
         panic!("the group's sleep outlived the stop");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    /// Descriptors of this process open on `path`.
+    fn open_on(path: &std::path::Path) -> usize {
+        std::fs::read_dir("/proc/self/fd").map_or(0, |fds| {
+            fds.flatten()
+                .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == path))
+                .count()
+        })
+    }
+
+    #[tokio::test]
+    async fn files_created_for_writing_take_their_pieces_and_close() {
+        let dir = std::env::temp_dir().join(format!("tokio-writer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let fs = TokioRuntime::new().fs();
+        // More open files than file workers: each is written in turn.
+        let paths: Vec<_> = (0..20)
+            .map(|i| dir.join(format!("live/{i}.ts.tmp")))
+            .collect();
+        let mut writers = Vec::new();
+        for p in &paths {
+            writers.push(fs.create(p).await.expect("create"));
+        }
+        for piece in [&b"ab"[..], b"cd", b"e"] {
+            for w in &mut writers {
+                w.write_all(vec![Bytes::from_static(piece)])
+                    .await
+                    .expect("write");
+            }
+        }
+        assert_eq!(open_on(&paths[0]), 1);
+        for (i, w) in writers.into_iter().enumerate() {
+            if i % 2 == 0 {
+                w.close().await.expect("close");
+                assert_eq!(open_on(&paths[i]), 0, "closed");
+            } else {
+                // Dropped: closed on a file worker, soon.
+                drop(w);
+            }
+        }
+        for p in &paths {
+            let mut waited = 0;
+            while open_on(p) > 0 && waited < 200 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                waited += 1;
+            }
+            assert_eq!(open_on(p), 0, "{} left open", p.display());
+            assert_eq!(std::fs::read(p).expect("written"), b"abcde");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

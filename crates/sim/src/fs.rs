@@ -29,8 +29,12 @@ struct Recorder {
 /// In-memory files, shared by every host of a simulation.
 #[derive(Debug, Default)]
 pub struct MemFs {
-    files: Mutex<BTreeMap<PathBuf, Bytes>>,
+    /// Shared with the files open for writing ([`MemFs::create_file`]).
+    files: Arc<Mutex<BTreeMap<PathBuf, Bytes>>>,
     recorder: Option<Recorder>,
+    /// Times each path was opened for writing: by `write`, `append` and
+    /// `create` (once each), as each opens its file on a disk.
+    opens: Mutex<BTreeMap<PathBuf, usize>>,
 }
 
 fn normalize(path: &Path) -> PathBuf {
@@ -63,8 +67,8 @@ impl MemFs {
     /// An empty file system whose writes go into the simulation transcript.
     pub(crate) fn recorded(clock: Clock, transcript: Arc<Mutex<Transcript>>) -> Self {
         Self {
-            files: Mutex::default(),
             recorder: Some(Recorder { clock, transcript }),
+            ..Self::default()
         }
     }
 
@@ -73,15 +77,29 @@ impl MemFs {
     }
 
     fn record(&self, op: &str, path: &Path, data: &[u8]) {
-        if let Some(r) = &self.recorder {
-            let at = r.clock.now();
-            r.transcript.lock().unwrap_or_else(|e| e.into_inner()).fs(
-                op,
-                &path.to_string_lossy(),
-                at,
-                data,
-            );
-        }
+        record(self.recorder.as_ref(), op, path, data);
+    }
+
+    /// How many times `path` was opened for writing: a segment written
+    /// through one open file counts once, however many pieces it had.
+    pub fn opens(&self, path: impl AsRef<Path>) -> usize {
+        let opens = self.opens.lock().unwrap_or_else(|e| e.into_inner());
+        opens.get(&normalize(path.as_ref())).copied().unwrap_or(0)
+    }
+
+    fn opened(&self, path: &Path) {
+        let mut opens = self.opens.lock().unwrap_or_else(|e| e.into_inner());
+        *opens.entry(path.to_path_buf()).or_default() += 1;
+    }
+
+    /// Creates (or empties) a file and keeps it open for writing.
+    pub fn create_file(&self, path: &Path) -> io::Result<MemFile> {
+        self.write_file(path, &[])?;
+        Ok(MemFile {
+            files: self.files.clone(),
+            recorder: self.recorder.clone(),
+            path: normalize(path),
+        })
     }
 
     /// Every file path, sorted.
@@ -112,6 +130,7 @@ impl MemFs {
     /// Creates or replaces a file.
     pub fn write_file(&self, path: &Path, data: &[Bytes]) -> io::Result<()> {
         let path = normalize(path);
+        self.opened(&path);
         let data = concat(data);
         if data.len() > MAX_FILE_BYTES {
             return Err(io::Error::other("file too large"));
@@ -124,18 +143,8 @@ impl MemFs {
     /// Appends to a file, creating it if absent.
     pub fn append_file(&self, path: &Path, data: &[Bytes]) -> io::Result<()> {
         let path = normalize(path);
-        let extra = concat(data);
-        self.record("append", &path, &extra);
-        let mut files = self.lock();
-        let old = files.remove(&path).unwrap_or_default();
-        if old.len().saturating_add(extra.len()) > MAX_FILE_BYTES {
-            files.insert(path, old);
-            return Err(io::Error::other("file too large"));
-        }
-        let mut buf = BytesMut::from(old);
-        buf.extend_from_slice(&extra);
-        files.insert(path, buf.freeze());
-        Ok(())
+        self.opened(&path);
+        append(&self.files, self.recorder.as_ref(), &path, data)
     }
 
     /// Moves a file, replacing any file at `to`.
@@ -179,6 +188,59 @@ impl MemFs {
     }
 }
 
+fn record(recorder: Option<&Recorder>, op: &str, path: &Path, data: &[u8]) {
+    if let Some(r) = recorder {
+        let at = r.clock.now();
+        r.transcript.lock().unwrap_or_else(|e| e.into_inner()).fs(
+            op,
+            &path.to_string_lossy(),
+            at,
+            data,
+        );
+    }
+}
+
+/// Appends to the file at `path` (normalised), creating it if absent.
+fn append(
+    files: &Mutex<BTreeMap<PathBuf, Bytes>>,
+    recorder: Option<&Recorder>,
+    path: &Path,
+    data: &[Bytes],
+) -> io::Result<()> {
+    let extra = concat(data);
+    record(recorder, "append", path, &extra);
+    let mut files = files.lock().unwrap_or_else(|e| e.into_inner());
+    let old = files.remove(path).unwrap_or_default();
+    if old.len().saturating_add(extra.len()) > MAX_FILE_BYTES {
+        files.insert(path.to_path_buf(), old);
+        return Err(io::Error::other("file too large"));
+    }
+    // Sized exactly: room grown by doubling would be heap no file holds,
+    // which the memory scenarios would count against the server.
+    let mut buf = BytesMut::with_capacity(old.len() + extra.len());
+    buf.extend_from_slice(&old);
+    buf.extend_from_slice(&extra);
+    files.insert(path.to_path_buf(), buf.freeze());
+    Ok(())
+}
+
+/// A file of a [`MemFs`] open for writing. It writes by name: unlike a
+/// file on disk it does not follow a rename, which the server never does
+/// to a file it still writes (it closes a segment before renaming it).
+#[derive(Debug)]
+pub struct MemFile {
+    files: Arc<Mutex<BTreeMap<PathBuf, Bytes>>>,
+    recorder: Option<Recorder>,
+    path: PathBuf,
+}
+
+impl MemFile {
+    /// Writes `data` at the end of the file (recreating it if it was removed).
+    pub fn write(&self, data: &[Bytes]) -> io::Result<()> {
+        append(&self.files, self.recorder.as_ref(), &self.path, data)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +275,21 @@ mod tests {
                 .kind(),
             io::ErrorKind::NotFound
         );
+    }
+
+    #[test]
+    fn a_created_file_is_opened_once_for_all_its_pieces() {
+        let fs = MemFs::new();
+        fs.write_file(Path::new("a.tmp"), &[Bytes::from_static(b"stale")])
+            .unwrap();
+        let f = fs.create_file(Path::new("./a.tmp")).unwrap();
+        assert_eq!(fs.read("a.tmp").unwrap(), &b""[..]);
+        for piece in [&b"ab"[..], b"c", b"de"] {
+            f.write(&[Bytes::copy_from_slice(piece)]).unwrap();
+        }
+        assert_eq!(fs.read("a.tmp").unwrap(), &b"abcde"[..]);
+        // Once to write it stale, once to create it.
+        assert_eq!(fs.opens("a.tmp"), 2);
     }
 
     #[test]

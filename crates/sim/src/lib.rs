@@ -34,7 +34,7 @@ pub mod transcript;
 
 pub use clock::Sleep;
 pub use executor::JoinHandle;
-pub use fs::MemFs;
+pub use fs::{MemFile, MemFs};
 pub use handle::{Host, SimHandle, SimStats};
 pub use net::{
     Accept, LinkConfig, SimConn, SimListener, EPHEMERAL_PORTS, MAX_BACKLOG, MAX_LINK_BUFFER,

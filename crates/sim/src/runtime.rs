@@ -13,10 +13,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 use server_core::runtime::{
-    split_locked, BoxFuture, Connection, FileSystem, Listener, ReadHalf, Runtime, WriteHalf,
+    split_locked, BoxFuture, Connection, FileSystem, FileWriter, Listener, ReadHalf, Runtime,
+    WriteHalf,
 };
 
-use crate::fs::MemFs;
+use crate::fs::{MemFile, MemFs};
 use crate::handle::Host;
 use crate::net::{SimConn, SimListener};
 
@@ -213,5 +214,25 @@ impl FileSystem for MemFs {
 
     fn read(&self, path: &std::path::Path, limit: u64) -> BoxFuture<'static, io::Result<Bytes>> {
         ready(self.read_limited(path, limit))
+    }
+
+    fn create(
+        &self,
+        path: &std::path::Path,
+    ) -> BoxFuture<'static, io::Result<Box<dyn FileWriter>>> {
+        ready(
+            self.create_file(path)
+                .map(|f| Box::new(f) as Box<dyn FileWriter>),
+        )
+    }
+}
+
+impl FileWriter for MemFile {
+    fn write_all(&mut self, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+        ready(self.write(&data))
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
+        ready(Ok(()))
     }
 }

@@ -2,28 +2,46 @@
 //! for LL-HLS, in the manager's memory): shared by a stream's main
 //! playlist and its extra renditions ([`super::renditions`]).
 //!
-//! A segment is written to `NAME.tmp` in pieces and renamed when closed,
-//! so the HTTP server never serves a partial segment.
+//! A segment is written to `NAME.tmp` through one open file and renamed
+//! when closed, so the HTTP server never serves a partial segment. The file
+//! is opened once, at `OpenSegment`, and the muxer's bytes go to it in
+//! batches of [`FLUSH_BYTES`] as they come, as nginx-rtmp writes its open
+//! segment: opening it anew for each piece cost a name lookup under the
+//! shared directory's lock each time (issue 22).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use media_core::hls::{HlsAction, HlsSegmenter};
+use tracing::debug;
 
 use super::{tmp, under, LiveUpdate, FLUSH_BYTES};
 use crate::context::ServerCtx;
+use crate::runtime::FileWriter;
 
-/// An open segment's bytes not yet flushed.
-#[derive(Debug)]
+/// An open segment: its file and the bytes not yet written to it.
 struct Open {
     /// Its name at open (the bytes go to this name's temp file).
     path: PathBuf,
+    /// `path`'s temp file, open for writing.
+    file: Box<dyn FileWriter>,
     buf: Vec<Bytes>,
     /// Bytes in `buf`.
     len: usize,
     /// Bytes of the whole segment so far.
     total: u64,
+}
+
+impl fmt::Debug for Open {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Open")
+            .field("path", &self.path)
+            .field("len", &self.len)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A segment just made visible.
@@ -75,12 +93,23 @@ impl SegmentFiles {
         let fs = ctx.rt.fs();
         match action {
             HlsAction::OpenSegment { seq, path } => {
+                // One segment is open at a time: one left open (its close
+                // never came) is given up, so open files stay bounded.
+                for (_, stale) in self.pending.drain() {
+                    abandon(ctx, stale).await;
+                }
                 let path = under(&self.root, &path)?;
-                fs.remove(&tmp(&path)).await?;
+                // Created empty, so a stale temp file of an earlier run
+                // is replaced rather than appended to.
+                let file = match fs.create(&tmp(&path)).await {
+                    Ok(file) => file,
+                    Err(e) => return Err(skipped(&path, e)),
+                };
                 self.pending.insert(
                     seq,
                     Open {
                         path,
+                        file,
                         buf: Vec::new(),
                         len: 0,
                         total: 0,
@@ -95,7 +124,15 @@ impl SegmentFiles {
                     if open.len >= FLUSH_BYTES {
                         let data = std::mem::take(&mut open.buf);
                         open.len = 0;
-                        fs.append(&tmp(&open.path), data).await?;
+                        if let Err(e) = open.file.write_all(data).await {
+                            // The segment is skipped: a renamed partial
+                            // segment would play as damaged media.
+                            let path = open.path.clone();
+                            if let Some(open) = self.pending.remove(&seq) {
+                                abandon(ctx, open).await;
+                            }
+                            return Err(skipped(&path, e));
+                        }
                     }
                 }
             }
@@ -106,10 +143,27 @@ impl SegmentFiles {
             } => {
                 // The final name may differ from the one at open (`[duration]`
                 // is only known now); the bytes went to the open name's temp file.
-                if let Some(open) = self.pending.remove(&seq) {
-                    fs.append(&tmp(&open.path), open.buf).await?;
-                    fs.rename(&tmp(&open.path), &under(&self.root, &path)?)
-                        .await?;
+                if let Some(mut open) = self.pending.remove(&seq) {
+                    let final_path = match under(&self.root, &path) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            abandon(ctx, open).await;
+                            return Err(e);
+                        }
+                    };
+                    let data = std::mem::take(&mut open.buf);
+                    let written = if data.is_empty() {
+                        Ok(())
+                    } else {
+                        open.file.write_all(data).await
+                    };
+                    let temp = tmp(&open.path);
+                    let closed = open.file.close().await;
+                    if let Err(e) = written.and(closed) {
+                        let _ = fs.remove(&temp).await;
+                        return Err(skipped(&open.path, e));
+                    }
+                    fs.rename(&temp, &final_path).await?;
                     return Ok(Some(Closed {
                         seq,
                         path,
@@ -161,6 +215,21 @@ impl SegmentFiles {
     }
 }
 
+/// A write error of the segment at `path`, saying the segment is left out.
+fn skipped(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        e.kind(),
+        format!("{}: segment skipped: {e}", path.display()),
+    )
+}
+
+/// Gives up an open segment: closes its file and removes its temp file.
+async fn abandon(ctx: &ServerCtx, open: Open) {
+    debug!(path = %open.path.display(), "hls: segment given up");
+    let _ = open.file.close().await;
+    let _ = ctx.rt.fs().remove(&tmp(&open.path)).await;
+}
+
 /// What `hls_dispose` removes of a stopped segmenter: its listed segments
 /// (and init segments) and its playlist, as paths relative to the root.
 pub(super) fn disposed_paths(segmenter: &mut HlsSegmenter) -> Vec<String> {
@@ -183,5 +252,260 @@ pub(super) async fn remove_all(ctx: &ServerCtx, root: &Path, paths: Vec<String>)
         if let Ok(path) = under(root, &path) {
             let _ = fs.remove(&path).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::http::testing::ManualRuntime;
+    use crate::runtime::{BoxFuture, FileSystem};
+    use futures_util::FutureExt;
+    use std::collections::BTreeMap;
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    /// In-memory files that count what is done to them; writes through an
+    /// open file fail while `full` is set (a full disk).
+    #[derive(Debug, Default)]
+    struct CountingFs {
+        state: Arc<Mutex<State>>,
+    }
+
+    #[derive(Debug, Default)]
+    struct State {
+        files: BTreeMap<PathBuf, Vec<u8>>,
+        /// Files opened for writing, by path.
+        opens: BTreeMap<PathBuf, usize>,
+        /// Open files not yet closed or dropped.
+        open_now: usize,
+        full: bool,
+    }
+
+    impl CountingFs {
+        fn state(&self) -> std::sync::MutexGuard<'_, State> {
+            self.state.lock().unwrap()
+        }
+    }
+
+    fn done<T: Send + 'static>(v: io::Result<T>) -> BoxFuture<'static, io::Result<T>> {
+        Box::pin(std::future::ready(v))
+    }
+
+    impl FileSystem for CountingFs {
+        fn write(&self, path: &Path, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+            let mut s = self.state();
+            *s.opens.entry(path.into()).or_default() += 1;
+            s.files.insert(path.into(), data.concat());
+            done(Ok(()))
+        }
+
+        fn append(&self, path: &Path, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+            let mut s = self.state();
+            *s.opens.entry(path.into()).or_default() += 1;
+            s.files
+                .entry(path.into())
+                .or_default()
+                .extend(data.concat());
+            done(Ok(()))
+        }
+
+        fn rename(&self, from: &Path, to: &Path) -> BoxFuture<'static, io::Result<()>> {
+            let mut s = self.state();
+            let data = s.files.remove(from);
+            done(match data {
+                Some(d) => {
+                    s.files.insert(to.into(), d);
+                    Ok(())
+                }
+                None => Err(io::ErrorKind::NotFound.into()),
+            })
+        }
+
+        fn remove(&self, path: &Path) -> BoxFuture<'static, io::Result<()>> {
+            self.state().files.remove(path);
+            done(Ok(()))
+        }
+
+        fn read(&self, path: &Path, _limit: u64) -> BoxFuture<'static, io::Result<Bytes>> {
+            let data = self.state().files.get(path).cloned();
+            done(data.map(Bytes::from).ok_or(io::ErrorKind::NotFound.into()))
+        }
+
+        fn create(&self, path: &Path) -> BoxFuture<'static, io::Result<Box<dyn FileWriter>>> {
+            let mut s = self.state();
+            *s.opens.entry(path.into()).or_default() += 1;
+            s.open_now += 1;
+            s.files.insert(path.into(), Vec::new());
+            done(Ok(Box::new(Writer {
+                state: Some(self.state.clone()),
+                path: path.into(),
+            })))
+        }
+    }
+
+    struct Writer {
+        /// `None` once closed.
+        state: Option<Arc<Mutex<State>>>,
+        path: PathBuf,
+    }
+
+    impl FileWriter for Writer {
+        fn write_all(&mut self, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+            let state = self.state.as_ref().expect("write after close");
+            let mut s = state.lock().unwrap();
+            if s.full {
+                return done(Err(io::Error::other("no space left on device")));
+            }
+            let file = s.files.entry(self.path.clone()).or_default();
+            file.extend(data.concat());
+            done(Ok(()))
+        }
+
+        fn close(mut self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
+            self.release();
+            done(Ok(()))
+        }
+    }
+
+    impl Writer {
+        fn release(&mut self) {
+            if let Some(state) = self.state.take() {
+                state.lock().unwrap().open_now -= 1;
+            }
+        }
+    }
+
+    impl Drop for Writer {
+        fn drop(&mut self) {
+            self.release();
+        }
+    }
+
+    struct Harness {
+        fs: Arc<CountingFs>,
+        ctx: Arc<ServerCtx>,
+        files: SegmentFiles,
+        segmenter: HlsSegmenter,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            let fs = Arc::new(CountingFs::default());
+            let rt = ManualRuntime::with_fs(fs.clone());
+            Self {
+                fs,
+                ctx: ServerCtx::new(rt, Config::default()),
+                files: SegmentFiles::new(PathBuf::from("/hls")),
+                segmenter: HlsSegmenter::new(Default::default(), "live", "cam"),
+            }
+        }
+
+        fn apply(&mut self, action: HlsAction) -> std::io::Result<Option<Closed>> {
+            self.files
+                .apply(&self.ctx, &self.segmenter, action)
+                .now_or_never()
+                .expect("the test file system answers at once")
+        }
+
+        /// Opens segment `seq` and appends `pieces` pieces of 10 KiB.
+        fn segment(&mut self, seq: u64, pieces: u8) -> Vec<std::io::Result<Option<Closed>>> {
+            let path = format!("live/cam-{seq}.ts");
+            let mut results = vec![self.apply(HlsAction::OpenSegment {
+                seq,
+                path: path.clone(),
+            })];
+            for i in 0..pieces {
+                results.push(self.apply(HlsAction::Append {
+                    seq,
+                    bytes: Bytes::from(vec![i; 10 * 1024]),
+                }));
+            }
+            results.push(self.apply(HlsAction::CloseSegment {
+                seq,
+                path,
+                duration_ms: 2000,
+            }));
+            results
+        }
+    }
+
+    #[test]
+    fn a_segment_is_written_through_one_open_file_and_renamed() {
+        let mut h = Harness::new();
+        // 300 KiB: several batches of FLUSH_BYTES.
+        let results = h.segment(0, 30);
+        const _: () = assert!(30 * 10 * 1024 > 4 * FLUSH_BYTES);
+        let closed = results.into_iter().map(Result::unwrap).last().flatten();
+        assert_eq!(closed.map(|c| c.bytes), Some(30 * 10 * 1024));
+        let s = h.fs.state();
+        assert_eq!(s.opens.get(Path::new("/hls/live/cam-0.ts.tmp")), Some(&1));
+        assert_eq!(s.open_now, 0, "the file was left open");
+        let data = s
+            .files
+            .get(Path::new("/hls/live/cam-0.ts"))
+            .expect("renamed");
+        let expected: Vec<u8> = (0..30u8).flat_map(|i| vec![i; 10 * 1024]).collect();
+        assert_eq!(data, &expected);
+        assert_eq!(s.files.len(), 1, "{:?}", s.files.keys());
+    }
+
+    #[test]
+    fn a_failed_write_skips_the_segment_and_the_next_one_is_written() {
+        let mut h = Harness::new();
+        h.fs.state().full = true;
+        let results = h.segment(0, 30);
+        assert!(
+            results.iter().any(Result::is_err),
+            "the error was not reported"
+        );
+        // Nothing made visible, no temp file left, no file left open.
+        assert!(matches!(results.last(), Some(Ok(None))));
+        {
+            let s = h.fs.state();
+            assert_eq!(s.open_now, 0);
+            assert!(s.files.is_empty(), "{:?}", s.files.keys());
+        }
+        // Room again: the next segment is whole.
+        h.fs.state().full = false;
+        let closed = h
+            .segment(1, 3)
+            .into_iter()
+            .map(Result::unwrap)
+            .last()
+            .flatten();
+        assert_eq!(closed.map(|c| c.bytes), Some(3 * 10 * 1024));
+        assert!(h
+            .fs
+            .state()
+            .files
+            .contains_key(Path::new("/hls/live/cam-1.ts")));
+    }
+
+    #[test]
+    fn files_of_segments_left_open_are_closed() {
+        let mut h = Harness::new();
+        h.apply(HlsAction::OpenSegment {
+            seq: 0,
+            path: "live/cam-0.ts".into(),
+        })
+        .unwrap();
+        // A new segment without a close of the last: one file open at a time.
+        h.apply(HlsAction::OpenSegment {
+            seq: 1,
+            path: "live/cam-1.ts".into(),
+        })
+        .unwrap();
+        assert_eq!(h.fs.state().open_now, 1);
+        assert!(!h
+            .fs
+            .state()
+            .files
+            .contains_key(Path::new("/hls/live/cam-0.ts.tmp")));
+        // The sink ends (unpublish never came, a reload restart): dropped
+        // with its files, the open one is closed.
+        drop(h.files);
+        assert_eq!(h.fs.state().open_now, 0);
     }
 }

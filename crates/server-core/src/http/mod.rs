@@ -31,7 +31,7 @@ pub mod range;
 mod reply;
 mod router;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 mod timer;

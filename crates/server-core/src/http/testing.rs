@@ -13,18 +13,28 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::runtime::{BoxFuture, Connection, FileSystem, Listener, Runtime};
+use crate::runtime::{BoxFuture, Connection, FileSystem, FileWriter, Listener, Runtime};
 
 /// A runtime whose clock moves only when told to.
 #[derive(Debug, Default)]
 pub(crate) struct ManualRuntime {
     now: Arc<Mutex<Duration>>,
     fs: Arc<MemFs>,
+    /// A file system of the test's own, used instead of `fs`.
+    other_fs: Option<Arc<dyn FileSystem>>,
 }
 
 impl ManualRuntime {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    /// A runtime whose files are `fs`'s.
+    pub(crate) fn with_fs(fs: Arc<dyn FileSystem>) -> Arc<Self> {
+        Arc::new(Self {
+            other_fs: Some(fs),
+            ..Self::default()
+        })
     }
 
     pub(crate) fn advance(&self, by: Duration) {
@@ -84,7 +94,10 @@ impl Runtime for ManualRuntime {
     }
 
     fn fs(&self) -> Arc<dyn FileSystem> {
-        self.fs.clone()
+        match &self.other_fs {
+            Some(fs) => fs.clone(),
+            None => self.fs.clone(),
+        }
     }
 }
 
@@ -114,6 +127,10 @@ impl FileSystem for MemFs {
     }
 
     fn rename(&self, _from: &Path, _to: &Path) -> BoxFuture<'static, io::Result<()>> {
+        Box::pin(async { Err(io::ErrorKind::Unsupported.into()) })
+    }
+
+    fn create(&self, _path: &Path) -> BoxFuture<'static, io::Result<Box<dyn FileWriter>>> {
         Box::pin(async { Err(io::ErrorKind::Unsupported.into()) })
     }
 
