@@ -133,9 +133,9 @@ fn a_published_stream_holds_its_gop_and_gives_memory_back_when_it_ends() {
         // never the 30 s the HLS consumer may lag by.
         assert!(f.log <= 2 * gop_bytes + 8 * 1024, "the log holds {f:?}");
     }
-    // HLS adds its segment being written (flushed in 512 KiB pieces: up to
-    // one 2 s segment here, ~110 KB with the TS overhead) and the muxer's
-    // buffer (64 KiB), not media it has already written.
+    // HLS adds the bytes of its open segment not yet written (written in
+    // 64 KiB batches to the open file) and the muxer's buffer (64 KiB), not
+    // media it has already written.
     assert!(
         on.live - off.live < gop_bytes + 200 * 1024,
         "HLS holds {} B a stream",
