@@ -166,9 +166,14 @@ impl FileSystem for StdFs {
             Ok(Bytes::new())
         }));
         let pool = self.pool.clone();
+        // Given up before the file came back, the file is closed on the pool.
+        let unclaimed = Unclaimed {
+            slot,
+            pool: pool.clone(),
+        };
         Box::pin(async move {
             job.await?;
-            let file = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let file = unclaimed.take();
             match file {
                 Some(file) => Ok(Box::new(StdFileWriter {
                     file: Some(Arc::new(file)),
@@ -259,6 +264,31 @@ impl Drop for StdFileWriter {
         // close(2) may block (a network file system flushes then): the
         // last reference goes on the pool, whose job runs unawaited.
         if let Some(file) = self.file.take() {
+            drop(self.pool.run(Box::new(move || {
+                drop(file);
+                Ok(Bytes::new())
+            })));
+        }
+    }
+}
+
+/// A created file on its way back from the pool: if the caller gives up
+/// first, dropping this closes the file on the pool, not on an executor
+/// thread. (If the job has not run yet, the job holds the last reference.)
+struct Unclaimed {
+    slot: Arc<Mutex<Option<std::fs::File>>>,
+    pool: Arc<dyn BlockingPool>,
+}
+
+impl Unclaimed {
+    fn take(&self) -> Option<std::fs::File> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        if let Some(file) = self.take() {
             drop(self.pool.run(Box::new(move || {
                 drop(file);
                 Ok(Bytes::new())
@@ -473,6 +503,33 @@ mod tests {
             .now_or_never()
             .expect("inline pool");
         assert!(err.is_err());
+    }
+
+    /// Keeps jobs until the test runs them.
+    #[derive(Default)]
+    struct Held(Mutex<Vec<BlockingJob>>);
+
+    impl BlockingPool for Held {
+        fn run(&self, job: BlockingJob) -> BoxFuture<'static, io::Result<Bytes>> {
+            self.0.lock().unwrap().push(job);
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[test]
+    fn a_created_file_given_up_on_is_closed_on_the_pool() {
+        let dir = Dir::new("given-up");
+        let pool = Arc::new(Held::default());
+        let fs = StdFs::new(pool.clone());
+        let create = fs.create(&dir.0.join("a.tmp"));
+        let job = pool.0.lock().unwrap().pop().expect("the create job");
+        job().unwrap();
+        // The caller gave up after the file was opened: its close is one
+        // more job for the pool, not a close here.
+        drop(create);
+        let close = pool.0.lock().unwrap().pop().expect("a close job");
+        close().unwrap();
+        assert!(dir.0.join("a.tmp").exists());
     }
 
     #[test]
