@@ -229,8 +229,8 @@ pub(super) enum AudioCodecConfig {
     Flac([u8; 4 + STREAMINFO_LEN]),
     /// `dac3`.
     Ac3([u8; 3]),
-    /// `dec3`.
-    Eac3([u8; 5]),
+    /// `dec3` (5 bytes, 6 with dependent substreams).
+    Eac3(Vec<u8>),
 }
 
 /// An audio track: its configuration, timescale and fields of the entry.
