@@ -13,7 +13,7 @@ use crate::publisher::Clip;
 use crate::rng::Rng;
 use crate::rtmp_conn::ConnError;
 use crate::stats::{add_stall, ConnStats, RateMeter, StallDetector};
-use crate::{hls, http_flv, player, publisher};
+use crate::{get, hls, http_flv, player, publisher};
 
 /// Pause after a failed or dropped session before the next attempt, so a
 /// refusing server is not hammered in a loop.
@@ -102,6 +102,9 @@ pub enum Arrival {
     },
     /// A complete HLS segment.
     Segment,
+    /// A complete 200 answer (get mode): starts the clock like a first
+    /// frame, counts toward the bitrate, is neither a frame nor a stall.
+    Response,
 }
 
 impl<'a> Session<'a> {
@@ -163,13 +166,15 @@ impl<'a> Session<'a> {
                 self.stats.video_frames += 1;
                 true
             }
+            Arrival::Response => true,
         };
         if picture {
             self.first_frame(now);
         }
         self.rate.on_media(now_ms, len, picture);
-        // A segment per target duration is no stall: HLS models playback.
-        if arrival != Arrival::Segment {
+        // A segment per target duration is no stall: HLS models playback;
+        // get mode measures throughput, not playback.
+        if !matches!(arrival, Arrival::Segment | Arrival::Response) {
             let stall = self.stall.on_media(now_ms);
             self.record_stall(stall);
         }
@@ -222,6 +227,7 @@ pub async fn run(env: &Env, id: usize) -> ConnStats {
             Mode::Publish => publisher::session(&mut session, seed, id).await,
             Mode::HttpFlv => http_flv::session(&mut session).await,
             Mode::Hls => hls::session(&mut session).await,
+            Mode::Get => get::session(&mut session).await,
         };
         session.finish(Instant::now());
         let established = session.established;

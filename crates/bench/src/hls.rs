@@ -10,10 +10,9 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::client::{Arrival, Session};
-use crate::http::{next_body_event, BodyEvent, HttpConn};
+use crate::http::{read_body, HttpConn};
 use crate::playlist::{self, Playlist, MAX_PLAYLIST_BYTES};
 use crate::rtmp_conn::ConnError;
 use crate::stats::STALL_GAP_MS;
@@ -133,7 +132,11 @@ async fn play(session: &mut Session<'_>, playback: &mut PlaybackBuffer) -> Resul
                 Err(_) => return Ok(()),
             };
             let mut body = response.into_body();
-            let Some(len) = drain(session, &mut body, timer.as_mut()).await? else {
+            // Segments are counted, never kept: no cap needed.
+            let read = read_body(&mut body, timer.as_mut(), u64::MAX, |n| {
+                session.add_bytes(n as u64)
+            });
+            let Some(len) = read.await? else {
                 return Ok(());
             };
             let now = Instant::now();
@@ -186,26 +189,6 @@ async fn fetch_text(
     match tokio::time::timeout_at(end.into(), fetch).await {
         Ok(r) => r.map(Some),
         Err(_) => Ok(None),
-    }
-}
-
-/// Reads a segment body to its end, counting bytes; returns its length,
-/// or `None` when the session's timer fired first.
-async fn drain(
-    session: &mut Session<'_>,
-    body: &mut Incoming,
-    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
-) -> Result<Option<u64>, ConnError> {
-    let mut len = 0u64;
-    loop {
-        match next_body_event(body, timer.as_mut()).await? {
-            BodyEvent::Data(d) => {
-                session.add_bytes(d.len() as u64);
-                len += d.len() as u64;
-            }
-            BodyEvent::End => return Ok(Some(len)),
-            BodyEvent::Timer => return Ok(None),
-        }
     }
 }
 

@@ -1,10 +1,10 @@
 //! A keep-alive HTTP/1.1 client connection (hyper's low-level
-//! `client::conn::http1`, no pool): HTTP-FLV and HLS clients each own one,
-//! as a browser tab would.
+//! `client::conn::http1`, no pool): HTTP-FLV, HLS and get-mode clients each
+//! own one, as a browser tab would.
 
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::task::Poll;
 
 use bytes::Bytes;
@@ -67,17 +67,7 @@ impl HttpConn {
     /// Sends `GET target` and waits for the response head. A status other
     /// than 2xx is an error.
     pub async fn get(&mut self, target: &Target) -> Result<Response<Incoming>, ConnError> {
-        let request = Request::get(target.path.as_str())
-            .header(hyper::header::HOST, target.authority())
-            .header(hyper::header::USER_AGENT, "rtmp-load")
-            .body(Empty::new())
-            .map_err(|e| ConnError::Http(e.to_string()))?;
-        self.sender.ready().await.map_err(http_error)?;
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .map_err(http_error)?;
+        let response = self.send(target).await?;
         if !response.status().is_success() {
             return Err(ConnError::Refused(format!(
                 "HTTP {} for {}",
@@ -86,6 +76,18 @@ impl HttpConn {
             )));
         }
         Ok(response)
+    }
+
+    /// Sends `GET target` and waits for the response head, whatever its
+    /// status: get mode counts the other answers instead of failing on them.
+    pub async fn send(&mut self, target: &Target) -> Result<Response<Incoming>, ConnError> {
+        let request = Request::get(target.path.as_str())
+            .header(hyper::header::HOST, target.authority())
+            .header(hyper::header::USER_AGENT, "rtmp-load")
+            .body(Empty::new())
+            .map_err(|e| ConnError::Http(e.to_string()))?;
+        self.sender.ready().await.map_err(http_error)?;
+        self.sender.send_request(request).await.map_err(http_error)
     }
 }
 
@@ -121,4 +123,49 @@ pub async fn next_body_event(
         timer.as_mut().poll(cx).map(|()| Ok(BodyEvent::Timer))
     })
     .await
+}
+
+/// Runs `work` until it completes or `timer` fires; `None` on the timer.
+/// Polls the session's one long-lived timer beside the work instead of
+/// arming a fresh timeout per request, which get mode would pay thousands
+/// of times a second.
+pub async fn until<F: Future>(work: F, mut timer: Pin<&mut Sleep>) -> Option<F::Output> {
+    let mut work = pin!(work);
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
+/// Reads a response body to its end without keeping it, calling `on_data`
+/// with each frame's length; returns the body's length, or `None` when the
+/// timer fired first. A body longer than `limit` is
+/// [`ConnError::BodyTooLarge`], refused from its declared length when it
+/// has one, before any of it is read.
+pub async fn read_body(
+    body: &mut Incoming,
+    mut timer: Pin<&mut Sleep>,
+    limit: u64,
+    mut on_data: impl FnMut(usize),
+) -> Result<Option<u64>, ConnError> {
+    if body.size_hint().lower() > limit {
+        return Err(ConnError::BodyTooLarge { limit });
+    }
+    let mut len = 0u64;
+    loop {
+        match next_body_event(body, timer.as_mut()).await? {
+            BodyEvent::Data(d) => {
+                on_data(d.len());
+                len = len.saturating_add(d.len() as u64);
+                if len > limit {
+                    return Err(ConnError::BodyTooLarge { limit });
+                }
+            }
+            BodyEvent::End => return Ok(Some(len)),
+            BodyEvent::Timer => return Ok(None),
+        }
+    }
 }

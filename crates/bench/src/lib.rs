@@ -2,7 +2,8 @@
 //! library behind it.
 //!
 //! It opens N RTMP players, N RTMP publishers, N HTTP-FLV players or N HLS
-//! players against one URL, at a ramp rate, for a duration (optionally in a
+//! players against one URL (or, in get mode, N keep-alive connections that
+//! fetch one URL as fast as the server answers), at a ramp rate, for a duration (optionally in a
 //! reconnect loop to hunt leaks), and measures each connection: bytes,
 //! kbit/s, time to first video frame, stalls (gaps over one second),
 //! disconnects and errors. It prints a live progress line, then a summary
@@ -17,13 +18,14 @@
 //!
 //! Layout: [`options`] (command line) → [`run`] (runtime, ramp, progress) →
 //! [`client`] (session loop, measurements) → one module per protocol
-//! ([`player`], [`publisher`], [`http_flv`], [`hls`]) over [`rtmp_conn`] and
+//! ([`player`], [`publisher`], [`http_flv`], [`hls`], [`get`]) over [`rtmp_conn`] and
 //! [`http`]; [`stats`] and [`report`] do the arithmetic and the output.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod cpu;
+pub mod get;
 pub mod hls;
 pub mod http;
 pub mod http_flv;

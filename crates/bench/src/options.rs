@@ -17,6 +17,13 @@ pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_READ_INTERVAL_MS: u64 = 1000;
 /// Most runtime worker threads.
 pub const MAX_THREADS: usize = 256;
+/// Default `--max-body`: far above any HLS segment or part a live server
+/// makes (a 10 s segment at 10 Mbit/s is 12.5 MB), low enough that a
+/// misdirected URL (an endless HTTP-FLV stream, a huge file) ends as an
+/// error instead of being read for the whole run.
+pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
+/// Largest `--max-body` (1 GiB).
+pub const MAX_MAX_BODY: u64 = 1 << 30;
 
 /// `rtmp-load --help`.
 pub const USAGE: &str = "\
@@ -28,9 +35,10 @@ URL:
   rtmp://HOST[:PORT]/APP/STREAM        RTMP play (default) or publish (--mode publish)
   http://HOST[:PORT]/APP/STREAM.flv    HTTP-FLV play
   http://HOST[:PORT]/APP/STREAM.m3u8   HLS play (playlist polling, segment fetch)
+  http://HOST[:PORT]/ANY/PATH          throughput (--mode get only)
 
 options:
-  -m, --mode MODE       play | publish | flv | hls (default: from the URL)
+  -m, --mode MODE       play | publish | flv | hls | get (default: from the URL)
   -n, --clients N       clients to open (default 1)
   -r, --ramp RATE       connections opened per second; 0 opens all at once (default 100)
   -d, --duration SECS   run time, ramp included (default 30)
@@ -40,6 +48,7 @@ options:
       --read-interval MS  players (RTMP) read their socket at most every MS ms once the
                         first frame is in: fewer, larger reads, when rtmp-load itself is
                         the bottleneck; stalls are then timed to MS (default 0: read at once)
+      --max-body BYTES  get mode: a body longer than this is an error (default 16 MiB)
       --enhanced        RTMP players announce Enhanced RTMP (fourCcList, capsEx
                         Multitrack): they get every track of a multitrack stream
       --threads N       runtime threads; 1 = current-thread runtime (default 1)
@@ -49,7 +58,10 @@ options:
   -h, --help            this text
 
 With several publishers, client i publishes STREAM_i (STREAM itself when -n 1).
-All clients of the other modes play the same stream.";
+All clients of the other modes play the same stream.
+In get mode each client GETs the URL over and over on one keep-alive
+connection, as fast as the server answers, reading every body in full;
+the report gives requests/s, MB/s and the answers other than 200.";
 
 /// What the clients do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +74,8 @@ pub enum Mode {
     HttpFlv,
     /// HLS players.
     Hls,
+    /// Throughput: one URL fetched over and over on keep-alive connections.
+    Get,
 }
 
 impl Mode {
@@ -72,6 +86,7 @@ impl Mode {
             Self::Publish => "publish",
             Self::HttpFlv => "flv",
             Self::Hls => "hls",
+            Self::Get => "get",
         }
     }
 }
@@ -129,6 +144,8 @@ pub struct Options {
     pub read_interval: Duration,
     /// RTMP clients announce Enhanced RTMP in their connect.
     pub enhanced: bool,
+    /// Get mode: the longest body read; a longer one is an error.
+    pub max_body: u64,
     /// Runtime threads.
     pub threads: usize,
     /// Seed.
@@ -177,6 +194,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
     let mut threads = 1usize;
     let mut read_interval = Duration::ZERO;
     let mut enhanced = false;
+    let mut max_body = DEFAULT_MAX_BODY;
     let mut seed = 1u64;
     let mut json = false;
     let mut quiet = false;
@@ -204,7 +222,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
                     "publish" => Mode::Publish,
                     "flv" => Mode::HttpFlv,
                     "hls" => Mode::Hls,
-                    _ => return Err(bad(&name, &v, "play, publish, flv or hls")),
+                    "get" => Mode::Get,
+                    _ => return Err(bad(&name, &v, "play, publish, flv, hls or get")),
                 });
             }
             "-n" | "--clients" => {
@@ -252,6 +271,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
                 read_interval = Duration::from_millis(ms);
             }
             "--enhanced" => enhanced = true,
+            "--max-body" => {
+                let v = value(&name)?;
+                max_body = number(&name, &v, "bytes")?;
+                if max_body == 0 || max_body > MAX_MAX_BODY {
+                    return Err(bad(&name, &v, "1 to 1073741824 bytes"));
+                }
+            }
             "--threads" => {
                 let v = value(&name)?;
                 threads = number(&name, &v, "a count")?;
@@ -277,7 +303,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
     let url = url.ok_or(OptionsError::Url)?;
     let mode = match (mode, url.scheme) {
         (Some(m @ (Mode::Play | Mode::Publish)), Scheme::Rtmp) => m,
-        (Some(m @ (Mode::HttpFlv | Mode::Hls)), Scheme::Http) => m,
+        (Some(m @ (Mode::HttpFlv | Mode::Hls | Mode::Get)), Scheme::Http) => m,
         (Some(_), _) => {
             return Err(OptionsError::Mismatch(
                 "the mode does not fit the URL scheme",
@@ -312,6 +338,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
         hold_ms,
         read_interval,
         enhanced,
+        max_body,
         threads,
         seed,
         json,
@@ -336,6 +363,7 @@ mod tests {
         assert_eq!(o.mode, Mode::Play);
         assert_eq!((o.clients, o.ramp, o.threads), (1, 100.0, 1));
         assert_eq!(o.duration, Duration::from_secs(30));
+        assert_eq!(o.max_body, DEFAULT_MAX_BODY);
         assert_eq!(run(&["http://h/live/s.flv"]).unwrap().mode, Mode::HttpFlv);
         assert_eq!(run(&["http://h/live/s.m3u8?x=1"]).unwrap().mode, Mode::Hls);
     }
@@ -375,6 +403,43 @@ mod tests {
         assert_eq!((o.threads, o.seed), (2, 9));
         assert_eq!(o.read_interval, Duration::from_millis(100));
         assert_eq!(o.input, Some(PathBuf::from("a.flv")));
+    }
+
+    #[test]
+    fn get_mode_takes_any_http_url_and_a_body_cap() {
+        let o = run(&[
+            "-m",
+            "get",
+            "--max-body",
+            "4096",
+            "http://h:8080/live/s-3.ts",
+        ])
+        .unwrap();
+        assert_eq!(o.mode, Mode::Get);
+        assert_eq!(o.max_body, 4096);
+        assert_eq!(o.url.path, "/live/s-3.ts");
+        assert_eq!(o.mode.name(), "get");
+        // Never inferred: a .m4s or .ts URL alone is still HTTP-FLV's default.
+        assert_eq!(run(&["http://h/live/s-3.m4s"]).unwrap().mode, Mode::HttpFlv);
+        let o = run(&["--mode=get", "--max-body=1073741824", "http://h/x"]).unwrap();
+        assert_eq!((o.mode, o.max_body), (Mode::Get, MAX_MAX_BODY));
+        for cap in ["0", "1073741825", "-1", "lots"] {
+            assert!(
+                matches!(
+                    run(&["-m", "get", "--max-body", cap, "http://h/x"]),
+                    Err(OptionsError::BadValue { .. })
+                ),
+                "{cap}"
+            );
+        }
+        assert!(matches!(
+            run(&["-m", "get", "rtmp://h/a/s"]),
+            Err(OptionsError::Mismatch(_))
+        ));
+        assert!(matches!(
+            run(&["-m", "fetch", "http://h/x"]),
+            Err(OptionsError::BadValue { .. })
+        ));
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct Report {
     pub clients: usize,
     /// Wall time of the run, in seconds.
     pub wall_s: f64,
+    /// The time clients ran (from the start to the deadline), in seconds:
+    /// what get mode's rates are taken over. Defaults to `wall_s`; see
+    /// [`with_window`](Self::with_window).
+    pub window_s: f64,
     /// Our own CPU time over the run.
     pub cpu: CpuTimes,
     /// Our own peak RSS, in KiB.
@@ -72,6 +76,7 @@ impl Report {
             url,
             clients,
             wall_s,
+            window_s: wall_s,
             cpu,
             peak_rss_kb,
             totals: Totals::of(&conns),
@@ -81,6 +86,23 @@ impl Report {
             errors,
             conns,
         }
+    }
+
+    /// Sets [`window_s`](Self::window_s): the wall time also covers the
+    /// runtime's shutdown after the deadline, when no request is counted.
+    pub fn with_window(mut self, window_s: f64) -> Self {
+        self.window_s = window_s;
+        self
+    }
+
+    /// Get mode: 200 answers a second over the window.
+    pub fn requests_per_s(&self) -> f64 {
+        per_second(self.totals.requests as f64, self.window_s)
+    }
+
+    /// Body bytes a second over the window, in MB (10^6 bytes).
+    pub fn mb_per_s(&self) -> f64 {
+        per_second(self.totals.bytes as f64 / 1e6, self.window_s)
     }
 
     /// Aggregate bitrate over the run, in kbit/s.
@@ -117,6 +139,7 @@ impl Report {
         let first_label = match self.mode {
             Mode::Publish => "first sent ms",
             Mode::Hls => "first segment ms",
+            Mode::Get => "first answer ms",
             _ => "first frame ms",
         };
         for (label, d, decimals) in [
@@ -148,6 +171,23 @@ impl Report {
             t.stalls,
             t.no_media
         );
+        if self.mode == Mode::Get {
+            let per_request = if t.requests == 0 {
+                0.0
+            } else {
+                t.bytes as f64 / t.requests as f64 / 1e3
+            };
+            let _ = writeln!(
+                out,
+                "throughput: {} requests in {:.1} s = {:.1} req/s, {:.2} MB/s ({:.1} KB a request), {} non-200 answers",
+                t.requests,
+                self.window_s,
+                self.requests_per_s(),
+                self.mb_per_s(),
+                per_request,
+                t.non_200
+            );
+        }
         let rss = self
             .peak_rss_kb
             .map(|kb| format!("{:.1} MB", kb as f64 / 1024.0))
@@ -186,6 +226,8 @@ impl Report {
             .int("stalls", t.stalls)
             .int("disconnects", t.disconnects)
             .int("errors", t.errors)
+            .int("requests", t.requests)
+            .int("non_200", t.non_200)
             .int("no_media", t.no_media as u64)
             .finish();
         let cpu = Object::new()
@@ -215,6 +257,8 @@ impl Report {
                 .int("sessions", u64::from(c.sessions))
                 .int("disconnects", u64::from(c.disconnects))
                 .int("errors", u64::from(c.errors))
+                .int("requests", c.requests)
+                .int("non_200", c.non_200)
                 .opt_str("last_error", c.last_error.as_deref())
                 .finish()
         }));
@@ -223,6 +267,9 @@ impl Report {
             .str("url", &self.url)
             .int("clients", self.clients as u64)
             .num("wall_s", self.wall_s)
+            .num("window_s", self.window_s)
+            .num("requests_per_s", self.requests_per_s())
+            .num("mb_per_s", self.mb_per_s())
             .raw("cpu", &cpu)
             .opt_num("peak_rss_kb", self.peak_rss_kb.map(|v| v as f64))
             .raw("totals", &totals)
@@ -232,6 +279,15 @@ impl Report {
             .raw("errors", &errors)
             .raw("connections", &conns)
             .finish()
+    }
+}
+
+/// `amount` over `seconds`; zero for an empty window.
+fn per_second(amount: f64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        amount / seconds
+    } else {
+        0.0
     }
 }
 
@@ -290,5 +346,70 @@ mod tests {
         let table = r.table();
         assert!(table.contains("1 x refused: x"), "{table}");
         assert!(table.contains("50.0% of one core"), "{table}");
+    }
+
+    #[test]
+    fn get_mode_rates_over_the_window() {
+        let conns = vec![
+            ConnStats {
+                requests: 300,
+                non_200: 2,
+                bytes: 3_000_000,
+                sessions: 1,
+                first_frame_ms: Some(1),
+                ..ConnStats::new(0)
+            },
+            ConnStats {
+                requests: 100,
+                bytes: 1_000_000,
+                sessions: 2,
+                disconnects: 1,
+                first_frame_ms: Some(2),
+                ..ConnStats::new(1)
+            },
+        ];
+        let r = Report::new(
+            Mode::Get,
+            "http://h/x".into(),
+            2,
+            4.5,
+            CpuTimes::default(),
+            None,
+            conns,
+        );
+        // Without a window, the wall time.
+        assert_eq!(r.requests_per_s(), 400.0 / 4.5);
+        let r = r.with_window(4.0);
+        // 400 answers of 10 kB in 4 s.
+        assert_eq!(r.requests_per_s(), 100.0);
+        assert_eq!(r.mb_per_s(), 1.0);
+        let table = r.table();
+        assert!(
+            table.contains("400 requests in 4.0 s = 100.0 req/s, 1.00 MB/s (10.0 KB a request), 2 non-200 answers"),
+            "{table}"
+        );
+        assert!(table.contains("first answer ms"), "{table}");
+        let json: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(json["requests_per_s"], 100);
+        assert_eq!(json["mb_per_s"], 1);
+        assert_eq!(json["totals"]["requests"], 400);
+        assert_eq!(json["totals"]["non_200"], 2);
+        assert_eq!(json["connections"][1]["requests"], 100);
+        // An empty window is no rate, not a division by zero.
+        assert_eq!(r.with_window(0.0).requests_per_s(), 0.0);
+    }
+
+    #[test]
+    fn other_modes_print_no_throughput_line() {
+        let r = Report::new(
+            Mode::Hls,
+            "http://h/s.m3u8".into(),
+            1,
+            1.0,
+            CpuTimes::default(),
+            None,
+            vec![ConnStats::new(0)],
+        );
+        assert!(!r.table().contains("throughput"));
     }
 }

@@ -68,6 +68,12 @@ pub enum ConnError {
     /// A playlist that does not parse or points elsewhere.
     #[error("hls: {0}")]
     Hls(String),
+    /// A response body (get mode) longer than `--max-body`.
+    #[error("body over the {limit}-byte cap (--max-body)")]
+    BodyTooLarge {
+        /// The cap.
+        limit: u64,
+    },
 }
 
 /// What [`RtmpConn::next`] saw.

@@ -122,6 +122,7 @@ pub fn run(opts: Options) -> Result<Report, RunError> {
     runtime.shutdown_timeout(Duration::from_secs(1));
     let wall_s = start.elapsed().as_secs_f64();
     let cpu = cpu::self_cpu().since(&cpu_before);
+    let window_s = env.opts.duration.as_secs_f64().min(wall_s);
     Ok(Report::new(
         env.opts.mode,
         env.opts.url.to_string(),
@@ -130,7 +131,8 @@ pub fn run(opts: Options) -> Result<Report, RunError> {
         cpu,
         cpu::self_peak_rss_kb(),
         conns,
-    ))
+    )
+    .with_window(window_s))
 }
 
 /// Starts the clients at the ramp rate and collects them.

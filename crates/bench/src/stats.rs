@@ -36,6 +36,10 @@ pub struct ConnStats {
     pub video_frames: u64,
     /// Audio messages.
     pub audio_frames: u64,
+    /// Get mode: answers with status 200 whose body was read in full.
+    pub requests: u64,
+    /// Get mode: answers with any other status (their bodies read too).
+    pub non_200: u64,
     /// Connections opened.
     pub sessions: u32,
     /// Sessions the server ended (EOF, reset, unpublish) before we meant to.
@@ -214,6 +218,10 @@ pub struct Totals {
     pub disconnects: u64,
     /// Errors.
     pub errors: u64,
+    /// Get mode: 200 answers read in full.
+    pub requests: u64,
+    /// Get mode: answers with another status.
+    pub non_200: u64,
     /// Clients that never got a first frame.
     pub no_media: usize,
 }
@@ -231,6 +239,8 @@ impl Totals {
             t.stalls += u64::from(c.stalls);
             t.disconnects += u64::from(c.disconnects);
             t.errors += u64::from(c.errors);
+            t.requests = t.requests.saturating_add(c.requests);
+            t.non_200 = t.non_200.saturating_add(c.non_200);
             if c.sessions > 0 && c.first_frame_ms.is_none() {
                 t.no_media += 1;
             }
@@ -327,6 +337,8 @@ mod tests {
         let a = ConnStats {
             sessions: 2,
             bytes: 10,
+            requests: 7,
+            non_200: 1,
             first_frame_ms: Some(5),
             disconnects: 1,
             stalls: 1,
@@ -335,6 +347,8 @@ mod tests {
         let mut b = ConnStats {
             sessions: 1,
             bytes: 3,
+            requests: 5,
+            non_200: 2,
             ..ConnStats::new(1)
         };
         b.error("refused".to_owned());
@@ -345,5 +359,6 @@ mod tests {
         assert_eq!(t.bytes, 13);
         assert_eq!((t.stalls, t.disconnects, t.errors), (1, 1, 1));
         assert_eq!(t.no_media, 1);
+        assert_eq!((t.requests, t.non_200), (12, 3));
     }
 }

@@ -217,6 +217,127 @@ fn refused_play_is_an_error_and_a_failure() {
     assert!(message.contains("NetStream.Play.Forbidden"), "{message}");
 }
 
+/// Runs `rtmp-load -m get` with `args` against `url`; the output and its JSON.
+fn get(args: &[&str], url: String) -> (Output, Value) {
+    let out = load()
+        .args(["-m", "get", "-r", "0", "--json", "-q"])
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    (out, report)
+}
+
+#[test]
+fn get_mode_fetches_one_url_over_and_over_on_keep_alive() {
+    let relay = relay::start();
+    let (out, report) = get(
+        &["-n", "2", "-d", "1"],
+        format!("http://{}/live/seg-1.ts", relay.http),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(report["mode"], "get");
+    let requests = num(&report, &["totals", "requests"]);
+    // Loopback answers a 62.5 kB body in well under 10 ms.
+    assert!(requests >= 100.0, "{report}");
+    // Every answer read whole; at most one partial body a client at the deadline.
+    let bytes = num(&report, &["totals", "bytes"]);
+    assert!(bytes >= requests * 62_500.0, "{report}");
+    assert!(bytes < (requests + 2.0) * 62_500.0, "{report}");
+    assert!(relay.stats.http_answers.load(Ordering::Relaxed) as f64 >= requests);
+    // One connection each, kept alive.
+    assert_eq!(relay.stats.http_conns.load(Ordering::Relaxed), 2);
+    for c in report["connections"].as_array().unwrap() {
+        assert_eq!(num(c, &["sessions"]), 1.0, "{c}");
+        assert!(num(c, &["requests"]) > 0.0, "{c}");
+    }
+    for counter in ["non_200", "errors", "disconnects"] {
+        assert_eq!(
+            num(&report, &["totals", counter]),
+            0.0,
+            "{counter}: {report}"
+        );
+    }
+    // Rates over the 1 s window.
+    assert_eq!(num(&report, &["window_s"]), 1.0);
+    let rate = num(&report, &["requests_per_s"]);
+    assert!((rate - requests).abs() < 0.01, "{report}");
+    let mb = num(&report, &["mb_per_s"]);
+    assert!((mb - bytes / 1e6).abs() < 0.01, "{report}");
+}
+
+#[test]
+fn get_mode_counts_answers_other_than_200_and_keeps_going() {
+    let relay = relay::start();
+    let (out, report) = get(
+        &["-n", "1", "-d", "0.5"],
+        format!("http://{}/live/gone-7.ts", relay.http),
+    );
+    // Not one 200: the exit status says so.
+    assert!(!out.status.success(), "{out:?}");
+    assert_eq!(num(&report, &["totals", "requests"]), 0.0);
+    let non_200 = num(&report, &["totals", "non_200"]);
+    assert!(non_200 >= 10.0, "{report}");
+    // Their 9-byte bodies were read, on the one connection.
+    assert!(
+        num(&report, &["totals", "bytes"]) >= non_200 * 9.0,
+        "{report}"
+    );
+    assert_eq!(relay.stats.http_conns.load(Ordering::Relaxed), 1);
+    assert_eq!(num(&report, &["totals", "errors"]), 0.0);
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert_eq!(message, "HTTP 404 Not Found for /live/gone-7.ts");
+}
+
+#[test]
+fn get_mode_reconnects_at_once_when_the_server_closes() {
+    let relay = relay::start();
+    let (out, report) = get(
+        &["-n", "1", "-d", "1"],
+        format!("http://{}/close/live/seg-1.ts", relay.http),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let requests = num(&report, &["totals", "requests"]);
+    // A reconnect waits for no retry delay: many answers in a second.
+    assert!(requests >= 20.0, "{report}");
+    let c = &report["connections"][0];
+    let sessions = num(c, &["sessions"]);
+    // One answer a connection: every close but maybe the last is seen.
+    assert!(sessions >= requests && sessions <= requests + 1.0, "{c}");
+    assert_eq!(num(c, &["disconnects"]), sessions - 1.0, "{c}");
+    assert_eq!(num(c, &["errors"]), 0.0, "{c}");
+    let accepted = relay.stats.http_conns.load(Ordering::Relaxed) as f64;
+    assert!(
+        accepted >= sessions && accepted <= sessions + 1.0,
+        "{accepted} {c}"
+    );
+}
+
+#[test]
+fn get_mode_body_over_the_cap_is_an_error() {
+    let relay = relay::start();
+    let (out, report) = get(
+        &["-n", "1", "-d", "1.5", "--max-body", "62499"],
+        format!("http://{}/live/seg-1.ts", relay.http),
+    );
+    assert!(!out.status.success(), "{out:?}");
+    assert_eq!(num(&report, &["totals", "requests"]), 0.0);
+    // Refused from its Content-Length, before a byte of it was read; one
+    // retry after the client loop's one-second pause.
+    assert_eq!(num(&report, &["totals", "bytes"]), 0.0);
+    assert_eq!(num(&report, &["totals", "errors"]), 2.0, "{report}");
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert_eq!(message, "body over the 62499-byte cap (--max-body)");
+    // The cap is inclusive: exactly 62,500 bytes is fine.
+    let (out, report) = get(
+        &["-n", "1", "-d", "0.3", "--max-body", "62500"],
+        format!("http://{}/live/seg-1.ts", relay.http),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(num(&report, &["totals", "requests"]) > 0.0, "{report}");
+}
+
 #[test]
 fn bad_command_line_is_usage_error() {
     let out = load().args(["-n", "0", "rtmp://h/a/s"]).output().unwrap();

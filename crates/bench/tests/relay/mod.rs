@@ -6,7 +6,9 @@
 //! players first get the metadata, the sequence headers and the current
 //! GOP (a GOP cache, so the first frame comes at once). It also serves a
 //! synthetic live HLS playlist whose window slides by one 1-second segment
-//! every second. Playing a stream named `forbidden` is refused.
+//! every second. Playing a stream named `forbidden` is refused. For get
+//! mode, a path under `/close/` is answered like the same path without it,
+//! then the connection is closed, as a server without keep-alive would.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -33,6 +35,10 @@ pub struct RelayStats {
     pub rtmp_conns: AtomicU64,
     /// Plays accepted.
     pub plays: AtomicU64,
+    /// HTTP connections accepted.
+    pub http_conns: AtomicU64,
+    /// HTTP answers whose body was written whole (any status).
+    pub http_answers: AtomicU64,
 }
 
 /// A running relay; it lives as long as the test process.
@@ -103,9 +109,11 @@ pub fn start() -> Relay {
             let hub = Arc::new(Mutex::new(Hub::default()));
             let started = Instant::now();
             let http_hub = hub.clone();
+            let http_stats = thread_stats.clone();
             tokio::spawn(async move {
                 while let Ok((s, _)) = http.accept().await {
-                    tokio::spawn(http_conn(s, http_hub.clone(), started));
+                    http_stats.http_conns.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(http_conn(s, http_hub.clone(), started, http_stats.clone()));
                 }
             });
             while let Ok((s, _)) = rtmp.accept().await {
@@ -199,10 +207,23 @@ async fn read_request(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
     }
 }
 
-async fn http_conn(mut s: TcpStream, hub: Arc<Mutex<Hub>>, started: Instant) {
+async fn http_conn(
+    mut s: TcpStream,
+    hub: Arc<Mutex<Hub>>,
+    started: Instant,
+    stats: Arc<RelayStats>,
+) {
+    // Head and body go out in two writes: without this, Nagle holds the
+    // body until the client's delayed ACK (40 ms) of the head.
+    let _ = s.set_nodelay(true);
     let mut buf = Vec::new();
     while let Some(path) = read_request(&mut s, &mut buf).await {
         let path = path.split('?').next().unwrap_or("").to_owned();
+        let (path, close) = match path.strip_prefix("/close") {
+            Some(rest) => (rest.to_owned(), true),
+            None => (path, false),
+        };
+        let connection = if close { "close" } else { "keep-alive" };
         if path.ends_with(".flv") {
             http_flv(s, hub).await;
             return;
@@ -221,13 +242,27 @@ async fn http_conn(mut s: TcpStream, hub: Arc<Mutex<Hub>>, started: Instant) {
         } else if path.contains("/seg-") {
             Bytes::from(vec![0x47u8; 62_500])
         } else {
-            let _ = s
-                .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                .await;
+            let head = format!(
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: {connection}\r\n\r\nnot found"
+            );
+            if s.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            stats.http_answers.fetch_add(1, Ordering::Relaxed);
+            if close {
+                return;
+            }
             continue;
         };
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n",
+            body.len()
+        );
         if s.write_all(head.as_bytes()).await.is_err() || s.write_all(&body).await.is_err() {
+            return;
+        }
+        stats.http_answers.fetch_add(1, Ordering::Relaxed);
+        if close {
             return;
         }
     }
