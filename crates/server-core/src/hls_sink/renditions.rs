@@ -481,3 +481,198 @@ async fn execute(ctx: &ServerCtx, output: &mut Output) -> bool {
     }
     closed_any
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::http::testing::ManualRuntime;
+    use crate::runtime::{BoxFuture, FileSystem, FileWriter};
+    use bytes::Bytes;
+    use futures_util::FutureExt;
+    use std::collections::BTreeMap;
+    use std::io;
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    type Files = Arc<Mutex<BTreeMap<PathBuf, Vec<u8>>>>;
+
+    /// Files in memory, written whole or through an open file.
+    #[derive(Debug, Default)]
+    struct Fs(Files);
+
+    fn done<T: Send + 'static>(v: io::Result<T>) -> BoxFuture<'static, io::Result<T>> {
+        Box::pin(std::future::ready(v))
+    }
+
+    impl FileSystem for Fs {
+        fn write(&self, path: &Path, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+            self.0.lock().unwrap().insert(path.into(), data.concat());
+            done(Ok(()))
+        }
+
+        fn append(&self, path: &Path, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+            let mut files = self.0.lock().unwrap();
+            files.entry(path.into()).or_default().extend(data.concat());
+            done(Ok(()))
+        }
+
+        fn rename(&self, from: &Path, to: &Path) -> BoxFuture<'static, io::Result<()>> {
+            let mut files = self.0.lock().unwrap();
+            done(match files.remove(from) {
+                Some(d) => {
+                    files.insert(to.into(), d);
+                    Ok(())
+                }
+                None => Err(io::ErrorKind::NotFound.into()),
+            })
+        }
+
+        fn remove(&self, path: &Path) -> BoxFuture<'static, io::Result<()>> {
+            self.0.lock().unwrap().remove(path);
+            done(Ok(()))
+        }
+
+        fn read(&self, path: &Path, _limit: u64) -> BoxFuture<'static, io::Result<Bytes>> {
+            let data = self.0.lock().unwrap().get(path).cloned();
+            done(data.map(Bytes::from).ok_or(io::ErrorKind::NotFound.into()))
+        }
+
+        fn create(&self, path: &Path) -> BoxFuture<'static, io::Result<Box<dyn FileWriter>>> {
+            self.0.lock().unwrap().insert(path.into(), Vec::new());
+            done(Ok(Box::new(Writer(self.0.clone(), path.into()))))
+        }
+    }
+
+    struct Writer(Files, PathBuf);
+
+    impl FileWriter for Writer {
+        fn write_all(&mut self, data: Vec<Bytes>) -> BoxFuture<'static, io::Result<()>> {
+            let mut files = self.0.lock().unwrap();
+            files
+                .entry(self.1.clone())
+                .or_default()
+                .extend(data.concat());
+            done(Ok(()))
+        }
+
+        fn close(self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
+            done(Ok(()))
+        }
+    }
+
+    /// H.264 Baseline 3.1 decoder configuration (ISO 14496-15 5.2.4.1).
+    const AVC_RECORD: &[u8] = &[
+        0x01, 0x42, 0xd0, 0x0b, 0xff, 0xe1, 0x00, 0x18, 0x67, 0x42, 0xd0, 0x0b, 0xda, 0x0a, 0x11,
+        0xf9, 0x70, 0x11, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00, 0x00, 0x03, 0x00, 0x1e, 0x8f, 0x12,
+        0x26, 0xa0, 0x01, 0x00, 0x04, 0x68, 0xce, 0x3c, 0x80,
+    ];
+
+    /// An E-RTMP v2 OneTrack message (video packet type 6, audio 5) of
+    /// track `id`: `packet` (0 SequenceStart, 1 CodedFrames) of `fourcc`.
+    fn one_track(
+        kind: MediaKind,
+        ts: u64,
+        key: bool,
+        packet: u8,
+        id: u8,
+        body: &[u8],
+    ) -> MediaMessage {
+        let (first, fourcc) = match kind {
+            MediaKind::Video => (0x80 | (if key { 1 } else { 2 } << 4) | 6, b"avc1"),
+            _ => (0x90 | 5, b"mp4a"),
+        };
+        let mut p = vec![first, packet];
+        p.extend_from_slice(fourcc);
+        p.push(id);
+        p.extend_from_slice(body);
+        MediaMessage::new(kind, ts, Bytes::from(p))
+    }
+
+    /// A multitrack stream's first master waits for a track whose first
+    /// segment comes late (its codec known from the start), then lists
+    /// every track: a player loading it at once finds the audio group.
+    #[test]
+    fn the_first_master_waits_for_a_late_tracks_first_segment() {
+        let files = Files::default();
+        let rt = ManualRuntime::with_fs(Arc::new(Fs(files.clone())));
+        let ctx = ServerCtx::new(rt, Config::default());
+        let key = StreamKey {
+            vhost: "__defaultVhost__".into(),
+            app: "live".into(),
+            stream: "mt".into(),
+        };
+        let config = HlsConfig {
+            fragment: Duration::from_secs(2),
+            ..HlsConfig::default()
+        };
+        let mut r = Renditions::new(&key, &config, PathBuf::from("/hls"));
+        let main = Some("live/mt.m3u8");
+        let master = Path::new("/hls/live/mt_master.m3u8");
+        let mut push = |m: MediaMessage| {
+            r.push(&ctx, &m, true, main)
+                .now_or_never()
+                .expect("the test file system answers at once")
+        };
+        let master_text = || {
+            files
+                .lock()
+                .unwrap()
+                .get(master)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        };
+        let segments = |name: &str| {
+            files
+                .lock()
+                .unwrap()
+                .keys()
+                .filter(|p| {
+                    let p = p.to_string_lossy();
+                    p.contains(name) && p.ends_with(".ts")
+                })
+                .count()
+        };
+        // Video track 0 and audio track 1 (AAC-LC 44.1 kHz stereo) both
+        // send their sequence headers at once.
+        push(one_track(MediaKind::Video, 0, true, 0, 0, AVC_RECORD));
+        push(one_track(MediaKind::Audio, 0, false, 0, 1, &[0x12, 0x10]));
+        let key_frame = [0, 0, 0, 0, 0, 0, 2, 0x65, 0x88];
+        // Video cuts at its key frames every 2 s; audio sends nothing yet.
+        for t in 0..=2u64 {
+            push(one_track(
+                MediaKind::Video,
+                t * 2000,
+                true,
+                1,
+                0,
+                &key_frame,
+            ));
+        }
+        assert_eq!(segments("mt_v0"), 2, "video track 0 closed two segments");
+        assert_eq!(master_text(), None, "the master waits for audio track 1");
+        // Audio track 1's frames start: its first segment closes at 2 s.
+        for i in 0..=100u64 {
+            push(one_track(
+                MediaKind::Audio,
+                4000 + i * 23,
+                false,
+                1,
+                1,
+                &[0x21; 64],
+            ));
+        }
+        assert_eq!(
+            segments("mt_a1"),
+            1,
+            "audio track 1 closed its first segment"
+        );
+        let text = master_text().expect("the master, once every track has a segment");
+        assert!(text.contains("#EXT-X-STREAM-INF"), "{text}");
+        assert!(text.contains("mt_v0.m3u8"), "{text}");
+        assert!(
+            text.contains("TYPE=AUDIO") && text.contains("mt_a1.m3u8"),
+            "{text}"
+        );
+    }
+}
