@@ -8,6 +8,12 @@
 //! batches of [`FLUSH_BYTES`] as they come, as nginx-rtmp writes its open
 //! segment: opening it anew for each piece cost a name lookup under the
 //! shared directory's lock each time (issue 22).
+//!
+//! In LL-HLS the pieces of a segment are also kept (as handles: each is one
+//! of its parts' buffers) and, once the file is renamed, handed to the
+//! manager's memory with it, so the HTTP server answers a recent complete
+//! segment with exactly the file's bytes without reading it
+//! ([`super::live`]).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,7 +23,7 @@ use bytes::Bytes;
 use media_core::hls::{HlsAction, HlsSegmenter};
 use tracing::debug;
 
-use super::{tmp, under, LiveUpdate, FLUSH_BYTES};
+use super::{tmp, under, LiveUpdate, FLUSH_BYTES, MAX_LIVE_PARTS};
 use crate::context::ServerCtx;
 use crate::runtime::FileWriter;
 
@@ -32,6 +38,10 @@ struct Open {
     len: usize,
     /// Bytes of the whole segment so far.
     total: u64,
+    /// LL-HLS: every piece of the segment so far, in order, for memory
+    /// once it is closed; `None` when not LL-HLS, or once it has more
+    /// pieces than [`MAX_LIVE_PARTS`] (then it is served from its file).
+    held: Option<Vec<Bytes>>,
 }
 
 impl fmt::Debug for Open {
@@ -40,6 +50,7 @@ impl fmt::Debug for Open {
             .field("path", &self.path)
             .field("len", &self.len)
             .field("total", &self.total)
+            .field("held", &self.held.as_ref().map(Vec::len))
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +124,7 @@ impl SegmentFiles {
                         buf: Vec::new(),
                         len: 0,
                         total: 0,
+                        held: segmenter.config().low_latency.then(Vec::new),
                     },
                 );
             }
@@ -120,6 +132,13 @@ impl SegmentFiles {
                 if let Some(open) = self.pending.get_mut(&seq) {
                     open.len += bytes.len();
                     open.total = open.total.saturating_add(bytes.len() as u64);
+                    if let Some(held) = &mut open.held {
+                        if held.len() < MAX_LIVE_PARTS {
+                            held.push(bytes.clone());
+                        } else {
+                            open.held = None;
+                        }
+                    }
                     open.buf.push(bytes);
                     if open.len >= FLUSH_BYTES {
                         let data = std::mem::take(&mut open.buf);
@@ -164,6 +183,14 @@ impl SegmentFiles {
                         return Err(skipped(&open.path, e));
                     }
                     fs.rename(&temp, &final_path).await?;
+                    // Only now: memory never answers for a segment that
+                    // has no file (a failed write skipped it).
+                    if let Some(held) = open.held {
+                        let playlist = self.playlist(segmenter)?;
+                        ctx.hls
+                            .live
+                            .publish_segment(&playlist, final_path, seq, held);
+                    }
                     return Ok(Some(Closed {
                         seq,
                         path,
@@ -176,7 +203,8 @@ impl SegmentFiles {
                 fs.write(&under(&self.root, &path)?, vec![Bytes::from(text)])
                     .await?;
             }
-            // LL-HLS parts and playlists live in memory only.
+            // LL-HLS parts and playlists live in memory only (complete
+            // segments in memory too, and in their files).
             HlsAction::PublishPart { msn, path, bytes } => {
                 let playlist = self.playlist(segmenter)?;
                 let part = under(&self.root, &path)?;
@@ -208,7 +236,11 @@ impl SegmentFiles {
                 fs.write(&under(&self.root, &path)?, vec![bytes]).await?;
             }
             HlsAction::DeleteSegment { path, .. } => {
-                fs.remove(&under(&self.root, &path)?).await?;
+                let path = under(&self.root, &path)?;
+                if let Ok(playlist) = self.playlist(segmenter) {
+                    ctx.hls.live.forget_segment(&playlist, &path);
+                }
+                fs.remove(&path).await?;
             }
         }
         Ok(None)
@@ -392,14 +424,34 @@ mod tests {
 
     impl Harness {
         fn new() -> Self {
+            Self::with(Default::default())
+        }
+
+        /// A harness whose segmenter is LL-HLS.
+        fn low_latency() -> Self {
+            Self::with(media_core::hls::HlsConfig {
+                low_latency: true,
+                ..Default::default()
+            })
+        }
+
+        fn with(config: media_core::hls::HlsConfig) -> Self {
             let fs = Arc::new(CountingFs::default());
             let rt = ManualRuntime::with_fs(fs.clone());
             Self {
                 fs,
                 ctx: ServerCtx::new(rt, Config::default()),
                 files: SegmentFiles::new(PathBuf::from("/hls")),
-                segmenter: HlsSegmenter::new(Default::default(), "live", "cam"),
+                segmenter: HlsSegmenter::new(config, "live", "cam"),
             }
+        }
+
+        /// What memory holds of the complete segment at `path`.
+        fn held(&self, path: &str) -> Option<Vec<Bytes>> {
+            let playlist = self.files.playlist(&self.segmenter).unwrap();
+            let stream = self.ctx.hls.live.find(&playlist)?;
+            let held = stream.lock().segment(Path::new(path));
+            held
         }
 
         fn apply(&mut self, action: HlsAction) -> std::io::Result<Option<Closed>> {
@@ -507,5 +559,93 @@ mod tests {
         // with its files, the open one is closed.
         drop(h.files);
         assert_eq!(h.fs.state().open_now, 0);
+    }
+
+    #[test]
+    fn an_ll_segment_is_held_as_the_buffers_its_file_was_written_from() {
+        let mut h = Harness::low_latency();
+        // Pieces of unequal sizes, several batches of FLUSH_BYTES in all.
+        let pieces: Vec<Bytes> = (0..40u32)
+            .map(|i| Bytes::from(vec![i as u8; 3000 + 97 * i as usize]))
+            .collect();
+        h.apply(HlsAction::OpenSegment {
+            seq: 0,
+            path: "live/cam-0.m4s".into(),
+        })
+        .unwrap();
+        for piece in &pieces {
+            h.apply(HlsAction::Append {
+                seq: 0,
+                bytes: piece.clone(),
+            })
+            .unwrap();
+        }
+        assert!(h.held("/hls/live/cam-0.m4s").is_none(), "held while open");
+        h.apply(HlsAction::CloseSegment {
+            seq: 0,
+            path: "live/cam-0.m4s".into(),
+            duration_ms: 2000,
+        })
+        .unwrap();
+        let held = h.held("/hls/live/cam-0.m4s").expect("held once closed");
+        let file = h.fs.state().files[Path::new("/hls/live/cam-0.m4s")].clone();
+        assert_eq!(held.concat(), file, "memory differs from the file");
+        // The very buffers given (in LL-HLS, the parts'), not copies.
+        assert_eq!(held.len(), pieces.len());
+        assert!(held
+            .iter()
+            .zip(&pieces)
+            .all(|(a, b)| a.as_ptr() == b.as_ptr()));
+
+        // Its file deleted (hls_cleanup), memory forgets it too.
+        h.apply(HlsAction::DeleteSegment {
+            seq: 0,
+            path: "live/cam-0.m4s".into(),
+        })
+        .unwrap();
+        assert!(h.held("/hls/live/cam-0.m4s").is_none());
+    }
+
+    #[test]
+    fn segments_without_a_whole_file_or_outside_ll_hls_are_not_held() {
+        // Not LL-HLS: nothing in memory.
+        let mut h = Harness::new();
+        assert!(h.segment(0, 3).into_iter().all(|r| r.is_ok()));
+        assert!(h.held("/hls/live/cam-0.ts").is_none());
+
+        // A failed write: no file, so nothing in memory either.
+        let mut h = Harness::low_latency();
+        h.fs.state().full = true;
+        h.segment(0, 30);
+        assert!(h.held("/hls/live/cam-0.ts").is_none());
+        h.fs.state().full = false;
+        h.segment(1, 3);
+        assert!(h.held("/hls/live/cam-1.ts").is_some());
+
+        // More pieces than parts are kept: served from the file.
+        h.apply(HlsAction::OpenSegment {
+            seq: 2,
+            path: "live/cam-2.m4s".into(),
+        })
+        .unwrap();
+        for _ in 0..=MAX_LIVE_PARTS {
+            h.apply(HlsAction::Append {
+                seq: 2,
+                bytes: Bytes::from_static(b"x"),
+            })
+            .unwrap();
+        }
+        h.apply(HlsAction::CloseSegment {
+            seq: 2,
+            path: "live/cam-2.m4s".into(),
+            duration_ms: 2000,
+        })
+        .unwrap();
+        assert!(h
+            .fs
+            .state()
+            .files
+            .contains_key(Path::new("/hls/live/cam-2.m4s")));
+        assert!(h.held("/hls/live/cam-2.m4s").is_none());
     }
 }

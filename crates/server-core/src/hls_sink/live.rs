@@ -1,7 +1,23 @@
 //! LL-HLS in memory (RFC 8216bis 6.2.5): each low-latency stream's latest
-//! playlist (full and delta) and its recent partial segments, which no file
-//! ever holds, kept for the HTTP server; and the event a blocking playlist
-//! reload (`_HLS_msn`/`_HLS_part`) or a preload-hinted part waits on.
+//! playlist (full and delta), its recent partial segments, which no file
+//! ever holds, and the complete segments those parts make up, kept for the
+//! HTTP server; and the event a blocking playlist reload
+//! (`_HLS_msn`/`_HLS_part`) or a preload-hinted part waits on.
+//!
+//! A complete segment is held as the very `Bytes` its file was written
+//! from, in order, so it is the file byte for byte by construction (no
+//! comparison with the parts is needed). In LL-HLS each of those buffers is
+//! also one of its parts (the segmenter hands the same `Bytes` to the
+//! segment and to the part), so holding a segment copies nothing.
+//!
+//! The bound: segments are kept exactly as long as their parts, those of
+//! the [`LL_SEGMENTS_WITH_PARTS`] newest closed segments, which the
+//! playlist lists parts for (RFC 8216bis 6.2.2: EXT-X-PART tags go once
+//! they are more than three target durations from the end). So a stream
+//! holds at most that many segments, each of at most [`MAX_LIVE_PARTS`]
+//! buffers, all of them buffers its parts hold anyway: the cost is a
+//! handle (32 bytes) a part. Older segments are answered from their files,
+//! which are written as before (players, CDNs and operators read them).
 //!
 //! The sink writes (it owns the segmenter); HTTP requests read. Keys are
 //! absolute paths under `hls_path`, as the HTTP server resolves URLs.
@@ -13,11 +29,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use event_listener::Event;
+use media_core::hls::LL_SEGMENTS_WITH_PARTS;
 
 /// Most parts kept per stream, whatever the segment sizes: the playlist lists
-/// those of [`LL_SEGMENTS_WITH_PARTS`](media_core::hls::LL_SEGMENTS_WITH_PARTS)
-/// + 1 segments; a publisher sending no key frames (one endless segment)
-///   would otherwise grow this without end.
+/// those of [`LL_SEGMENTS_WITH_PARTS`] + 1 segments; a publisher sending no
+/// key frames (one endless segment) would otherwise grow this without end.
+/// A segment of more pieces than this is not held in memory either (it is
+/// served from its file): its parts could not all be kept.
 pub const MAX_LIVE_PARTS: usize = 512;
 
 /// One stream's LL-HLS state, as of the last part.
@@ -35,6 +53,9 @@ pub struct LiveState {
     pub hint: Option<PathBuf>,
     /// Parts by path: (segment's msn, bytes).
     part_bytes: HashMap<PathBuf, (u64, Bytes)>,
+    /// Complete segments by final path: (msn, the buffers of its file, in
+    /// order). At most [`LL_SEGMENTS_WITH_PARTS`], those whose parts are kept.
+    segment_bytes: HashMap<PathBuf, (u64, Vec<Bytes>)>,
     /// How long a blocking request may wait (3 target durations, 6.2.5.2).
     pub hold: Duration,
 }
@@ -52,6 +73,18 @@ impl LiveState {
     /// A part's bytes, while kept.
     pub fn part(&self, path: &Path) -> Option<Bytes> {
         self.part_bytes.get(path).map(|(_, b)| b.clone())
+    }
+
+    /// A complete segment's bytes, while kept: its file's bytes as the
+    /// buffers they were written from (handles, no copy).
+    pub fn segment(&self, path: &Path) -> Option<Vec<Bytes>> {
+        self.segment_bytes.get(path).map(|(_, b)| b.clone())
+    }
+
+    /// Drops the parts and segments of segments before `msn`.
+    fn keep_from(&mut self, msn: u64) {
+        self.part_bytes.retain(|_, (m, _)| *m >= msn);
+        self.segment_bytes.retain(|_, (m, _)| *m >= msn);
     }
 }
 
@@ -96,8 +129,9 @@ impl LiveHls {
             .cloned()
     }
 
-    /// The stream that has (or, by its preload hint, will have) the part `path`.
-    pub fn find_part(&self, path: &Path) -> Option<Arc<LiveStream>> {
+    /// The stream that has the part or complete segment `path` in memory
+    /// (or, by its preload hint, will have the part).
+    pub fn find_media(&self, path: &Path) -> Option<Arc<LiveStream>> {
         let streams: Vec<_> = self
             .streams
             .lock()
@@ -107,7 +141,9 @@ impl LiveHls {
             .collect();
         streams.into_iter().find(|s| {
             let state = s.lock();
-            state.part_bytes.contains_key(path) || state.hint.as_deref() == Some(path)
+            state.part_bytes.contains_key(path)
+                || state.segment_bytes.contains_key(path)
+                || state.hint.as_deref() == Some(path)
         })
     }
 
@@ -117,22 +153,40 @@ impl LiveHls {
         let mut state = stream.lock();
         if state.part_bytes.len() >= MAX_LIVE_PARTS {
             if let Some(oldest) = state.part_bytes.values().map(|(m, _)| *m).min() {
-                state.part_bytes.retain(|_, (m, _)| *m > oldest);
+                state.keep_from(oldest.saturating_add(1));
             }
         }
         state.part_bytes.insert(part, (msn, bytes));
     }
 
-    /// The playlist changed; parts of segments it no longer lists go, and
-    /// whoever waits is woken.
+    /// Segment `msn` closed and its file is at `path`, written from
+    /// `chunks` in order. Kept while its parts are (see the module doc):
+    /// with it, the [`LL_SEGMENTS_WITH_PARTS`] newest segments at most.
+    pub fn publish_segment(&self, playlist: &Path, path: PathBuf, msn: u64, chunks: Vec<Bytes>) {
+        let stream = self.stream(playlist);
+        let mut state = stream.lock();
+        let window = LL_SEGMENTS_WITH_PARTS as u64;
+        state
+            .segment_bytes
+            .retain(|_, (m, _)| m.saturating_add(window) > msn);
+        state.segment_bytes.insert(path, (msn, chunks));
+    }
+
+    /// The file of a segment was deleted (`hls_cleanup`): memory does not
+    /// answer for it any longer either.
+    pub fn forget_segment(&self, playlist: &Path, path: &Path) {
+        if let Some(stream) = self.find(playlist) {
+            stream.lock().segment_bytes.remove(path);
+        }
+    }
+
+    /// The playlist changed; parts of segments it no longer lists go (and
+    /// those segments), and whoever waits is woken.
     pub fn update(&self, playlist: &Path, next: LiveUpdate) {
         let stream = self.stream(playlist);
         {
             let mut state = stream.lock();
-            let keep_from = next
-                .msn
-                .saturating_sub(media_core::hls::LL_SEGMENTS_WITH_PARTS as u64);
-            state.part_bytes.retain(|_, (m, _)| *m >= keep_from);
+            state.keep_from(next.msn.saturating_sub(LL_SEGMENTS_WITH_PARTS as u64));
             state.full = Bytes::from(next.full);
             state.delta = Bytes::from(next.delta);
             state.msn = next.msn;
@@ -207,8 +261,86 @@ mod tests {
         assert!(state.has(5, Some(0)) && !state.has(5, Some(1)) && state.has(4, None));
         assert!(!state.has(5, None));
         drop(state);
-        assert!(live.find_part(Path::new("/h/live/s-5.1.m4s")).is_some());
+        assert!(live.find_media(Path::new("/h/live/s-5.1.m4s")).is_some());
         live.remove(m3u8);
         assert!(live.find(m3u8).is_none());
+    }
+
+    fn update(live: &LiveHls, m3u8: &Path, msn: u64) {
+        live.update(
+            m3u8,
+            LiveUpdate {
+                full: String::new(),
+                delta: String::new(),
+                msn,
+                parts: 0,
+                hint: None,
+                hold: Duration::from_secs(6),
+            },
+        );
+    }
+
+    #[test]
+    fn complete_segments_are_kept_while_their_parts_are() {
+        let live = LiveHls::default();
+        let m3u8 = Path::new("/h/live/s.m3u8");
+        let seg = |msn: u64| PathBuf::from(format!("/h/live/s-{msn}.m4s"));
+        let part = |msn: u64| PathBuf::from(format!("/h/live/s-{msn}.0.m4s"));
+        for msn in 0..6u64 {
+            let bytes = Bytes::from(vec![msn as u8; 100]);
+            live.publish_part(m3u8, part(msn), msn, bytes.clone());
+            live.publish_segment(m3u8, seg(msn), msn, vec![bytes]);
+            // Segment `msn` closed; the next one is being written.
+            update(&live, m3u8, msn + 1);
+        }
+        let stream = live.find(m3u8).unwrap();
+        {
+            let state = stream.lock();
+            for msn in 0..6u64 {
+                let held = state.segment(&seg(msn));
+                assert_eq!(held.is_some(), msn >= 3, "segment {msn}");
+                assert_eq!(state.part(&part(msn)).is_some(), msn >= 3, "part {msn}");
+                if let (Some(held), Some(p)) = (held, state.part(&part(msn))) {
+                    // The segment is its part's buffer, not a copy.
+                    assert_eq!(held.len(), 1);
+                    assert_eq!(held[0].as_ptr(), p.as_ptr());
+                }
+            }
+        }
+        assert!(live.find_media(&seg(5)).is_some());
+        assert!(live.find_media(&seg(2)).is_none());
+        live.forget_segment(m3u8, &seg(5));
+        assert!(stream.lock().segment(&seg(5)).is_none());
+        assert!(stream.lock().part(&part(5)).is_some());
+        live.remove(m3u8);
+        assert!(live.find_media(&seg(4)).is_none());
+    }
+
+    #[test]
+    fn held_segments_are_bounded_without_playlist_updates() {
+        let live = LiveHls::default();
+        let m3u8 = Path::new("/h/live/s.m3u8");
+        for msn in 0..20u64 {
+            let path = PathBuf::from(format!("/h/live/s-{msn}.m4s"));
+            live.publish_segment(m3u8, path, msn, vec![Bytes::from_static(b"x")]);
+        }
+        let stream = live.find(m3u8).unwrap();
+        let state = stream.lock();
+        assert_eq!(state.segment_bytes.len(), LL_SEGMENTS_WITH_PARTS);
+        assert!(state.segment(Path::new("/h/live/s-19.m4s")).is_some());
+        assert!(state.segment(Path::new("/h/live/s-16.m4s")).is_none());
+        drop(state);
+        // Parts beyond MAX_LIVE_PARTS push the oldest segment out with its parts.
+        for i in 0..MAX_LIVE_PARTS as u64 {
+            let path = PathBuf::from(format!("/h/live/s-17.{i}.m4s"));
+            live.publish_part(m3u8, path, 17 + i / 300, Bytes::new());
+        }
+        let state = stream.lock();
+        assert!(state.segment(Path::new("/h/live/s-17.m4s")).is_some());
+        drop(state);
+        live.publish_part(m3u8, "/h/live/s-20.0.m4s".into(), 20, Bytes::new());
+        let state = stream.lock();
+        assert!(state.segment(Path::new("/h/live/s-17.m4s")).is_none());
+        assert!(state.segment(Path::new("/h/live/s-18.m4s")).is_some());
     }
 }

@@ -1,16 +1,17 @@
-//! The one response body type every handler returns: a whole buffer, a file
-//! read a piece at a time, or a live HTTP-FLV stream.
+//! The one response body type every handler returns: a whole buffer, shared
+//! buffers sent as one (an LL-HLS segment from memory), a file read a piece
+//! at a time, or a live HTTP-FLV stream.
 
 use std::io;
 use std::ops::Range;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use hyper::body::{Body, Frame, SizeHint};
 
 use super::flv::FlvStream;
-use super::pieces::Pieces;
+use super::pieces::{Pieces, MAX_PIECES};
 use crate::fs::READ_PIECE_BYTES;
 use crate::runtime::{BoxFuture, FileReader};
 
@@ -30,6 +31,10 @@ pub enum BodyError {
 pub(crate) enum ResponseBody {
     /// A complete buffer (`None` once sent, or for an empty body).
     Full(Option<Bytes>),
+    /// A complete body made of shared buffers (an LL-HLS segment held as
+    /// its parts' `Bytes`), never copied: sent [`MAX_PIECES`] buffers a
+    /// frame, each frame one vectored write.
+    Shared(Pieces),
     /// A file, or part of one.
     File(Box<FileBody>),
     /// A live HTTP-FLV stream.
@@ -116,6 +121,9 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Pieces>, BodyError>>> {
         match self.get_mut() {
             Self::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d.into())))),
+            Self::Shared(pieces) => Poll::Ready(
+                (pieces.count() > 0).then(|| Ok(Frame::data(pieces.take_front(MAX_PIECES)))),
+            ),
             Self::File(file) => file
                 .poll_piece(cx)
                 .map(|piece| piece.map(|r| r.map(|b| Frame::data(b.into())))),
@@ -128,6 +136,7 @@ impl Body for ResponseBody {
     fn is_end_stream(&self) -> bool {
         match self {
             Self::Full(data) => data.is_none(),
+            Self::Shared(pieces) => pieces.count() == 0,
             Self::File(file) => file.remaining() == 0,
             Self::Flv(_) => false,
         }
@@ -136,6 +145,7 @@ impl Body for ResponseBody {
     fn size_hint(&self) -> SizeHint {
         match self {
             Self::Full(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Self::Shared(pieces) => SizeHint::with_exact(pieces.remaining() as u64),
             Self::File(file) => SizeHint::with_exact(file.remaining()),
             Self::Flv(_) => SizeHint::default(),
         }

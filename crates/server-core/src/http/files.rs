@@ -4,6 +4,7 @@
 //! piece at a time, whole or as one byte range.
 
 use std::io;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use hyper::header::{self, HeaderMap, HeaderValue};
@@ -92,23 +93,8 @@ pub(crate) async fn lookup(ctx: &ServerCtx, path: &UrlPath) -> Lookup {
 /// the request's `Range` header asks for.
 pub(crate) fn found(reader: Box<dyn FileReader>, ext: &str, request: &HeaderMap) -> Reply {
     let len = reader.len();
-    // A conditional range needs validators (ETag, Last-Modified) this server
-    // does not send, so it can never match: the whole file, as RFC 9110 says.
-    let asked = if request.contains_key(header::IF_RANGE) {
-        None
-    } else {
-        request.get(header::RANGE).and_then(|v| v.to_str().ok())
-    };
-    let (status, bytes) = match range::resolve(asked, len) {
-        Ranged::Full => (StatusCode::OK, 0..len),
-        Ranged::Partial(bytes) => (StatusCode::PARTIAL_CONTENT, bytes),
-        Ranged::Unsatisfiable => {
-            let mut resp = reply::status(StatusCode::RANGE_NOT_SATISFIABLE);
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                resp.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            return resp;
-        }
+    let Some((status, bytes)) = requested(request, len) else {
+        return unsatisfiable(len);
     };
     let mut resp = Response::new(ResponseBody::File(Box::new(FileBody::new(
         reader,
@@ -120,17 +106,60 @@ pub(crate) fn found(reader: Box<dyn FileReader>, ext: &str, request: &HeaderMap)
         header::CONTENT_TYPE,
         HeaderValue::from_static(mime::content_type(ext)),
     );
-    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if status == StatusCode::PARTIAL_CONTENT {
-        let value = format!("bytes {}-{}/{len}", bytes.start, bytes.end - 1);
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(header::CONTENT_RANGE, v);
-        }
-    }
+    range_headers(headers, status, &bytes, len);
     if let Some(cc) = mime::cache_control(ext) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
     }
     resp
+}
+
+/// What a request gets of a body of `len` bytes (a file, or an LL-HLS
+/// segment in memory): all of it (`200`) or the one range its `Range`
+/// header asks for (`206`); `None` when no byte of it is in that range
+/// (answered with [`unsatisfiable`]).
+pub(crate) fn requested(request: &HeaderMap, len: u64) -> Option<(StatusCode, Range<u64>)> {
+    // A conditional range needs validators (ETag, Last-Modified) this server
+    // does not send, so it can never match: the whole body, as RFC 9110 says.
+    let asked = if request.contains_key(header::IF_RANGE) {
+        None
+    } else {
+        request.get(header::RANGE).and_then(|v| v.to_str().ok())
+    };
+    match range::resolve(asked, len) {
+        Ranged::Full => Some((StatusCode::OK, 0..len)),
+        Ranged::Partial(bytes) => Some((StatusCode::PARTIAL_CONTENT, bytes)),
+        Ranged::Unsatisfiable => None,
+    }
+}
+
+/// `416` for a body of `len` bytes, saying its length (RFC 9110 15.5.17).
+pub(crate) fn unsatisfiable(len: u64) -> Reply {
+    let mut resp = reply::status(StatusCode::RANGE_NOT_SATISFIABLE);
+    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+        resp.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    resp
+}
+
+/// `Accept-Ranges`, and for a `206` its `Content-Range` (RFC 9110 14.3,
+/// 14.4): `bytes` of a body of `len` bytes.
+pub(crate) fn range_headers(
+    headers: &mut HeaderMap,
+    status: StatusCode,
+    bytes: &Range<u64>,
+    len: u64,
+) {
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if status == StatusCode::PARTIAL_CONTENT {
+        let value = format!(
+            "bytes {}-{}/{len}",
+            bytes.start,
+            bytes.end.saturating_sub(1)
+        );
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(header::CONTENT_RANGE, v);
+        }
+    }
 }
 
 /// The response when reading failed for a reason other than absence.

@@ -1,34 +1,46 @@
 //! LL-HLS from memory (RFC 8216bis 6.2.5): the playlist of a low-latency
 //! stream, with blocking reload (`_HLS_msn`, `_HLS_part`) and delta updates
-//! (`_HLS_skip=YES`), and its partial segments, which exist nowhere else.
-//! Anything else falls through to the files.
+//! (`_HLS_skip=YES`), its partial segments, which exist nowhere else, and
+//! its recent complete segments (those whose parts are still kept: the same
+//! bytes as their files, see [`crate::hls_sink::LiveHls`]). Anything else,
+//! older segments included, falls through to the files.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::header::{self, HeaderValue};
-use hyper::StatusCode;
+use bytes::Bytes;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
 
+use super::body::ResponseBody;
 use super::files;
 use super::mime;
 use super::path::UrlPath;
+use super::pieces::Pieces;
 use super::reply::{self, Reply};
 use crate::context::ServerCtx;
 use crate::hls_sink::LiveStream;
 use crate::hub::query_param;
 use crate::runtime::timeout;
 
-/// Parts never change once published: caches may keep them as long as they
-/// like (they are gone from the server within a few segments anyway).
-const PART_CACHE: &str = "public, max-age=60, immutable";
+/// Parts and complete segments never change once published: caches may
+/// keep them as long as they like (they are gone from the server's memory
+/// within a few segments anyway; a segment's file is not, and answers
+/// without this, as any static file).
+const MEDIA_CACHE: &str = "public, max-age=60, immutable";
 /// A blocking or delta playlist is one answer among many to the same URL
 /// with other queries: short-lived, so a CDN in front can collapse requests.
 const BLOCKING_PLAYLIST_CACHE: &str = "public, max-age=1";
 
-/// The answer when `path` is a low-latency stream's playlist or part;
-/// `None` for anything else.
-pub(crate) async fn serve(ctx: &Arc<ServerCtx>, path: &UrlPath, query: &str) -> Option<Reply> {
+/// The answer when `path` is a low-latency stream's playlist, part or
+/// complete segment in memory; `None` for anything else.
+pub(crate) async fn serve(
+    ctx: &Arc<ServerCtx>,
+    path: &UrlPath,
+    query: &str,
+    request: &HeaderMap,
+) -> Option<Reply> {
     let ext = path.extension();
     if ext != "m3u8" && ext != "m4s" {
         return None;
@@ -39,8 +51,8 @@ pub(crate) async fn serve(ctx: &Arc<ServerCtx>, path: &UrlPath, query: &str) -> 
             if let Some(stream) = ctx.hls.live.find(&file) {
                 return Some(playlist(ctx, &stream, query).await);
             }
-        } else if let Some(stream) = ctx.hls.live.find_part(&file) {
-            return Some(part(ctx, &stream, &file).await);
+        } else if let Some(stream) = ctx.hls.live.find_media(&file) {
+            return Some(media(ctx, &stream, &file, &ext, request).await);
         }
     }
     None
@@ -114,8 +126,19 @@ async fn playlist(ctx: &ServerCtx, stream: &LiveStream, query: &str) -> Reply {
     resp
 }
 
-/// A part, waiting for it when it is the one the preload hint names.
-async fn part(ctx: &ServerCtx, stream: &LiveStream, file: &Path) -> Reply {
+/// A complete segment, or a part, waiting for it when it is the one the
+/// preload hint names.
+async fn media(
+    ctx: &ServerCtx,
+    stream: &LiveStream,
+    file: &Path,
+    ext: &str,
+    request: &HeaderMap,
+) -> Reply {
+    let held = stream.lock().segment(file);
+    if let Some(buffers) = held {
+        return from_memory(buffers, ext, request);
+    }
     let file: PathBuf = file.to_path_buf();
     let hold = stream.lock().hold;
     if !wait_for(ctx, stream, hold, |s| s.part(&file).is_some()).await {
@@ -124,8 +147,27 @@ async fn part(ctx: &ServerCtx, stream: &LiveStream, file: &Path) -> Reply {
     let Some(bytes) = stream.lock().part(&file) else {
         return reply::status(StatusCode::NOT_FOUND);
     };
-    let mut resp = reply::full(StatusCode::OK, mime::content_type("m4s"), bytes);
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(PART_CACHE));
+    from_memory(vec![bytes], ext, request)
+}
+
+/// A part or segment held as `buffers`, whole or the one byte range the
+/// request asks for, as the file handler answers a file (`Accept-Ranges`,
+/// `206` with `Content-Range`, `416`); `HEAD` keeps the length. The
+/// buffers are sliced, never copied.
+fn from_memory(buffers: Vec<Bytes>, ext: &str, request: &HeaderMap) -> Reply {
+    let len: u64 = buffers.iter().map(|b| b.len() as u64).sum();
+    let Some((status, bytes)) = files::requested(request, len) else {
+        return files::unsatisfiable(len);
+    };
+    let body = Pieces::range_of(buffers, bytes.clone());
+    let mut resp = Response::new(ResponseBody::Shared(body));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(mime::content_type(ext)),
+    );
+    files::range_headers(headers, status, &bytes, len);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(MEDIA_CACHE));
     resp
 }

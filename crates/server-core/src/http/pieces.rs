@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
+use std::ops::Range;
 
 use bytes::{Buf, Bytes};
 
@@ -36,6 +37,40 @@ impl Pieces {
     /// How many buffers are left.
     pub(crate) fn count(&self) -> usize {
         self.pieces.len()
+    }
+
+    /// Takes off the first `n` buffers (all there are, if fewer).
+    pub(crate) fn take_front(&mut self, n: usize) -> Self {
+        let mut front = Self::default();
+        for _ in 0..n {
+            let Some(piece) = self.pieces.pop_front() else {
+                break;
+            };
+            self.remaining -= piece.len();
+            front.push(piece);
+        }
+        front
+    }
+
+    /// The bytes `range` of `buffers` read as one, as slices of them (no
+    /// copy); what of `range` lies past their end is left out.
+    pub(crate) fn range_of(buffers: impl IntoIterator<Item = Bytes>, range: Range<u64>) -> Self {
+        let mut out = Self::default();
+        let mut at = 0u64;
+        for buffer in buffers {
+            let len = buffer.len() as u64;
+            let (start, end) = (range.start.max(at), range.end.min(at.saturating_add(len)));
+            if start < end {
+                // Both inside this buffer, so they fit in usize.
+                let (from, to) = ((start - at) as usize, (end - at) as usize);
+                out.push(buffer.slice(from..to));
+            }
+            at = at.saturating_add(len);
+            if at >= range.end {
+                break;
+            }
+        }
+        out
     }
 }
 
@@ -122,6 +157,29 @@ mod tests {
             }
             let rest = p.copy_to_bytes(p.remaining());
             prop_assert_eq!(&rest[..], &whole[at..]);
+        }
+
+        /// A range of buffers reads as that range of their concatenation,
+        /// and taking buffers off the front keeps the rest in order.
+        #[test]
+        fn a_range_reads_as_that_range_of_the_concatenation(
+            parts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..20), 0..12),
+            a in 0u64..300,
+            b in 0u64..300,
+            n in 0usize..6,
+        ) {
+            let whole: Vec<u8> = parts.concat();
+            let (start, end) = (a.min(b), a.max(b));
+            let buffers: Vec<Bytes> = parts.iter().cloned().map(Bytes::from).collect();
+            let mut p = Pieces::range_of(buffers, start..end);
+            let len = whole.len() as u64;
+            let expected = &whole[start.min(len) as usize..end.min(len) as usize];
+            prop_assert_eq!(p.remaining(), expected.len());
+            let mut front = p.take_front(n);
+            prop_assert!(front.count() <= n);
+            let mut read = front.copy_to_bytes(front.remaining()).to_vec();
+            read.extend_from_slice(&p.copy_to_bytes(p.remaining()));
+            prop_assert_eq!(&read[..], expected);
         }
     }
 }

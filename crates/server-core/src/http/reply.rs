@@ -96,6 +96,7 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
 pub(crate) fn strip_body(resp: &mut Reply) {
     let len = match resp.body_mut() {
         ResponseBody::Full(data) => data.as_ref().map_or(0, |d| d.len() as u64),
+        ResponseBody::Shared(pieces) => bytes::Buf::remaining(pieces) as u64,
         ResponseBody::File(file) => file.remaining(),
         ResponseBody::Flv(_) => return,
     };

@@ -257,7 +257,8 @@ async fn serve_http(ctx: &Arc<ServerCtx>, parts: &Parts, peer: SocketAddr) -> Re
             return flv::play(ctx, vhost, key, request).await;
         }
     }
-    if let Some(resp) = hls_live::serve(ctx, &path, parts.uri.query().unwrap_or("")).await {
+    let query = parts.uri.query().unwrap_or("");
+    if let Some(resp) = hls_live::serve(ctx, &path, query, &parts.headers).await {
         return resp;
     }
     match files::lookup(ctx, &path).await {

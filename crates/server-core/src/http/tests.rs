@@ -89,7 +89,10 @@ fn ask_with(
     let resp = respond(ctx, role, req);
     let (parts, body) = resp.into_parts();
     assert!(
-        matches!(body, ResponseBody::Full(_) | ResponseBody::File(_)),
+        matches!(
+            body,
+            ResponseBody::Full(_) | ResponseBody::File(_) | ResponseBody::Shared(_)
+        ),
         "complete body expected for {uri}"
     );
     let body = body.collect().now_or_never().unwrap().unwrap().to_bytes();
@@ -1113,4 +1116,71 @@ fn multitrack_tracks_have_their_own_kbps_in_api_and_metrics() {
     ctx.hub.sample_traffic(ctx.now_ms());
     let metrics = get(&ctx, Role::Exporter, "/metrics").text();
     assert!(!metrics.contains("stream=\"plain\",type="), "{metrics}");
+}
+
+/// LL-HLS: a complete segment held in memory answers as its file would
+/// (whole, one byte range across its buffers, 416, HEAD) with the parts'
+/// long-lived Cache-Control; one no longer held comes from its file.
+#[test]
+fn ll_hls_segments_in_memory_answer_like_their_files() {
+    let (rt, ctx) = setup();
+    let dir = ctx.http().dir.clone();
+    let playlist = dir.join("live/s.m3u8");
+    let buffers = vec![
+        Bytes::from_static(b"0123456789"),
+        Bytes::from_static(b"abcdef"),
+        Bytes::from_static(b"XYZ"),
+    ];
+    ctx.hls
+        .live
+        .publish_segment(&playlist, dir.join("live/s-5.m4s"), 5, buffers);
+    ctx.hls.live.publish_part(
+        &playlist,
+        dir.join("live/s-6.0.m4s"),
+        6,
+        Bytes::from_static(b"part bytes"),
+    );
+    // An older segment, out of memory, only on disk.
+    put_file(&rt, &ctx, "live/s-1.m4s", b"on disk");
+
+    let a = get(&ctx, Role::Server, "/live/s-5.m4s");
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(&a.body[..], b"0123456789abcdefXYZ");
+    assert_eq!(
+        a.header(header::CACHE_CONTROL),
+        "public, max-age=60, immutable"
+    );
+    assert_eq!(a.header(header::CONTENT_TYPE), "video/iso.segment");
+    assert_eq!(a.header(header::ACCEPT_RANGES), "bytes");
+
+    let range =
+        |r: &str, uri: &str| ask_with(&ctx, Role::Server, Method::GET, uri, &[("range", r)]);
+    let a = range("bytes=8-17", "/live/s-5.m4s");
+    assert_eq!(a.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&a.body[..], b"89abcdefXY");
+    assert_eq!(a.header(header::CONTENT_RANGE), "bytes 8-17/19");
+    let a = range("bytes=-2", "/live/s-5.m4s");
+    assert_eq!(&a.body[..], b"YZ");
+    let a = range("bytes=19-", "/live/s-5.m4s");
+    assert_eq!(a.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(a.header(header::CONTENT_RANGE), "bytes */19");
+    // A part, the same way.
+    let a = range("bytes=5-", "/live/s-6.0.m4s");
+    assert_eq!(a.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&a.body[..], b"bytes");
+    assert_eq!(a.header(header::CONTENT_RANGE), "bytes 5-9/10");
+
+    let head = ask(&ctx, Role::Server, Method::HEAD, "/live/s-5.m4s");
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+    assert_eq!(head.header(header::CONTENT_LENGTH), "19");
+    assert_eq!(
+        head.header(header::CACHE_CONTROL),
+        "public, max-age=60, immutable"
+    );
+
+    let a = get(&ctx, Role::Server, "/live/s-1.m4s");
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(&a.body[..], b"on disk");
+    assert_eq!(a.header(header::CACHE_CONTROL), "");
 }
