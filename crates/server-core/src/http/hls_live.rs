@@ -52,7 +52,9 @@ pub(crate) async fn serve(
                 return Some(playlist(ctx, &stream, query).await);
             }
         } else if let Some(stream) = ctx.hls.live.find_media(&file) {
-            return Some(media(ctx, &stream, &file, &ext, request).await);
+            if let Some(resp) = media(ctx, &stream, &file, &ext, request).await {
+                return Some(resp);
+            }
         }
     }
     None
@@ -127,27 +129,34 @@ async fn playlist(ctx: &ServerCtx, stream: &LiveStream, query: &str) -> Reply {
 }
 
 /// A complete segment, or a part, waiting for it when it is the one the
-/// preload hint names.
+/// preload hint names; `None` when memory no longer has it (evicted since
+/// it was found: its file, if it has one, answers).
 async fn media(
     ctx: &ServerCtx,
     stream: &LiveStream,
     file: &Path,
     ext: &str,
     request: &HeaderMap,
-) -> Reply {
-    let held = stream.lock().segment(file);
-    if let Some(buffers) = held {
-        return from_memory(buffers, ext, request);
+) -> Option<Reply> {
+    let (segment, part_due, hold) = {
+        let state = stream.lock();
+        let due = state.part(file).is_some() || state.hint.as_deref() == Some(file);
+        (state.segment(file), due, state.hold)
+    };
+    if let Some(buffers) = segment {
+        return Some(from_memory(buffers, ext, request));
+    }
+    if !part_due {
+        return None;
     }
     let file: PathBuf = file.to_path_buf();
-    let hold = stream.lock().hold;
     if !wait_for(ctx, stream, hold, |s| s.part(&file).is_some()).await {
-        return reply::status(StatusCode::NOT_FOUND);
+        return Some(reply::status(StatusCode::NOT_FOUND));
     }
     let Some(bytes) = stream.lock().part(&file) else {
-        return reply::status(StatusCode::NOT_FOUND);
+        return Some(reply::status(StatusCode::NOT_FOUND));
     };
-    from_memory(vec![bytes], ext, request)
+    Some(from_memory(vec![bytes], ext, request))
 }
 
 /// A part or segment held as `buffers`, whole or the one byte range the
@@ -170,4 +179,31 @@ fn from_memory(buffers: Vec<Bytes>, ext: &str, request: &HeaderMap) -> Reply {
     files::range_headers(headers, status, &bytes, len);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(MEDIA_CACHE));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::http::testing::ManualRuntime;
+    use futures_util::FutureExt;
+
+    /// A segment evicted between the lookup and the answer is left to its
+    /// file at once, not waited for as if it were a part to come.
+    #[test]
+    fn a_segment_gone_since_it_was_found_falls_through_to_its_file() {
+        let ctx = ServerCtx::new(ManualRuntime::new(), Config::default());
+        let m3u8 = Path::new("/h/live/s.m3u8");
+        let segment = Path::new("/h/live/s-1.m4s");
+        let buffers = vec![Bytes::from_static(b"x")];
+        ctx.hls
+            .live
+            .publish_segment(m3u8, segment.to_path_buf(), 1, buffers);
+        let stream = ctx.hls.live.find_media(segment).expect("held");
+        ctx.hls.live.forget_segment(m3u8, segment);
+        let answer = media(&ctx, &stream, segment, "m4s", &HeaderMap::new())
+            .now_or_never()
+            .expect("answered without waiting");
+        assert!(answer.is_none());
+    }
 }
