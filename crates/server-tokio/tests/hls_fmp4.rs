@@ -296,3 +296,86 @@ fn ll_hls_blocking_reload_answers_when_the_part_exists() {
         assert!(String::from_utf8_lossy(&body).contains("#EXT-X-VERSION:9"));
     });
 }
+
+/// `GET path` with `extra` header lines (`Name: value\r\n` each); status,
+/// head and body (the test server's answers here are length-delimited).
+fn get_with(addr: std::net::SocketAddr, path: &str, extra: &str) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("http header end");
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, head, buf[split + 4..].to_vec())
+}
+
+/// LL-HLS: the newest complete segment (its parts still listed) is answered
+/// from memory, byte for byte the file the server wrote to `hls_path`, with
+/// the parts' long-lived `Cache-Control` (a CDN may keep it); a byte range
+/// of it is the same range of the file.
+#[test]
+fn ll_hls_newest_segment_is_served_from_memory_as_its_file() {
+    if !have("ffmpeg") {
+        eprintln!("NOTICE: ffmpeg missing; skipping");
+        return;
+    }
+    let file = media(Media::AvcAac);
+    each_server(|bin| {
+        let server = ServerProcess::start_from(bin, |dir| {
+            test_config(dir, "", "").replacen(
+                "hls_window 60;",
+                "hls_window 60;\n        hls_ll on;\n        hls_part_duration 0.2;",
+                1,
+            )
+        });
+        let _publisher = Publisher::start(&file, &server.rtmp_url("llseg"), true);
+        // Two complete segments listed (the playlist from memory).
+        let playlist = wait_for(Duration::from_secs(20), || {
+            let (status, _, body) = http("GET", server.http, "/live/llseg.m3u8");
+            let text = String::from_utf8_lossy(&body).into_owned();
+            (status == 200 && segments(&text).len() >= 2).then_some(text)
+        })
+        .unwrap_or_else(|| panic!("no LL playlist; log:\n{}", server.log_text()));
+        let newest = segments(&playlist).pop().unwrap();
+        assert!(newest.ends_with(".m4s"), "{playlist}");
+        let (status, head, body) = http("GET", server.http, &format!("/live/{newest}"));
+        assert_eq!(status, 200, "{head}");
+        let on_disk = std::fs::read(server.hls_dir().join("live").join(&newest))
+            .unwrap_or_else(|e| panic!("{newest} on disk: {e}"));
+        assert!(on_disk.len() > 1000, "{newest}: {} bytes", on_disk.len());
+        assert!(body == on_disk, "{newest}: HTTP differs from the file");
+        let lower = head.to_ascii_lowercase();
+        assert!(
+            lower.contains("cache-control: public, max-age=60, immutable"),
+            "{newest} not from memory: {head}"
+        );
+        assert!(lower.contains("content-type: video/iso.segment"), "{head}");
+
+        let (status, head, body) = get_with(
+            server.http,
+            &format!("/live/{newest}"),
+            "Range: bytes=10-209\r\n",
+        );
+        assert_eq!(status, 206, "{head}");
+        assert!(
+            body == on_disk[10..210],
+            "the range differs from the file's"
+        );
+        let range = format!("content-range: bytes 10-209/{}", on_disk.len());
+        assert!(head.to_ascii_lowercase().contains(&range), "{head}");
+    });
+}
