@@ -8,10 +8,12 @@
 #   ll-part      LL-HLS (hls_ll on, 0.2 s parts, fMP4): a recent part of the
 #                open segment (not INDEPENDENT, so a typical part rather than
 #                one holding a key frame), answered from memory
-#   ll-segment   LL-HLS: the newest complete .m4s segment. The server keeps
-#                only the playlist and the parts in memory; whole segments
-#                are written to hls_path and served by the same file handler
-#                as in `files` (fMP4 instead of TS)
+#   ll-segment   LL-HLS: the newest complete .m4s segment. It is still
+#                written to hls_path, but while its parts are kept (it is one
+#                of the last 3 closed segments, for the whole run with the
+#                fragment length below) the server answers it from memory,
+#                its parts' buffers sent as they are; older segments would
+#                come from the file handler as in `files`
 #   ll-playlist  LL-HLS: the playlist itself, a plain GET (no _HLS_msn, so
 #                it never blocks), answered from memory
 #
@@ -29,7 +31,8 @@
 # window) are counted in the non-200 column; the fragment length is chosen
 # so that does not happen: a part is kept while its segment is one of the
 # last 3 closed ones or the open one (at least 3 x FRAGMENT s after it is
-# picked), a segment for hls_window = DURATION + 60 s. If the `load cpu`
+# picked), and so is a complete segment in memory; its file stays for
+# hls_window = DURATION + 60 s. If the `load cpu`
 # column nears 100 %, the client, not the server, was the limit: lower N or
 # give the load tool more cores (LOAD_CPUS=1-3) on a bigger machine.
 # Results go in BENCHMARKS.md.

@@ -6,7 +6,9 @@
 //!
 //! Parts are only ever held in memory by the runtime (see
 //! [`HlsAction::PublishPart`](super::HlsAction::PublishPart)); the segments
-//! they make up are written as usual.
+//! they make up are written as usual, each `Append` being one part's very
+//! `Bytes`, so a runtime may also serve a recent segment from memory as its
+//! parts' buffers, byte for byte its file.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
