@@ -75,10 +75,11 @@ EOF
     local spid=$!
     PIDS+=("$spid")
     sleep 0.5
-    "$BIN/rtmp-load" -q -m publish -i "$clip" -d $((DURATION + 3)) "rtmp://127.0.0.1:$rtmp/live/s" &
+    "$BIN/rtmp-load" -q -m publish -i "$clip" -d $((DURATION + 3)) "rtmp://127.0.0.1:$rtmp/live/s" \
+        >"$WORK/publisher.txt" &
     local ppid=$!
     sleep 2
-    "$BIN/rtmp-load" -q -n "$N" -r 1000 -d "$DURATION" "$@" "rtmp://127.0.0.1:$rtmp/live/s" >/dev/null &
+    "$BIN/rtmp-load" -q -n "$N" -r 1000 -d "$DURATION" "$@" "rtmp://127.0.0.1:$rtmp/live/s" >"$WORK/players.txt" &
     local lpid=$!
     sleep "$WARMUP"
     local t0; t0=$(ticks "$spid")
@@ -87,6 +88,8 @@ EOF
     wait "$lpid" || true
     wait "$ppid" || true
     kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
+    # What the players got, so a run whose players failed shows it.
+    log "$(basename "$clip") $*: $(grep -h '^totals:' "$WORK/players.txt" || echo 'players: no report')"
     echo $((t1 - t0))
 }
 
