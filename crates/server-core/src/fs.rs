@@ -532,6 +532,64 @@ mod tests {
         assert!(dir.0.join("a.tmp").exists());
     }
 
+    /// Descriptors of this process open on `path`.
+    fn open_on(path: &Path) -> usize {
+        std::fs::read_dir("/proc/self/fd").map_or(0, |fds| {
+            fds.flatten()
+                .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == path))
+                .count()
+        })
+    }
+
+    /// On the file workers both runtimes give their `StdFs`: more open
+    /// files than workers each take their pieces in turn, and every file is
+    /// closed, by `close` or, for one dropped, soon after on a worker.
+    #[test]
+    fn files_created_for_writing_on_the_file_workers_take_their_pieces_and_close() {
+        let dir = Dir::new("writers");
+        let fs = StdFs::new(Arc::new(crate::file_workers::FileWorkers::new(
+            crate::file_workers::FILE_WORKER_THREADS,
+        )));
+        let paths: Vec<_> = (0..20)
+            .map(|i| dir.0.join(format!("live/{i}.ts.tmp")))
+            .collect();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let mut writers = Vec::new();
+            for p in &paths {
+                writers.push(fs.create(p).await.expect("create"));
+            }
+            for piece in [&b"ab"[..], b"cd", b"e"] {
+                for w in &mut writers {
+                    w.write_all(vec![Bytes::from_static(piece)])
+                        .await
+                        .expect("write");
+                }
+            }
+            assert_eq!(open_on(&paths[0]), 1);
+            for (i, w) in writers.into_iter().enumerate() {
+                if i % 2 == 0 {
+                    w.close().await.expect("close");
+                    assert_eq!(open_on(&paths[i]), 0, "closed");
+                } else {
+                    drop(w);
+                }
+            }
+            for p in &paths {
+                let mut waited = 0;
+                while open_on(p) > 0 && waited < 200 {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    waited += 1;
+                }
+                assert_eq!(open_on(p), 0, "{} left open", p.display());
+                assert_eq!(std::fs::read(p).expect("written"), b"abcde");
+            }
+        });
+    }
+
     #[test]
     fn a_small_file_is_read_whole_at_open() {
         let dir = Dir::new("small");
