@@ -18,14 +18,22 @@ const LIVE_TO_END: &[&str] = &["-live_start_index", "0", "-m3u8_hold_counters", 
 
 /// The test config with fMP4 HLS in 2 s fragments.
 fn start(bin: &Path) -> ServerProcess {
+    start_hls(bin, "hls_use_fmp4 on;")
+}
+
+/// The test config with `directives` added to its `hls` block.
+fn start_hls(bin: &Path, directives: &str) -> ServerProcess {
     ServerProcess::start_from(bin, |dir| {
         test_config(dir, "", "").replacen(
             "hls_window 60;",
-            "hls_window 60;\n        hls_use_fmp4 on;",
+            &format!("hls_window 60;\n        {directives}"),
             1,
         )
     })
 }
+
+/// LL-HLS with 0.2 s parts.
+const LL_HLS: &str = "hls_ll on;\n        hls_part_duration 0.2;";
 
 fn ffprobe_json(url: &str) -> serde_json::Value {
     let (ok, out, err) = run(
@@ -224,13 +232,7 @@ fn ll_hls_blocking_reload_answers_when_the_part_exists() {
     }
     let file = media(Media::AvcAac);
     each_server(|bin| {
-        let server = ServerProcess::start_from(bin, |dir| {
-            test_config(dir, "", "").replacen(
-                "hls_window 60;",
-                "hls_window 60;\n        hls_ll on;\n        hls_part_duration 0.2;",
-                1,
-            )
-        });
+        let server = start_hls(bin, LL_HLS);
         let _publisher = Publisher::start(&file, &server.rtmp_url("ll"), true);
         let playlist = wait_for(Duration::from_secs(20), || {
             let (status, _, body) = http("GET", server.http, "/live/ll.m3u8");
@@ -297,32 +299,6 @@ fn ll_hls_blocking_reload_answers_when_the_part_exists() {
     });
 }
 
-/// `GET path` with `extra` header lines (`Name: value\r\n` each); status,
-/// head and body (the test server's answers here are length-delimited).
-fn get_with(addr: std::net::SocketAddr, path: &str, extra: &str) -> (u16, String, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n"
-    )
-    .unwrap();
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("http header end");
-    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, head, buf[split + 4..].to_vec())
-}
-
 /// LL-HLS: the newest complete segment (its parts still listed) is answered
 /// from memory, byte for byte the file the server wrote to `hls_path`, with
 /// the parts' long-lived `Cache-Control` (a CDN may keep it); a byte range
@@ -335,13 +311,7 @@ fn ll_hls_newest_segment_is_served_from_memory_as_its_file() {
     }
     let file = media(Media::AvcAac);
     each_server(|bin| {
-        let server = ServerProcess::start_from(bin, |dir| {
-            test_config(dir, "", "").replacen(
-                "hls_window 60;",
-                "hls_window 60;\n        hls_ll on;\n        hls_part_duration 0.2;",
-                1,
-            )
-        });
+        let server = start_hls(bin, LL_HLS);
         let _publisher = Publisher::start(&file, &server.rtmp_url("llseg"), true);
         // Two complete segments listed (the playlist from memory).
         let playlist = wait_for(Duration::from_secs(20), || {
@@ -365,7 +335,8 @@ fn ll_hls_newest_segment_is_served_from_memory_as_its_file() {
         );
         assert!(lower.contains("content-type: video/iso.segment"), "{head}");
 
-        let (status, head, body) = get_with(
+        let (status, head, body) = http_with(
+            "GET",
             server.http,
             &format!("/live/{newest}"),
             "Range: bytes=10-209\r\n",

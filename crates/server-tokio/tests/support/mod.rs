@@ -460,12 +460,22 @@ impl Drop for Publisher {
 
 /// A minimal HTTP/1.1 GET/DELETE over a std TCP stream (test side only).
 pub fn http(method: &str, addr: SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
+    http_with(method, addr, path, "")
+}
+
+/// [`http`] with `extra` header lines (`Name: value\r\n` each).
+pub fn http_with(
+    method: &str,
+    addr: SocketAddr,
+    path: &str,
+    extra: &str,
+) -> (u16, String, Vec<u8>) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n"
     )
     .unwrap();
     let mut buf = Vec::new();
