@@ -242,16 +242,12 @@ mod tests {
                 msn,
                 Bytes::new(),
             );
-            live.update(
+            update(
+                &live,
                 m3u8,
-                LiveUpdate {
-                    full: String::new(),
-                    delta: String::new(),
-                    msn,
-                    parts: 1,
-                    hint: Some(format!("/h/live/s-{msn}.1.m4s").into()),
-                    hold: Duration::from_secs(6),
-                },
+                msn,
+                1,
+                Some(format!("/h/live/s-{msn}.1.m4s").into()),
             );
         }
         let stream = live.find(m3u8).unwrap();
@@ -266,15 +262,16 @@ mod tests {
         assert!(live.find(m3u8).is_none());
     }
 
-    fn update(live: &LiveHls, m3u8: &Path, msn: u64) {
+    /// An empty playlist text at `msn` with `parts` parts and a hint.
+    fn update(live: &LiveHls, m3u8: &Path, msn: u64, parts: u32, hint: Option<PathBuf>) {
         live.update(
             m3u8,
             LiveUpdate {
                 full: String::new(),
                 delta: String::new(),
                 msn,
-                parts: 0,
-                hint: None,
+                parts,
+                hint,
                 hold: Duration::from_secs(6),
             },
         );
@@ -291,7 +288,7 @@ mod tests {
             live.publish_part(m3u8, part(msn), msn, bytes.clone());
             live.publish_segment(m3u8, seg(msn), msn, vec![bytes]);
             // Segment `msn` closed; the next one is being written.
-            update(&live, m3u8, msn + 1);
+            update(&live, m3u8, msn + 1, 0, None);
         }
         let stream = live.find(m3u8).unwrap();
         {
