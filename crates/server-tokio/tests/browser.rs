@@ -80,6 +80,15 @@ impl Browser {
             .expect("start node")
     }
 
+    /// [`Self::play`], first asking `MediaSource.isTypeSupported` about each
+    /// of `types` (the report's `typeSupported`, by type).
+    fn play_probing(&self, url: &str, watch_secs: u32, types: &[&str]) -> Child {
+        self.command(url, watch_secs)
+            .env("HLSJS_PROBE_TYPES", types.join("\n"))
+            .spawn()
+            .expect("start node")
+    }
+
     /// [`Self::play`] in hls.js's low-latency mode (LL-HLS).
     fn play_low_latency(&self, url: &str, watch_secs: u32) -> Child {
         self.command(url, watch_secs)
@@ -254,20 +263,22 @@ fn hlsjs_plays_live_hls_cross_origin_without_stalls() {
     );
 }
 
+/// The test config with `hls_use_fmp4 on`.
+fn start_fmp4(bin: &Path) -> ServerProcess {
+    ServerProcess::start_from(bin, |dir| {
+        test_config(dir, "", "").replacen(
+            "hls_window 60;",
+            "hls_window 60;\n        hls_use_fmp4 on;",
+            1,
+        )
+    })
+}
+
 /// `hls_use_fmp4 on`: hls.js loads the init segment named by EXT-X-MAP and
 /// plays the CMAF segments (H.264 + AAC) without transmuxing them.
 #[test]
 fn hlsjs_plays_fmp4_hls() {
-    let start = |bin: &Path| {
-        ServerProcess::start_from(bin, |dir| {
-            test_config(dir, "", "").replacen(
-                "hls_window 60;",
-                "hls_window 60;\n        hls_use_fmp4 on;",
-                1,
-            )
-        })
-    };
-    with_live_stream(start, "cmaf", 2, |browser, server, _publisher| {
+    with_live_stream(start_fmp4, "cmaf", 2, |browser, server, _publisher| {
         let playlist = server.playlist("cmaf").unwrap_or_default();
         assert!(playlist.contains("#EXT-X-MAP:URI="), "{playlist}");
         let watch = 8;
@@ -301,6 +312,122 @@ fn hlsjs_plays_fmp4_hls() {
     });
 }
 
+/// The MSE type asked about to learn whether this Chromium decodes HEVC at
+/// all: Main profile, level 3.1 (what x265 writes for a small picture).
+const HEVC_MSE_TYPE: &str = r#"video/mp4; codecs="hvc1.1.6.L93.B0""#;
+
+/// HEVC + AAC over Enhanced RTMP (the modern ffmpeg), `hls_use_fmp4 on`:
+/// the playlist names an init segment whose video sample entry is `hvc1`,
+/// and where this Chromium's MSE takes HEVC, hls.js plays it as it plays
+/// H.264. Chromium decodes HEVC only with a platform decoder (none in a
+/// headless Linux box as a rule): without one, a NOTICE says playback was
+/// not checked.
+#[test]
+fn hlsjs_plays_hevc_fmp4_hls_where_chromium_decodes_hevc() {
+    let Some(browser) = browser() else { return };
+    let Some(modern) = modern_ffmpeg() else {
+        return;
+    };
+    let scratch = TempDir::new("browser-hevc");
+    let Some(file) = hevc_aac_flv(&modern, scratch.path()) else {
+        return;
+    };
+    each_server(|bin| {
+        let server = start_fmp4(bin);
+        let _publisher = publish_looped(&modern, &file, &server.rtmp_url("hevc"));
+        wait_segments(&server, "hevc", 3);
+        let playlist = server.playlist("hevc").unwrap_or_default();
+        let map = playlist
+            .lines()
+            .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+            .and_then(|uri| uri.split('"').next())
+            .unwrap_or_else(|| panic!("no EXT-X-MAP:\n{playlist}"));
+        // Fetched as the player does, relative to the playlist's URL.
+        let (status, _, init) = http("GET", server.http, &format!("/live/{map}"));
+        assert_eq!(status, 200, "GET /live/{map}");
+        assert!(
+            declares_hvc1(&init),
+            "init segment {map} has no hvc1 sample entry with an hvcC"
+        );
+
+        let watch = 8;
+        let url = server.http_url("/live/hevc.m3u8");
+        let report = Browser::report(browser.play_probing(&url, watch, &[HEVC_MSE_TYPE]), watch);
+        let brief = summary(&report);
+        assert_eq!(report["supported"], true, "no MSE in Chromium: {brief}");
+        let decodes_hevc = report["typeSupported"][HEVC_MSE_TYPE]
+            .as_bool()
+            .unwrap_or_else(|| panic!("no isTypeSupported answer: {brief}"));
+        // Muxed fMP4: one `audiovideo` SourceBuffer, codecs read from the
+        // init (hls.js reads them before it asks MSE for a SourceBuffer).
+        let codecs: Vec<&str> = report["codecs"]
+            .as_object()
+            .map(|c| c.values().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let codecs = codecs.join(",");
+        assert!(codecs.contains("hvc1."), "{brief}");
+        assert!(codecs.contains("mp4a.40.2"), "{brief}");
+        if !decodes_hevc {
+            eprintln!(
+                "NOTICE: this Chromium cannot decode HEVC (MSE isTypeSupported false); \
+                 HEVC fMP4 playback not checked"
+            );
+            return;
+        }
+        assert!(fatal_errors(&report).is_empty(), "{brief}");
+        let unsupported: Vec<&String> = report["codecsSupported"]
+            .as_object()
+            .map(|c| {
+                c.iter()
+                    .filter(|(_, v)| **v != true)
+                    .map(|(k, _)| k)
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(unsupported.is_empty(), "{unsupported:?}: {brief}");
+        assert_eq!(report["videoWidth"], 320, "{brief}");
+        let audio = report["audioDecodedBytes"].as_u64().unwrap_or(0);
+        assert!(audio > 0, "no audio decoded: {brief}");
+        let played = report["samples"]
+            .as_array()
+            .and_then(|s| {
+                let t = |v: &Value| v["currentTime"].as_f64();
+                Some(t(s.last()?)? - t(s.iter().find(|v| t(v) > Some(0.0))?)?)
+            })
+            .unwrap_or(0.0);
+        assert!(played >= 4.0, "played {played:.1} s of {watch}: {brief}");
+        let decoded = report["decodedFrames"].as_u64().unwrap_or(0);
+        assert!(decoded >= 25 * 4, "{decoded} frames decoded: {brief}");
+    });
+}
+
+/// Whether an init segment has a track whose sample entry is `hvc1` and
+/// carries its `hvcC`: after the `stsd` type come its FullBox header, the
+/// entry count, then the entry's size and type.
+fn declares_hvc1(init: &[u8]) -> bool {
+    (0..init.len()).any(|at| {
+        let entry = &init[at..];
+        entry.starts_with(b"stsd")
+            && entry.get(16..20) == Some(b"hvc1")
+            && entry.windows(4).any(|w| w == b"hvcC")
+    })
+}
+
+/// Publishes `file` to `url` with `ffmpeg` (`-re`, looped, every stream
+/// copied), as `Publisher` does with Debian's; killed on drop.
+fn publish_looped(ffmpeg: &Path, file: &Path, url: &str) -> Publisher {
+    let child = Command::new(ffmpeg)
+        .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
+        .arg(file)
+        .args(["-map", "0", "-c", "copy", "-f", "flv", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("modern ffmpeg publishes");
+    Publisher(child)
+}
+
 /// An E-RTMP multitrack stream (two H.264 renditions, two AAC tracks,
 /// published by the modern ffmpeg): hls.js loads the master playlist, sees
 /// both renditions as levels, and plays video from a variant's playlist
@@ -315,15 +442,7 @@ fn hlsjs_plays_the_multitrack_master_playlist() {
     let file = multitrack_flv(&modern, scratch.path());
     each_server(|bin| {
         let server = ServerProcess::start(bin);
-        let mut publisher = Command::new(&modern)
-            .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
-            .arg(&file)
-            .args(["-map", "0", "-c", "copy", "-f", "flv"])
-            .arg(server.rtmp_url("multi"))
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("modern ffmpeg publishes");
+        let _publisher = publish_looped(&modern, &file, &server.rtmp_url("multi"));
         let master = server.hls_dir().join("live/multi_master.m3u8");
         let ready = wait_for(Duration::from_secs(30), || {
             let text = std::fs::read_to_string(&master).ok()?;
@@ -372,8 +491,6 @@ fn hlsjs_plays_the_multitrack_master_playlist() {
         assert!(decoded >= 25 * 5, "{decoded} frames decoded: {brief}");
         let audio = report["audioDecodedBytes"].as_u64().unwrap_or(0);
         assert!(audio > 0, "no audio decoded: {brief}");
-        let _ = publisher.kill();
-        let _ = publisher.wait();
     });
 }
 

@@ -13,6 +13,10 @@
 // blocking reloads) and samples its live latency estimate.
 // HLSJS_SEEK=AFTER:TO seeks the video to TO seconds AFTER seconds in, and
 // records the `seeked` events (for VOD playlists).
+// HLSJS_PROBE_TYPES lists MIME types, one a line, to ask
+// MediaSource.isTypeSupported about before playing (`typeSupported`), e.g.
+// whether this Chromium decodes HEVC at all. The codecs hls.js picks are
+// asked about too (`codecsSupported`).
 
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
@@ -57,11 +61,14 @@ try {
   // Everything the test looks at is recorded in the page as it happens.
   const seek = (process.env.HLSJS_SEEK || '').split(':').map(Number);
   const lowLatency = process.env.HLSJS_LOW_LATENCY === '1';
-  await page.evaluate(([src, seek, lowLatency]) => {
+  const probes = (process.env.HLSJS_PROBE_TYPES || '').split('\n').filter((t) => t);
+  await page.evaluate(([src, seek, lowLatency, probes]) => {
     const log = { supported: Hls.isSupported(), version: Hls.version, errors: [], codecs: {},
-      levels: [], fragsChanged: [], samples: [], started: performance.now() };
+      codecsSupported: {}, typeSupported: {}, levels: [], fragsChanged: [], samples: [],
+      started: performance.now() };
     window.__log = log;
     if (!log.supported) return;
+    for (const t of probes) log.typeSupported[t] = MediaSource.isTypeSupported(t);
     const video = document.getElementById('v');
     const hls = new Hls({ lowLatencyMode: lowLatency });
     hls.on(Hls.Events.ERROR, (_, d) => log.errors.push({
@@ -73,7 +80,10 @@ try {
     });
     hls.on(Hls.Events.BUFFER_CODECS, (_, d) => {
       for (const [kind, track] of Object.entries(d)) {
-        if (track && track.codec) log.codecs[kind] = track.codec;
+        if (!track || !track.codec) continue;
+        log.codecs[kind] = track.codec;
+        log.codecsSupported[kind] =
+          MediaSource.isTypeSupported(`${track.container}; codecs="${track.codec}"`);
       }
     });
     hls.on(Hls.Events.FRAG_CHANGED, (_, d) => log.fragsChanged.push({
@@ -90,7 +100,7 @@ try {
         at: (performance.now() - log.started) / 1000, currentTime: video.currentTime }));
       setTimeout(() => { video.currentTime = seek[1]; }, seek[0] * 1000);
     }
-  }, [url, seek, lowLatency]);
+  }, [url, seek, lowLatency, probes]);
 
   await page.waitForTimeout(watch * 1000);
   result = await page.evaluate(() => {

@@ -375,6 +375,29 @@ pub fn multitrack_flv(ffmpeg: &Path, dir: &Path) -> PathBuf {
     out
 }
 
+/// 4 s of 320x180 25 fps HEVC (1 s GOPs) + 44.1 kHz AAC in FLV's Enhanced
+/// RTMP layout (`hvc1`), written by the modern ffmpeg (`modern_ffmpeg`)
+/// into `dir`; None, with a NOTICE, when that ffmpeg cannot.
+pub fn hevc_aac_flv(ffmpeg: &Path, dir: &Path) -> Option<PathBuf> {
+    let src = dir.join("hevc.flv");
+    let (ok, _, err) = run(
+        Command::new(ffmpeg)
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .args(["testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i"])
+            .args(["sine=frequency=440:sample_rate=44100", "-t", "4"])
+            .args(["-c:v", "libx265", "-preset", "ultrafast", "-x265-params"])
+            .args(["keyint=25:min-keyint=25:log-level=error", "-c:a", "aac"])
+            .args(["-f", "flv"])
+            .arg(&src),
+        Duration::from_secs(60),
+    );
+    if !ok {
+        eprintln!("NOTICE: this ffmpeg cannot write HEVC FLV ({err}); skipping");
+        return None;
+    }
+    Some(src)
+}
+
 /// The segment URIs of an HLS playlist, in order.
 pub fn segments(playlist: &str) -> Vec<String> {
     playlist
