@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use event_listener::Event;
 use futures_util::future::select;
-use media_core::hls::{HlsError, HlsSegmenter};
+use media_core::hls::{HlsError, HlsSegmenter, SuspendedPlaylist};
 use media_core::mp4::{carries_audio, carries_video, Mp4Error};
 use media_core::remux::RemuxError;
 use tracing::{debug, info, warn, Instrument};
@@ -85,18 +85,61 @@ pub struct HlsManager {
     pub live: LiveHls,
 }
 
-/// A stopped stream's segmenter, kept so that a republish continues its
-/// playlist.
+/// A stopped stream's playlist, kept so that a republish continues it.
+/// Compact (a handful of heap blocks): up to [`MAX_PARKED_SEGMENTERS`] of
+/// them live as long as the server, and a whole segmenter's dozens of
+/// small allocations each, scattered over the heap, pinned allocator pages
+/// long after the rest was freed (issue 23 §4).
 #[derive(Debug)]
 struct Parked {
-    key: StreamKey,
-    segmenter: HlsSegmenter,
-    /// `hls_path` the segmenter's paths are relative to.
-    root: PathBuf,
+    key: ParkedKey,
+    playlist: SuspendedPlaylist,
+    /// `hls_path` the playlist's paths are relative to.
+    root: Box<Path>,
     /// When `hls_dispose` removes its files (runtime clock), if it does.
     dispose_at: Option<Duration>,
     /// Its multitrack renditions, if it had any (boxed: most streams have none).
     renditions: Option<Box<Renditions>>,
+}
+
+/// A parked stream's [`StreamKey`], its three names in one allocation.
+#[derive(Debug)]
+struct ParkedKey {
+    /// vhost, app and stream, back to back.
+    names: Box<str>,
+    app_at: usize,
+    stream_at: usize,
+}
+
+impl ParkedKey {
+    fn new(key: &StreamKey) -> Self {
+        Self {
+            names: [key.vhost.as_str(), &key.app, &key.stream].concat().into(),
+            app_at: key.vhost.len(),
+            stream_at: key.vhost.len() + key.app.len(),
+        }
+    }
+
+    /// (vhost, app, stream).
+    fn parts(&self) -> (&str, &str, &str) {
+        let name = |from: usize, to: usize| self.names.get(from..to).unwrap_or_default();
+        (
+            name(0, self.app_at),
+            name(self.app_at, self.stream_at),
+            name(self.stream_at, self.names.len()),
+        )
+    }
+
+    fn is(&self, key: &StreamKey) -> bool {
+        self.parts() == (key.vhost.as_str(), key.app.as_str(), key.stream.as_str())
+    }
+}
+
+impl std::fmt::Display for ParkedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (vhost, app, stream) = self.parts();
+        write!(f, "{vhost}/{app}/{stream}")
+    }
 }
 
 /// What the usual templates (`[app]/[stream]...`) make of a key: two keys
@@ -136,16 +179,16 @@ impl HlsManager {
             let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
             parked
                 .iter()
-                .position(|p| p.key == source.key)
+                .position(|p| p.key.is(&source.key))
                 .and_then(|i| parked.remove(i))
         };
         let (mut segmenter, mut renditions) = (None, None);
         if let Some(mut p) = parked {
             // A reload changed the options: the segmenters take them when
             // they can (numbering and window go on), else new ones start.
-            if *p.segmenter.config() == settings.config
-                || p.segmenter.reconfigure(settings.config.clone())
-            {
+            let (app, stream) = (&source.key.app, &source.key.stream);
+            let config = settings.config.clone();
+            if let Some(resumed) = HlsSegmenter::resume(config, app, stream, p.playlist) {
                 if let Some(mut r) = p.renditions.take() {
                     if r.reconfigure(&settings.config) {
                         renditions = Some(r);
@@ -153,13 +196,13 @@ impl HlsManager {
                         // Their playlists would restart under the same
                         // names: the old files go first.
                         let paths = r.disposed_paths();
-                        let (task_ctx, root) = (ctx.clone(), p.root.clone());
+                        let (task_ctx, root) = (ctx.clone(), p.root);
                         ctx.rt.spawn(Box::pin(async move {
                             remove_all(&task_ctx, &root, paths).await;
                         }));
                     }
                 }
-                segmenter = Some(p.segmenter);
+                segmenter = Some(resumed);
             }
         }
         let segmenter = segmenter.unwrap_or_else(|| {
@@ -234,7 +277,7 @@ impl HlsManager {
             if moved {
                 // The old playlist lists segments under the old root.
                 let mut parked = ctx.hls.parked.lock().unwrap_or_else(|e| e.into_inner());
-                parked.retain(|p| p.key != source.key);
+                parked.retain(|p| !p.key.is(&source.key));
             }
             if source.publisher().is_some() {
                 ctx.hls.ensure(&ctx, &source, &settings);
@@ -279,7 +322,7 @@ impl HlsManager {
     fn park(&self, key: StreamKey, keep: Option<Parked>, control: &Arc<Control>) {
         {
             let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
-            parked.retain(|p| p.key != key);
+            parked.retain(|p| !p.key.is(&key));
             if let Some(keep) = keep {
                 while parked.len() >= MAX_PARKED_SEGMENTERS {
                     parked.pop_front();
@@ -317,7 +360,8 @@ impl HlsManager {
         ctx.rt.spawn(Box::pin(async move {
             for mut p in due {
                 debug!(stream = %p.key, "hls_dispose: removing files of the idle stream");
-                let mut paths = disposed_paths(&mut p.segmenter);
+                let mut paths: Vec<String> =
+                    p.playlist.disposed_paths().map(str::to_owned).collect();
                 if let Some(r) = &mut p.renditions {
                     paths.extend(r.disposed_paths());
                 }
@@ -457,9 +501,9 @@ impl Sink {
         let control = self.control.clone();
         control.done.store(true, Ordering::SeqCst);
         let keep = (!disposed).then(|| Parked {
-            key: key.clone(),
-            segmenter: self.segmenter,
-            root: self.files.root,
+            key: ParkedKey::new(&key),
+            playlist: self.segmenter.suspend(),
+            root: self.files.root.into_boxed_path(),
             dispose_at,
             // A stream that never was multitrack parks nothing for them.
             renditions: (!self.renditions.is_empty()).then_some(self.renditions),
@@ -667,9 +711,9 @@ mod tests {
 
     fn parked(stream: &str) -> Option<Parked> {
         Some(Parked {
-            key: key(stream),
-            segmenter: HlsSegmenter::new(Default::default(), "live", stream),
-            root: PathBuf::from("/hls"),
+            key: ParkedKey::new(&key(stream)),
+            playlist: HlsSegmenter::new(Default::default(), "live", stream).suspend(),
+            root: Path::new("/hls").into(),
             dispose_at: None,
             renditions: None,
         })
@@ -693,13 +737,34 @@ mod tests {
         let parked = manager.parked.lock().unwrap();
         assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS);
         // The oldest went first.
-        assert_eq!(parked.front().map(|p| p.key.stream.as_str()), Some("s10"));
+        assert_eq!(parked.front().map(|p| p.key.parts().2), Some("s10"));
         drop(parked);
         // A disposed stream keeps nothing, and forgets what it had parked.
         manager.park(key("s10"), None, &Arc::default());
         let parked = manager.parked.lock().unwrap();
         assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS - 1);
-        assert!(parked.iter().all(|p| p.key.stream != "s10"));
+        assert!(parked.iter().all(|p| !p.key.is(&key("s10"))));
+    }
+
+    /// Names that concatenate alike are still told apart.
+    #[test]
+    fn a_parked_key_is_its_stream_key_only() {
+        let key = |vhost: &str, app: &str, stream: &str| StreamKey {
+            vhost: vhost.into(),
+            app: app.into(),
+            stream: stream.into(),
+        };
+        let parked = ParkedKey::new(&key("v", "live", "cam/x"));
+        assert!(parked.is(&key("v", "live", "cam/x")));
+        assert_eq!(parked.to_string(), "v/live/cam/x");
+        for other in [
+            key("v", "live/cam", "x"),
+            key("vl", "ive", "cam/x"),
+            key("v", "live", "cam/"),
+            key("v", "live", "cam/xy"),
+        ] {
+            assert!(!parked.is(&other), "{other}");
+        }
     }
 
     #[test]
