@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use hls_support::{drain, media, synthetic, Synth};
-use media_core::hls::{HlsAction, HlsConfig, HlsSegmenter, SuspendedPlaylist};
+use media_core::hls::{HlsAction, HlsConfig, HlsSegmenter, PlaylistShelf, SuspendedPlaylist};
 use media_core::{MediaKind, MediaMessage};
 
 thread_local! {
@@ -297,4 +297,73 @@ fn a_suspended_playlist_holds_a_few_heap_blocks() {
         assert!(suspended <= most, "{suspended} blocks suspended");
         assert!(whole > 5 * suspended, "{whole} blocks in a whole segmenter");
     }
+}
+
+/// Playlists put on a shelf come off as they went on, whatever the order
+/// and however often the shelf rebuilt its buffers; a thousand of them are
+/// a few heap blocks, and none once all are taken off.
+#[test]
+fn a_shelf_gives_back_each_playlist_as_it_was_put() {
+    let kinds = [
+        (ts(), vec![av(5_000), av(3_000)]),
+        (fmp4(), vec![av(5_000), av(7_000)]),
+        (low_latency(), vec![av(4_000), av(2_000)]),
+        (ts(), vec![av(5_000), h264_opus(3_000)]),
+    ];
+    let label = |i: usize| format!("__defaultVhost__/live/cam{i}");
+    // The same state twice: one for the shelf, one to compare with.
+    let mut references = Vec::new();
+    let mut shelf = PlaylistShelf::new();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let (config, publishes) = &kinds[i % kinds.len()];
+        references.push((config.clone(), fed(config, publishes).suspend()));
+        ids.push(Some(shelf.put(&label(i), fed(config, publishes).suspend())));
+    }
+    let check = |i: usize, taken: SuspendedPlaylist, reference: &SuspendedPlaylist| {
+        let config = &kinds[i % kinds.len()].0;
+        assert!(
+            taken.disposed_paths().eq(reference.disposed_paths()),
+            "playlist {i}"
+        );
+        let mut a = HlsSegmenter::resume(config.clone(), "live", "cam", taken).expect("resumes");
+        let mut b = fed(config, &kinds[i % kinds.len()].1);
+        for m in av(3_000) {
+            let now = NOW + m.timestamp;
+            let _ = (a.push(&m, now), b.push(&m, now));
+            same(&drain(&mut b), &drain(&mut a), &format!("playlist {i}"));
+        }
+    };
+    // Off in a scattered order, with more put on meanwhile.
+    for i in [3, 0, 7, 11, 5] {
+        let id = ids[i].take().expect("on the shelf");
+        assert_eq!(shelf.label(&id), label(i));
+        let taken = shelf.take(id).expect("on the shelf");
+        check(i, taken, &references[i].1);
+    }
+    assert_eq!(shelf.len(), 7);
+    let (config, publishes) = &kinds[0];
+    references.push((config.clone(), fed(config, publishes).suspend()));
+    ids.push(Some(
+        shelf.put(&label(12), fed(config, publishes).suspend()),
+    ));
+    for i in [12, 1, 2, 4, 6, 8, 9, 10] {
+        let id = ids[i].take().expect("on the shelf");
+        assert_eq!(shelf.label(&id), label(i));
+        let taken = shelf.take(id).expect("on the shelf");
+        check(i, taken, &references[i].1);
+    }
+    assert!(shelf.is_empty());
+    assert_eq!(blocks(shelf), 0, "an empty shelf holds nothing");
+
+    let mut shelf = PlaylistShelf::new();
+    for i in 0..1000 {
+        let (config, publishes) = &kinds[i % kinds.len()];
+        shelf.put(&label(i), fed(config, &publishes[..1]).suspend());
+    }
+    let held = blocks(shelf);
+    assert!(
+        held <= 6,
+        "a thousand playlists on a shelf hold {held} heap blocks"
+    );
 }

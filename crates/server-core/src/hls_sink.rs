@@ -14,12 +14,13 @@
 
 mod files;
 mod live;
+mod parked;
 mod renditions;
 
 pub use live::{LiveHls, LiveState, LiveStream, LiveUpdate, MAX_LIVE_PARTS};
 pub use renditions::MAX_RENDITIONS;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,12 +28,13 @@ use std::time::Duration;
 
 use event_listener::Event;
 use futures_util::future::select;
-use media_core::hls::{HlsError, HlsSegmenter, SuspendedPlaylist};
+use media_core::hls::{HlsError, HlsSegmenter};
 use media_core::mp4::{carries_audio, carries_video, Mp4Error};
 use media_core::remux::RemuxError;
 use tracing::{debug, info, warn, Instrument};
 
 use self::files::{disposed_paths, remove_all, Closed, SegmentFiles};
+use self::parked::{ParkedStreams, Parking};
 use self::renditions::Renditions;
 use crate::context::ServerCtx;
 use crate::fs::stays_below;
@@ -79,67 +81,10 @@ struct Control {
 #[derive(Debug, Default)]
 pub struct HlsManager {
     running: Mutex<BTreeMap<StreamKey, Arc<Control>>>,
-    /// Oldest first; at most [`MAX_PARKED_SEGMENTERS`].
-    parked: Mutex<VecDeque<Parked>>,
+    /// At most [`MAX_PARKED_SEGMENTERS`].
+    parked: Mutex<ParkedStreams>,
     /// LL-HLS playlists and parts, served from memory.
     pub live: LiveHls,
-}
-
-/// A stopped stream's playlist, kept so that a republish continues it.
-/// Compact (a handful of heap blocks): up to [`MAX_PARKED_SEGMENTERS`] of
-/// them live as long as the server, and a whole segmenter's dozens of
-/// small allocations each, scattered over the heap, pinned allocator pages
-/// long after the rest was freed (issue 23 §4).
-#[derive(Debug)]
-struct Parked {
-    key: ParkedKey,
-    playlist: SuspendedPlaylist,
-    /// `hls_path` the playlist's paths are relative to.
-    root: Box<Path>,
-    /// When `hls_dispose` removes its files (runtime clock), if it does.
-    dispose_at: Option<Duration>,
-    /// Its multitrack renditions, if it had any (boxed: most streams have none).
-    renditions: Option<Box<Renditions>>,
-}
-
-/// A parked stream's [`StreamKey`], its three names in one allocation.
-#[derive(Debug)]
-struct ParkedKey {
-    /// vhost, app and stream, back to back.
-    names: Box<str>,
-    app_at: usize,
-    stream_at: usize,
-}
-
-impl ParkedKey {
-    fn new(key: &StreamKey) -> Self {
-        Self {
-            names: [key.vhost.as_str(), &key.app, &key.stream].concat().into(),
-            app_at: key.vhost.len(),
-            stream_at: key.vhost.len() + key.app.len(),
-        }
-    }
-
-    /// (vhost, app, stream).
-    fn parts(&self) -> (&str, &str, &str) {
-        let name = |from: usize, to: usize| self.names.get(from..to).unwrap_or_default();
-        (
-            name(0, self.app_at),
-            name(self.app_at, self.stream_at),
-            name(self.stream_at, self.names.len()),
-        )
-    }
-
-    fn is(&self, key: &StreamKey) -> bool {
-        self.parts() == (key.vhost.as_str(), key.app.as_str(), key.stream.as_str())
-    }
-}
-
-impl std::fmt::Display for ParkedKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (vhost, app, stream) = self.parts();
-        write!(f, "{vhost}/{app}/{stream}")
-    }
 }
 
 /// What the usual templates (`[app]/[stream]...`) make of a key: two keys
@@ -175,13 +120,7 @@ impl HlsManager {
         }
         let control = Arc::new(Control::default());
         running.insert(source.key.clone(), control.clone());
-        let parked = {
-            let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
-            parked
-                .iter()
-                .position(|p| p.key.is(&source.key))
-                .and_then(|i| parked.remove(i))
-        };
+        let parked = lock(&self.parked).take(&source.key);
         let (mut segmenter, mut renditions) = (None, None);
         if let Some(mut p) = parked {
             // A reload changed the options: the segmenters take them when
@@ -276,8 +215,7 @@ impl HlsManager {
             }
             if moved {
                 // The old playlist lists segments under the old root.
-                let mut parked = ctx.hls.parked.lock().unwrap_or_else(|e| e.into_inner());
-                parked.retain(|p| !p.key.is(&source.key));
+                lock(&ctx.hls.parked).forget(&source.key);
             }
             if source.publisher().is_some() {
                 ctx.hls.ensure(&ctx, &source, &settings);
@@ -319,15 +257,12 @@ impl HlsManager {
 
     /// Keeps a stopped sink's segmenter for a republish (`None`: its files
     /// were disposed, so there is nothing to continue) and forgets the sink.
-    fn park(&self, key: StreamKey, keep: Option<Parked>, control: &Arc<Control>) {
+    fn park(&self, key: StreamKey, keep: Option<Parking>, control: &Arc<Control>) {
         {
-            let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
-            parked.retain(|p| !p.key.is(&key));
-            if let Some(keep) = keep {
-                while parked.len() >= MAX_PARKED_SEGMENTERS {
-                    parked.pop_front();
-                }
-                parked.push_back(keep);
+            let mut parked = lock(&self.parked);
+            match keep {
+                Some(keep) => parked.park(&key, keep),
+                None => parked.forget(&key),
             }
         }
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
@@ -342,24 +277,17 @@ impl HlsManager {
     /// server's housekeeping timer.
     pub fn dispose_due(&self, ctx: &Arc<ServerCtx>) {
         let now = ctx.rt.now();
-        let due: Vec<Parked> = {
-            let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
-            if !parked
-                .iter()
-                .any(|p| p.dispose_at.is_some_and(|t| t <= now))
-            {
+        let due = {
+            let mut parked = lock(&self.parked);
+            if !parked.any_due(now) {
                 return;
             }
-            let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut *parked)
-                .into_iter()
-                .partition(|p| p.dispose_at.is_some_and(|t| t <= now));
-            *parked = keep.into();
-            due
+            parked.take_due(now)
         };
         let task_ctx = ctx.clone();
         ctx.rt.spawn(Box::pin(async move {
             for mut p in due {
-                debug!(stream = %p.key, "hls_dispose: removing files of the idle stream");
+                debug!(stream = %p.name, "hls_dispose: removing files of the idle stream");
                 let mut paths: Vec<String> =
                     p.playlist.disposed_paths().map(str::to_owned).collect();
                 if let Some(r) = &mut p.renditions {
@@ -500,10 +428,9 @@ impl Sink {
         let key = self.source.key.clone();
         let control = self.control.clone();
         control.done.store(true, Ordering::SeqCst);
-        let keep = (!disposed).then(|| Parked {
-            key: ParkedKey::new(&key),
+        let keep = (!disposed).then(|| Parking {
             playlist: self.segmenter.suspend(),
-            root: self.files.root.into_boxed_path(),
+            root: self.files.root,
             dispose_at,
             // A stream that never was multitrack parks nothing for them.
             renditions: (!self.renditions.is_empty()).then_some(self.renditions),
@@ -709,11 +636,10 @@ mod tests {
         }
     }
 
-    fn parked(stream: &str) -> Option<Parked> {
-        Some(Parked {
-            key: ParkedKey::new(&key(stream)),
+    fn parked(stream: &str) -> Option<Parking> {
+        Some(Parking {
             playlist: HlsSegmenter::new(Default::default(), "live", stream).suspend(),
-            root: Path::new("/hls").into(),
+            root: PathBuf::from("/hls"),
             dispose_at: None,
             renditions: None,
         })
@@ -737,34 +663,16 @@ mod tests {
         let parked = manager.parked.lock().unwrap();
         assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS);
         // The oldest went first.
-        assert_eq!(parked.front().map(|p| p.key.parts().2), Some("s10"));
+        assert_eq!(
+            parked.names_in_order().first().map(String::as_str),
+            Some("v/live/s10")
+        );
         drop(parked);
         // A disposed stream keeps nothing, and forgets what it had parked.
         manager.park(key("s10"), None, &Arc::default());
         let parked = manager.parked.lock().unwrap();
         assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS - 1);
-        assert!(parked.iter().all(|p| !p.key.is(&key("s10"))));
-    }
-
-    /// Names that concatenate alike are still told apart.
-    #[test]
-    fn a_parked_key_is_its_stream_key_only() {
-        let key = |vhost: &str, app: &str, stream: &str| StreamKey {
-            vhost: vhost.into(),
-            app: app.into(),
-            stream: stream.into(),
-        };
-        let parked = ParkedKey::new(&key("v", "live", "cam/x"));
-        assert!(parked.is(&key("v", "live", "cam/x")));
-        assert_eq!(parked.to_string(), "v/live/cam/x");
-        for other in [
-            key("v", "live/cam", "x"),
-            key("vl", "ive", "cam/x"),
-            key("v", "live", "cam/"),
-            key("v", "live", "cam/xy"),
-        ] {
-            assert!(!parked.is(&other), "{other}");
-        }
+        assert!(!parked.names_in_order().contains(&"v/live/s10".to_owned()));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::message::MediaMessage;
 use crate::remux::Remuxer;
 use crate::ts::{EsFrame, Track, TsMuxer, TsStreams};
 
-pub use suspend::SuspendedPlaylist;
+pub use suspend::{PlaylistShelf, ShelfId, SuspendedPlaylist};
 
 /// TS bytes of the open segment are handed out in pieces of at least this
 /// size (and at segment close), so a segment is a handful of appends rather
