@@ -14,12 +14,13 @@
 
 mod files;
 mod live;
+mod parked;
 mod renditions;
 
 pub use live::{LiveHls, LiveState, LiveStream, LiveUpdate, MAX_LIVE_PARTS};
 pub use renditions::MAX_RENDITIONS;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ use media_core::remux::RemuxError;
 use tracing::{debug, info, warn, Instrument};
 
 use self::files::{disposed_paths, remove_all, Closed, SegmentFiles};
+use self::parked::{ParkedStreams, Parking};
 use self::renditions::Renditions;
 use crate::context::ServerCtx;
 use crate::fs::stays_below;
@@ -79,24 +81,10 @@ struct Control {
 #[derive(Debug, Default)]
 pub struct HlsManager {
     running: Mutex<BTreeMap<StreamKey, Arc<Control>>>,
-    /// Oldest first; at most [`MAX_PARKED_SEGMENTERS`].
-    parked: Mutex<VecDeque<Parked>>,
+    /// At most [`MAX_PARKED_SEGMENTERS`].
+    parked: Mutex<ParkedStreams>,
     /// LL-HLS playlists and parts, served from memory.
     pub live: LiveHls,
-}
-
-/// A stopped stream's segmenter, kept so that a republish continues its
-/// playlist.
-#[derive(Debug)]
-struct Parked {
-    key: StreamKey,
-    segmenter: HlsSegmenter,
-    /// `hls_path` the segmenter's paths are relative to.
-    root: PathBuf,
-    /// When `hls_dispose` removes its files (runtime clock), if it does.
-    dispose_at: Option<Duration>,
-    /// Its multitrack renditions, if it had any (boxed: most streams have none).
-    renditions: Option<Box<Renditions>>,
 }
 
 /// What the usual templates (`[app]/[stream]...`) make of a key: two keys
@@ -132,20 +120,14 @@ impl HlsManager {
         }
         let control = Arc::new(Control::default());
         running.insert(source.key.clone(), control.clone());
-        let parked = {
-            let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
-            parked
-                .iter()
-                .position(|p| p.key == source.key)
-                .and_then(|i| parked.remove(i))
-        };
+        let parked = lock(&self.parked).take(&source.key);
         let (mut segmenter, mut renditions) = (None, None);
         if let Some(mut p) = parked {
             // A reload changed the options: the segmenters take them when
             // they can (numbering and window go on), else new ones start.
-            if *p.segmenter.config() == settings.config
-                || p.segmenter.reconfigure(settings.config.clone())
-            {
+            let (app, stream) = (&source.key.app, &source.key.stream);
+            let config = settings.config.clone();
+            if let Some(resumed) = HlsSegmenter::resume(config, app, stream, p.playlist) {
                 if let Some(mut r) = p.renditions.take() {
                     if r.reconfigure(&settings.config) {
                         renditions = Some(r);
@@ -153,13 +135,13 @@ impl HlsManager {
                         // Their playlists would restart under the same
                         // names: the old files go first.
                         let paths = r.disposed_paths();
-                        let (task_ctx, root) = (ctx.clone(), p.root.clone());
+                        let (task_ctx, root) = (ctx.clone(), p.root);
                         ctx.rt.spawn(Box::pin(async move {
                             remove_all(&task_ctx, &root, paths).await;
                         }));
                     }
                 }
-                segmenter = Some(p.segmenter);
+                segmenter = Some(resumed);
             }
         }
         let segmenter = segmenter.unwrap_or_else(|| {
@@ -233,8 +215,7 @@ impl HlsManager {
             }
             if moved {
                 // The old playlist lists segments under the old root.
-                let mut parked = ctx.hls.parked.lock().unwrap_or_else(|e| e.into_inner());
-                parked.retain(|p| p.key != source.key);
+                lock(&ctx.hls.parked).forget(&source.key);
             }
             if source.publisher().is_some() {
                 ctx.hls.ensure(&ctx, &source, &settings);
@@ -276,15 +257,12 @@ impl HlsManager {
 
     /// Keeps a stopped sink's segmenter for a republish (`None`: its files
     /// were disposed, so there is nothing to continue) and forgets the sink.
-    fn park(&self, key: StreamKey, keep: Option<Parked>, control: &Arc<Control>) {
+    fn park(&self, key: StreamKey, keep: Option<Parking>, control: &Arc<Control>) {
         {
-            let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
-            parked.retain(|p| p.key != key);
-            if let Some(keep) = keep {
-                while parked.len() >= MAX_PARKED_SEGMENTERS {
-                    parked.pop_front();
-                }
-                parked.push_back(keep);
+            let mut parked = lock(&self.parked);
+            match keep {
+                Some(keep) => parked.park(&key, keep),
+                None => parked.forget(&key),
             }
         }
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
@@ -299,25 +277,19 @@ impl HlsManager {
     /// server's housekeeping timer.
     pub fn dispose_due(&self, ctx: &Arc<ServerCtx>) {
         let now = ctx.rt.now();
-        let due: Vec<Parked> = {
-            let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
-            if !parked
-                .iter()
-                .any(|p| p.dispose_at.is_some_and(|t| t <= now))
-            {
+        let due = {
+            let mut parked = lock(&self.parked);
+            if !parked.any_due(now) {
                 return;
             }
-            let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut *parked)
-                .into_iter()
-                .partition(|p| p.dispose_at.is_some_and(|t| t <= now));
-            *parked = keep.into();
-            due
+            parked.take_due(now)
         };
         let task_ctx = ctx.clone();
         ctx.rt.spawn(Box::pin(async move {
             for mut p in due {
-                debug!(stream = %p.key, "hls_dispose: removing files of the idle stream");
-                let mut paths = disposed_paths(&mut p.segmenter);
+                debug!(stream = %p.name, "hls_dispose: removing files of the idle stream");
+                let mut paths: Vec<String> =
+                    p.playlist.disposed_paths().map(str::to_owned).collect();
                 if let Some(r) = &mut p.renditions {
                     paths.extend(r.disposed_paths());
                 }
@@ -456,9 +428,8 @@ impl Sink {
         let key = self.source.key.clone();
         let control = self.control.clone();
         control.done.store(true, Ordering::SeqCst);
-        let keep = (!disposed).then(|| Parked {
-            key: key.clone(),
-            segmenter: self.segmenter,
+        let keep = (!disposed).then(|| Parking {
+            playlist: self.segmenter.suspend(),
             root: self.files.root,
             dispose_at,
             // A stream that never was multitrack parks nothing for them.
@@ -665,10 +636,9 @@ mod tests {
         }
     }
 
-    fn parked(stream: &str) -> Option<Parked> {
-        Some(Parked {
-            key: key(stream),
-            segmenter: HlsSegmenter::new(Default::default(), "live", stream),
+    fn parked(stream: &str) -> Option<Parking> {
+        Some(Parking {
+            playlist: HlsSegmenter::new(Default::default(), "live", stream).suspend(),
             root: PathBuf::from("/hls"),
             dispose_at: None,
             renditions: None,
@@ -693,13 +663,16 @@ mod tests {
         let parked = manager.parked.lock().unwrap();
         assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS);
         // The oldest went first.
-        assert_eq!(parked.front().map(|p| p.key.stream.as_str()), Some("s10"));
+        assert_eq!(
+            parked.names_in_order().first().map(String::as_str),
+            Some("v/live/s10")
+        );
         drop(parked);
         // A disposed stream keeps nothing, and forgets what it had parked.
         manager.park(key("s10"), None, &Arc::default());
         let parked = manager.parked.lock().unwrap();
         assert_eq!(parked.len(), MAX_PARKED_SEGMENTERS - 1);
-        assert!(parked.iter().all(|p| p.key.stream != "s10"));
+        assert!(!parked.names_in_order().contains(&"v/live/s10".to_owned()));
     }
 
     #[test]

@@ -24,8 +24,8 @@ pub use low_latency::LL_SEGMENTS_WITH_PARTS;
 pub use master::{master_path, master_playlist, AudioRendition, VariantStream, AUDIO_GROUP};
 pub use playlist::MAX_WINDOW_SEGMENTS;
 pub use segmenter::{
-    HlsAction, HlsSegmenter, APPEND_MIN_BYTES, AUDIO_PES_MAX_BYTES, AUDIO_PES_MAX_FRAMES,
-    AUDIO_PES_MAX_SPAN, MAX_SEGMENT_BYTES, MIN_SEGMENT_MS, PROBE_MAX_BYTES, PROBE_MAX_FRAMES,
-    PROBE_MS,
+    HlsAction, HlsSegmenter, PlaylistShelf, ShelfId, SuspendedPlaylist, APPEND_MIN_BYTES,
+    AUDIO_PES_MAX_BYTES, AUDIO_PES_MAX_FRAMES, AUDIO_PES_MAX_SPAN, MAX_SEGMENT_BYTES,
+    MIN_SEGMENT_MS, PROBE_MAX_BYTES, PROBE_MAX_FRAMES, PROBE_MS,
 };
 pub use template::{entry_uri, Civil};

@@ -41,6 +41,26 @@ pub(crate) struct Window {
 }
 
 impl Window {
+    /// A window as a suspended playlist kept it (see
+    /// [`SuspendedPlaylist`](super::SuspendedPlaylist)).
+    pub(crate) fn restored(
+        entries: VecDeque<Entry>,
+        discontinuity_sequence: u64,
+        next_seq: u64,
+    ) -> Self {
+        Self {
+            entries,
+            discontinuity_sequence,
+            next_seq,
+        }
+    }
+
+    /// The sequence number the next segment will have, as far as the
+    /// window knows (the media sequence of an empty window).
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
     pub(crate) fn push(&mut self, entry: Entry) {
         self.next_seq = entry.seq.saturating_add(1);
         self.entries.push_back(entry);

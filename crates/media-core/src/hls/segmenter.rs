@@ -5,6 +5,7 @@
 //! files, clocks and timers; the segmenter owns every decision.
 
 mod cmaf;
+mod suspend;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -18,6 +19,8 @@ use super::template::{entry_uri, render, Vars};
 use crate::message::MediaMessage;
 use crate::remux::Remuxer;
 use crate::ts::{EsFrame, Track, TsMuxer, TsStreams};
+
+pub use suspend::{PlaylistShelf, ShelfId, SuspendedPlaylist};
 
 /// TS bytes of the open segment are handed out in pieces of at least this
 /// size (and at segment close), so a segment is a handful of appends rather

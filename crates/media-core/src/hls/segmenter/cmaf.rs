@@ -7,6 +7,8 @@
 //! MPEG-TS. The FLV body goes to the muxer as is (length-prefixed NAL units,
 //! raw AAC), so nothing is converted to Annex B or ADTS.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
 use super::{CutInput, HlsAction, HlsSegmenter};
@@ -67,13 +69,38 @@ impl Cmaf {
     pub(super) fn reset(&mut self) {
         let parts = std::mem::take(&mut self.parts);
         let inits = std::mem::take(&mut self.inits);
-        *self = Self::continuing(self.muxer.sequence());
         // Closed segments' parts and inits stay listed.
-        self.parts = PartList {
-            closed: parts.closed,
-            open: None,
-        };
-        self.inits = inits;
+        *self = Self::resumed(self.muxer.sequence(), inits, parts.closed);
+    }
+
+    /// The state between publishes, from what [`reset`](Self::reset)
+    /// keeps: the last fragment number, the inits still named, the closed
+    /// segments' parts. A suspended playlist keeps just these.
+    pub(super) fn resumed(
+        sequence: u32,
+        inits: Vec<(String, u64, String)>,
+        closed: VecDeque<(u64, Vec<Part>)>,
+    ) -> Self {
+        Self {
+            inits,
+            parts: PartList { closed, open: None },
+            ..Self::continuing(sequence)
+        }
+    }
+
+    /// The `mfhd` number of the last fragment (see [`resumed`](Self::resumed)).
+    pub(super) fn sequence(&self) -> u32 {
+        self.muxer.sequence()
+    }
+
+    /// The init segments kept, as (URI, first segment, path).
+    pub(super) fn inits(&self) -> &[(String, u64, String)] {
+        &self.inits
+    }
+
+    /// LL-HLS: the closed segments whose parts are listed.
+    pub(super) fn closed_parts(&self) -> &VecDeque<(u64, Vec<Part>)> {
+        &self.parts.closed
     }
 }
 
