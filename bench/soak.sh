@@ -110,7 +110,16 @@ sleep 3
 run_load churn -m publish --reconnect --hold 2-8 -n 20 -r 5 -d $((DURATION - 10)) -i "$CLIP" "$base/churn"
 run_load rtmp_players -n "$PLAYERS" -r 50 -d $((DURATION - 10)) "$base/soak_0"
 run_load flv_players -m flv -n 20 -r 20 -d $((DURATION - 10)) "http://127.0.0.1:$HTTP/live/soak_1.flv"
-run_load hls_players -m hls -n 10 -r 10 -d $((DURATION - 10)) "http://127.0.0.1:$HTTP/live/soak_2.m3u8"
+# HLS players join once the playlist lists three segments (RFC 8216 6.3.3:
+# a player starts three target durations from the end). One that joined 3 s
+# after the publisher found a single segment, and its playback model ran dry
+# for a second before the next one was listed: a stall of the harness.
+for _ in $(seq 1 60); do
+    segments=$(curl -s -m 2 "http://127.0.0.1:$HTTP/live/soak_2.m3u8" | grep -c '^#EXTINF' || true)
+    [[ ${segments:-0} -ge 3 ]] && break
+    sleep 0.5
+done
+run_load hls_players -m hls -n 10 -r 10 -d $((DURATION - 20)) "http://127.0.0.1:$HTTP/live/soak_2.m3u8"
 python3 "$ROOT/bench/hostile.py" 127.0.0.1 "$RTMP" "$HTTP" $((DURATION - 10)) >"$WORK/hostile.json" 2>"$WORK/hostile.err" &
 HPID=$!
 PIDS+=("$HPID")

@@ -57,15 +57,23 @@ impl Env {
         self.start.elapsed().as_millis() as u64
     }
 
-    /// The stream client `id` publishes: `STREAM_id` when there are several
-    /// publishers, so they do not collide; the query string stays last.
-    pub fn publish_name(&self, id: usize) -> String {
-        if self.opts.clients <= 1 {
-            return self.stream.clone();
+    /// The stream client `id` publishes in its `session`th session:
+    /// `STREAM_id` when there are several publishers, so they do not
+    /// collide, and `STREAM_id_session` with `--reconnect`, so each session
+    /// is a new name (a same-name reconnect can race the server's teardown
+    /// of the session just closed and be refused as a name in use, as SRS
+    /// and nginx-rtmp refuse it); the query string stays last.
+    pub fn publish_name(&self, id: usize, session: u32) -> String {
+        let mut suffix = String::new();
+        if self.opts.clients > 1 {
+            suffix = format!("_{id}");
+        }
+        if self.opts.reconnect {
+            suffix = format!("{suffix}_{session}");
         }
         match self.stream.split_once('?') {
-            Some((name, query)) => format!("{name}_{id}?{query}"),
-            None => format!("{}_{id}", self.stream),
+            Some((name, query)) => format!("{name}{suffix}?{query}"),
+            None => format!("{}{suffix}", self.stream),
         }
     }
 }
@@ -249,4 +257,47 @@ pub async fn run(env: &Env, id: usize) -> ConnStats {
         }
     }
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::{parse, Command};
+
+    fn env(args: &[&str]) -> Env {
+        let Ok(Command::Run(opts)) = parse(args.iter().map(|s| s.to_string())) else {
+            panic!("options {args:?}");
+        };
+        let now = Instant::now();
+        Env {
+            opts,
+            addr: SocketAddr::from(([127, 0, 0, 1], 1935)),
+            counters: Counters::default(),
+            start: now,
+            deadline: now,
+            clip: None,
+            app: "live".into(),
+            stream: "s?k=1".into(),
+        }
+    }
+
+    #[test]
+    fn publishers_take_their_own_names_and_a_new_one_each_reconnect() {
+        let one = env(&["-m", "publish", "-i", "c.flv", "rtmp://h/live/s"]);
+        assert_eq!(one.publish_name(0, 1), "s?k=1");
+        let many = env(&["-m", "publish", "-i", "c.flv", "-n", "3", "rtmp://h/live/s"]);
+        assert_eq!(many.publish_name(2, 5), "s_2?k=1");
+        let churn = env(&[
+            "-m",
+            "publish",
+            "-i",
+            "c.flv",
+            "-n",
+            "3",
+            "--reconnect",
+            "rtmp://h/live/s",
+        ]);
+        assert_eq!(churn.publish_name(2, 1), "s_2_1?k=1");
+        assert_eq!(churn.publish_name(2, 2), "s_2_2?k=1");
+    }
 }

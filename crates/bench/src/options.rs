@@ -44,6 +44,7 @@ options:
   -d, --duration SECS   run time, ramp included (default 30)
   -i, --input FILE      FLV file to publish, looped with its own timing (publish mode)
       --reconnect       leak hunting: each client loops connect, stay a random time, disconnect
+                        (a publisher takes a new name each time: STREAM_id_session)
       --hold MIN-MAX    how long --reconnect stays connected, in seconds (default 1-5)
       --read-interval MS  players (RTMP) read their socket at most every MS ms once the
                         first frame is in: fewer, larger reads, when rtmp-load itself is

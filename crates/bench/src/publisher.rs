@@ -162,7 +162,7 @@ impl Cursor {
     }
 }
 
-/// Publishes the clip on `env.stream` (or `STREAM_id`) until `session.end`.
+/// Publishes the clip on [`crate::client::Env::publish_name`] until `session.end`.
 pub async fn session(
     session: &mut Session<'_>,
     seed: [u8; 32],
@@ -182,7 +182,7 @@ pub async fn session(
     .await
     .map_err(|_| ConnError::Timeout)??;
     let tc_url = env.opts.url.tc_url(&env.app);
-    let name = env.publish_name(id);
+    let name = env.publish_name(id, session.stats.sessions);
     conn.session.connect(&env.app, &tc_url, Vec::new());
     let mut stream_id = None;
     let mut publishing_since: Option<Instant> = None;
