@@ -165,8 +165,7 @@ impl HlsManager {
             publisher: None,
             told_codec: false,
         };
-        let span = tracing::info_span!("hls", stream = %source.key);
-        ctx.rt.spawn(Box::pin(sink.run().instrument(span)));
+        ctx.rt.spawn(Box::pin(sink.run()));
     }
 
     /// Stops the sink of `key`, if one runs: it closes its segment and
@@ -354,8 +353,21 @@ struct Sink {
 }
 
 impl Sink {
+    /// The sink's log span (`hls{stream=...}`) exists only while it has
+    /// media to slice: a sink waiting out [`REPUBLISH_GRACE`] holds none.
+    /// The log's span registry keeps a slot, with a small allocation of its
+    /// own, for every span open at once and never gives it back; a crowd of
+    /// short publishes, each sink waiting 10 s, left ~1,200 of them
+    /// scattered through the heap, pinning its pages (2.6 MB of RSS after
+    /// 1500 names; issue 23 §4).
     async fn run(mut self) {
-        debug!("hls sink started");
+        let key = self.source.key.clone();
+        let mut span: Option<tracing::Span> = None;
+        let span_of = |span: &mut Option<tracing::Span>| {
+            span.get_or_insert_with(|| tracing::info_span!("hls", stream = %key))
+                .clone()
+        };
+        debug!(stream = %self.source.key, "hls sink started");
         let mut consumer = self
             .ctx
             .hub
@@ -372,14 +384,18 @@ impl Sink {
             let stop_listener = self.control.wake.listen();
             if self.control.stop.load(Ordering::SeqCst) {
                 consumer.drain_into(&mut items);
-                self.feed(&mut items).await;
-                self.segmenter.on_unpublish();
-                self.execute().await;
-                self.renditions.on_unpublish(&self.ctx).await;
+                async {
+                    self.feed(&mut items).await;
+                    self.segmenter.on_unpublish();
+                    self.execute().await;
+                    self.renditions.on_unpublish(&self.ctx).await;
+                }
+                .instrument(span_of(&mut span))
+                .await;
                 break;
             }
             if consumer.drain_into(&mut items) > 0 {
-                self.feed(&mut items).await;
+                self.feed(&mut items).instrument(span_of(&mut span)).await;
                 idle_since = if self.source.publisher().is_some() {
                     None
                 } else {
@@ -394,13 +410,14 @@ impl Sink {
                     self.files.shrink();
                     self.renditions.shrink();
                 }
+                span = None;
                 let since = *idle_since.get_or_insert(self.ctx.rt.now());
                 let idle = self.ctx.rt.now().saturating_sub(since);
                 // `hls_dispose`: after this long without a republish, the
                 // stream's files go (SRS semantics); otherwise they stay.
                 if let Some(dispose) = self.segmenter.dispose_after() {
                     if idle >= dispose {
-                        debug!("hls_dispose: removing files of the idle stream");
+                        debug!(stream = %self.source.key, "hls_dispose: removing files of the idle stream");
                         let mut paths = disposed_paths(&mut self.segmenter);
                         paths.extend(self.renditions.disposed_paths());
                         remove_all(&self.ctx, &self.files.root, paths).await;
@@ -425,7 +442,6 @@ impl Sink {
         for playlist in self.renditions.live_playlists() {
             self.ctx.hls.live.remove(&playlist);
         }
-        let key = self.source.key.clone();
         let control = self.control.clone();
         control.done.store(true, Ordering::SeqCst);
         let keep = (!disposed).then(|| Parking {
@@ -435,9 +451,9 @@ impl Sink {
             // A stream that never was multitrack parks nothing for them.
             renditions: (!self.renditions.is_empty()).then_some(self.renditions),
         });
-        self.ctx.hls.park(key, keep, &control);
+        self.ctx.hls.park(key.clone(), keep, &control);
         control.done_event.notify(usize::MAX);
-        debug!("hls sink stopped");
+        debug!(stream = %key, "hls sink stopped");
     }
 
     async fn feed(&mut self, items: &mut Vec<QueueItem>) {
