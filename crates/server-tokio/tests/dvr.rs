@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::{
-    each_server, have, media, modern_ffmpeg, run, test_config, wait_for, Answer, HookServer, Media,
-    Publisher, ServerProcess, TempDir,
+    each_server, have, hevc_aac_flv, media, modern_ffmpeg, run, test_config, wait_for, Answer,
+    HookServer, Media, Publisher, ServerProcess, TempDir,
 };
 
 /// A recording's duration may differ from what was published by about a
@@ -418,24 +418,11 @@ fn an_hevc_stream_records_to_mp4_with_an_hvc1_track() {
     let Some(ffmpeg9) = modern_ffmpeg() else {
         return;
     };
-    // 3 s of HEVC + AAC in FLV's Enhanced RTMP layout (hvc1 FourCC).
+    // 4 s of HEVC + AAC in FLV's Enhanced RTMP layout (hvc1 FourCC).
     let dir = TempDir::new("dvr-hevc");
-    let src = dir.path().join("hevc.flv");
-    let (ok, _, err) = run(
-        Command::new(&ffmpeg9)
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .args(["testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i"])
-            .args(["sine=frequency=440:sample_rate=44100", "-t", "3"])
-            .args(["-c:v", "libx265", "-preset", "ultrafast", "-x265-params"])
-            .args(["keyint=25:min-keyint=25:log-level=error", "-c:a", "aac"])
-            .args(["-f", "flv"])
-            .arg(&src),
-        Duration::from_secs(60),
-    );
-    if !ok {
-        eprintln!("NOTICE: this ffmpeg cannot write HEVC FLV ({err}); skipping");
+    let Some(src) = hevc_aac_flv(&ffmpeg9, dir.path()) else {
         return;
-    }
+    };
     // Debian's ffprobe cannot read HEVC in FLV: the same packets in MP4.
     let reference = dir.path().join("hevc.mp4");
     let (ok, _, err) = run(
