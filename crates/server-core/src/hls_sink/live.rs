@@ -81,10 +81,32 @@ impl LiveState {
         self.segment_bytes.get(path).map(|(_, b)| b.clone())
     }
 
-    /// Drops the parts and segments of segments before `msn`.
-    fn keep_from(&mut self, msn: u64) {
-        self.part_bytes.retain(|_, (m, _)| *m >= msn);
-        self.segment_bytes.retain(|_, (m, _)| *m >= msn);
+    /// Whether `path` is one of the parts or complete segments held, or
+    /// the part the preload hint names: what [`LiveHls::find_media`] finds.
+    fn holds(&self, path: &Path) -> bool {
+        self.part_bytes.contains_key(path)
+            || self.segment_bytes.contains_key(path)
+            || self.hint.as_deref() == Some(path)
+    }
+
+    /// Drops the parts and segments of segments before `msn`; their paths.
+    fn keep_from(&mut self, msn: u64) -> Vec<PathBuf> {
+        let mut dropped = Vec::new();
+        self.part_bytes.retain(|path, (m, _)| {
+            let keep = *m >= msn;
+            if !keep {
+                dropped.push(path.clone());
+            }
+            keep
+        });
+        self.segment_bytes.retain(|path, (m, _)| {
+            let keep = *m >= msn;
+            if !keep {
+                dropped.push(path.clone());
+            }
+            keep
+        });
+        dropped
     }
 }
 
@@ -98,115 +120,180 @@ pub struct LiveStream {
 }
 
 impl LiveStream {
-    /// Locks the state (a panic elsewhere leaves it usable).
+    /// Locks the state (a panic elsewhere leaves it usable). Call no
+    /// [`LiveHls`] method while holding it: they take their registry's lock
+    /// before a stream's.
     pub fn lock(&self) -> std::sync::MutexGuard<'_, LiveState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// Every low-latency stream, by playlist path.
+/// Every low-latency stream, by playlist path, and by the path of each part,
+/// complete segment and preload hint it holds: a media request finds its
+/// stream in one lookup, however many streams there are.
 #[derive(Debug, Default)]
 pub struct LiveHls {
-    streams: Mutex<HashMap<PathBuf, Arc<LiveStream>>>,
+    streams: Mutex<Streams>,
+}
+
+/// [`LiveHls`]'s two indexes, under one lock so they always agree.
+#[derive(Debug, Default)]
+struct Streams {
+    by_playlist: HashMap<PathBuf, Arc<LiveStream>>,
+    /// Exactly the paths for which [`LiveState::holds`] is true, of the
+    /// streams in `by_playlist`. A path two streams hold (templates without
+    /// `[stream]`, whose files overwrite each other too) finds the stream
+    /// that took it last, and nothing once that one lets it go.
+    by_media: HashMap<PathBuf, Arc<LiveStream>>,
+}
+
+impl Streams {
+    /// `path`, which `stream`'s state (`state`) may have gained or lost,
+    /// indexed to `stream` if the state holds it, unindexed if not (and the
+    /// index names this stream: another stream may hold the same path).
+    fn reindex(&mut self, stream: &Arc<LiveStream>, state: &LiveState, path: PathBuf) {
+        if state.holds(&path) {
+            self.by_media.insert(path, Arc::clone(stream));
+        } else {
+            self.unindex(stream, &path);
+        }
+    }
+
+    /// `path` no longer finds `stream` (if it found another, it still does).
+    fn unindex(&mut self, stream: &Arc<LiveStream>, path: &Path) {
+        if self
+            .by_media
+            .get(path)
+            .is_some_and(|s| Arc::ptr_eq(s, stream))
+        {
+            self.by_media.remove(path);
+        }
+    }
 }
 
 impl LiveHls {
-    fn stream(&self, playlist: &Path) -> Arc<LiveStream> {
-        self.streams
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(playlist.to_path_buf())
-            .or_default()
-            .clone()
+    fn streams(&self) -> std::sync::MutexGuard<'_, Streams> {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `edit` on the state of the stream of `playlist` (registered
+    /// first if `register`; nothing happens for an unknown stream if not)
+    /// and reindexes every path `edit` returns: those it added or dropped.
+    /// The registry's lock is held throughout, and always taken before a
+    /// stream's, so the indexes and the states never disagree.
+    fn edit(
+        &self,
+        playlist: &Path,
+        register: bool,
+        edit: impl FnOnce(&mut LiveState) -> Vec<PathBuf>,
+    ) -> Option<Arc<LiveStream>> {
+        let mut streams = self.streams();
+        let stream = if register {
+            let entry = streams.by_playlist.entry(playlist.to_path_buf());
+            Arc::clone(entry.or_default())
+        } else {
+            Arc::clone(streams.by_playlist.get(playlist)?)
+        };
+        let mut state = stream.lock();
+        for path in edit(&mut state) {
+            streams.reindex(&stream, &state, path);
+        }
+        drop(state);
+        Some(stream)
     }
 
     /// The stream whose playlist is `playlist`.
     pub fn find(&self, playlist: &Path) -> Option<Arc<LiveStream>> {
-        self.streams
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(playlist)
-            .cloned()
+        self.streams().by_playlist.get(playlist).cloned()
     }
 
     /// The stream that has the part or complete segment `path` in memory
     /// (or, by its preload hint, will have the part).
     pub fn find_media(&self, path: &Path) -> Option<Arc<LiveStream>> {
-        let streams: Vec<_> = self
-            .streams
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        streams.into_iter().find(|s| {
-            let state = s.lock();
-            state.part_bytes.contains_key(path)
-                || state.segment_bytes.contains_key(path)
-                || state.hint.as_deref() == Some(path)
-        })
+        self.streams().by_media.get(path).cloned()
     }
 
     /// A part of segment `msn` is complete.
     pub fn publish_part(&self, playlist: &Path, part: PathBuf, msn: u64, bytes: Bytes) {
-        let stream = self.stream(playlist);
-        let mut state = stream.lock();
-        if state.part_bytes.len() >= MAX_LIVE_PARTS {
-            if let Some(oldest) = state.part_bytes.values().map(|(m, _)| *m).min() {
-                state.keep_from(oldest.saturating_add(1));
+        self.edit(playlist, true, |state| {
+            let mut touched = Vec::new();
+            if state.part_bytes.len() >= MAX_LIVE_PARTS {
+                if let Some(oldest) = state.part_bytes.values().map(|(m, _)| *m).min() {
+                    touched = state.keep_from(oldest.saturating_add(1));
+                }
             }
-        }
-        state.part_bytes.insert(part, (msn, bytes));
+            state.part_bytes.insert(part.clone(), (msn, bytes));
+            touched.push(part);
+            touched
+        });
     }
 
     /// Segment `msn` closed and its file is at `path`, written from
     /// `chunks` in order. Kept while its parts are (see the module doc):
     /// with it, the [`LL_SEGMENTS_WITH_PARTS`] newest segments at most.
     pub fn publish_segment(&self, playlist: &Path, path: PathBuf, msn: u64, chunks: Vec<Bytes>) {
-        let stream = self.stream(playlist);
-        let mut state = stream.lock();
-        let window = LL_SEGMENTS_WITH_PARTS as u64;
-        state
-            .segment_bytes
-            .retain(|_, (m, _)| m.saturating_add(window) > msn);
-        state.segment_bytes.insert(path, (msn, chunks));
+        self.edit(playlist, true, |state| {
+            let window = LL_SEGMENTS_WITH_PARTS as u64;
+            let mut touched = Vec::new();
+            state.segment_bytes.retain(|held, (m, _)| {
+                let keep = m.saturating_add(window) > msn;
+                if !keep {
+                    touched.push(held.clone());
+                }
+                keep
+            });
+            state.segment_bytes.insert(path.clone(), (msn, chunks));
+            touched.push(path);
+            touched
+        });
     }
 
     /// The file of a segment was deleted (`hls_cleanup`): memory does not
     /// answer for it any longer either.
     pub fn forget_segment(&self, playlist: &Path, path: &Path) {
-        if let Some(stream) = self.find(playlist) {
-            stream.lock().segment_bytes.remove(path);
-        }
+        self.edit(playlist, false, |state| {
+            state.segment_bytes.remove(path);
+            vec![path.to_path_buf()]
+        });
     }
 
     /// The playlist changed; parts of segments it no longer lists go (and
     /// those segments), and whoever waits is woken.
     pub fn update(&self, playlist: &Path, next: LiveUpdate) {
-        let stream = self.stream(playlist);
-        {
-            let mut state = stream.lock();
-            state.keep_from(next.msn.saturating_sub(LL_SEGMENTS_WITH_PARTS as u64));
+        let stream = self.edit(playlist, true, |state| {
+            let mut touched =
+                state.keep_from(next.msn.saturating_sub(LL_SEGMENTS_WITH_PARTS as u64));
+            touched.extend(state.hint.take());
+            touched.extend(next.hint.clone());
             state.full = Bytes::from(next.full);
             state.delta = Bytes::from(next.delta);
             state.msn = next.msn;
             state.parts = next.parts;
             state.hint = next.hint;
             state.hold = next.hold;
+            touched
+        });
+        if let Some(stream) = stream {
+            stream.changed.notify(usize::MAX);
         }
-        stream.changed.notify(usize::MAX);
     }
 
     /// The stream's sink stopped: nothing of it is served from memory.
     pub fn remove(&self, playlist: &Path) {
-        let removed = self
-            .streams
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(playlist);
-        if let Some(stream) = removed {
-            stream.changed.notify(usize::MAX);
+        let mut streams = self.streams();
+        let Some(stream) = streams.by_playlist.remove(playlist) else {
+            return;
+        };
+        {
+            let state = stream.lock();
+            let parts = state.part_bytes.keys();
+            let held = parts.chain(state.segment_bytes.keys()).chain(&state.hint);
+            for path in held {
+                streams.unindex(&stream, path);
+            }
         }
+        drop(streams);
+        stream.changed.notify(usize::MAX);
     }
 }
 
@@ -306,11 +393,59 @@ mod tests {
         }
         assert!(live.find_media(&seg(5)).is_some());
         assert!(live.find_media(&seg(2)).is_none());
+        assert_indexed(&live);
         live.forget_segment(m3u8, &seg(5));
         assert!(stream.lock().segment(&seg(5)).is_none());
         assert!(stream.lock().part(&part(5)).is_some());
         live.remove(m3u8);
         assert!(live.find_media(&seg(4)).is_none());
+    }
+
+    /// A media path finds the stream holding it, among several, and
+    /// nothing once that stream let it go or was removed.
+    #[test]
+    fn media_finds_its_own_stream_and_none_once_gone() {
+        let live = LiveHls::default();
+        let (a, b) = (Path::new("/h/live/a.m3u8"), Path::new("/h/live/b.m3u8"));
+        let path = |s: &str, name: &str| PathBuf::from(format!("/h/live/{s}-{name}.m4s"));
+        for (m3u8, s) in [(a, "a"), (b, "b")] {
+            live.publish_part(m3u8, path(s, "0.0"), 0, Bytes::new());
+            live.publish_segment(m3u8, path(s, "0"), 0, vec![Bytes::new()]);
+            update(&live, m3u8, 1, 0, Some(path(s, "1.0")));
+        }
+        let same = |found: Option<Arc<LiveStream>>, m3u8: &Path| {
+            let wanted = live.find(m3u8).expect("registered");
+            found.is_some_and(|f| Arc::ptr_eq(&f, &wanted))
+        };
+        assert_indexed(&live);
+        for (m3u8, s) in [(a, "a"), (b, "b")] {
+            for name in ["0.0", "0", "1.0"] {
+                assert!(same(live.find_media(&path(s, name)), m3u8), "{s}-{name}");
+            }
+        }
+        // The hint moves on (not yet published): the old one finds nothing.
+        update(&live, a, 1, 1, Some(path("a", "1.1")));
+        assert!(live.find_media(&path("a", "1.0")).is_none());
+        assert!(same(live.find_media(&path("a", "1.1")), a));
+        // A hinted part, once published, stays found when the hint moves.
+        live.publish_part(a, path("a", "1.1"), 1, Bytes::new());
+        update(&live, a, 1, 2, Some(path("a", "1.2")));
+        assert!(same(live.find_media(&path("a", "1.1")), a));
+        live.forget_segment(a, &path("a", "0"));
+        assert!(live.find_media(&path("a", "0")).is_none());
+        assert!(same(live.find_media(&path("a", "0.0")), a));
+        assert_indexed(&live);
+        live.remove(a);
+        for name in ["0.0", "1.1", "1.2"] {
+            assert!(live.find_media(&path("a", name)).is_none(), "a-{name}");
+        }
+        assert!(same(live.find_media(&path("b", "0.0")), b));
+        assert!(same(live.find_media(&path("b", "0")), b));
+        // Parts of segments the playlist no longer lists are not found.
+        update(&live, b, 4, 0, None);
+        assert!(live.find_media(&path("b", "0.0")).is_none());
+        assert!(live.find_media(&path("b", "1.0")).is_none());
+        assert!(live.streams().by_media.is_empty());
     }
 
     #[test]
@@ -339,5 +474,26 @@ mod tests {
         let state = stream.lock();
         assert!(state.segment(Path::new("/h/live/s-17.m4s")).is_none());
         assert!(state.segment(Path::new("/h/live/s-18.m4s")).is_some());
+        drop(state);
+        assert!(live.find_media(Path::new("/h/live/s-17.m4s")).is_none());
+        assert!(live.find_media(Path::new("/h/live/s-17.0.m4s")).is_none());
+        assert_indexed(&live);
+    }
+
+    /// The media index holds exactly what the streams hold, each path
+    /// finding its own stream.
+    fn assert_indexed(live: &LiveHls) {
+        let streams = live.streams();
+        let mut held = std::collections::HashSet::new();
+        for stream in streams.by_playlist.values() {
+            let state = stream.lock();
+            let parts = state.part_bytes.keys();
+            for path in parts.chain(state.segment_bytes.keys()).chain(&state.hint) {
+                let found = streams.by_media.get(path).expect("indexed");
+                assert!(Arc::ptr_eq(found, stream), "{path:?}");
+                held.insert(path.clone());
+            }
+        }
+        assert_eq!(streams.by_media.len(), held.len());
     }
 }
