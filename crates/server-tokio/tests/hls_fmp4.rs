@@ -198,6 +198,18 @@ fn preload_hint(playlist: &str) -> Option<(u64, u32)> {
     Some((msn.parse().ok()?, part.parse().ok()?))
 }
 
+/// The playlist of `live/{stream}` once it is served and `ready` holds for
+/// it (within 20 s); panics with the server's log if it never does.
+fn ll_playlist_once(server: &ServerProcess, stream: &str, ready: impl Fn(&str) -> bool) -> String {
+    let url = format!("/live/{stream}.m3u8");
+    wait_for(Duration::from_secs(20), || {
+        let (status, _, body) = http("GET", server.http, &url);
+        let text = String::from_utf8_lossy(&body).into_owned();
+        (status == 200 && ready(&text)).then_some(text)
+    })
+    .unwrap_or_else(|| panic!("no LL playlist; log:\n{}", server.log_text()))
+}
+
 /// LL-HLS (`hls_ll on; hls_part_duration 0.2;`): the playlist is served from
 /// memory with parts and a preload hint; a blocking reload for the hinted
 /// part answers once that part exists (within about one part duration of
@@ -213,12 +225,7 @@ fn ll_hls_blocking_reload_answers_when_the_part_exists() {
     each_server(|bin| {
         let server = start_hls(bin, LL_HLS);
         let _publisher = Publisher::start(&file, &server.rtmp_url("ll"), true);
-        let playlist = wait_for(Duration::from_secs(20), || {
-            let (status, _, body) = http("GET", server.http, "/live/ll.m3u8");
-            let text = String::from_utf8_lossy(&body).into_owned();
-            (status == 200 && text.contains("#EXT-X-PART:")).then_some(text)
-        })
-        .unwrap_or_else(|| panic!("no LL playlist; log:\n{}", server.log_text()));
+        let playlist = ll_playlist_once(&server, "ll", |text| text.contains("#EXT-X-PART:"));
         assert!(
             playlist.contains("#EXT-X-PART-INF:PART-TARGET=0.200\n"),
             "{playlist}"
@@ -293,12 +300,7 @@ fn ll_hls_newest_segment_is_served_from_memory_as_its_file() {
         let server = start_hls(bin, LL_HLS);
         let _publisher = Publisher::start(&file, &server.rtmp_url("llseg"), true);
         // Two complete segments listed (the playlist from memory).
-        let playlist = wait_for(Duration::from_secs(20), || {
-            let (status, _, body) = http("GET", server.http, "/live/llseg.m3u8");
-            let text = String::from_utf8_lossy(&body).into_owned();
-            (status == 200 && segments(&text).len() >= 2).then_some(text)
-        })
-        .unwrap_or_else(|| panic!("no LL playlist; log:\n{}", server.log_text()));
+        let playlist = ll_playlist_once(&server, "llseg", |text| segments(text).len() >= 2);
         let newest = segments(&playlist).pop().unwrap();
         assert!(newest.ends_with(".m4s"), "{playlist}");
         let (status, head, body) = http("GET", server.http, &format!("/live/{newest}"));
