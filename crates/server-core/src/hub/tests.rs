@@ -445,6 +445,22 @@ fn closed_consumers_are_forgotten_and_idle_sources_reaped() {
     assert!(hub.sources().is_empty());
 }
 
+#[test]
+fn a_crowd_of_sources_gives_its_table_back_once_reaped() {
+    let hub = Hub::new();
+    for i in 0..2000 {
+        drop(hub.source(&key(&format!("s{i}")), || options(30_000)));
+    }
+    let crowded = lock(&hub.sources).capacity();
+    assert!(crowded >= 2000);
+    let kept = hub.source(&key("kept"), || options(30_000));
+    let _player = hub.subscribe(&kept);
+    assert_eq!(hub.reap_idle(), 2000);
+    let after = lock(&hub.sources).capacity();
+    assert!(after < crowded / 8, "capacity {crowded} -> {after}");
+    assert!(hub.find(&key("kept")).is_some());
+}
+
 /// `onMetaData` with an empty ECMA array.
 fn metadata() -> Bytes {
     let mut b = vec![0x02, 0x00, 0x0A];
