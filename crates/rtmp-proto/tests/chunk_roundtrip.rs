@@ -160,6 +160,39 @@ fn decode_in_pieces(wire: &[u8], pieces: &[usize]) -> Vec<RawMessage> {
     out
 }
 
+/// As [`decode_in_pieces`], but most pieces are read in place
+/// (`decode_from`); every third is pushed, so the two paths meet mid-chunk.
+fn decode_in_place(wire: &[u8], pieces: &[usize]) -> Vec<RawMessage> {
+    let mut dec = ChunkDecoder::new(Limits {
+        max_chunk_size: 1 << 20,
+        ..Limits::default()
+    });
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut i = 0;
+    while at < wire.len() {
+        let n = pieces[i % pieces.len()].max(1);
+        i += 1;
+        let end = wire.len().min(at + n);
+        let mut input = &wire[at..end];
+        at = end;
+        if i % 3 == 0 {
+            dec.push(input);
+            while let Some(m) = dec.next_message().expect("decodes") {
+                out.push(m);
+            }
+        } else {
+            while let Some(m) = dec.decode_from(&mut input).expect("decodes") {
+                out.push(m);
+            }
+            assert!(input.is_empty(), "what is not decoded is buffered");
+        }
+    }
+    assert_eq!(dec.buffered(), 0);
+    assert_eq!(dec.bytes_received(), wire.len() as u64);
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -176,6 +209,7 @@ proptest! {
         for (g, s) in got.iter().zip(&sent) {
             prop_assert_eq!(g, s);
         }
+        prop_assert_eq!(decode_in_place(&wire, &pieces), got);
     }
 
     #[test]

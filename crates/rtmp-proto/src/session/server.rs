@@ -314,32 +314,40 @@ impl ServerSession {
             }
             self.handshake = None;
         }
-        if !rest.is_empty() {
-            self.decoder.push(rest);
-        }
         if let Some(sequence) = self.ack.due() {
             self.out
                 .control(&ControlMessage::Acknowledgement { sequence });
         }
-        self.process()
+        self.process_from(rest)
     }
 
     /// Decodes and handles buffered messages until the buffer is empty or a
     /// decision is pending.
+    fn process(&mut self) -> Result<(), SessionError> {
+        self.process_from(&[])
+    }
+
+    /// Decodes and handles the buffered messages, then those of `input`
+    /// (read in place, see [`ChunkDecoder::decode_from`]), until both are
+    /// used up or a decision is pending; what is left of `input` then waits
+    /// in the decoder.
     /// Fails once the replies queued so far exceed
     /// [`MAX_QUEUED_REPLY_BYTES`](super::MAX_QUEUED_REPLY_BYTES), checked
     /// after each message so a burst of input stops at the cap.
-    fn process(&mut self) -> Result<(), SessionError> {
+    fn process_from(&mut self, mut input: &[u8]) -> Result<(), SessionError> {
         self.out.check_replies()?;
-        // Each message consumes input, so this ends with the buffer.
+        // Each message consumes input, so this ends with the input.
         while !self.paused() {
-            match self.decoder.next_message()? {
+            match self.decoder.decode_from(&mut input)? {
                 Some(msg) => {
                     self.on_message(msg)?;
                     self.out.check_replies()?;
                 }
                 None => return Ok(()),
             }
+        }
+        if !input.is_empty() {
+            self.decoder.push(input);
         }
         if self.phase != Phase::Closed && self.decoder.buffered() > MAX_PENDING_INPUT {
             return Err(SessionError::InputBacklog {
