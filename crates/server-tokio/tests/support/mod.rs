@@ -28,6 +28,22 @@ pub fn server_binaries() -> Vec<PathBuf> {
     let smol = tokio.with_file_name("rtmp-server-smol");
     let mut bins = vec![tokio];
     if smol.exists() {
+        // `cargo test -p server-tokio` rebuilds only rtmp-server: a smol
+        // binary built well before it may predate the code under test (a
+        // workspace build links both within moments of each other).
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let stale = match (modified(&smol), modified(&bins[0])) {
+            (Some(smol), Some(tokio)) => {
+                tokio.duration_since(smol).unwrap_or_default() > Duration::from_secs(60)
+            }
+            _ => false,
+        };
+        if stale {
+            eprintln!(
+                "NOTICE: {} is older than rtmp-server and may be stale (cargo build -p server-smol)",
+                smol.display()
+            );
+        }
         bins.push(smol);
     } else {
         eprintln!(
