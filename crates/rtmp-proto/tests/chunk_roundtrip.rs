@@ -138,31 +138,16 @@ fn encode_session(first_chunk_size: u32, base: u64, ops: &[Op]) -> (Vec<u8>, Vec
 
 /// Decodes `wire` fed in pieces of the given sizes (cycled).
 fn decode_in_pieces(wire: &[u8], pieces: &[usize]) -> Vec<RawMessage> {
-    let mut dec = ChunkDecoder::new(Limits {
-        max_chunk_size: 1 << 20,
-        ..Limits::default()
-    });
-    let mut out = Vec::new();
-    let mut at = 0;
-    let mut i = 0;
-    while at < wire.len() {
-        let n = pieces[i % pieces.len()].max(1);
-        i += 1;
-        let end = wire.len().min(at + n);
-        dec.push(&wire[at..end]);
-        at = end;
-        while let Some(m) = dec.next_message().expect("decodes") {
-            out.push(m);
-        }
-    }
-    assert_eq!(dec.buffered(), 0);
-    assert_eq!(dec.bytes_received(), wire.len() as u64);
-    out
+    decode(wire, pieces, false)
 }
 
 /// As [`decode_in_pieces`], but most pieces are read in place
 /// (`decode_from`); every third is pushed, so the two paths meet mid-chunk.
 fn decode_in_place(wire: &[u8], pieces: &[usize]) -> Vec<RawMessage> {
+    decode(wire, pieces, true)
+}
+
+fn decode(wire: &[u8], pieces: &[usize], in_place: bool) -> Vec<RawMessage> {
     let mut dec = ChunkDecoder::new(Limits {
         max_chunk_size: 1 << 20,
         ..Limits::default()
@@ -176,16 +161,16 @@ fn decode_in_place(wire: &[u8], pieces: &[usize]) -> Vec<RawMessage> {
         let end = wire.len().min(at + n);
         let mut input = &wire[at..end];
         at = end;
-        if i % 3 == 0 {
-            dec.push(input);
-            while let Some(m) = dec.next_message().expect("decodes") {
-                out.push(m);
-            }
-        } else {
+        if in_place && i % 3 != 0 {
             while let Some(m) = dec.decode_from(&mut input).expect("decodes") {
                 out.push(m);
             }
             assert!(input.is_empty(), "what is not decoded is buffered");
+        } else {
+            dec.push(input);
+            while let Some(m) = dec.next_message().expect("decodes") {
+                out.push(m);
+            }
         }
     }
     assert_eq!(dec.buffered(), 0);
