@@ -1,7 +1,9 @@
 #![no_main]
-//! Pushes arbitrary bytes into a `ChunkDecoder` in fuzzer-chosen pieces and
-//! pulls messages until an error or until it needs more bytes. It must never
-//! panic, loop forever or return a message larger than the limits allow.
+//! Feeds arbitrary bytes to a `ChunkDecoder` in fuzzer-chosen pieces, every
+//! other piece pushed (`push`, `next_message`) and the rest read in place
+//! (`decode_from`), and pulls messages until an error or until it needs more
+//! bytes. It must never panic, loop forever or return a message larger than
+//! the limits allow, and must count every byte once.
 use libfuzzer_sys::fuzz_target;
 use rtmp_proto::chunk::{ChunkDecoder, Limits};
 
@@ -22,10 +24,19 @@ fuzz_target!(|data: &[u8]| {
         Limits::default()
     };
     let mut decoder = ChunkDecoder::new(limits);
-    for part in stream.chunks(piece) {
-        decoder.push(part);
+    for (i, part) in stream.chunks(piece).enumerate() {
+        let mut input = part;
+        let in_place = i % 2 == 1;
+        if !in_place {
+            decoder.push(part);
+        }
         loop {
-            match decoder.next_message() {
+            let next = if in_place {
+                decoder.decode_from(&mut input)
+            } else {
+                decoder.next_message()
+            };
+            match next {
                 Ok(Some(msg)) => {
                     assert!(msg.payload.len() <= limits.max_message_size as usize);
                     assert!(decoder.chunk_size() <= limits.max_chunk_size);
@@ -33,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Ok(None) => {
                     assert!(decoder.reassembly_bytes() <= limits.max_reassembly_bytes);
+                    assert!(input.is_empty() || !in_place);
                     break;
                 }
                 Err(_) => return,
