@@ -236,8 +236,9 @@ impl ChunkDecoder {
     /// place, and only an unfinished one is buffered. `input` is advanced
     /// past what was used; call again with the rest for the next message.
     /// A publisher's read usually holds whole chunks, so its bytes are no
-    /// longer copied into a buffer allocated per read first (6 % of the
-    /// server's CPU at 200 publishers, `perf`).
+    /// longer copied into a buffer allocated per read first (that allocation
+    /// was 6 % of the server's `perf` samples at 200 publishers; the server's
+    /// total CPU did not change measurably, see BENCHMARKS.md).
     pub fn decode_from(&mut self, input: &mut &[u8]) -> Result<Option<RawMessage>, ChunkError> {
         if !self.buf.is_empty() {
             // Bytes of an unfinished chunk wait: the input continues them.
