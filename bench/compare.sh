@@ -14,19 +14,34 @@
 # -m publish of the same file, each to its own stream (no ffmpeg publisher),
 # with HLS on or off (HLS=on: 2 s fragments, 10 s window, on every server),
 # and the columns count publishers; KB/publisher is (peak RSS - RSS before
-# publishers) / N. Both modes also report the server's peak thread count
-# during the run and the 3 s after the clients left at once.
+# publishers) / N.
+#
+# With MODE=cdn (issue 22: the shape of a small CDN origin) the load is
+# STREAMS streams with PER_STREAM players each: rtmp-load -m publish -n
+# STREAMS of the same file for the whole run (HLS on or off as in publish
+# mode), then after WARMUP seconds one rtmp-load with STREAMS x PER_STREAM
+# RTMP players and --streams STREAMS (player i plays publisher i mod
+# STREAMS's stream). CPU is the server's over the player run; the columns
+# count streams, CPU eff. is player-seconds per server CPU-second,
+# KB/stream is (peak RSS - RSS before the publishers) / STREAMS, and
+# errors + drops adds the publishers' to the players'.
+#
+# Every mode also reports the server's peak thread count during the run
+# (publish mode: and in the 3 s after the clients left at once).
 #
 # Usage (from anywhere):
 #   bench/compare.sh
 #   N="100 500" DURATION=15 bench/compare.sh
 #   SERVERS="nginx tokio tokio-mw0" bench/compare.sh
 #   MODE=publish HLS=on bench/compare.sh     # 100, 200, 500 publishers
+#   MODE=cdn bench/compare.sh                # 100 streams x 10 players
 #
 # Environment:
-#   MODE       play (default) or publish
+#   MODE       play (default), publish or cdn
 #   N          player counts (default "500 1000 2000 4000"), or publisher
 #              counts with MODE=publish (default "100 200 500")
+#   STREAMS    MODE=cdn: stream (= publisher) counts (default 100)
+#   PER_STREAM MODE=cdn: players per stream (default 10)
 #   HLS        on or off (default off): HLS output on every server
 #   DURATION   seconds of each player run (default 30)
 #   SERVERS    any of: nginx tokio smol, and our servers with suffixes:
@@ -68,18 +83,37 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MODE=${MODE:-play}
 HLS=${HLS:-off}
-if [[ $MODE == publish ]]; then
-    N=${N:-"100 200 500"}; UNIT=publishers; AFTER_S=3
-    AFTER_TEXT=" and the $AFTER_S s after they left (CPU too)"; READ_TEXT=""
-else
-    N=${N:-"500 1000 2000 4000"}; UNIT=players; AFTER_S=0
-    AFTER_TEXT=""; READ_TEXT=" reading every ${READ_INTERVAL:-0} ms"
-fi
 DURATION=${DURATION:-30}
 SERVERS=${SERVERS:-"nginx tokio smol"}
 RAMP=${RAMP:-1000}
 REPEATS=${REPEATS:-1}
 WARMUP=${WARMUP:-3}
+PER_STREAM=${PER_STREAM:-10}
+# MODE=cdn: how long the publishers outlive the players.
+PUBLISH_MARGIN=5
+PER_UNIT_TEXT=""
+ERRORS_TEXT=""
+# UNIT is what a row counts (the N column, KB/unit); CLIENT is what the
+# kbit/s, first-frame and < 95 % columns measure; PER_UNIT clients a unit.
+case $MODE in
+publish)
+    N=${N:-"100 200 500"}; UNIT=publishers; CLIENT=publisher; PER_UNIT=1; AFTER_S=3
+    AFTER_TEXT=" and the $AFTER_S s after they left (CPU too)"; READ_TEXT=""
+    LOAD_TEXT="publishers ramped at ${RAMP}/s"; BEFORE_TEXT=publishers ;;
+play)
+    N=${N:-"500 1000 2000 4000"}; UNIT=players; CLIENT=player; PER_UNIT=1; AFTER_S=0
+    AFTER_TEXT=""; READ_TEXT=" reading every ${READ_INTERVAL:-0} ms"
+    LOAD_TEXT="players ramped at ${RAMP}/s"; BEFORE_TEXT=players ;;
+cdn)
+    N=${STREAMS:-100}; UNIT=streams; CLIENT=player; PER_UNIT=$PER_STREAM; AFTER_S=0
+    AFTER_TEXT=""; READ_TEXT=" reading every ${READ_INTERVAL:-0} ms"
+    LOAD_TEXT="one rtmp-load publisher a stream, after ${WARMUP} s ${PER_STREAM} players a stream, all ramped at ${RAMP}/s"
+    BEFORE_TEXT=publishers; PER_UNIT_TEXT=" × $PER_STREAM players"
+    ERRORS_TEXT="; errors + drops = players' and publishers'" ;;
+*)
+    echo "compare: MODE must be play, publish or cdn" >&2
+    exit 2 ;;
+esac
 LOAD_THREADS=${LOAD_THREADS:-1}
 WORKERS=${WORKERS:-1}
 READ_INTERVAL=${READ_INTERVAL:-0}
@@ -199,6 +233,16 @@ peak_threads() {
     echo "$most"
 }
 
+# Waits up to $2 seconds for PID $1 to end by itself, then stops it.
+await_pid() {
+    local pid=$1
+    for _ in $(seq 1 $(($2 * 10))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    stop_pid "$pid"
+}
+
 HZ=$(getconf CLK_TCK)
 
 # --- the test stream ---------------------------------------------------------
@@ -311,44 +355,65 @@ for server in $SERVERS; do
             continue
         fi
         url=rtmp://127.0.0.1:$port/live/bench
+        clients=$((n * PER_UNIT))
+        # Memory is counted from the idle server, except in play mode, from
+        # after its one publisher.
+        base_rss=$(status_kb "$spid" VmRSS)
         ppid=""
-        if [[ $MODE == publish ]]; then
-            base_rss=$(status_kb "$spid" VmRSS)
-            read -r u0 s0 < <(cpu_ticks "$spid")
-            log "$label: $n publishers for ${DURATION}s (HLS $HLS)"
-            threads=$(peak_threads "$spid" "$dir/load.json" "$dir/load.err" \
-                "${LOAD_PIN[@]}" timeout $((DURATION + 30)) "$LOAD" -m publish -i "$CLIP" \
-                -n "$n" -r "$RAMP" -d "$DURATION" --threads "$LOAD_THREADS" --json -q "$url")
-        else
+        case $MODE in
+        play)
             "${LOAD_PIN[@]}" timeout $((DURATION + WARMUP + 60)) ffmpeg -hide_banner -loglevel error -re -stream_loop -1 \
                 -i "$CLIP" -c copy -f flv "$url" >"$dir/ffmpeg.log" 2>&1 &
-            ppid=$!
+            ppid=$! ;;
+        cdn)
+            # Outlives the players by PUBLISH_MARGIN s, then ends by itself
+            # and writes its report.
+            "${LOAD_PIN[@]}" timeout $((DURATION + WARMUP + 60)) "$LOAD" -m publish -i "$CLIP" -n "$n" -r "$RAMP" \
+                -d $((WARMUP + DURATION + PUBLISH_MARGIN)) --threads "$LOAD_THREADS" --json -q "$url" \
+                >"$dir/publish.json" 2>"$dir/publish.err" &
+            ppid=$! ;;
+        esac
+        if [[ -n $ppid ]]; then
             STARTED_PIDS+=("$ppid")
             sleep "$WARMUP"
-            base_rss=$(status_kb "$spid" VmRSS)
-            read -r u0 s0 < <(cpu_ticks "$spid")
-            log "$label: $n players for ${DURATION}s (HLS $HLS)"
-            threads=$(peak_threads "$spid" "$dir/load.json" "$dir/load.err" \
-                "${LOAD_PIN[@]}" timeout $((DURATION + 30)) "$LOAD" -n "$n" -r "$RAMP" -d "$DURATION" \
-                --threads "$LOAD_THREADS" --read-interval "$READ_INTERVAL" --json -q "$url")
         fi
+        if [[ $MODE == play ]]; then base_rss=$(status_kb "$spid" VmRSS); fi
+        load_args=(-n "$clients" --read-interval "$READ_INTERVAL")
+        case $MODE in
+        publish) load_args=(-m publish -i "$CLIP" -n "$n") ;;
+        cdn) load_args+=(--streams "$n") ;;
+        esac
+        read -r u0 s0 < <(cpu_ticks "$spid")
+        log "$label: $n $UNIT${PER_UNIT_TEXT} for ${DURATION}s (HLS $HLS)"
+        threads=$(peak_threads "$spid" "$dir/load.json" "$dir/load.err" \
+            "${LOAD_PIN[@]}" timeout $((DURATION + 30)) "$LOAD" "${load_args[@]}" -r "$RAMP" -d "$DURATION" \
+            --threads "$LOAD_THREADS" --json -q "$url")
         # CPU over the load run (the publish mode's also covers the 3 s
         # after, when every stream ends at once and HLS closes its files).
         read -r u1 s1 < <(cpu_ticks "$spid") || { u1=$u0; s1=$s0; }
         hwm=$(status_kb "$spid" VmHWM || echo 0)
-        [[ -n $ppid ]] && stop_pid "$ppid"
+        publisher_bad=0
+        if [[ $MODE == cdn ]]; then
+            await_pid "$ppid" $((PUBLISH_MARGIN + 10))
+            publisher_bad=$(jq -e '.totals.errors + .totals.disconnects + .totals.no_media' "$dir/publish.json" 2>/dev/null) || {
+                log "$server/$n: the publishers gave no report; see $dir/publish.err"
+                publisher_bad="?"
+            }
+        elif [[ -n $ppid ]]; then
+            stop_pid "$ppid"
+        fi
         stop_pid "$spid"
         if ! jq -e .totals "$dir/load.json" >/dev/null 2>&1; then
             log "$server/$n: rtmp-load gave no report; see $dir/load.err"
             continue
         fi
         # Everything derived in one awk call: CPU seconds, efficiency
-        # (player-seconds served per server CPU-second), RSS per player.
+        # (client-seconds served per server CPU-second), RSS per unit.
         read -r cpu_s pct sys_pct eff kbpp < <(awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$HZ" \
-            -v d="$DURATION" -v n="$n" -v hwm="$hwm" -v base="$base_rss" 'BEGIN {
+            -v d="$DURATION" -v n="$n" -v c="$clients" -v hwm="$hwm" -v base="$base_rss" 'BEGIN {
                 cpu = (u + s) / hz
                 sys = 0; if (u + s > 0) sys = s * 100 / (u + s)
-                eff = 0; if (cpu > 0) eff = n * d / cpu
+                eff = 0; if (cpu > 0) eff = c * d / cpu
                 printf "%.2f %.1f %.0f %.0f %.1f\n", cpu, cpu * 100 / d, sys, eff, (hwm - base) / n }')
         read -r kmin kmed below stalls ffp50 ffp95 bad loadcpu < <(jq -r --argjson rate "$STREAM_KBPS" '
             [ (.kbps.min // 0 | floor), (.kbps.median // 0 | floor),
@@ -357,6 +422,7 @@ for server in $SERVERS; do
               (.first_frame_ms.median // "-"), (.first_frame_ms.p95 // "-"),
               (.totals.errors + .totals.disconnects + .totals.no_media),
               (.cpu.percent_of_core | floor) ] | @tsv' "$dir/load.json")
+        if [[ $publisher_bad == "?" ]]; then bad="$bad + ?"; else bad=$((bad + publisher_bad)); fi
         if [[ $server == "$REF" ]]; then
             NGINX_EFF[$n]=$eff
             NGINX_KBPP[$n]=$kbpp
@@ -372,12 +438,12 @@ done
 done
 
 echo
-echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, $UNIT ramped at ${RAMP}/s${READ_TEXT}, HLS $HLS, loopback, $(nproc) CPUs${SERVER_CPUS:+ (server on CPU $SERVER_CPUS, publisher and players on CPU ${LOAD_CPUS:-any})}; nginx worker_processes 1, our servers workers ${WORKERS}."
-echo "CPU eff. = ${UNIT%s}-seconds served per server CPU-second (higher is better); × $REF = ratio to $REF at the same N (the ratio columns are headed × nginx)."
-echo "KB/${UNIT%s} = (peak RSS - RSS before $UNIT) / N (lower is better); threads = the server's most threads during the run${AFTER_TEXT}."
+echo "Stream: ${STREAM_KBPS} kbit/s (H.264 + AAC, 2 s GOP), ${DURATION} s per run, ${LOAD_TEXT}${READ_TEXT}, HLS $HLS, loopback, $(nproc) CPUs${SERVER_CPUS:+ (server on CPU $SERVER_CPUS, publisher and players on CPU ${LOAD_CPUS:-any})}; nginx worker_processes 1, our servers workers ${WORKERS}."
+echo "CPU eff. = ${CLIENT}-seconds served per server CPU-second (higher is better); × $REF = ratio to $REF at the same N (the ratio columns are headed × nginx)."
+echo "KB/${UNIT%s} = (peak RSS - RSS before ${BEFORE_TEXT}) / N (lower is better); threads = the server's most threads during the run${AFTER_TEXT}${ERRORS_TEXT}."
 
 echo
-echo "| server | $UNIT | server CPU s | % of a core | kernel share | CPU eff. | × nginx | peak RSS MB | KB/${UNIT%s} | × nginx | ${UNIT%s} kbit/s min / median | $UNIT < 95 % | stalls | first frame ms p50 / p95 | errors + drops | rtmp-load CPU | threads |"
+echo "| server | $UNIT${PER_UNIT_TEXT} | server CPU s | % of a core | kernel share | CPU eff. | × nginx | peak RSS MB | KB/${UNIT%s} | × nginx | ${CLIENT} kbit/s min / median | ${CLIENT}s < 95 % | stalls | first frame ms p50 / p95 | errors + drops | rtmp-load CPU | threads |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for row in "${ROWS[@]}"; do echo "$row"; done
 

@@ -13,6 +13,7 @@ use crate::publisher::Clip;
 use crate::rng::Rng;
 use crate::rtmp_conn::ConnError;
 use crate::stats::{add_stall, ConnStats, RateMeter, StallDetector};
+use crate::url::{with_suffix, Target};
 use crate::{get, hls, http_flv, player, publisher};
 
 /// Pause after a failed or dropped session before the next attempt, so a
@@ -71,10 +72,28 @@ impl Env {
         if self.opts.reconnect {
             suffix = format!("{suffix}_{session}");
         }
-        match self.stream.split_once('?') {
-            Some((name, query)) => format!("{name}{suffix}?{query}"),
-            None => format!("{}{suffix}", self.stream),
+        with_suffix(&self.stream, &suffix)
+    }
+
+    /// What [`publish_name`](Self::publish_name) appends for publisher
+    /// `id % streams` of `-n streams`: client `id` of `--streams K` plays
+    /// the stream that publisher publishes, so K publishers each get every
+    /// K-th player (none when K is 1: the one publisher's name is bare).
+    fn play_suffix(&self, id: usize) -> String {
+        match self.opts.streams {
+            0 | 1 => String::new(),
+            k => format!("_{}", id % k),
         }
+    }
+
+    /// The RTMP stream client `id` plays, query included.
+    pub fn play_name(&self, id: usize) -> String {
+        with_suffix(&self.stream, &self.play_suffix(id))
+    }
+
+    /// The HTTP-FLV URL client `id` plays.
+    pub fn play_url(&self, id: usize) -> Target {
+        self.opts.url.with_stream_suffix(&self.play_suffix(id))
     }
 }
 
@@ -231,9 +250,9 @@ pub async fn run(env: &Env, id: usize) -> ConnStats {
         let mut session = Session::new(env, &mut stats, end);
         let seed = rng.seed32();
         let result = match env.opts.mode {
-            Mode::Play => player::session(&mut session, seed).await,
+            Mode::Play => player::session(&mut session, seed, id).await,
             Mode::Publish => publisher::session(&mut session, seed, id).await,
-            Mode::HttpFlv => http_flv::session(&mut session).await,
+            Mode::HttpFlv => http_flv::session(&mut session, id).await,
             Mode::Hls => hls::session(&mut session).await,
             Mode::Get => get::session(&mut session).await,
         };
@@ -299,5 +318,30 @@ mod tests {
         ]);
         assert_eq!(churn.publish_name(2, 1), "s_2_1?k=1");
         assert_eq!(churn.publish_name(2, 2), "s_2_2?k=1");
+    }
+
+    #[test]
+    fn players_of_k_streams_play_what_k_publishers_publish() {
+        let publishers = env(&["-m", "publish", "-i", "c.flv", "-n", "3", "rtmp://h/live/s"]);
+        let players = env(&["-n", "7", "--streams", "3", "rtmp://h/live/s"]);
+        for id in 0..7 {
+            assert_eq!(players.play_name(id), publishers.publish_name(id % 3, 1));
+        }
+        assert_eq!(players.play_name(4), "s_1?k=1");
+        let flv = env(&["-n", "7", "--streams", "3", "http://h/live/s.flv?k=1"]);
+        assert_eq!(flv.play_url(5).path, "/live/s_2.flv?k=1");
+        // One stream: the one publisher's bare name, as without --streams.
+        let one = env(&["-m", "publish", "-i", "c.flv", "rtmp://h/live/s"]);
+        for args in [
+            &["-n", "4", "--streams", "1", "rtmp://h/live/s"][..],
+            &["-n", "4", "rtmp://h/live/s"],
+        ] {
+            let players = env(args);
+            for id in 0..4 {
+                assert_eq!(players.play_name(id), one.publish_name(0, 1));
+            }
+        }
+        let flv = env(&["-n", "4", "http://h/live/s.flv"]);
+        assert_eq!(flv.play_url(3).path, "/live/s.flv");
     }
 }

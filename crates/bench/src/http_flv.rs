@@ -10,15 +10,17 @@ use crate::client::{Arrival, Session};
 use crate::http::{next_body_event, BodyEvent, HttpConn};
 use crate::rtmp_conn::ConnError;
 
-/// Plays the URL until `session.end`. `Ok` when the end was reached.
-pub async fn session(session: &mut Session<'_>) -> Result<(), ConnError> {
+/// Plays client `id`'s URL ([`Env::play_url`](crate::client::Env::play_url))
+/// until `session.end`. `Ok` when the end was reached.
+pub async fn session(session: &mut Session<'_>, id: usize) -> Result<(), ConnError> {
     let env = session.env;
+    let url = env.play_url(id);
     let end = session.end;
     let mut timer = pin!(tokio::time::sleep_until(end.into()));
     let mut conn = tokio::time::timeout_at(end.into(), HttpConn::open(env.addr))
         .await
         .map_err(|_| ConnError::Timeout)??;
-    let response = tokio::time::timeout_at(end.into(), conn.get(&env.opts.url))
+    let response = tokio::time::timeout_at(end.into(), conn.get(&url))
         .await
         .map_err(|_| ConnError::Timeout)??;
     session.established = true;

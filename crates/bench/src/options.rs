@@ -40,6 +40,9 @@ URL:
 options:
   -m, --mode MODE       play | publish | flv | hls | get (default: from the URL)
   -n, --clients N       clients to open (default 1)
+      --streams K       play and flv modes: client i plays STREAM_(i mod K), the names
+                        `-m publish -n K` publishes (STREAM itself when K is 1);
+                        for flv, .../STREAM.flv becomes .../STREAM_j.flv (default 1)
   -r, --ramp RATE       connections opened per second; 0 opens all at once (default 100)
   -d, --duration SECS   run time, ramp included (default 30)
   -i, --input FILE      FLV file to publish, looped with its own timing (publish mode)
@@ -59,7 +62,8 @@ options:
   -h, --help            this text
 
 With several publishers, client i publishes STREAM_i (STREAM itself when -n 1).
-All clients of the other modes play the same stream.
+All clients of the other modes play the same stream, unless --streams
+spreads the players over K publishers' streams.
 In get mode each client GETs the URL over and over on one keep-alive
 connection, as fast as the server answers, reading every body in full;
 the report gives requests/s, MB/s and the answers other than 200.";
@@ -131,6 +135,9 @@ pub struct Options {
     pub url: Target,
     /// How many clients.
     pub clients: usize,
+    /// Players spread over this many streams, round robin (1: all play
+    /// the URL's stream).
+    pub streams: usize,
     /// Connections opened per second; 0 = all at once.
     pub ramp: f64,
     /// Run time, ramp included.
@@ -187,6 +194,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
     let mut mode = None;
     let mut url = None;
     let mut clients = 1usize;
+    let mut streams = None;
     let mut ramp = 100.0f64;
     let mut duration_s = 30.0f64;
     let mut input = None;
@@ -233,6 +241,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
                 if clients == 0 || clients > MAX_CLIENTS {
                     return Err(bad(&name, &v, "1 to 200000"));
                 }
+            }
+            "--streams" => {
+                let v = value(&name)?;
+                let k: usize = number(&name, &v, "a count")?;
+                if k == 0 || k > MAX_CLIENTS {
+                    return Err(bad(&name, &v, "1 to 200000"));
+                }
+                streams = Some(k);
             }
             "-r" | "--ramp" => {
                 let v = value(&name)?;
@@ -328,10 +344,16 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, OptionsE
             "publish mode needs --input FILE.flv",
         ));
     }
+    if streams.is_some() && !matches!(mode, Mode::Play | Mode::HttpFlv) {
+        return Err(OptionsError::Mismatch(
+            "--streams is for the play modes (play, flv)",
+        ));
+    }
     Ok(Command::Run(Options {
         mode,
         url,
         clients,
+        streams: streams.unwrap_or(1),
         ramp,
         duration: Duration::from_secs_f64(duration_s),
         input,
@@ -365,6 +387,7 @@ mod tests {
         assert_eq!((o.clients, o.ramp, o.threads), (1, 100.0, 1));
         assert_eq!(o.duration, Duration::from_secs(30));
         assert_eq!(o.max_body, DEFAULT_MAX_BODY);
+        assert_eq!(o.streams, 1);
         assert_eq!(run(&["http://h/live/s.flv"]).unwrap().mode, Mode::HttpFlv);
         assert_eq!(run(&["http://h/live/s.m3u8?x=1"]).unwrap().mode, Mode::Hls);
     }
@@ -441,6 +464,41 @@ mod tests {
             run(&["-m", "fetch", "http://h/x"]),
             Err(OptionsError::BadValue { .. })
         ));
+    }
+
+    #[test]
+    fn streams_only_for_players() {
+        let o = run(&["-n", "1000", "--streams", "100", "rtmp://h/live/s"]).unwrap();
+        assert_eq!((o.clients, o.streams), (1000, 100));
+        let o = run(&["--streams=7", "http://h/live/s.flv"]).unwrap();
+        assert_eq!((o.mode, o.streams), (Mode::HttpFlv, 7));
+        for k in ["0", "200001", "many"] {
+            assert!(
+                matches!(
+                    run(&["--streams", k, "rtmp://h/live/s"]),
+                    Err(OptionsError::BadValue { .. })
+                ),
+                "{k}"
+            );
+        }
+        for args in [
+            &[
+                "-m",
+                "publish",
+                "-i",
+                "a.flv",
+                "--streams",
+                "2",
+                "rtmp://h/a/s",
+            ][..],
+            &["--streams", "2", "http://h/live/s.m3u8"],
+            &["-m", "get", "--streams", "2", "http://h/x"],
+        ] {
+            assert!(
+                matches!(run(args), Err(OptionsError::Mismatch(_))),
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

@@ -34,9 +34,15 @@ fn enhanced_properties(enhanced: bool) -> Vec<(String, rtmp_proto::amf0::Amf0Val
     ]
 }
 
-/// Plays `env.stream` until `session.end`. `Ok` when the end was reached.
-pub async fn session(session: &mut Session<'_>, seed: [u8; 32]) -> Result<(), ConnError> {
+/// Plays client `id`'s stream ([`Env::play_name`](crate::client::Env::play_name))
+/// until `session.end`. `Ok` when the end was reached.
+pub async fn session(
+    session: &mut Session<'_>,
+    seed: [u8; 32],
+    id: usize,
+) -> Result<(), ConnError> {
     let env = session.env;
+    let name = env.play_name(id);
     let end = session.end;
     let mut timer = pin!(tokio::time::sleep_until(end.into()));
     let batch = env.opts.read_interval;
@@ -64,7 +70,7 @@ pub async fn session(session: &mut Session<'_>, seed: [u8; 32]) -> Result<(), Co
                 let now = Instant::now();
                 let now_ms = env.now_ms();
                 while let Some(event) = conn.session.poll_event() {
-                    on_event(session, &mut conn, event, now, now_ms)?;
+                    on_event(session, &mut conn, &name, event, now, now_ms)?;
                 }
                 if !batch.is_zero() && session.has_first_frame() {
                     holding = true;
@@ -78,6 +84,7 @@ pub async fn session(session: &mut Session<'_>, seed: [u8; 32]) -> Result<(), Co
 fn on_event(
     session: &mut Session<'_>,
     conn: &mut RtmpConn,
+    name: &str,
     event: ClientEvent,
     now: Instant,
     now_ms: u64,
@@ -87,7 +94,7 @@ fn on_event(
             conn.session.create_stream();
         }
         ClientEvent::StreamCreated { stream_id, .. } => {
-            conn.session.play(stream_id, &session.env.stream);
+            conn.session.play(stream_id, name);
         }
         ClientEvent::ConnectFailed { status } => {
             return Err(ConnError::Refused(format!("connect: {}", status.code)));

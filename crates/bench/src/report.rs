@@ -20,6 +20,8 @@ pub struct Report {
     pub url: String,
     /// Clients asked for.
     pub clients: usize,
+    /// Streams the players were spread over (`--streams`; 1 otherwise).
+    pub streams: usize,
     /// Wall time of the run, in seconds.
     pub wall_s: f64,
     /// The time clients ran (from the start to the deadline), in seconds:
@@ -75,6 +77,7 @@ impl Report {
             mode,
             url,
             clients,
+            streams: 1,
             wall_s,
             window_s: wall_s,
             cpu,
@@ -92,6 +95,12 @@ impl Report {
     /// runtime's shutdown after the deadline, when no request is counted.
     pub fn with_window(mut self, window_s: f64) -> Self {
         self.window_s = window_s;
+        self
+    }
+
+    /// Sets [`streams`](Self::streams).
+    pub fn with_streams(mut self, streams: usize) -> Self {
+        self.streams = streams;
         self
     }
 
@@ -266,6 +275,7 @@ impl Report {
             .str("mode", self.mode.name())
             .str("url", &self.url)
             .int("clients", self.clients as u64)
+            .int("streams", self.streams as u64)
             .num("wall_s", self.wall_s)
             .num("window_s", self.window_s)
             .num("requests_per_s", self.requests_per_s())
@@ -346,6 +356,13 @@ mod tests {
         let table = r.table();
         assert!(table.contains("1 x refused: x"), "{table}");
         assert!(table.contains("50.0% of one core"), "{table}");
+        let json: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(json["streams"], 1);
+        let json: serde_json::Value = serde_json::from_str(&r.with_streams(3).json()).unwrap();
+        assert_eq!(
+            (json["clients"].as_u64(), json["streams"].as_u64()),
+            (Some(5), Some(3))
+        );
     }
 
     #[test]

@@ -132,7 +132,8 @@ pub fn run(opts: Options) -> Result<Report, RunError> {
         cpu::self_peak_rss_kb(),
         conns,
     )
-    .with_window(window_s))
+    .with_window(window_s)
+    .with_streams(env.opts.streams))
 }
 
 /// Starts the clients at the ramp rate and collects them.

@@ -110,6 +110,25 @@ impl Target {
         format!("rtmp://{}:{}/{}", self.host, self.port, app)
     }
 
+    /// This HTTP URL for stream `STREAM{suffix}`: the suffix goes into the
+    /// last path segment before its extension, so `/live/s.flv?k=1` with
+    /// `_3` is `/live/s_3.flv?k=1`, the HTTP-FLV address of the RTMP stream
+    /// [`with_suffix`]`("s", "_3")`.
+    pub fn with_stream_suffix(&self, suffix: &str) -> Self {
+        let (path, query) = self
+            .path
+            .split_at(self.path.find('?').unwrap_or(self.path.len()));
+        let segment = path.rfind('/').map_or(0, |i| i + 1);
+        let stem_end = path[segment..]
+            .rfind('.')
+            .map_or(path.len(), |i| segment + i);
+        let (stem, extension) = path.split_at(stem_end);
+        Self {
+            path: format!("{stem}{suffix}{extension}{query}"),
+            ..self.clone()
+        }
+    }
+
     /// Resolves a playlist entry against this URL (RFC 3986 5.2, reduced to
     /// the three forms HLS servers write: absolute `http://`, host-absolute
     /// `/path`, and relative to the playlist's directory).
@@ -138,6 +157,16 @@ impl fmt::Display for Target {
             Scheme::Http => "http",
         };
         write!(f, "{scheme}://{}:{}{}", self.host, self.port, self.path)
+    }
+}
+
+/// The RTMP stream name `name` (query string included) with `suffix`
+/// appended to the name, before the query: servers read `?vhost=` and
+/// tokens from the query, so it must stay last.
+pub fn with_suffix(name: &str, suffix: &str) -> String {
+    match name.split_once('?') {
+        Some((name, query)) => format!("{name}{suffix}?{query}"),
+        None => format!("{name}{suffix}"),
     }
 }
 
@@ -222,6 +251,25 @@ mod tests {
         assert_eq!(t.host, "[::1]");
         assert_eq!(t.port, 8080);
         assert_eq!(t.path, "/live/s.flv");
+    }
+
+    #[test]
+    fn stream_suffixes_go_before_extension_and_query() {
+        let flv = |url: &str| {
+            Target::parse(url)
+                .unwrap()
+                .with_stream_suffix("_3")
+                .to_string()
+        };
+        assert_eq!(flv("http://h/live/s.flv"), "http://h:80/live/s_3.flv");
+        assert_eq!(
+            flv("http://h:8080/a.b/s.flv?k=1.2"),
+            "http://h:8080/a.b/s_3.flv?k=1.2"
+        );
+        assert_eq!(flv("http://h/live/s"), "http://h:80/live/s_3");
+        assert_eq!(with_suffix("s", "_3"), "s_3");
+        assert_eq!(with_suffix("s?k=1", "_3"), "s_3?k=1");
+        assert_eq!(with_suffix("s?k=1", ""), "s?k=1");
     }
 
     #[test]
