@@ -52,11 +52,11 @@ pub const REPUBLISH_GRACE: Duration = Duration::from_secs(10);
 /// The HLS consumer tolerates this much backlog (slow disk) before dropping to a key frame.
 const QUEUE_SPAN_MS: u64 = 30_000;
 /// Segment bytes go to the open segment file in batches of at least this
-/// size: a few trips to the file workers a segment (a 2 s segment at
-/// 2 Mbit/s takes eight), and a stream holds at most this much (plus one
-/// muxer piece) waiting, where it held up to 512 KiB while each batch
-/// opened the file anew (issue 22).
-const FLUSH_BYTES: usize = 64 * 1024;
+/// size: the segmenter's pieces ([`media_core::hls::APPEND_MIN_BYTES`]) go
+/// on as they come, smaller ones (an LL-HLS part's) are gathered. A stream
+/// holds at most this much (plus one muxer piece) waiting; it held up to
+/// 512 KiB while each batch opened the file anew, then 64 KiB (issue 22).
+const FLUSH_BYTES: usize = media_core::hls::APPEND_MIN_BYTES;
 /// Most stopped streams whose segmenter is kept so a later republish
 /// continues the numbering. Each holds a playlist window; without a bound a
 /// client publishing ever new names would grow the server without end. The

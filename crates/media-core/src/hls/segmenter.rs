@@ -24,8 +24,11 @@ pub use suspend::{PlaylistShelf, ShelfId, SuspendedPlaylist};
 
 /// TS bytes of the open segment are handed out in pieces of at least this
 /// size (and at segment close), so a segment is a handful of appends rather
-/// than one per frame.
-pub const APPEND_MIN_BYTES: usize = 64 * 1024;
+/// than one per frame. It is also what a stream holds while its next piece
+/// fills: at 64 KiB that was most of HLS's memory a stream (issue 22); at
+/// 16 KiB a 500 kbit/s stream hands out four pieces a second, which cost no
+/// measurable CPU more at 200 streams (BENCHMARKS.md).
+pub const APPEND_MIN_BYTES: usize = 16 * 1024;
 /// At most this many audio frames share one PES packet. Small audio frames
 /// are bundled to cut per-PES overhead (a PES header and a mostly stuffed
 /// last packet per frame), as SRS and ffmpeg do.
