@@ -37,6 +37,7 @@ pub mod rtmps;
 pub mod runtime;
 pub mod server;
 pub mod settings;
+pub mod tls_client;
 pub mod upgrade;
 pub mod upstream;
 pub mod vhost;

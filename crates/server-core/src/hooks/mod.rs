@@ -27,7 +27,6 @@ mod body;
 mod client;
 mod hls;
 mod stream_stats;
-mod tls;
 mod url;
 
 use std::collections::{HashMap, VecDeque};
@@ -39,6 +38,7 @@ use std::time::Duration;
 use event_listener::Event;
 use tracing::{debug, info, warn};
 
+pub use crate::tls_client::RootCertError;
 pub use answer::{judge_answer, quote, AnswerError, MAX_QUOTED_CHARS};
 pub use body::{json as json_body, stream_url, ServerIds};
 pub use client::{
@@ -47,7 +47,6 @@ pub use client::{
     MAX_TRAILER_BYTES,
 };
 pub use hls::{segment_urls, SegmentUrls};
-pub use tls::RootCertError;
 pub(crate) use url::ip_literal;
 pub use url::{
     check_notify_template, render_notify, HookUrl, NotifyVars, UrlError, MAX_URL_BYTES,
@@ -339,7 +338,7 @@ pub struct Hooks {
 struct Inner {
     rt: Arc<dyn Runtime>,
     ids: ServerIds,
-    tls: tls::TlsClient,
+    tls: crate::tls_client::TlsClient,
     limits: HookLimits,
     deciding: Slots,
     notifying: Slots,
@@ -382,7 +381,7 @@ impl Hooks {
             inner: Arc::new(Inner {
                 rt,
                 ids: ServerIds::current(),
-                tls: tls::TlsClient::default(),
+                tls: crate::tls_client::TlsClient::new("hooks"),
                 limits,
                 deciding: Slots::new(limits.deciding),
                 notifying: Slots::new(limits.notifying),

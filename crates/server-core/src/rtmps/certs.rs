@@ -51,12 +51,6 @@ pub enum TlsFileError {
     Refused(String),
 }
 
-/// The ring provider, as for `https://` hooks (see `hooks::tls`).
-#[allow(deprecated)]
-pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 /// The certificates in a PEM text, in order.
 pub fn certificates(path: &Path, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsFileError> {
     let fail = |reason: String| TlsFileError::Certificate {
@@ -89,7 +83,7 @@ pub fn server_config(
         path: key_path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let config = ServerConfig::builder_with_provider(provider())
+    let config = ServerConfig::builder_with_provider(crate::tls_client::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsFileError::Refused(e.to_string()))?
         .with_no_client_auth()

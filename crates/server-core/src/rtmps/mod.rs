@@ -7,7 +7,7 @@
 //!   are counted like the plain listener's (`max_connections`,
 //!   `rtmp_max_connections`, `max_connections_per_ip`).
 //! - As a client: `rtmps://` forward destinations and edge origins go
-//!   through [`client::UpstreamTls`] (system roots plus `upstream_ca`).
+//!   through the server's [`TlsClient`] (system roots plus `upstream_ca`).
 //!
 //! The certificate, key and CA files are read at start (an unreadable or
 //! bad one is a start-up error, as in SRS) and again at every reload
@@ -20,7 +20,6 @@
 //! tokio, smol and the simulator all serve it ([`stream::TlsConnection`]).
 
 pub mod certs;
-pub mod client;
 pub mod stream;
 
 use std::net::SocketAddr;
@@ -35,6 +34,9 @@ use crate::config::Config;
 use crate::context::ServerCtx;
 use crate::runtime::{timeout, Connection};
 pub use certs::{TlsFileError, MAX_PEM_BYTES};
+pub use stream::TlsConnection;
+
+use crate::tls_client::TlsClient;
 
 /// A client must finish the TLS handshake within this of being accepted
 /// (then the RTMP handshake and `connect` get
@@ -46,13 +48,22 @@ pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The TLS state of a running server.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RtmpsState {
     /// The listener's certificate and key (none: not enabled, or never
     /// loaded).
     server: RwLock<Option<Arc<ServerConfig>>>,
     /// The client side, for `rtmps://` upstreams.
-    pub upstream: client::UpstreamTls,
+    pub upstream: TlsClient,
+}
+
+impl Default for RtmpsState {
+    fn default() -> Self {
+        Self {
+            server: RwLock::new(None),
+            upstream: TlsClient::new("rtmps"),
+        }
+    }
 }
 
 impl RtmpsState {

@@ -34,8 +34,9 @@ use rtmp_proto::session::{
 use rtmp_proto::RawMessage;
 
 use crate::io::Outbox;
-use crate::rtmps::client::UpstreamTls;
+use crate::rtmps::TlsConnection;
 use crate::runtime::{timeout, ReadHalf, Runtime, WriteHalf};
+use crate::tls_client::TlsClient;
 pub use url::{RtmpUrl, RtmpUrlError, MAX_RTMP_URL_BYTES, RTMP_DEFAULT_PORT};
 
 /// Bytes read from the remote server per read.
@@ -163,7 +164,7 @@ impl UpstreamConn {
     /// Not bounded by itself: [`publish`](Self::publish) bounds it.
     pub async fn open(
         rt: &Arc<dyn Runtime>,
-        tls: &UpstreamTls,
+        tls: &TlsClient,
         url: &RtmpUrl,
         limits: UpstreamLimits,
     ) -> Result<Self, UpstreamError> {
@@ -185,9 +186,11 @@ impl UpstreamConn {
                     // batches: Nagle only adds delay.
                     let _ = conn.set_nodelay(true);
                     let conn = if url.tls {
-                        tls.connect(&url.host, conn)
+                        let stream = tls
+                            .connect(&url.host, conn)
                             .await
-                            .map_err(UpstreamError::Tls)?
+                            .map_err(UpstreamError::Tls)?;
+                        Box::new(TlsConnection::new(stream))
                     } else {
                         conn
                     };
@@ -228,7 +231,7 @@ impl UpstreamConn {
     /// [`send`](Self::send).
     pub async fn publish(
         rt: &Arc<dyn Runtime>,
-        tls: &UpstreamTls,
+        tls: &TlsClient,
         url: &RtmpUrl,
         properties: Vec<(String, Amf0Value)>,
         limits: UpstreamLimits,
@@ -244,7 +247,7 @@ impl UpstreamConn {
     /// remote server yet is no failure: its media comes when it does.
     pub async fn play(
         rt: &Arc<dyn Runtime>,
-        tls: &UpstreamTls,
+        tls: &TlsClient,
         url: &RtmpUrl,
         limits: UpstreamLimits,
     ) -> Result<Self, UpstreamError> {
@@ -256,7 +259,7 @@ impl UpstreamConn {
     /// within [`UpstreamLimits::setup`].
     async fn set_up(
         rt: &Arc<dyn Runtime>,
-        tls: &UpstreamTls,
+        tls: &TlsClient,
         url: &RtmpUrl,
         properties: Vec<(String, Amf0Value)>,
         limits: UpstreamLimits,
@@ -273,7 +276,7 @@ impl UpstreamConn {
     /// [`publish`](Self::publish) with the `connect` command of `connect`.
     pub async fn publish_with(
         rt: &Arc<dyn Runtime>,
-        tls: &UpstreamTls,
+        tls: &TlsClient,
         url: &RtmpUrl,
         connect: ConnectOptions,
         limits: UpstreamLimits,
@@ -284,7 +287,7 @@ impl UpstreamConn {
     /// [`play`](Self::play) with the `connect` command of `connect`.
     pub async fn play_with(
         rt: &Arc<dyn Runtime>,
-        tls: &UpstreamTls,
+        tls: &TlsClient,
         url: &RtmpUrl,
         connect: ConnectOptions,
         limits: UpstreamLimits,
@@ -298,7 +301,7 @@ impl UpstreamConn {
     /// judges an edge's client by the tcUrl it connected with.
     pub async fn connect_only(
         rt: &Arc<dyn Runtime>,
-        tls: &UpstreamTls,
+        tls: &TlsClient,
         url: &RtmpUrl,
         connect: ConnectOptions,
         limits: UpstreamLimits,
@@ -310,7 +313,7 @@ impl UpstreamConn {
 
     async fn set_up_with(
         rt: &Arc<dyn Runtime>,
-        tls: &UpstreamTls,
+        tls: &TlsClient,
         url: &RtmpUrl,
         connect: ConnectOptions,
         limits: UpstreamLimits,
