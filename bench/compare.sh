@@ -45,7 +45,9 @@
 #   HLS        on or off (default off): HLS output on every server
 #   DURATION   seconds of each player run (default 30)
 #   SERVERS    any of: nginx tokio smol, and our servers with suffixes:
-#              -mw0 (mw_latency 0), -mr (publish { mr on; }), e.g. tokio-mr
+#              -mw0 (mw_latency 0), -mr (publish { mr on; }), -nogop
+#              (gop_cache off: memory a stream without the GOP cache, which
+#              nginx-rtmp does not keep), e.g. tokio-mr, tokio-nogop
 #              (default "nginx tokio smol"); `base` is the tokio binary in
 #              $BASE_BIN (an A/B against an older build: check out the old
 #              commit in a git worktree, build it with its own
@@ -295,11 +297,12 @@ EOF
         "${SERVER_PIN[@]}" nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
         ;;
     tokio | smol | tokio-* | smol-* | base)
-        local bin=$BIN/rtmp-server mw=350 mr=off
+        local bin=$BIN/rtmp-server mw=350 mr=off gop=on
         [[ $name == smol* ]] && bin=$BIN/rtmp-server-smol
         [[ $name == base ]] && bin=${BASE_BIN:?BASE_BIN must name the release directory of the baseline build}/rtmp-server
         [[ $name == *-mw0* ]] && mw=0
         [[ $name == *-mr* ]] && mr=on
+        [[ $name == *-nogop* ]] && gop=off
         local hls="hls { enabled off; }"
         [[ $HLS == on ]] && hls="hls { enabled on; hls_path $dir/hls; hls_fragment 2; hls_window 10; }"
         cat >"$dir/server.conf" <<EOF
@@ -312,7 +315,7 @@ srs_log_tank        console;
 srs_log_level       warn;
 vhost __defaultVhost__ {
     play {
-        gop_cache       on;
+        gop_cache       $gop;
         mw_latency      $mw;
     }
     publish {
